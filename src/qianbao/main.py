@@ -1,0 +1,134 @@
+"""create_app(): routers, middleware, error handlers — nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from qianbao import __version__
+from qianbao.kernel.db import Database
+from qianbao.kernel.logging import get_logger
+from qianbao.ops.database import embedded_server
+from qianbao.ops.migrate import MigrationFailed, heads
+from qianbao.settings import Settings, get_settings
+from qianbao.web.errors import UnhandledErrorMiddleware, install_error_handlers, respond_error
+from qianbao.web.middleware import (
+    RequestContextMiddleware,
+    RequestGuardMiddleware,
+    SecurityHeadersMiddleware,
+)
+from qianbao.web.routes import health, public
+from qianbao.worker import Worker
+
+log = get_logger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+API_DESCRIPTION = """
+The Qianbao JSON API. Amounts are decimal strings with a currency code (`{"amount": "12.34",
+"currency": "CNY"}`), never floats. Every write that moves money takes an `Idempotency-Key`
+header. Errors are RFC 9457 `application/problem+json` documents with a stable `code`.
+"""
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database.url is not None:
+        return settings.database.url.get_secret_value()
+    return embedded_server(settings).url(settings.database.embedded_db)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database_url_override: str | None = None,
+    run_worker: bool | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    url = database_url_override or database_url(settings)
+    run_worker = settings.worker.in_process if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(
+            url,
+            pool_size=settings.database.pool_size,
+            max_overflow=settings.database.max_overflow,
+            statement_timeout_ms=settings.database.statement_timeout_ms,
+            echo=settings.database.echo,
+        )
+        app.state.db = db
+        try:
+            app.state.schema_head = (heads(url) or [None])[0]
+        except MigrationFailed:
+            app.state.schema_head = None
+        stop = asyncio.Event()
+        worker_task = None
+        if run_worker:
+            worker = Worker(
+                db,
+                poll_interval=settings.worker.poll_interval_s,
+                batch_size=settings.worker.batch_size,
+                max_attempts=settings.worker.max_attempts,
+                services={"settings": settings},
+            )
+            worker_task = asyncio.create_task(worker.run(stop), name="qianbao-worker")
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(worker_task, timeout=10)
+            await db.dispose()
+
+    app = FastAPI(
+        title="Qianbao API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    secret = settings.secret_key_bytes()
+
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(public.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    # Added innermost first: the last one added wraps all the others.
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body=settings.http.max_body_bytes,
+        max_upload=settings.http.max_upload_bytes,
+        secret=secret,
+        session_cookie=settings.security.session_cookie,
+        respond_error=respond_error,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.http.https)
+    app.add_middleware(
+        RequestContextMiddleware,
+        default_locale=settings.i18n.default_locale,
+        locale_cookie=settings.i18n.locale_cookie,
+        csrf_cookie=settings.security.csrf_cookie,
+        secret=secret,
+        secure_cookies=settings.http.https,
+    )
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory qianbao.main:app_from_environment`` (several workers)."""
+    from qianbao.kernel.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(level=settings.logging.level, json_logs=settings.logging.json_logs)
+    return create_app(settings)

@@ -1,0 +1,6 @@
+"""Imports every domain's models so that ``Base.metadata`` knows all tables (Alembic, tests)."""
+
+
+def import_all_models() -> None:
+    import qianbao.kernel.outbox
+    import qianbao.worker.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""Operations: the embedded database, migrations and the process that serves the app."""

@@ -1,0 +1,121 @@
+"""Settings: nested pydantic-settings groups under one prefix, read once and passed in.
+
+Every value can be set by an environment variable ``QIANBAO_<GROUP>__<NAME>`` (for example
+``QIANBAO_DATABASE__URL`` or ``QIANBAO_HTTP__PORT``) or in a ``.env`` file in the working
+directory. Nothing else in the code base reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseModel):
+    url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/dbname of an external server. "
+        "When unset, the embedded PostgreSQL under `embedded_dir` is used.",
+    )
+    embedded_dir: Path = Field(
+        default=Path("var/pg"), description="Data folder of the embedded server."
+    )
+    embedded_db: str = "qianbao"
+    pool_size: int = 10
+    max_overflow: int = 10
+    statement_timeout_ms: int = 30_000
+    echo: bool = False
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(default=1_048_576, description="Largest request body accepted.")
+    max_upload_bytes: int = Field(
+        default=10_485_760, description="Largest multipart upload accepted."
+    )
+    public_url: str = "http://127.0.0.1:8000"
+    https: bool = Field(default=False, description="Serve behind TLS: Secure cookies and HSTS.")
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+    workers: int = 1
+
+
+class SecuritySettings(BaseModel):
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs cookies and CSRF tokens. Required in production; "
+        "in development a random one is kept in var/secret_key.",
+    )
+    session_cookie: str = "qb_session"
+    csrf_cookie: str = "qb_csrf"
+
+
+class I18nSettings(BaseModel):
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    locale_cookie: str = "qb_lang"
+
+
+class LoggingSettings(BaseModel):
+    level: str = "INFO"
+    json_logs: bool = Field(
+        default=False, description="One JSON object per line instead of console lines."
+    )
+
+
+class WorkerSettings(BaseModel):
+    in_process: bool = Field(
+        default=True, description="Run the job runner inside the web process (the simple default)."
+    )
+    poll_interval_s: float = 2.0
+    batch_size: int = 50
+    max_attempts: int = 8
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="QIANBAO_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Field(
+        default=Path("var"), description="Local state: embedded database, outboxes."
+    )
+    require_browser: bool = Field(
+        default=False, description="Tests: fail instead of skip without chromium."
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    i18n: I18nSettings = Field(default_factory=I18nSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+
+    def secret_key_bytes(self) -> bytes:
+        """The signing key. Production must set it; development keeps one under var/."""
+        if self.security.secret_key is not None:
+            return self.security.secret_key.get_secret_value().encode()
+        if self.environment == "production":
+            raise RuntimeError(
+                "QIANBAO_SECURITY__SECRET_KEY is not set. Production needs a long random secret "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read settings once per process. Tests build their own ``Settings`` instead."""
+    return Settings()

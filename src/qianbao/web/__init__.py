@@ -1,0 +1,1 @@
+"""HTML pages and the HTTP edge: routes call services, never the database."""

@@ -1,0 +1,45 @@
+"""Request-scoped dependencies: one database transaction per request.
+
+Routes declared on a router with ``route_class=TxRoute`` run inside one session. It commits when
+the handler returns a response below 400, before the response is sent, and rolls back on an error
+response or an exception: a failed request leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from starlette.responses import Response
+
+
+class TxRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def in_transaction(request: Request) -> Response:
+            db = request.app.state.db
+            async with db.session() as session:
+                request.state.db_session = session
+                response = await handler(request)
+                if response.status_code < 400:
+                    await session.commit()
+                else:
+                    await session.rollback()
+                return response
+
+        return in_transaction
+
+
+def db_session(request: Request) -> Any:
+    """The request's session (an ``AsyncSession``), for passing to services."""
+    session = getattr(request.state, "db_session", None)
+    if session is None:
+        raise RuntimeError("db_session used on a route without route_class=TxRoute")
+    return session
+
+
+def settings_of(request: Request) -> Any:
+    return request.app.state.settings

@@ -1,0 +1,21 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from qianbao.ops.health import readiness
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: the database answers and the schema is current")
+async def readyz(request: Request) -> JSONResponse:
+    report = await readiness(request.app.state.db, request.app.state.schema_head)
+    return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)

@@ -1,0 +1,69 @@
+"""Jinja2 pages with per-request translations. An HTMX partial is a named block of its page
+(jinja2-fragments): ``render(request, "page.html", ctx, block="list")``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2.ext import _make_new_gettext, _make_new_ngettext  # the newstyle gettext wrappers
+from jinja2_fragments.fastapi import Jinja2Blocks
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from qianbao import __version__
+from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, translations
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+_env = Environment(
+    loader=FileSystemLoader(str(TEMPLATE_DIR)),
+    autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+    extensions=["jinja2.ext.i18n"],
+)
+templates = Jinja2Blocks(env=_env)
+templates.env.globals.update(
+    version=__version__,
+    LOCALES=LOCALES,
+    LANGUAGE_NAMES=LANGUAGE_NAMES,
+)
+templates.env.policies["ext.i18n.trimmed"] = True
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+
+
+def locale_of(request: Request) -> str:
+    return getattr(request.state, "locale", None) or "zh_CN"
+
+
+def page_context(request: Request, **context: Any) -> dict[str, Any]:
+    locale = locale_of(request)
+    t = translations(locale)
+    return {
+        "request": request,
+        "locale": locale,
+        "html_lang": HTML_LANG[locale],
+        "gettext": _make_new_gettext(t.gettext),
+        "_": _make_new_gettext(t.gettext),
+        "ngettext": _make_new_ngettext(t.ngettext),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "request_id": getattr(request.state, "request_id", ""),
+        **context,
+    }
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    ctx = page_context(request, **(context or {}))
+    if block is not None:
+        return templates.TemplateResponse(  # type: ignore[no-any-return]
+            request, name, ctx, status_code=status_code, block_name=block, headers=headers
+        )
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

@@ -1,0 +1,62 @@
+"""Tasks and subscriptions. A domain declares its handlers at import time:
+
+@registry.task("notifications.send_sms", subscribes=["identity.otp_requested"])
+async def send_sms(ctx: JobContext, payload: dict) -> None: ...
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass
+class JobContext:
+    """What a handler gets besides its payload: the job's own transaction and identity."""
+
+    session: AsyncSession
+    job_id: int
+    attempt: int
+    services: dict[str, Any]
+
+
+Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
+
+
+class TaskRegistry:
+    def __init__(self) -> None:
+        self.tasks: dict[str, Handler] = {}
+        self.subscriptions: dict[str, list[str]] = defaultdict(list)
+
+    def task(
+        self, name: str, *, subscribes: list[str] | None = None
+    ) -> Callable[[Handler], Handler]:
+        def decorator(fn: Handler) -> Handler:
+            self.register(name, fn, subscribes=subscribes)
+            return fn
+
+        return decorator
+
+    def register(self, name: str, fn: Handler, *, subscribes: list[str] | None = None) -> None:
+        if name in self.tasks and self.tasks[name] is not fn:
+            raise ValueError(f"task {name!r} is already registered")
+        self.tasks[name] = fn
+        for topic in subscribes or []:
+            if name not in self.subscriptions[topic]:
+                self.subscriptions[topic].append(name)
+
+    def unregister(self, name: str) -> None:
+        self.tasks.pop(name, None)
+        for names in self.subscriptions.values():
+            if name in names:
+                names.remove(name)
+
+    def subscribers(self, topic: str) -> list[str]:
+        return list(self.subscriptions.get(topic, ()))
+
+
+registry = TaskRegistry()
