@@ -129,6 +129,7 @@ class EmbeddedPostgres:
                 p.chmod(p.stat().st_mode | 0o044 | (0o011 if p.stat().st_mode & 0o100 else 0))
         os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         if self.socket_dir != self.data_dir:
+            self.socket_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chown(self.socket_dir, entry.pw_uid, entry.pw_gid)
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
 LOCALES = ("zh_CN", "en")
@@ -32,7 +32,7 @@ def normalize(tag: str | None) -> str | None:
     tag = tag.strip().replace("-", "_")
     try:
         parsed = Locale.parse(tag)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnknownLocaleError):
         return None
     if parsed.language == "zh":
         # Traditional-script readers still read Simplified better than English.

@@ -1,0 +1,241 @@
+"""Test fixtures: a real PostgreSQL, migrated with Alembic, never the `make run` data.
+
+- By default a throwaway embedded cluster is created in a temp folder for the session (fsync off:
+  it is thrown away anyway) and removed at the end.
+- With ``QIANBAO_DATABASE__URL`` set, the suite creates its own databases on that server
+  (``qb_test_<random>``; the URL's user needs CREATEDB) and drops them at the end.
+
+A migrated template database is built once; tests get either a SAVEPOINT-isolated session on the
+shared test database (``session``) or a fresh database cloned from the template
+(``fresh_db_url``) when they need real commits and concurrent connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qianbao.kernel.db import Database, asyncpg_dsn
+from qianbao.main import create_app
+from qianbao.ops.embedded_pg import EmbeddedPostgres
+from qianbao.ops.migrate import upgrade
+from qianbao.settings import Settings
+
+T = TypeVar("T")
+RUN_ID = secrets.token_hex(3)
+TEST_VAR_DIR = Path(tempfile.mkdtemp(prefix="qianbao-test-var-"))
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def base_settings(**overrides: object) -> Settings:
+    """Settings for tests: environment=test, state under a temp folder."""
+    values: dict[str, object] = {
+        "environment": "test",
+        "var_dir": TEST_VAR_DIR,
+        "security": {"secret_key": "test-secret-key-not-for-production-0123456789"},
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from tests.web.browser import chromium_path
+
+    settings = base_settings()
+    where = "external (QIANBAO_DATABASE__URL)" if settings.database.url else "embedded, throwaway"
+    browser = chromium_path()
+    return [
+        f"qianbao: PostgreSQL {where}",
+        f"qianbao: browser tests {'use ' + browser if browser else 'SKIPPED: chromium not found'}"
+        + (" (required)" if settings.require_browser else ""),
+    ]
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> Iterator[str]:
+    """A superuser-ish URL on the server the tests use (``postgres`` database)."""
+    settings = base_settings()
+    if settings.database.url is not None:
+        yield _with_database(settings.database.url.get_secret_value(), "postgres")
+        return
+    folder = Path(tempfile.mkdtemp(prefix="qianbao-test-"))
+    pg = EmbeddedPostgres(
+        folder / "pg",
+        extra_conf={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"},
+    )
+    pg.start()
+    try:
+        yield pg.url("postgres")
+    finally:
+        pg.destroy()
+        folder.rmdir() if folder.exists() and not any(folder.iterdir()) else None
+
+
+async def _exec(admin: str, sql: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(admin))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def in_thread(fn: Callable[..., T], *args: object) -> T:
+    """Run blocking code that may call asyncio.run() in its own thread: pytest-asyncio may
+    have a loop running in the main thread while sync fixtures are set up."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _run(coro: Coroutine[object, object, T]) -> T:
+    return in_thread(asyncio.run, coro)
+
+
+@pytest.fixture(scope="session")
+def template_db(admin_url: str) -> Iterator[str]:
+    """A database migrated to head, used as the template for every test database."""
+    name = f"qb_test_{RUN_ID}_tpl"
+    _run(_exec(admin_url, f'CREATE DATABASE "{name}"'))
+    in_thread(upgrade, _with_database(admin_url, name))
+    try:
+        yield name
+    finally:
+        _run(_exec(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class DatabaseFactory:
+    """Clones the migrated template into fresh databases, dropped at the end of the session."""
+
+    def __init__(self, admin: str, template: str) -> None:
+        self.admin = admin
+        self.template = template
+        self.created: list[str] = []
+
+    async def create(self) -> str:
+        name = f"qb_test_{RUN_ID}_{len(self.created)}_{secrets.token_hex(2)}"
+        await _exec(self.admin, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self.created.append(name)
+        return _with_database(self.admin, name)
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            _run(_exec(self.admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def db_factory(admin_url: str, template_db: str) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(admin_url, template_db)
+    try:
+        yield factory
+    finally:
+        factory.drop_all()
+
+
+@pytest.fixture(scope="session")
+async def db_url(db_factory: DatabaseFactory) -> str:
+    """The shared test database (tests isolate themselves with a SAVEPOINT)."""
+    return await db_factory.create()
+
+
+@pytest.fixture(scope="session")
+async def database(db_url: str) -> AsyncIterator[Database]:
+    db = Database(db_url, pool_size=5, max_overflow=20)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+class SavepointDatabase(Database):
+    """A Database whose sessions all join one outer transaction that the test rolls back.
+
+    Services and routes commit as usual; their commits release SAVEPOINTs only."""
+
+    def __init__(self, inner: Database, connection: object) -> None:  # noqa: D107
+        self.url = inner.url
+        self.engine = inner.engine
+        self._connection = connection
+        self.sessionmaker = None  # type: ignore[assignment]
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        session = AsyncSession(
+            bind=self._connection,  # type: ignore[arg-type]
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+        )
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await session.close()
+
+
+@pytest.fixture
+async def tx_db(database: Database) -> AsyncIterator[SavepointDatabase]:
+    """A Database for one test: everything it writes is rolled back afterwards."""
+    async with database.engine.connect() as conn:
+        outer = await conn.begin()
+        try:
+            yield SavepointDatabase(database, conn)
+        finally:
+            await outer.rollback()
+
+
+@pytest.fixture
+async def session(tx_db: SavepointDatabase) -> AsyncIterator[AsyncSession]:
+    async with tx_db.session() as s:
+        yield s
+
+
+@pytest.fixture
+async def fresh_db_url(db_factory: DatabaseFactory) -> str:
+    """A brand-new migrated database: for tests that commit from many connections."""
+    return await db_factory.create()
+
+
+@pytest.fixture
+async def fresh_db(fresh_db_url: str) -> AsyncIterator[Database]:
+    db = Database(fresh_db_url, pool_size=10, max_overflow=40)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return base_settings()
+
+
+@pytest.fixture
+async def app(settings: Settings, tx_db: SavepointDatabase) -> AsyncIterator[FastAPI]:
+    """The real application, its database swapped for the test's rolled-back transaction."""
+    application = create_app(settings, database_url_override=tx_db.url, run_worker=False)
+    async with application.router.lifespan_context(application):
+        application.state.db = tx_db
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

@@ -1,0 +1,146 @@
+"""The outbox relay and the job queue: committed work runs exactly once, rolled-back never."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from qianbao.kernel.db import Database
+from qianbao.kernel.outbox import emit
+from qianbao.worker import JobContext, TaskRegistry, Worker, enqueue
+
+
+async def _effects_table(db: Database) -> None:
+    async with db.transaction() as s:
+        await s.execute(text("CREATE TABLE IF NOT EXISTS test_effects (tag text, n int, task text)"))
+
+
+async def _effects(db: Database) -> list[tuple[str, int, str]]:
+    async with db.session() as s:
+        rows = await s.execute(text("SELECT tag, n, task FROM test_effects ORDER BY tag, n, task"))
+        return [tuple(r) for r in rows.all()]
+
+
+def _registry(fail_times: dict[str, int] | None = None) -> TaskRegistry:
+    registry = TaskRegistry()
+    failures = dict(fail_times or {})
+
+    def make(task: str):
+        async def handler(ctx: JobContext, payload: dict) -> None:
+            await ctx.session.execute(
+                text("INSERT INTO test_effects (tag, n, task) VALUES (:tag, :n, :task)"),
+                {"tag": payload["tag"], "n": payload["n"], "task": task},
+            )
+            key = f"{payload['tag']}:{task}"
+            if failures.get(key, 0) > 0:
+                failures[key] -= 1
+                raise RuntimeError("transient failure")
+
+        return handler
+
+    registry.register("test.record", make("test.record"), subscribes=["test.happened"])
+    registry.register("test.audit", make("test.audit"), subscribes=["test.happened"])
+    return registry
+
+
+async def test_committed_message_runs_exactly_once_and_rolled_back_never(fresh_db: Database):
+    await _effects_table(fresh_db)
+    async with fresh_db.transaction() as s:
+        await emit(s, "test.happened", {"tag": "committed", "n": 1})
+    with pytest.raises(RuntimeError):
+        async with fresh_db.transaction() as s:
+            await emit(s, "test.happened", {"tag": "rolled-back", "n": 2})
+            raise RuntimeError("the business change failed")
+    async with fresh_db.transaction() as s:
+        await emit(s, "test.unsubscribed", {"tag": "nobody-listens", "n": 3})
+
+    registry = _registry()
+    workers = [Worker(fresh_db, registry, batch_size=1) for _ in range(4)]
+    # Several workers racing on the same rows, then more rounds: still once.
+    await asyncio.gather(*(w.run_until_idle() for w in workers))
+    await asyncio.gather(*(w.run_until_idle() for w in workers))
+
+    assert await _effects(fresh_db) == [("committed", 1, "test.audit"), ("committed", 1, "test.record")]
+    async with fresh_db.session() as s:
+        jobs = (await s.execute(text("SELECT task, status, attempts FROM jobs ORDER BY task"))).all()
+        pending = (await s.execute(text("SELECT count(*) FROM outbox_messages WHERE relayed_at IS NULL"))).scalar()
+    assert [tuple(j) for j in jobs] == [("test.audit", "done", 1), ("test.record", "done", 1)]
+    assert pending == 0
+
+
+async def test_many_messages_under_concurrent_workers_each_run_once(fresh_db: Database):
+    await _effects_table(fresh_db)
+    for batch in range(5):
+        async with fresh_db.transaction() as s:
+            for i in range(20):
+                await emit(s, "test.happened", {"tag": "bulk", "n": batch * 20 + i}, wake=False)
+    registry = _registry()
+    workers = [Worker(fresh_db, registry, batch_size=7) for _ in range(5)]
+    await asyncio.gather(*(w.run_until_idle() for w in workers))
+    effects = await _effects(fresh_db)
+    assert len(effects) == 200
+    assert len(set(effects)) == 200
+
+
+async def test_a_failing_handler_is_rolled_back_and_retried(fresh_db: Database):
+    await _effects_table(fresh_db)
+    async with fresh_db.transaction() as s:
+        await emit(s, "test.happened", {"tag": "flaky", "n": 1})
+    registry = _registry(fail_times={"flaky:test.record": 2})
+    worker = Worker(fresh_db, registry, max_attempts=5)
+    for _ in range(3):
+        await worker.run_until_idle()
+        async with fresh_db.transaction() as s:  # skip the back-off wait
+            await s.execute(text("UPDATE jobs SET run_at = now() WHERE status = 'queued'"))
+    await worker.run_until_idle()
+    # The two failed attempts left nothing behind; the third one's write is the only one.
+    effects = await _effects(fresh_db)
+    assert effects.count(("flaky", 1, "test.record")) == 1
+    assert effects.count(("flaky", 1, "test.audit")) == 1
+    async with fresh_db.session() as s:
+        rows = (await s.execute(text("SELECT task, status, attempts FROM jobs ORDER BY task"))).all()
+    assert [tuple(r) for r in rows] == [("test.audit", "done", 1), ("test.record", "done", 3)]
+
+
+async def test_a_job_that_keeps_failing_becomes_dead(fresh_db: Database):
+    registry = TaskRegistry()
+
+    async def always_fails(ctx: JobContext, payload: dict) -> None:
+        raise ValueError("permanent")
+
+    registry.register("test.fails", always_fails)
+    async with fresh_db.transaction() as s:
+        await enqueue(s, "test.fails", {"x": 1}, dedup_key="only-once")
+        await enqueue(s, "test.fails", {"x": 2}, dedup_key="only-once")
+    worker = Worker(fresh_db, registry, max_attempts=2)
+    for _ in range(3):
+        await worker.run_until_idle()
+        async with fresh_db.transaction() as s:
+            await s.execute(text("UPDATE jobs SET run_at = now() WHERE status = 'queued'"))
+    async with fresh_db.session() as s:
+        rows = (await s.execute(text("SELECT status, attempts, last_error FROM jobs"))).all()
+    assert len(rows) == 1
+    assert rows[0].status == "dead" and rows[0].attempts == 2
+    assert "ValueError: permanent" in rows[0].last_error
+
+
+async def test_the_running_worker_wakes_on_notify(fresh_db: Database):
+    await _effects_table(fresh_db)
+    registry = _registry()
+    worker = Worker(fresh_db, registry, poll_interval=30)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        await asyncio.sleep(0.3)  # let it LISTEN
+        async with fresh_db.transaction() as s:
+            await emit(s, "test.happened", {"tag": "live", "n": 7})
+        for _ in range(100):
+            if len(await _effects(fresh_db)) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(await _effects(fresh_db)) == 2  # well before the 30 s poll
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
