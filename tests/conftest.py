@@ -166,7 +166,7 @@ class SavepointDatabase(Database):
 
     Services and routes commit as usual; their commits release SAVEPOINTs only."""
 
-    def __init__(self, inner: Database, connection: object) -> None:  # noqa: D107
+    def __init__(self, inner: Database, connection: object) -> None:
         self.url = inner.url
         self.engine = inner.engine
         self._connection = connection

@@ -63,7 +63,7 @@ def create_app(
         )
         app.state.db = db
         try:
-            app.state.schema_head = (heads(url) or [None])[0]
+            app.state.schema_head = next(iter(heads(url)), None)
         except MigrationFailed:
             app.state.schema_head = None
         stop = asyncio.Event()

@@ -22,8 +22,10 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient):
     r = await client.get("/readyz")
     assert r.status_code == 200
     body = r.json()
-    assert body["status"] == "ok" and body["database"] == "ok"
-    assert body["schema"]["ok"] is True and body["schema"]["current"] == body["schema"]["expected"]
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["schema"]["ok"] is True
+    assert body["schema"]["current"] == body["schema"]["expected"]
 
 
 async def test_readyz_reports_a_schema_behind_the_code(client: httpx.AsyncClient, app: FastAPI):
@@ -52,7 +54,9 @@ async def test_friendly_404_page_in_both_languages(client: httpx.AsyncClient):
     assert r.status_code == 404
     assert "We could not find that page" in r.text
     assert '<html lang="en">' in r.text
-    r = await client.get("/no/such/page", headers={"Accept-Language": "zh-CN,zh", "Accept": "text/html"})
+    r = await client.get(
+        "/no/such/page", headers={"Accept-Language": "zh-CN,zh", "Accept": "text/html"}
+    )
     assert "找不到该页面" in r.text
     assert '<html lang="zh-CN">' in r.text
 
@@ -70,8 +74,10 @@ async def test_home_page_in_both_languages(client: httpx.AsyncClient):
 
 async def test_language_choice_is_remembered_and_beats_the_header(client: httpx.AsyncClient):
     r = await client.get("/lang/en?next=/", headers={"Accept-Language": "zh-CN"})
-    assert r.status_code == 303 and r.headers["location"] == "/"
-    assert "qb_lang=en" in r.headers["set-cookie"] and "HttpOnly" in r.headers["set-cookie"]
+    assert r.status_code == 303
+    assert r.headers["location"] == "/"
+    assert "qb_lang=en" in r.headers["set-cookie"]
+    assert "HttpOnly" in r.headers["set-cookie"]
     r = await client.get("/", headers={"Accept-Language": "zh-CN"})
     assert "Your wallet, with real help" in r.text
     r = await client.get("/lang/xx?next=https://evil.example/")
@@ -96,7 +102,8 @@ async def test_security_headers_and_request_id(client: httpx.AsyncClient):
 def _csrf_pair(page: httpx.Response) -> tuple[str, str]:
     cookie = page.cookies.get("qb_csrf")
     token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', page.text)
-    assert cookie and token
+    assert cookie
+    assert token
     return cookie, token.group(1)
 
 
@@ -136,8 +143,11 @@ async def test_oversized_bodies_are_refused_with_or_without_content_length(
     client: httpx.AsyncClient, app: FastAPI
 ):
     limit = app.state.settings.http.max_body_bytes
-    r = await client.post("/api/v1/anything", content=b"{" + b" " * limit + b"}",
-                          headers={"Content-Type": "application/json"})
+    r = await client.post(
+        "/api/v1/anything",
+        content=b"{" + b" " * limit + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 413
     assert r.json()["code"] == "request.too_large"
 
@@ -145,7 +155,9 @@ async def test_oversized_bodies_are_refused_with_or_without_content_length(
         for _ in range(limit // 65536 + 2):
             yield b" " * 65536
 
-    r = await client.post("/api/v1/anything", content=chunks(), headers={"Content-Type": "application/json"})
+    r = await client.post(
+        "/api/v1/anything", content=chunks(), headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 413
 
 
@@ -157,7 +169,9 @@ async def test_api_bodies_must_be_json(client: httpx.AsyncClient):
     assert r.status_code == 404  # reached routing: no CSRF needed for a JSON API call
 
 
-async def test_unexpected_errors_are_a_500_problem_with_headers(client: httpx.AsyncClient, app: FastAPI):
+async def test_unexpected_errors_are_a_500_problem_with_headers(
+    client: httpx.AsyncClient, app: FastAPI
+):
     async def boom() -> None:
         raise RuntimeError("secret detail that must not leak")
 
@@ -172,7 +186,8 @@ async def test_unexpected_errors_are_a_500_problem_with_headers(client: httpx.As
     assert "default-src 'self'" in r.headers["content-security-policy"]
     r = await client.get("/test-boom", headers={"Accept-Language": "zh-CN", "Accept": "text/html"})
     assert r.status_code == 500
-    assert "我们这边出了点问题" in r.text and r.headers["x-request-id"] in r.text
+    assert "我们这边出了点问题" in r.text
+    assert r.headers["x-request-id"] in r.text
 
 
 async def test_validation_errors_list_the_fields(client: httpx.AsyncClient, app: FastAPI):
@@ -206,17 +221,22 @@ async def test_pwa_manifest_icons_and_service_worker(client: httpx.AsyncClient):
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/manifest+json")
     manifest = r.json()
-    assert manifest["name"] == "Qianbao wallet" and manifest["display"] == "standalone"
+    assert manifest["name"] == "Qianbao wallet"
+    assert manifest["display"] == "standalone"
     for icon in manifest["icons"]:
         icon_response = await client.get(icon["src"])
         assert icon_response.status_code == 200, icon["src"]
-    assert (await client.get("/manifest.webmanifest", headers={"Accept-Language": "zh"})).json()["name"] == "钱包"
+    assert (await client.get("/manifest.webmanifest", headers={"Accept-Language": "zh"})).json()[
+        "name"
+    ] == "钱包"
     r = await client.get("/sw.js")
-    assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+    assert r.status_code == 200
+    assert "javascript" in r.headers["content-type"]
     assert (await client.get("/favicon.ico")).status_code == 200
     assert (await client.get("/static/vendor/htmx/htmx.min.js")).status_code == 200
 
 
 async def test_problem_pages_explain_codes(client: httpx.AsyncClient):
     r = await client.get("/problems/request.too_large", headers={"Accept-Language": "en"})
-    assert r.status_code == 200 and "What you sent is too large." in r.text
+    assert r.status_code == 200
+    assert "What you sent is too large." in r.text

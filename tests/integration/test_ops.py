@@ -41,10 +41,17 @@ def _cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _cli(args: list[str], env: dict[str, str], timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def _cli(
+    args: list[str], env: dict[str, str], timeout: float = 90
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "qianbao.cli", *args], cwd=REPO, env=env, capture_output=True,
-        text=True, timeout=timeout, check=False,
+        [sys.executable, "-m", "qianbao.cli", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -97,7 +104,10 @@ async def test_a_failing_migration_applies_nothing(admin_url: str):
         with pytest.raises(MigrationFailed, match="nothing was applied") as failure:
             await asyncio.to_thread(upgrade, url)
         assert "already exists" in str(failure.value)
-        tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
+        tables = {
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+        }
         assert tables == {"jobs"}  # no outbox table, no alembic_version: all or nothing
         await conn.close()
     finally:
@@ -132,14 +142,17 @@ def test_cli_reports_an_unwritable_data_folder(tmp_path: Path):
     env = _cli_env(tmp_path, QIANBAO_DATABASE__EMBEDDED_DIR=str(blocker / "pg"))
     result = _cli(["db", "start"], env)
     assert result.returncode == 1
-    assert "not writable" in result.stderr and "QIANBAO_DATABASE__EMBEDDED_DIR" in result.stderr
+    assert "not writable" in result.stderr
+    assert "QIANBAO_DATABASE__EMBEDDED_DIR" in result.stderr
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"qianbao run exited early: {proc.stdout.read() if proc.stdout else ''}")
+            raise AssertionError(
+                f"qianbao run exited early: {proc.stdout.read() if proc.stdout else ''}"
+            )
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                 return
@@ -151,8 +164,12 @@ def _wait_healthy(base: str, proc: subprocess.Popen, timeout: float = 90) -> Non
 
 def _start_run(env: dict[str, str], port: int) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "qianbao.cli", "run", "--port", str(port)], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "qianbao.cli", "run", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -165,14 +182,22 @@ def test_run_serves_both_languages_stops_cleanly_and_keeps_data(tmp_path: Path):
     try:
         _wait_healthy(base, proc)
         assert httpx.get(base + "/readyz").json()["status"] == "ok"
-        assert "Your wallet, with real help" in httpx.get(base + "/", headers={"Accept-Language": "en"}).text
-        assert "您的钱包，有真人帮您" in httpx.get(base + "/", headers={"Accept-Language": "zh-CN"}).text
+        assert (
+            "Your wallet, with real help"
+            in httpx.get(base + "/", headers={"Accept-Language": "en"}).text
+        )
+        assert (
+            "您的钱包，有真人帮您"
+            in httpx.get(base + "/", headers={"Accept-Language": "zh-CN"}).text
+        )
         pg = EmbeddedPostgres(tmp_path / "var" / "pg")
         marker_url = pg.url("qianbao")
 
         async def _mark() -> None:
             conn = await asyncpg.connect(asyncpg_dsn(marker_url))
-            await conn.execute("INSERT INTO outbox_messages (topic, payload) VALUES ('test.marker', '{}')")
+            await conn.execute(
+                "INSERT INTO outbox_messages (topic, payload) VALUES ('test.marker', '{}')"
+            )
             await conn.close()
 
         asyncio.run(_mark())
@@ -190,7 +215,9 @@ def test_run_serves_both_languages_stops_cleanly_and_keeps_data(tmp_path: Path):
 
         async def _count() -> int:
             conn = await asyncpg.connect(asyncpg_dsn(marker_url))
-            n = await conn.fetchval("SELECT count(*) FROM outbox_messages WHERE topic = 'test.marker'")
+            n = await conn.fetchval(
+                "SELECT count(*) FROM outbox_messages WHERE topic = 'test.marker'"
+            )
             await conn.close()
             return int(n)
 

@@ -14,7 +14,9 @@ from qianbao.worker import JobContext, TaskRegistry, Worker, enqueue
 
 async def _effects_table(db: Database) -> None:
     async with db.transaction() as s:
-        await s.execute(text("CREATE TABLE IF NOT EXISTS test_effects (tag text, n int, task text)"))
+        await s.execute(
+            text("CREATE TABLE IF NOT EXISTS test_effects (tag text, n int, task text)")
+        )
 
 
 async def _effects(db: Database) -> list[tuple[str, int, str]]:
@@ -49,10 +51,14 @@ async def test_committed_message_runs_exactly_once_and_rolled_back_never(fresh_d
     await _effects_table(fresh_db)
     async with fresh_db.transaction() as s:
         await emit(s, "test.happened", {"tag": "committed", "n": 1})
-    with pytest.raises(RuntimeError):
+
+    async def failing_change() -> None:
         async with fresh_db.transaction() as s:
             await emit(s, "test.happened", {"tag": "rolled-back", "n": 2})
             raise RuntimeError("the business change failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
     async with fresh_db.transaction() as s:
         await emit(s, "test.unsubscribed", {"tag": "nobody-listens", "n": 3})
 
@@ -62,10 +68,17 @@ async def test_committed_message_runs_exactly_once_and_rolled_back_never(fresh_d
     await asyncio.gather(*(w.run_until_idle() for w in workers))
     await asyncio.gather(*(w.run_until_idle() for w in workers))
 
-    assert await _effects(fresh_db) == [("committed", 1, "test.audit"), ("committed", 1, "test.record")]
+    assert await _effects(fresh_db) == [
+        ("committed", 1, "test.audit"),
+        ("committed", 1, "test.record"),
+    ]
     async with fresh_db.session() as s:
-        jobs = (await s.execute(text("SELECT task, status, attempts FROM jobs ORDER BY task"))).all()
-        pending = (await s.execute(text("SELECT count(*) FROM outbox_messages WHERE relayed_at IS NULL"))).scalar()
+        jobs = (
+            await s.execute(text("SELECT task, status, attempts FROM jobs ORDER BY task"))
+        ).all()
+        pending = (
+            await s.execute(text("SELECT count(*) FROM outbox_messages WHERE relayed_at IS NULL"))
+        ).scalar()
     assert [tuple(j) for j in jobs] == [("test.audit", "done", 1), ("test.record", "done", 1)]
     assert pending == 0
 
@@ -100,7 +113,9 @@ async def test_a_failing_handler_is_rolled_back_and_retried(fresh_db: Database):
     assert effects.count(("flaky", 1, "test.record")) == 1
     assert effects.count(("flaky", 1, "test.audit")) == 1
     async with fresh_db.session() as s:
-        rows = (await s.execute(text("SELECT task, status, attempts FROM jobs ORDER BY task"))).all()
+        rows = (
+            await s.execute(text("SELECT task, status, attempts FROM jobs ORDER BY task"))
+        ).all()
     assert [tuple(r) for r in rows] == [("test.audit", "done", 1), ("test.record", "done", 3)]
 
 
@@ -122,7 +137,8 @@ async def test_a_job_that_keeps_failing_becomes_dead(fresh_db: Database):
     async with fresh_db.session() as s:
         rows = (await s.execute(text("SELECT status, attempts, last_error FROM jobs"))).all()
     assert len(rows) == 1
-    assert rows[0].status == "dead" and rows[0].attempts == 2
+    assert rows[0].status == "dead"
+    assert rows[0].attempts == 2
     assert "ValueError: permanent" in rows[0].last_error
 
 

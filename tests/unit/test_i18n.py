@@ -60,10 +60,15 @@ def test_catalog_template_is_in_sync_with_the_code():
     from qianbao.web.i18n import LOCALE_DIR
 
     src = LOCALE_DIR.parent
-    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2"),
-                  ("**/templates/**.webmanifest", "jinja2")]
-    options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"},
-               "**/templates/**.webmanifest": {"extensions": "jinja2.ext.i18n"}}
+    method_map = [
+        ("**.py", "python"),
+        ("**/templates/**.html", "jinja2"),
+        ("**/templates/**.webmanifest", "jinja2"),
+    ]
+    options = {
+        "**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"},
+        "**/templates/**.webmanifest": {"extensions": "jinja2.ext.i18n"},
+    }
     found = set()
     for _, _, message, _, _ in extract_from_dir(
         str(src), method_map, options_map=options, keywords={"N_": None, "_": None, "gettext": None}

@@ -49,7 +49,9 @@ def test_friendly_404(new_page, locale):
     assert response.status == 404
     expected = {"zh_CN": "找不到该页面", "en": "We could not find that page"}[locale]
     assert page.locator("h1").inner_text() == expected
-    page.get_by_role("link", name={"zh_CN": "返回首页", "en": "Back to the home page"}[locale]).click()
+    page.get_by_role(
+        "link", name={"zh_CN": "返回首页", "en": "Back to the home page"}[locale]
+    ).click()
     assert page.locator("h1").inner_text() == HEADLINE[locale]
     screenshot(page, f"404-{locale}")
 

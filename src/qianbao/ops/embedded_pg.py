@@ -109,7 +109,7 @@ class EmbeddedPostgres:
             )
             out.seek(0)
             proc.stdout = out.read()
-        return proc  # type: ignore[no-any-return]
+        return proc
 
     def _prepare_permissions(self) -> None:
         if not _is_root():

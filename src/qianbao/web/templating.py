@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.ext import _make_new_gettext, _make_new_ngettext  # the newstyle gettext wrappers
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import Response
 
 from qianbao import __version__
 from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, translations
@@ -60,10 +60,10 @@ def render(
     status_code: int = 200,
     block: str | None = None,
     headers: dict[str, str] | None = None,
-) -> HTMLResponse:
+) -> Response:
     ctx = page_context(request, **(context or {}))
     if block is not None:
-        return templates.TemplateResponse(  # type: ignore[no-any-return]
+        return templates.TemplateResponse(
             request, name, ctx, status_code=status_code, block_name=block, headers=headers
         )
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
