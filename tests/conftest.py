@@ -239,3 +239,19 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+async def pg_pool(fresh_db_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """An asyncpg pool on a fresh migrated database (for the ledger and concurrency tests)."""
+    pool = await asyncpg.create_pool(asyncpg_dsn(fresh_db_url), min_size=2, max_size=60)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+async def pg_conn(pg_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    async with pg_pool.acquire() as conn:
+        yield conn

@@ -3,4 +3,5 @@
 
 def import_all_models() -> None:
     import qianbao.kernel.outbox
+    import qianbao.ledger.models
     import qianbao.worker.models  # noqa: F401

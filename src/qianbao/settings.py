@@ -55,6 +55,21 @@ class SecuritySettings(BaseModel):
     csrf_cookie: str = "qb_csrf"
 
 
+class AdminSettings(BaseModel):
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the operator JSON API (/api/v1/ledger/...). Unset = off.",
+    )
+
+
+class LedgerSettings(BaseModel):
+    group_commit_max_batch: int = Field(default=1000, description="Transfers per group commit.")
+    group_commit_inflight: int = Field(default=2, description="Concurrent group-commit batches.")
+    hold_sweep_interval_s: float = Field(
+        default=10.0, description="How often expired holds are released."
+    )
+
+
 class I18nSettings(BaseModel):
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     locale_cookie: str = "qb_lang"
@@ -97,6 +112,8 @@ class Settings(BaseSettings):
     i18n: I18nSettings = Field(default_factory=I18nSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
 
     def secret_key_bytes(self) -> bytes:
         """The signing key. Production must set it; development keeps one under var/."""

@@ -62,3 +62,21 @@ class ServiceUnavailable(DomainError):
     code = "unavailable"
     kind = ErrorKind.UNAVAILABLE
     message = N_("The service is temporarily unavailable. Please try again shortly.")
+
+
+class OperatorOnly(DomainError):
+    code = "auth.operator_required"
+    kind = ErrorKind.UNAUTHENTICATED
+    message = N_("Sign in as an operator to use this endpoint.")
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency.key_reused"
+    kind = ErrorKind.CONFLICT
+    message = N_("This idempotency key was already used for a different request.")
+
+
+class IdempotencyKeyInvalid(DomainError):
+    code = "idempotency.key_invalid"
+    kind = ErrorKind.INVALID
+    message = N_("Send an Idempotency-Key of 1 to 200 visible characters with this request.")

@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: one database transaction per request.
+"""HTTP plumbing shared by every domain's JSON routes: one database transaction per request.
 
 Routes declared on a router with ``route_class=TxRoute`` run inside one session. It commits when
 the handler returns a response below 400, before the response is sent, and rolls back on an error
@@ -7,12 +7,15 @@ response or an exception: a failed request leaves the database exactly as it was
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
+
+from qianbao.kernel.errors import OperatorOnly
 
 
 class TxRoute(APIRoute):
@@ -43,3 +46,17 @@ def db_session(request: Request) -> Any:
 
 def settings_of(request: Request) -> Any:
     return request.app.state.settings
+
+
+def require_operator(request: Request) -> None:
+    """Operator-only JSON endpoints (until staff accounts exist): a bearer token from the
+    settings (``QIANBAO_ADMIN__API_TOKEN``). Without a configured token the endpoints are off."""
+    token = request.app.state.settings.admin.api_token
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if (
+        token is None
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(value.encode(), token.get_secret_value().encode())
+    ):
+        raise OperatorOnly()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 01:00:00+00:00
+Create Date: 2026-11-22 00:20:00+00:00
 """
 
 from collections.abc import Sequence
