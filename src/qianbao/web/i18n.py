@@ -72,6 +72,12 @@ def negotiate(cookie: str | None, accept_language: str | None, default: str) -> 
     return from_accept_language(accept_language) or default
 
 
+class _Params(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
 def gettext(locale: str, message: str, **params: Any) -> str:
+    """Translate and fill ``{placeholders}``; a missing parameter is left as it is, never a crash."""
     text = translations(locale).gettext(message)
-    return text.format(**params) if params else text
+    return text.format_map(_Params(params)) if params else text
