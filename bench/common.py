@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qianbao.ops.embedded_pg import EmbeddedPostgres
 
@@ -12,6 +12,7 @@ class BenchContext:
     pg: EmbeddedPostgres
     seconds: float
     baseline_tps: float = 0.0
+    results: dict[str, float] = field(default_factory=dict)
 
 
 def emit(name: str, value: float, unit: str) -> None:

@@ -46,6 +46,13 @@ from qianbao.ledger.errors import (
 )
 
 EMPTY_JSON = "{}"
+_HANDLERS = {
+    "entry": "_post_entry",
+    "hold": "_create_hold",
+    "post_hold": "_post_hold",
+    "void_hold": "_void_hold",
+    "reverse": "_reverse",
+}
 
 
 class AccountState:
@@ -211,28 +218,13 @@ class Batch:
         return outcome
 
     def _dispatch(self, cmd: Command, fingerprint: bytes) -> Result:
-        if isinstance(cmd, PostEntry):
-            result: Result = self._post_entry(cmd)
-        elif isinstance(cmd, CreateHold):
-            result = self._create_hold(cmd)
-        elif isinstance(cmd, PostHold):
-            result = self._post_hold(cmd)
-        elif isinstance(cmd, VoidHold):
-            result = self._void_hold(cmd)
-        elif isinstance(cmd, Reverse):
-            result = self._reverse(cmd)
-        else:  # pragma: no cover - the Command union is closed
-            raise TypeError(type(cmd))
+        result: Result = getattr(self, _HANDLERS[cmd.kind])(cmd)
         w = self.writes
         w.command_keys.append(cmd.key)
         w.command_fingerprints.append(fingerprint)
         w.command_kinds.append(cmd.kind)
-        if isinstance(result, EntryResult):
-            w.command_entries.append(result.entry_id)
-            w.command_holds.append(result.hold_id)
-        else:
-            w.command_entries.append(None)
-            w.command_holds.append(result.hold_id)
+        w.command_entries.append(getattr(result, "entry_id", None))
+        w.command_holds.append(result.hold_id)
         return result
 
     # -- entries ----------------------------------------------------------------------------------

@@ -32,11 +32,13 @@ class GroupCommitter:
         *,
         max_batch: int = 1000,
         inflight: int = 2,
+        min_fill: int | None = None,
         clock: Clock = system_clock,
     ) -> None:
         self.pool = pool
         self.max_batch = max_batch
         self.inflight = inflight
+        self.min_fill = min_fill if min_fill is not None else min(32, max_batch)
         self.clock = clock
         self._queue: deque[tuple[Command, asyncio.Future[Result]]] = deque()
         self._running = 0
@@ -62,7 +64,13 @@ class GroupCommitter:
         return result
 
     def _kick(self) -> None:
-        while self._queue and self._running < self.inflight:
+        # Start a batch at once when nothing is in flight (lowest latency when quiet); while one
+        # is in flight, start another only once a full batch is waiting. Commands that arrive
+        # meanwhile ride together in the next batch: that is what makes it a group commit.
+        while self._queue and (
+            self._running == 0
+            or (self._running < self.inflight and len(self._queue) >= self.min_fill)
+        ):
             take = min(self.max_batch, len(self._queue))
             batch = [self._queue.popleft() for _ in range(take)]
             self._running += 1

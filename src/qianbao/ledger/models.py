@@ -107,7 +107,8 @@ postings = Table(
     "ledger_postings",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
-    Column("entry_id", UUID(as_uuid=True), ForeignKey("ledger_entries.id"), nullable=False),
+    # No per-row foreign keys: a statement-level trigger checks entry, account and currency.
+    Column("entry_id", UUID(as_uuid=True), nullable=False),
     Column("account_id", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),
     Column("amount", BigInteger, nullable=False),
@@ -117,11 +118,6 @@ postings = Table(
         DateTime(timezone=True),
         nullable=False,
         server_default=text("statement_timestamp()"),
-    ),
-    ForeignKeyConstraint(
-        ["account_id", "currency"],
-        ["ledger_accounts.id", "ledger_accounts.currency"],
-        name="fk_ledger_postings_account_currency",
     ),
     CheckConstraint("amount <> 0", name="amount_not_zero"),
     Index("ix_ledger_postings_account_id_id", "account_id", "id"),

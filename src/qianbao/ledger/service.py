@@ -96,17 +96,22 @@ class Ledger:
 
     async def _apply(self, commands: list[Command]) -> list[Any]:
         conn = self.conn
-        hold_ids = [c.hold_id for c in commands if isinstance(c, PostHold | VoidHold)]
-        holds = await repo.lock_holds(conn, hold_ids)
-        reversible = await repo.reversible_entries(
-            conn, [c.entry_id for c in commands if isinstance(c, Reverse)]
-        )
+        hold_ids: list[UUID] = []
+        entry_ids: list[UUID] = []
         account_ids: set[int] = set()
         for cmd in commands:
-            if isinstance(cmd, PostEntry):
-                account_ids.update(leg.account_id for leg in cmd.legs)
-            elif isinstance(cmd, CreateHold):
-                account_ids.update((cmd.debit_account_id, cmd.credit_account_id))
+            kind = cmd.kind
+            if kind == "entry":
+                account_ids.update([leg.account_id for leg in cmd.legs])  # type: ignore[union-attr]
+            elif kind == "hold":
+                account_ids.add(cmd.debit_account_id)  # type: ignore[union-attr]
+                account_ids.add(cmd.credit_account_id)  # type: ignore[union-attr]
+            elif kind == "reverse":
+                entry_ids.append(cmd.entry_id)  # type: ignore[union-attr]
+            else:
+                hold_ids.append(cmd.hold_id)  # type: ignore[union-attr]
+        holds = await repo.lock_holds(conn, hold_ids)
+        reversible = await repo.reversible_entries(conn, entry_ids)
         for hold in holds.values():
             account_ids.update((hold.debit_account_id, hold.credit_account_id))
         for entry in reversible.values():

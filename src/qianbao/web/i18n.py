@@ -78,6 +78,6 @@ class _Params(dict[str, Any]):
 
 
 def gettext(locale: str, message: str, **params: Any) -> str:
-    """Translate and fill ``{placeholders}``; a missing parameter is left as it is, never a crash."""
+    """Translate and fill ``{placeholders}``; a missing parameter stays as it is, no crash."""
     text = translations(locale).gettext(message)
     return text.format_map(_Params(params)) if params else text
