@@ -50,8 +50,12 @@ fmt: $(VENV)/.dev
 	$(BIN)/ruff check --fix src tests bench migrations
 	$(BIN)/ruff format src tests bench migrations
 
-bench: $(VENV)/.dev translations
-	$(BIN)/python -m bench
+$(VENV)/.bench: $(VENV)/.dev requirements/bench.lock
+	$(PIP) install -r requirements/bench.lock
+	@touch $@
+
+bench: $(VENV)/.bench translations
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 extract-messages: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o src/qianbao/locale/messages.pot src
