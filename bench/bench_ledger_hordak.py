@@ -12,9 +12,19 @@ from bench.common import BenchContext, emit
 def run(ctx: BenchContext) -> None:
     ctx.pg.ensure_database("bench_hordak")
     out = subprocess.run(
-        [sys.executable, "-m", "bench.hordak_worker", "--dsn", ctx.pg.url("bench_hordak"),
-         "--seconds", str(ctx.seconds)],
-        capture_output=True, text=True, check=False, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "bench.hordak_worker",
+            "--dsn",
+            ctx.pg.url("bench_hordak"),
+            "--seconds",
+            str(ctx.seconds),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     match = re.search(r"HORDAK_TPS ([0-9.]+)", out.stdout)
     if not match:

@@ -26,8 +26,14 @@ def configure(dsn: str) -> None:
     settings.configure(
         DEBUG=False,
         USE_TZ=True,
-        SECRET_KEY="bench-only",  # noqa: S106
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "mptt", "djmoney", "hordak"],
+        SECRET_KEY="bench-only",
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "mptt",
+            "djmoney",
+            "hordak",
+        ],
         DATABASES={
             "default": {
                 "ENGINE": "django.db.backends.postgresql",
@@ -63,8 +69,16 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     Account.objects.bulk_create(
         [
-            Account(name=f"wallet {i}", code=f"{i}", type=Account.TYPES.liability, currencies=["CNY"],
-                    tree_id=i + 1, lft=1, rght=2, level=0)
+            Account(
+                name=f"wallet {i}",
+                code=f"{i}",
+                type=Account.TYPES.liability,
+                currencies=["CNY"],
+                tree_id=i + 1,
+                lft=1,
+                rght=2,
+                level=0,
+            )
             for i in range(args.accounts)
         ],
         batch_size=2_000,

@@ -236,10 +236,12 @@ def demo() -> None:
 def worker() -> None:
     """Run the job worker (outbox relay + jobs) until interrupted."""
     from qianbao.kernel.db import Database
+    from qianbao.tasks import register_tasks
     from qianbao.worker import Worker
 
     settings = _settings()
     target = _prepare(settings)
+    register_tasks({"ledger.expire_holds": settings.ledger.hold_sweep_interval_s})
 
     async def _main() -> None:
         db = Database(target.url, pool_size=4)

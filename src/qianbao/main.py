@@ -14,9 +14,11 @@ from fastapi.staticfiles import StaticFiles
 from qianbao import __version__
 from qianbao.kernel.db import Database
 from qianbao.kernel.logging import get_logger
+from qianbao.ledger.api import router as ledger_api
 from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
 from qianbao.settings import Settings, get_settings
+from qianbao.tasks import register_tasks
 from qianbao.web.errors import UnhandledErrorMiddleware, install_error_handlers, respond_error
 from qianbao.web.middleware import (
     RequestContextMiddleware,
@@ -69,6 +71,7 @@ def create_app(
         stop = asyncio.Event()
         worker_task = None
         if run_worker:
+            register_tasks({"ledger.expire_holds": settings.ledger.hold_sweep_interval_s})
             worker = Worker(
                 db,
                 poll_interval=settings.worker.poll_interval_s,
@@ -100,6 +103,7 @@ def create_app(
 
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(ledger_api)
     app.include_router(public.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -25,12 +25,26 @@ class JobContext:
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
+PeriodicHandler = Callable[[JobContext], Awaitable[None]]
+
+
+@dataclass
+class PeriodicTask:
+    """Work that runs every ``every_s`` seconds in one worker at a time (an advisory lock)."""
+
+    name: str
+    every_s: float
+    fn: PeriodicHandler
 
 
 class TaskRegistry:
     def __init__(self) -> None:
         self.tasks: dict[str, Handler] = {}
         self.subscriptions: dict[str, list[str]] = defaultdict(list)
+        self.periodic_tasks: dict[str, PeriodicTask] = {}
+
+    def periodic(self, name: str, every_s: float, fn: PeriodicHandler) -> None:
+        self.periodic_tasks[name] = PeriodicTask(name, every_s, fn)
 
     def task(
         self, name: str, *, subscribes: list[str] | None = None

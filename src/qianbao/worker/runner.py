@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import traceback
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from qianbao.kernel.db import Database, asyncpg_dsn
@@ -48,6 +49,7 @@ class Worker:
         self.max_attempts = max_attempts
         self.services = services or {}
         self._wake = asyncio.Event()
+        self._next_periodic: dict[str, float] = {}
 
     # -- the relay ------------------------------------------------------------------------------
     async def relay_once(self) -> int:
@@ -141,6 +143,37 @@ class Worker:
                 break
         return ran
 
+    # -- periodic work ---------------------------------------------------------------------------
+    async def run_periodic(self, *, force: bool = False) -> list[str]:
+        """Run the periodic tasks that are due (all of them with ``force``); returns their names."""
+        ran = []
+        now = time.monotonic()
+        for task in self.tasks.periodic_tasks.values():
+            if not force and self._next_periodic.get(task.name, 0.0) > now:
+                continue
+            self._next_periodic[task.name] = now + task.every_s
+            try:
+                async with self.db.transaction() as session:
+                    got = (
+                        await session.execute(
+                            text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"),
+                            {"k": f"qianbao.periodic:{task.name}"},
+                        )
+                    ).scalar()
+                    if not got:
+                        continue  # another worker is on it
+                    ctx = JobContext(session=session, job_id=0, attempt=1, services=self.services)
+                    await task.fn(ctx)
+                ran.append(task.name)
+            except Exception as exc:
+                log.warning("periodic_failed", task=task.name, error=str(exc))
+        return ran
+
+    def _seconds_to_next_periodic(self) -> float:
+        if not self._next_periodic:
+            return self.poll_interval
+        return max(0.05, min(self._next_periodic.values()) - time.monotonic())
+
     # -- the loop -------------------------------------------------------------------------------
     async def _listen(self) -> asyncpg.Connection | None:
         try:
@@ -165,6 +198,7 @@ class Worker:
                 self._wake.clear()
                 try:
                     await self.run_until_idle(max_rounds=100)
+                    await self.run_periodic()
                 except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
                     log.warning("worker_round_failed", error=str(exc))
                 with contextlib.suppress(TimeoutError):
@@ -172,7 +206,7 @@ class Worker:
                     stopper = asyncio.ensure_future(stop.wait())
                     _, pending = await asyncio.wait(
                         {waiter, stopper},
-                        timeout=self.poll_interval,
+                        timeout=min(self.poll_interval, self._seconds_to_next_periodic()),
                         return_when=asyncio.FIRST_COMPLETED,
                     )
                     for fut in pending:
