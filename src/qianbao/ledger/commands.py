@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from qianbao.kernel.errors import IdempotencyKeyInvalid
@@ -23,6 +23,8 @@ MAX_KEY_LENGTH = 200
 
 
 def _canonical(metadata: Mapping[str, Any] | None) -> str:
+    if not metadata:
+        return "{}"
     return json.dumps(
         metadata or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
@@ -33,8 +35,7 @@ def check_key(key: str) -> None:
         raise IdempotencyKeyInvalid()
 
 
-@dataclass(frozen=True, slots=True)
-class Leg:
+class Leg(NamedTuple):
     account_id: int
     amount: int
     currency: str
@@ -186,15 +187,14 @@ Command = PostEntry | CreateHold | PostHold | VoidHold | Reverse
 
 
 # -- results -----------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class PostingResult:
+class PostingResult(NamedTuple):
     account_id: int
     currency: str
     amount: int
     balance_after: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen dataclasses are slow to build on the hot path
 class EntryResult:
     entry_id: UUID
     entry_type: str
@@ -204,7 +204,7 @@ class EntryResult:
     hold_id: UUID | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HoldResult:
     hold_id: UUID
     status: str

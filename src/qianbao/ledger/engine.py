@@ -192,6 +192,7 @@ class Batch:
         self.existing = existing
         self.writes = Writes()
         self.seen: dict[str, tuple[bytes, Outcome]] = {}
+        self.new_entries: dict[UUID, list[PostingResult]] = {}
 
     # -- driving ----------------------------------------------------------------------------------
     def run(self, commands: list[Command]) -> list[Outcome]:
@@ -296,9 +297,7 @@ class Batch:
             w.posting_currency.append(p.currency)
             w.posting_amount.append(p.amount)
             w.posting_balance.append(p.balance_after)
-        self.reversible[entry_id] = ReversibleEntry(
-            [(p.account_id, p.amount, p.currency) for p in postings], reversed=False
-        )
+        self.new_entries[entry_id] = postings
         return EntryResult(
             entry_id=entry_id,
             entry_type=entry_type,
@@ -313,6 +312,11 @@ class Batch:
 
     def _reverse(self, cmd: Reverse) -> EntryResult:
         original = self.reversible.get(cmd.entry_id)
+        if original is None and cmd.entry_id in self.new_entries:  # written earlier in this batch
+            original = self.reversible[cmd.entry_id] = ReversibleEntry(
+                [(p.account_id, p.amount, p.currency) for p in self.new_entries[cmd.entry_id]],
+                reversed=False,
+            )
         if original is None:
             raise EntryNotFound()
         if original.reversed:
