@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from qianbao import __version__
-from qianbao.kernel.db import Database
+from qianbao.kernel.db import Database, asyncpg_dsn
 from qianbao.kernel.logging import get_logger
+from qianbao.ledger import GroupCommitter
 from qianbao.ledger.api import router as ledger_api
 from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
@@ -68,6 +70,15 @@ def create_app(
             app.state.schema_head = next(iter(heads(url)), None)
         except MigrationFailed:
             app.state.schema_head = None
+        # The ledger's group-commit front (the batched hot path), on its own small asyncpg pool.
+        ledger_pool = await asyncpg.create_pool(
+            asyncpg_dsn(url), min_size=1, max_size=settings.ledger.group_commit_inflight + 1
+        )
+        app.state.ledger_front = GroupCommitter(
+            ledger_pool,
+            max_batch=settings.ledger.group_commit_max_batch,
+            inflight=settings.ledger.group_commit_inflight,
+        )
         stop = asyncio.Event()
         worker_task = None
         if run_worker:
@@ -87,6 +98,8 @@ def create_app(
             if worker_task is not None:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(worker_task, timeout=10)
+            await app.state.ledger_front.drain()
+            await ledger_pool.close()
             await db.dispose()
 
     app = FastAPI(
