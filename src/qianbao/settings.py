@@ -70,6 +70,65 @@ class LedgerSettings(BaseModel):
     )
 
 
+class SmsSettings(BaseModel):
+    backend: Literal["outbox", "twilio"] = Field(
+        default="outbox",
+        description="outbox: development, writes each SMS to outbox_path (and the console); "
+        "twilio: sends through Twilio's Programmable Messaging REST API.",
+    )
+    outbox_path: Path = Path("var/sms-outbox.jsonl")
+    console_echo: bool = Field(
+        default=True, description="Development: also print each SMS to stdout."
+    )
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = Field(
+        default=None, description="Sender number or Messaging Service SID."
+    )
+    twilio_base_url: str = "https://api.twilio.com"
+    timeout_s: float = 10.0
+
+
+class EmailSettings(BaseModel):
+    backend: Literal["file", "smtp"] = Field(
+        default="file",
+        description="file: development, writes .eml files to outbox_dir; smtp: sends.",
+    )
+    outbox_dir: Path = Path("var/mail")
+    from_address: str = "Qianbao <no-reply@qianbao.local>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    timeout_s: float = 15.0
+
+
+class IdentitySettings(BaseModel):
+    default_region: str = Field(
+        default="CN", description="Region for numbers typed without +country."
+    )
+    otp_ttl_s: int = 300
+    otp_max_checks: int = 5
+    otp_resend_cooldown_s: int = 60
+    otp_max_sends_per_number_hour: int = 5
+    otp_max_sends_per_ip_hour: int = 20
+    login_max_failures: int = 10
+    login_lockout_minutes: int = 30
+    pin_max_failures: int = 5
+    pin_pepper: SecretStr | None = Field(
+        default=None,
+        description="Secret key for payment-PIN hashes, kept outside the database. Required in "
+        "production; development keeps one in var/pin_pepper.",
+    )
+    session_days: int = 30
+    cooling_off_hours: int = 72
+    webauthn_rp_id: str = "127.0.0.1"
+    webauthn_rp_name: str = "Qianbao"
+    webauthn_origin: str = "http://127.0.0.1:8000"
+
+
 class I18nSettings(BaseModel):
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     locale_cookie: str = "qb_lang"
@@ -114,17 +173,27 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     admin: AdminSettings = Field(default_factory=AdminSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
     def secret_key_bytes(self) -> bytes:
         """The signing key. Production must set it; development keeps one under var/."""
-        if self.security.secret_key is not None:
-            return self.security.secret_key.get_secret_value().encode()
+        return self._secret(self.security.secret_key, "QIANBAO_SECURITY__SECRET_KEY", "secret_key")
+
+    def pin_pepper_bytes(self) -> bytes:
+        """The payment-PIN hashing key (ADR 0007), never stored in the database."""
+        return self._secret(self.identity.pin_pepper, "QIANBAO_IDENTITY__PIN_PEPPER", "pin_pepper")
+
+    def _secret(self, value: SecretStr | None, variable: str, filename: str) -> bytes:
+        if value is not None:
+            return value.get_secret_value().encode()
         if self.environment == "production":
             raise RuntimeError(
-                "QIANBAO_SECURITY__SECRET_KEY is not set. Production needs a long random secret "
+                f"{variable} is not set. Production needs a long random secret "
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
             )
-        path = self.var_dir / "secret_key"
+        path = self.var_dir / filename
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(48))

@@ -1,0 +1,83 @@
+"""Languages: Simplified Chinese (zh_CN) and English (en), from Babel catalogs.
+
+The user's choice is remembered in a cookie; without one, ``Accept-Language`` picks; without that,
+the operator's default (``QIANBAO_I18N__DEFAULT_LOCALE``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("zh_CN", "en")
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+# What <html lang> and Content-Language say for each locale.
+HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+@lru_cache(maxsize=len(LOCALES))
+def translations(locale: str) -> NullTranslations:
+    return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
+
+
+def normalize(tag: str | None) -> str | None:
+    """Map a language tag (``zh``, ``zh-Hans-CN``, ``en-GB``, ``zh_CN``) to one we support."""
+    if not tag:
+        return None
+    tag = tag.strip().replace("-", "_")
+    try:
+        parsed = Locale.parse(tag)
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    if parsed.language == "zh":
+        # Traditional-script readers still read Simplified better than English.
+        return "zh_CN"
+    if parsed.language == "en":
+        return "en"
+    return None
+
+
+def from_accept_language(header: str | None) -> str | None:
+    if not header:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _, params = piece.partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        ranked.append((-q, index, tag))
+    for neg_q, _, tag in sorted(ranked):
+        if neg_q < 0:
+            found = normalize(tag)
+            if found:
+                return found
+    return None
+
+
+def negotiate(cookie: str | None, accept_language: str | None, default: str) -> str:
+    if cookie in LOCALES:
+        return cookie
+    return from_accept_language(accept_language) or default
+
+
+class _Params(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def gettext(locale: str, message: str, **params: Any) -> str:
+    """Translate and fill ``{placeholders}``; a missing parameter stays as it is, no crash."""
+    text = translations(locale).gettext(message)
+    return text.format_map(_Params(params)) if params else text
