@@ -1,6 +1,6 @@
 import pytest
 
-from qianbao.kernel.crypto import SealError, Sealer, derive_key
+from qianbao.kernel.crypto import Sealer, SealError, derive_key
 
 
 def test_seal_and_open_with_rotation():
