@@ -221,8 +221,11 @@ async def fresh_db(fresh_db_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return base_settings()
+def settings(tmp_path: Path) -> Settings:
+    return base_settings(
+        sms={"outbox_path": tmp_path / "sms.jsonl", "console_echo": False},
+        email={"backend": "file", "outbox_dir": tmp_path / "mail"},
+    )
 
 
 @pytest.fixture
@@ -255,3 +258,21 @@ async def pg_pool(fresh_db_url: str) -> AsyncIterator[asyncpg.Pool]:
 async def pg_conn(pg_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     async with pg_pool.acquire() as conn:
         yield conn
+
+
+@pytest.fixture
+async def fresh_app(settings: Settings, fresh_db_url: str) -> AsyncIterator[FastAPI]:
+    """The real application on a fresh database that really commits (no SAVEPOINT trick):
+    for flows whose refusals must still count (codes, lockouts)."""
+    application = create_app(settings, database_url_override=fresh_db_url, run_worker=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def fresh_client(fresh_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(
+        app=fresh_app, raise_app_exceptions=False, client=("203.0.113.7", 50000)
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

@@ -13,6 +13,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from qianbao import __version__
+from qianbao.identity.api import auth as auth_api
+from qianbao.identity.api import me as me_api
+from qianbao.identity.api import staff as staff_api
+from qianbao.identity.context import IdentityContext
 from qianbao.kernel.db import Database, asyncpg_dsn
 from qianbao.kernel.logging import get_logger
 from qianbao.ledger import GroupCommitter
@@ -66,6 +70,7 @@ def create_app(
             echo=settings.database.echo,
         )
         app.state.db = db
+        app.state.identity = IdentityContext(settings=settings, db=db)
         try:
             app.state.schema_head = next(iter(heads(url)), None)
         except MigrationFailed:
@@ -117,6 +122,9 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ledger_api)
+    app.include_router(auth_api)
+    app.include_router(me_api)
+    app.include_router(staff_api)
     app.include_router(public.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

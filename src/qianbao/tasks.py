@@ -3,6 +3,7 @@ process that runs a ``Worker`` (the web app's lifespan or ``qianbao worker``).""
 
 from __future__ import annotations
 
+from qianbao import notifications
 from qianbao.ledger import Ledger
 from qianbao.worker import JobContext, registry
 
@@ -15,3 +16,4 @@ async def expire_ledger_holds(ctx: JobContext) -> None:
 def register_tasks(interval_overrides: dict[str, float] | None = None) -> None:
     intervals = {"ledger.expire_holds": 10.0, **(interval_overrides or {})}
     registry.periodic("ledger.expire_holds", intervals["ledger.expire_holds"], expire_ledger_holds)
+    notifications.register(registry)

@@ -1,0 +1,184 @@
+"""One-time codes: 6 digits from ``secrets``, valid 5 minutes, single use, stored as a keyed hash,
+bound to a destination (phone or e-mail) and a purpose, at most 5 checks per code, a resend
+cool-down, at most 5 sends per destination an hour and a per-IP cap.
+
+Checks are counted atomically (``UPDATE … SET checks = checks + 1 … WHERE checks < max``), so 100
+parallel wrong guesses evaluate at most 5.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any, Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qianbao.identity.context import IdentityContext
+from qianbao.identity.errors import CodeCooldown, CodeInvalid, CodeSendLimit, CodeTooManyChecks
+from qianbao.identity.models import OneTimeCode
+from qianbao.notifications import request as request_notification
+
+PURPOSES = (
+    "sign_up",
+    "login",
+    "reset_password",
+    "verify_email",
+    "change_phone",
+    "unlock_pin",
+    "unfreeze",
+    "bind_card",
+    "withdraw",
+)
+Channel = Literal["sms", "email"]
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+async def send_code(
+    session: AsyncSession,
+    ctx: IdentityContext,
+    *,
+    destination: str,
+    purpose: str,
+    channel: Channel = "sms",
+    ip: str | None = None,
+    locale: str = "zh_CN",
+    deliver: bool = True,
+) -> None:
+    """Issue a code and queue its delivery (after commit, through the outbox).
+
+    With ``deliver=False`` the limits are applied and a code row is written but nothing is sent:
+    used when the destination must not learn anything (an unknown number asking for a reset),
+    so that the answer and the timing are the same as for a known one."""
+    if purpose not in PURPOSES:
+        raise ValueError(purpose)
+    cfg = ctx.settings.identity
+    now = ctx.clock.now()
+    # Serialise sends to one destination so the limits cannot be raced past.
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("otp:" + destination))))
+    last = (
+        await session.execute(
+            select(OneTimeCode.created_at)
+            .where(OneTimeCode.destination == destination, OneTimeCode.purpose == purpose)
+            .order_by(OneTimeCode.created_at.desc())
+            .limit(1)
+        )
+    ).scalar()
+    if last is not None and (now - last).total_seconds() < cfg.otp_resend_cooldown_s:
+        wait = cfg.otp_resend_cooldown_s - int((now - last).total_seconds())
+        raise CodeCooldown(seconds=max(1, wait))
+    hour_ago = now - timedelta(hours=1)
+    sent_to_destination = (
+        await session.execute(
+            select(func.count()).where(
+                OneTimeCode.destination == destination, OneTimeCode.created_at > hour_ago
+            )
+        )
+    ).scalar_one()
+    if sent_to_destination >= cfg.otp_max_sends_per_number_hour:
+        raise CodeSendLimit()
+    if ip:
+        sent_from_ip = (
+            await session.execute(
+                select(func.count()).where(OneTimeCode.ip == ip, OneTimeCode.created_at > hour_ago)
+            )
+        ).scalar_one()
+        if sent_from_ip >= cfg.otp_max_sends_per_ip_hour:
+            raise CodeSendLimit()
+    # Earlier codes for the same purpose stop working: only the newest is valid.
+    await session.execute(
+        update(OneTimeCode)
+        .where(
+            OneTimeCode.destination == destination,
+            OneTimeCode.purpose == purpose,
+            OneTimeCode.consumed_at.is_(None),
+        )
+        .values(consumed_at=now)
+    )
+    code = new_code()
+    session.add(
+        OneTimeCode(
+            destination=destination,
+            purpose=purpose,
+            code_hash=ctx.keyed_hash("otp", f"{destination}|{purpose}|{code}"),
+            ip=ip,
+            created_at=now,
+            expires_at=now + timedelta(seconds=cfg.otp_ttl_s),
+        )
+    )
+    await session.flush()
+    if deliver:
+        await request_notification(
+            session,
+            channel=channel,
+            to=destination,
+            template=f"otp.{purpose}",
+            locale=locale,
+            params={"minutes": cfg.otp_ttl_s // 60},
+            secret_params={"code": code},
+            sealer=ctx.outbox_sealer,
+        )
+
+
+async def check_code(
+    session: AsyncSession, ctx: IdentityContext, *, destination: str, purpose: str, code: Any
+) -> None:
+    """Consume the code if it is right; raise otherwise. Every check counts, right or wrong."""
+    now = ctx.clock.now()
+    cfg = ctx.settings.identity
+    # The check is counted in its own transaction, committed at once: a wrong guess fails the
+    # request (and rolls back its work) but still uses up one of the code's checks.
+    async with ctx.db.transaction() as counter:
+        counted = (
+            await counter.execute(
+                update(OneTimeCode)
+                .where(
+                    OneTimeCode.id
+                    == select(OneTimeCode.id)
+                    .where(
+                        OneTimeCode.destination == destination,
+                        OneTimeCode.purpose == purpose,
+                        OneTimeCode.consumed_at.is_(None),
+                        OneTimeCode.expires_at > now,
+                    )
+                    .order_by(OneTimeCode.created_at.desc())
+                    .limit(1)
+                    .scalar_subquery(),
+                    OneTimeCode.checks < cfg.otp_max_checks,
+                )
+                .values(checks=OneTimeCode.checks + 1)
+                .returning(OneTimeCode.id, OneTimeCode.code_hash, OneTimeCode.checks)
+            )
+        ).first()
+    if counted is None:
+        # Either no live code, or its checks are used up: find out which for the message.
+        exhausted = (
+            await session.execute(
+                select(OneTimeCode.id).where(
+                    OneTimeCode.destination == destination,
+                    OneTimeCode.purpose == purpose,
+                    OneTimeCode.consumed_at.is_(None),
+                    OneTimeCode.expires_at > now,
+                    OneTimeCode.checks >= cfg.otp_max_checks,
+                )
+            )
+        ).first()
+        raise CodeTooManyChecks() if exhausted else CodeInvalid()
+    code_id, stored, _ = counted
+    candidate = str(code).strip() if code is not None else ""
+    expected = ctx.keyed_hash("otp", f"{destination}|{purpose}|{candidate}")
+    if not (len(candidate) == 6 and candidate.isdigit() and hmac.compare_digest(stored, expected)):
+        raise CodeInvalid()
+    consumed = await session.execute(
+        update(OneTimeCode)
+        .where(OneTimeCode.id == code_id, OneTimeCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+        .returning(OneTimeCode.id)
+    )
+    if consumed.first() is None:  # a parallel request used it first: single use
+        raise CodeInvalid()

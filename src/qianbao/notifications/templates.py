@@ -1,0 +1,268 @@
+"""Message templates: what we say by SMS and e-mail, in English msgids marked with ``N_``.
+
+Each template has an SMS text, an e-mail subject and an e-mail body; placeholders are
+``{name}`` (``{code}``, ``{minutes}``, ``{device}``). ``render`` translates with the kernel's
+catalogs (src/qianbao/locale); a test checks that every msgid has its Chinese translation.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from qianbao.kernel.i18n import N_
+from qianbao.kernel.translations import gettext
+
+Channel = Literal["sms", "email"]
+CHANNELS: tuple[Channel, ...] = ("sms", "email")
+
+
+class _Values(dict[str, str]):
+    """Fill values; a placeholder a translation got wrong stays visible instead of crashing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    sms: str
+    subject: str
+    body: str
+
+    def placeholders(self, channel: Channel) -> set[str]:
+        texts = [self.sms] if channel == "sms" else [self.subject, self.body]
+        return {
+            field for text in texts for _, field, _, _ in string.Formatter().parse(text) if field
+        }
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    subject: str | None  # None for SMS
+    text: str
+
+
+EMAIL_FOOTER = N_(
+    "This is an automatic message from Qianbao. Please do not reply to it. "
+    "Qianbao staff will never ask you for a code, your password or your payment PIN."
+)
+
+_OTP_EMAIL_BODY = N_(
+    "Your code is {code}. It expires in {minutes} minutes.\n\n"
+    "If you did not ask for this code, ignore this message and consider changing your password."
+)
+
+
+def _otp(name: str, sms: str, subject: str) -> Template:
+    return Template(name, sms=sms, subject=subject, body=_OTP_EMAIL_BODY)
+
+
+_ALL = [
+    # One-time codes
+    _otp(
+        "otp.sign_up",
+        N_(
+            "Your Qianbao sign-up code is {code}. It expires in {minutes} minutes. "
+            "Never share it with anyone, including our staff."
+        ),
+        N_("Your Qianbao sign-up code"),
+    ),
+    _otp(
+        "otp.login",
+        N_(
+            "Your Qianbao sign-in code is {code}. It expires in {minutes} minutes. "
+            "Never share it with anyone, including our staff."
+        ),
+        N_("Your Qianbao sign-in code"),
+    ),
+    _otp(
+        "otp.reset_password",
+        N_(
+            "Your Qianbao password reset code is {code}. It expires in {minutes} minutes. "
+            "If you did not ask to reset your password, ignore this message."
+        ),
+        N_("Reset your Qianbao password"),
+    ),
+    _otp(
+        "otp.verify_email",
+        N_("Your Qianbao e-mail verification code is {code}. It expires in {minutes} minutes."),
+        N_("Confirm your e-mail address for Qianbao"),
+    ),
+    _otp(
+        "otp.change_phone",
+        N_(
+            "Your Qianbao code to change your phone number is {code}. It expires in {minutes} "
+            "minutes. Never share it with anyone, including our staff."
+        ),
+        N_("Your code to change your phone number"),
+    ),
+    _otp(
+        "otp.unlock_pin",
+        N_(
+            "Your Qianbao code to unlock your payment PIN is {code}. It expires in {minutes} "
+            "minutes. Never share it with anyone, including our staff."
+        ),
+        N_("Your code to unlock your payment PIN"),
+    ),
+    _otp(
+        "otp.unfreeze",
+        N_(
+            "Your Qianbao code to unfreeze your account is {code}. It expires in {minutes} "
+            "minutes. Never share it with anyone, including our staff."
+        ),
+        N_("Your code to unfreeze your Qianbao account"),
+    ),
+    _otp(
+        "otp.bind_card",
+        N_(
+            "Your Qianbao code to add a bank card is {code}. It expires in {minutes} minutes. "
+            "Never share it with anyone, including our staff."
+        ),
+        N_("Your code to add a bank card"),
+    ),
+    _otp(
+        "otp.withdraw",
+        N_(
+            "Your Qianbao code to withdraw {amount} is {code}. It expires in {minutes} minutes. "
+            "Never share it with anyone, including our staff."
+        ),
+        N_("Your code to confirm a withdrawal"),
+    ),
+    # Security alerts
+    Template(
+        "security.new_device",
+        sms=N_(
+            "A new device signed in to your Qianbao account: {device}. "
+            "If it was not you, freeze your account at once."
+        ),
+        subject=N_("New sign-in to your Qianbao account"),
+        body=N_(
+            "A new device signed in to your Qianbao account: {device}.\n\n"
+            "If this was you, there is nothing to do. If it was not you, freeze your account at "
+            "once in the app or by calling customer service, then change your password."
+        ),
+    ),
+    Template(
+        "security.password_changed",
+        sms=N_(
+            "Your Qianbao password was changed. If you did not do this, "
+            "freeze your account at once."
+        ),
+        subject=N_("Your Qianbao password was changed"),
+        body=N_(
+            "The password of your Qianbao account was just changed.\n\n"
+            "If you did not do this, freeze your account at once and contact customer service."
+        ),
+    ),
+    Template(
+        "security.password_reset",
+        sms=N_(
+            "Your Qianbao password was reset. If you did not do this, freeze your account at once."
+        ),
+        subject=N_("Your Qianbao password was reset"),
+        body=N_(
+            "The password of your Qianbao account was reset with a one-time code, and your other "
+            "devices were signed out.\n\n"
+            "If you did not do this, freeze your account at once and contact customer service."
+        ),
+    ),
+    Template(
+        "security.pin_changed",
+        sms=N_(
+            "Your Qianbao payment PIN was changed. If you did not do this, "
+            "freeze your account at once."
+        ),
+        subject=N_("Your Qianbao payment PIN was changed"),
+        body=N_(
+            "The payment PIN of your Qianbao account was just changed.\n\n"
+            "If you did not do this, freeze your account at once and contact customer service."
+        ),
+    ),
+    Template(
+        "security.phone_changed",
+        sms=N_(
+            "The phone number of your Qianbao account was changed. This number will no longer "
+            "receive our messages. If you did not do this, contact customer service at once."
+        ),
+        subject=N_("The phone number of your Qianbao account was changed"),
+        body=N_(
+            "The phone number of your Qianbao account was just changed. The old number will no "
+            "longer receive codes or alerts.\n\n"
+            "If you did not do this, contact customer service at once."
+        ),
+    ),
+    Template(
+        "security.account_frozen",
+        sms=N_(
+            "Your Qianbao account is frozen: no money can leave it until it is unfrozen. "
+            "If you did not ask for this, contact customer service."
+        ),
+        subject=N_("Your Qianbao account is frozen"),
+        body=N_(
+            "Your Qianbao account is now frozen. Payments, transfers and withdrawals are stopped "
+            "until the account is unfrozen; your balance is safe.\n\n"
+            "If you did not ask for this, contact customer service."
+        ),
+    ),
+    Template(
+        "security.account_unfrozen",
+        sms=N_(
+            "Your Qianbao account is unfrozen and can be used again. If you did not do this, "
+            "freeze it at once and contact customer service."
+        ),
+        subject=N_("Your Qianbao account is unfrozen"),
+        body=N_(
+            "Your Qianbao account is unfrozen: payments, transfers and withdrawals work again.\n\n"
+            "If you did not do this, freeze your account at once and contact customer service."
+        ),
+    ),
+    Template(
+        "security.two_factor_changed",
+        sms=N_(
+            "The two-step verification settings of your Qianbao account were changed. If you "
+            "did not do this, freeze your account at once."
+        ),
+        subject=N_("Two-step verification was changed on your Qianbao account"),
+        body=N_(
+            "The two-step verification settings of your Qianbao account were just changed.\n\n"
+            "If you did not do this, freeze your account at once and contact customer service."
+        ),
+    ),
+]
+
+TEMPLATES: dict[str, Template] = {t.name: t for t in _ALL}
+
+
+def get_template(name: str) -> Template:
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        raise ValueError(f"unknown notification template {name!r}") from None
+
+
+def translate(locale: str, msgid: str) -> str:
+    return gettext(locale, msgid)
+
+
+def render(
+    template: str | Template, channel: Channel, locale: str, params: Mapping[str, Any]
+) -> RenderedMessage:
+    """Fill a template for one channel in one language. Every placeholder must be given."""
+    tpl = template if isinstance(template, Template) else get_template(template)
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    missing = tpl.placeholders(channel) - set(params)
+    if missing:
+        raise ValueError(f"template {tpl.name!r} needs {', '.join(sorted(missing))}")
+    values = _Values({k: str(v) for k, v in params.items()})
+    if channel == "sms":
+        return RenderedMessage(None, translate(locale, tpl.sms).format_map(values))
+    body = translate(locale, tpl.body).format_map(values)
+    footer = translate(locale, EMAIL_FOOTER)
+    return RenderedMessage(
+        translate(locale, tpl.subject).format_map(values), f"{body}\n\n--\n{footer}\n"
+    )
