@@ -37,6 +37,36 @@ from qianbao.settings import Settings
 T = TypeVar("T")
 RUN_ID = secrets.token_hex(3)
 TEST_VAR_DIR = Path(tempfile.mkdtemp(prefix="qianbao-test-var-"))
+SUITE_LOG = TEST_VAR_DIR / "suite.log"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every log line of the suite also goes to one file, scanned for secrets at the end."""
+    import logging
+
+    from qianbao.kernel.logging import configure_logging
+
+    configure_logging(level="DEBUG", json_logs=True)
+    root = logging.getLogger()
+    handler = logging.FileHandler(SUITE_LOG, encoding="utf-8")
+    handler.setFormatter(root.handlers[0].formatter)
+    root.addHandler(handler)
+    for noisy in ("asyncio", "aiosmtpd", "mail.log", "hpack", "httpcore", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any password, code, PIN or token a test used appears in the logs."""
+    from tests.support.secrets import SECRETS, scan
+
+    lines, leaked = scan(SUITE_LOG)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = f"log scan: {lines} log lines checked against {len(SECRETS)} secrets used by the tests"
+    if leaked:
+        message += f"; LEAKED: {len(leaked)} secret(s) found in the logs (first chars: {[s[:3] for s in leaked]})"
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if reporter is not None:
+        reporter.write_line(message, red=bool(leaked), green=not leaked)
 
 
 def _with_database(url: str, name: str) -> str:

@@ -264,6 +264,50 @@ def worker() -> None:
     asyncio.run(_main())
 
 
+@app.command("create-staff")
+def create_staff(
+    phone: Annotated[str, typer.Option(help="Mobile number of the staff member.")],
+    role: Annotated[str, typer.Option(help="support_agent, supervisor, admin or merchant_staff.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a staff account (asks for the password; 2FA is enrolled at first sign-in)."""
+    from qianbao.identity import accounts as identity_accounts
+    from qianbao.identity.context import IdentityContext
+    from qianbao.kernel.db import Database
+    from qianbao.kernel.errors import DomainError
+    from qianbao.kernel.translations import gettext
+
+    settings = _settings()
+    target = _prepare(settings)
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def _create() -> str:
+        db = Database(target.url, pool_size=2)
+        try:
+            async with db.transaction() as session:
+                user = await identity_accounts.create_staff(
+                    session,
+                    IdentityContext(settings=settings, db=db),
+                    phone_raw=phone,
+                    password=password,
+                    role=role,
+                    name=name,
+                )
+                return str(user.id)
+        finally:
+            await db.dispose()
+
+    try:
+        user_id = asyncio.run(_create())
+    except DomainError as exc:
+        raise fail(gettext("en", exc.message, **exc.params)) from exc
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(
+        f"Created {role} {user_id}. They must turn on two-factor authentication at first sign-in."
+    )
+
+
 # -- the embedded database ----------------------------------------------------------------------
 @db_app.command("start")
 def db_start() -> None:
