@@ -1,0 +1,193 @@
+"""Shared plumbing of the account pages: cookies, the signed-in caller, form values, notices and
+re-rendering a form with the error a service raised (in the user's language)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from qianbao.identity.deps import DEVICE_COOKIE, Caller, optional_caller
+from qianbao.identity.errors import StaffNeedsTwoFactor
+from qianbao.identity.sessions import NewSession
+from qianbao.kernel.errors import DomainError
+from qianbao.kernel.i18n import N_
+from qianbao.web.i18n import gettext
+from qianbao.web.problems import domain_problem
+from qianbao.web.routes.public import safe_next
+from qianbao.web.templating import locale_of, render
+
+PENDING_COOKIE = "qb_pending"
+PENDING_MAX_AGE = 10 * 60  # a pending two-factor sign-in lives ten minutes
+ONE_YEAR = 60 * 60 * 24 * 365
+MAX_FIELD = 256
+
+# Short success messages shown after a redirect (?notice=key): only these keys, never free text.
+NOTICES: dict[str, str] = {
+    "signed_up": N_(
+        "Welcome to Qianbao! Your account is ready. Set your payment PIN now: "
+        "you will need it for every payment."
+    ),
+    "signed_out": N_("You are signed out."),
+    "password_reset": N_("Your password was changed. Sign in with the new one."),
+    "password_changed": N_(
+        "Your password was changed. Your other devices were signed out."
+    ),
+    "pin_set": N_("Your payment PIN is set."),
+    "pin_changed": N_("Your payment PIN was changed."),
+    "pin_unlocked": N_("Your payment PIN is unlocked."),
+    "code_sent": N_("We sent a code by SMS to your phone."),
+    "two_factor_off": N_("Two-step verification is turned off."),
+    "passkey_added": N_("Your passkey was added."),
+    "passkey_removed": N_("The passkey was removed."),
+    "session_revoked": N_("That device was signed out."),
+    "frozen": N_(
+        "Your account is frozen. Nobody can move money with it until you unfreeze it."
+    ),
+    "unfrozen": N_("Your account is unfrozen."),
+    "email_verified": N_("Your e-mail address is verified."),
+}
+
+
+async def form_values(request: Request) -> dict[str, str]:
+    """Text fields of the posted form, trimmed to a sane length (files are ignored)."""
+    form = await request.form(max_files=0, max_fields=50)
+    values = {key: value[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
+    await form.close()
+    return values
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def user_agent(request: Request) -> str | None:
+    return request.headers.get("user-agent")
+
+
+def device_token(request: Request) -> str | None:
+    return request.cookies.get(DEVICE_COOKIE)
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.app.state.settings.http.https)
+
+
+def set_session_cookies(request: Request, response: Response, new: NewSession) -> None:
+    """The web session (HttpOnly, Lax) and the long-lived device cookie."""
+    settings = request.app.state.settings
+    response.set_cookie(
+        settings.security.session_cookie,
+        new.token,
+        max_age=settings.identity.session_days * 24 * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.http.https,
+    )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        new.device_token,
+        max_age=ONE_YEAR,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.http.https,
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        request.app.state.settings.security.session_cookie,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+
+
+def set_pending_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        PENDING_COOKIE,
+        token,
+        max_age=PENDING_MAX_AGE,
+        path="/login",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+
+
+def clear_pending_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        PENDING_COOKIE, path="/login", httponly=True, samesite="lax", secure=_secure(request)
+    )
+
+
+async def current_caller(request: Request) -> Caller | None:
+    """The signed-in user of a page request (web or API session), or None."""
+    return await optional_caller(request)
+
+
+def ensure_ready(caller: Caller) -> None:
+    """Staff must turn on two-step verification before anything else (as in the API)."""
+    if caller.user.is_staff and not caller.user.two_factor_enabled:
+        raise StaffNeedsTwoFactor()
+
+
+def login_redirect(request: Request) -> Response:
+    """Not signed in: to the sign-in page, coming back here afterwards. A stale cookie goes."""
+    target = request.url.path if request.method == "GET" else "/security"
+    response = RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+    if request.cookies.get(request.app.state.settings.security.session_cookie):
+        clear_session_cookie(request, response)
+    return response
+
+
+def redirect(url: str, notice: str | None = None, anchor: str | None = None) -> Response:
+    target = url
+    if notice:
+        target += ("&" if "?" in target else "?") + f"notice={notice}"
+    if anchor:
+        target += f"#{anchor}"
+    return RedirectResponse(target, status_code=303)
+
+
+def next_target(value: str | None, default: str = "/security") -> str:
+    target = safe_next(value)
+    return default if target == "/" and value != "/" else target
+
+
+def notice_of(request: Request) -> str | None:
+    key = request.query_params.get("notice")
+    message = NOTICES.get(key or "")
+    return gettext(locale_of(request), message) if message else None
+
+
+def form_error(
+    request: Request,
+    exc: DomainError,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int | None = None,
+) -> Response:
+    """Show a service's refusal inside the form, in the user's language, keeping the page."""
+    problem = domain_problem(exc, locale_of(request))
+    return render(
+        request,
+        template,
+        {**context, "problem": problem},
+        status_code=status or problem.status,
+    )
+
+
+def mask_email(email: str) -> str:
+    """'lilei@example.com' -> 'l***i@example.com'."""
+    local, _, domain = email.partition("@")
+    if len(local) <= 2:
+        return f"{local[:1]}***@{domain}"
+    return f"{local[0]}***{local[-1]}@{domain}"
