@@ -16,6 +16,7 @@ from qianbao.identity.deps import (
     require_caller,
     require_ready_caller,
 )
+from qianbao.identity.errors import Forbidden
 from qianbao.identity.models import User
 from qianbao.identity.phones import mask_phone
 from qianbao.identity.schemas import (
@@ -43,6 +44,7 @@ from qianbao.identity.schemas import (
     TokenOut,
     UserOut,
 )
+from qianbao.kernel.errors import NotFound
 from qianbao.kernel.http import TxRoute, db_session
 
 auth = APIRouter(prefix="/api/v1/auth", tags=["sign-up and sign-in"], route_class=TxRoute)
@@ -399,14 +401,8 @@ async def passkey_delete(
     if not await passkeys.remove(
         s, identity_ctx(request), caller.user, credential_id, ip=client_ip(request)
     ):
-        raise _not_found()
+        raise NotFound()
     return Response(status_code=204)
-
-
-def _not_found() -> Exception:
-    from qianbao.kernel.errors import NotFound
-
-    return NotFound()
 
 
 @me.get("/sessions", response_model=list[SessionOut], summary="Signed-in devices and sessions")
@@ -430,7 +426,7 @@ async def session_revoke(
     session_id: uuid.UUID, request: Request, s: DbSession, caller: Me
 ) -> Response:
     if not await sessions.revoke_own(s, identity_ctx(request), caller.user, session_id):
-        raise _not_found()
+        raise NotFound()
     return Response(status_code=204)
 
 
@@ -480,13 +476,11 @@ async def unfreeze_me(body: PasswordCodeIn, request: Request, s: DbSession, call
 async def staff_freeze(
     user_id: uuid.UUID, body: FreezeIn, request: Request, s: DbSession, caller: Me
 ) -> Response:
-    from qianbao.identity.errors import Forbidden
-
     if not caller.user.is_staff:
         raise Forbidden()
     target = await s.get(User, user_id)
     if target is None:
-        raise _not_found()
+        raise NotFound()
     await freeze.freeze(
         s, identity_ctx(request), target, by=caller.user, reason=body.reason, ip=client_ip(request)
     )
