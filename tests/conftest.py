@@ -61,7 +61,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     lines, leaked = scan(SUITE_LOG)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    message = f"log scan: {lines} log lines checked against {len(SECRETS)} secrets used by the tests"
+    message = (
+        f"log scan: {lines} log lines checked against {len(SECRETS)} secrets used by the tests"
+    )
     if leaked:
         message += f"; LEAKED: {len(leaked)} secret(s) found in the logs (first chars: {[s[:3] for s in leaked]})"
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -35,6 +35,9 @@ db_app = typer.Typer(help="The embedded PostgreSQL server.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 
 
+CLI_LOCALE = "en"
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
@@ -300,7 +303,7 @@ def create_staff(
     try:
         user_id = asyncio.run(_create())
     except DomainError as exc:
-        raise fail(gettext("en", exc.message, **exc.params)) from exc
+        raise fail(gettext(CLI_LOCALE, exc.message, **exc.params)) from exc
     except ValueError as exc:
         raise fail(str(exc)) from exc
     typer.echo(

@@ -31,7 +31,7 @@ from qianbao.web.middleware import (
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
-from qianbao.web.routes import health, public
+from qianbao.web.routes import account_pages, health, public
 from qianbao.worker import Worker
 
 log = get_logger(__name__)
@@ -126,6 +126,7 @@ def create_app(
     app.include_router(me_api)
     app.include_router(staff_api)
     app.include_router(public.router)
+    app.include_router(account_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

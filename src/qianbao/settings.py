@@ -124,9 +124,11 @@ class IdentitySettings(BaseModel):
     )
     session_days: int = 30
     cooling_off_hours: int = 72
-    webauthn_rp_id: str = "127.0.0.1"
+    # Browsers refuse an IP address as the passkey domain: in development open the site on
+    # http://localhost:8000 (not 127.0.0.1) to use passkeys.
+    webauthn_rp_id: str = "localhost"
     webauthn_rp_name: str = "Qianbao"
-    webauthn_origin: str = "http://127.0.0.1:8000"
+    webauthn_origin: str = "http://localhost:8000"
 
 
 class I18nSettings(BaseModel):

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.ext import _make_new_gettext, _make_new_ngettext  # the newstyle gettext wrappers
 from jinja2_fragments.fastapi import Jinja2Blocks
@@ -16,6 +19,9 @@ from qianbao import __version__
 from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, translations
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+# Times on pages are shown in China Standard Time (the wallet's home market); the <time> element
+# carries the exact UTC instant. A per-user time zone can replace this later.
+DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 
 _env = Environment(
     loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -36,6 +42,30 @@ def locale_of(request: Request) -> str:
     return getattr(request.state, "locale", None) or "zh_CN"
 
 
+def _format_time(value: datetime | None, locale: str) -> str:
+    """'2026年11月22日 09:17' / 'Nov 22, 2026 9:17 AM' (minutes are enough on a page)."""
+    if value is None:
+        return ""
+    local = value.astimezone(DISPLAY_TZ)
+    day = format_date(local, "medium", locale=locale)
+    return f"{day} {format_time(local, 'short', locale=locale)}"
+
+
+templates.env.filters["datetime"] = _format_time
+
+
+def signed_in(request: Request) -> bool:
+    """For the header link only, and cheap: no database. A resolved caller, or else the presence
+    of the session cookie (a stale one is cleared when the account page redirects to sign-in)."""
+    if getattr(request.state, "caller", None) is not None:
+        return True
+    try:
+        cookie = request.app.state.settings.security.session_cookie
+    except (AttributeError, KeyError):
+        return False
+    return bool(request.cookies.get(cookie))
+
+
 def page_context(request: Request, **context: Any) -> dict[str, Any]:
     locale = locale_of(request)
     t = translations(locale)
@@ -48,6 +78,7 @@ def page_context(request: Request, **context: Any) -> dict[str, Any]:
         "ngettext": _make_new_ngettext(t.ngettext),
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "request_id": getattr(request.state, "request_id", ""),
+        "signed_in": signed_in(request),
         **context,
     }
 

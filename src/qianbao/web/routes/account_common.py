@@ -33,9 +33,7 @@ NOTICES: dict[str, str] = {
     ),
     "signed_out": N_("You are signed out."),
     "password_reset": N_("Your password was changed. Sign in with the new one."),
-    "password_changed": N_(
-        "Your password was changed. Your other devices were signed out."
-    ),
+    "password_changed": N_("Your password was changed. Your other devices were signed out."),
     "pin_set": N_("Your payment PIN is set."),
     "pin_changed": N_("Your payment PIN was changed."),
     "pin_unlocked": N_("Your payment PIN is unlocked."),
@@ -44,9 +42,7 @@ NOTICES: dict[str, str] = {
     "passkey_added": N_("Your passkey was added."),
     "passkey_removed": N_("The passkey was removed."),
     "session_revoked": N_("That device was signed out."),
-    "frozen": N_(
-        "Your account is frozen. Nobody can move money with it until you unfreeze it."
-    ),
+    "frozen": N_("Your account is frozen. Nobody can move money with it until you unfreeze it."),
     "unfrozen": N_("Your account is unfrozen."),
     "email_verified": N_("Your e-mail address is verified."),
 }

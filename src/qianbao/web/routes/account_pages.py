@@ -5,6 +5,7 @@ router. Pages call the identity services (the same ones the JSON API calls), nev
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -154,7 +155,7 @@ async def login_submit(request: Request) -> Response:
     except DomainError as exc:
         return form_error(request, exc, LOGIN, {"phone": phone, "next": target})
     if result.needs_second_factor:
-        response = redirect(f"/login/2fa?next={target}")
+        response = redirect(f"/login/2fa?next={quote(target, safe='/')}")
         set_pending_cookie(request, response, result.new.token)
         return response
     response = redirect(target)
@@ -208,7 +209,10 @@ async def passkey_login(request: Request) -> Response:
         s = db_session(request)
         ctx = identity_ctx(request)
         user = await passkeys.authenticate(
-            s, ctx, challenge_id=str(body.get("challenge_id", ""))[:64], credential=body["credential"]
+            s,
+            ctx,
+            challenge_id=str(body.get("challenge_id", ""))[:64],
+            credential=body["credential"],
         )
         new = await sessions.start(
             s,
@@ -222,7 +226,9 @@ async def passkey_login(request: Request) -> Response:
     except DomainError as exc:
         problem = domain_problem(exc, locale_of(request))
         return JSONResponse(
-            problem.to_dict(instance=request.url.path, request_id=None),
+            problem.to_dict(
+                instance=request.url.path, request_id=getattr(request.state, "request_id", None)
+            ),
             status_code=problem.status,
             media_type=PROBLEM_JSON,
         )
@@ -312,6 +318,17 @@ async def forgot_reset(request: Request) -> Response:
     except DomainError as exc:
         return form_error(request, exc, FORGOT, context)
     return redirect("/login", notice="password_reset")
+
+
+# A language switch on a page that answered a POST comes back with GET: send it to the start.
+@router.get("/signup/code")
+async def signup_code_get() -> Response:
+    return redirect("/signup")
+
+
+@router.get("/forgot/code")
+async def forgot_code_get() -> Response:
+    return redirect("/forgot")
 
 
 router.include_router(security_pages.router)

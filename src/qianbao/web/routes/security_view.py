@@ -1,0 +1,109 @@
+"""What the security centre shows: everything is read through the identity services and turned
+into plain values for the templates (account/security.html and its sections)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from markupsafe import Markup
+from starlette.responses import Response
+
+from qianbao.identity import passkeys, security, sessions, totp
+from qianbao.identity.deps import Caller, identity_ctx
+from qianbao.identity.phones import mask_phone
+from qianbao.kernel.errors import DomainError
+from qianbao.kernel.http import db_session
+from qianbao.kernel.i18n import N_
+from qianbao.web.problems import domain_problem
+from qianbao.web.routes.account_common import mask_email, notice_of
+from qianbao.web.templating import locale_of, render
+
+PAGE = "account/security.html"
+
+EVENT_LABELS: dict[str, str] = {
+    "signed_up": N_("Account created"),
+    "new_device": N_("Signed in on a new device"),
+    "password_changed": N_("Password changed"),
+    "password_reset": N_("Password reset with a code"),
+    "phone_changed": N_("Phone number changed"),
+    "pin_set": N_("Payment PIN set"),
+    "pin_changed": N_("Payment PIN changed"),
+    "pin_locked": N_("Payment PIN locked after wrong tries"),
+    "pin_unlocked": N_("Payment PIN unlocked"),
+    "two_factor_enabled": N_("Two-step verification turned on"),
+    "two_factor_disabled": N_("Two-step verification turned off"),
+    "passkey_added": N_("Passkey added"),
+    "passkey_removed": N_("Passkey removed"),
+    "login_locked": N_("Sign-in locked after failed attempts"),
+    "session_revoked": N_("A device was signed out"),
+    "account_frozen": N_("Account frozen"),
+    "account_unfrozen": N_("Account unfrozen"),
+    "email_verified": N_("E-mail address verified"),
+}
+
+
+async def security_page(
+    request: Request,
+    caller: Caller,
+    *,
+    section: str | None = None,
+    exc: DomainError | None = None,
+    **extra: Any,
+) -> Response:
+    """Render the security centre. ``exc`` (a service's refusal) is shown inside the form of
+    ``section``, with the status its kind maps to; ``extra`` feeds one-off states (a new
+    authenticator enrolment, recovery codes shown once, an e-mail waiting for its code)."""
+    s = db_session(request)
+    ctx = identity_ctx(request)
+    user = caller.user
+    problem = domain_problem(exc, locale_of(request)) if exc is not None else None
+    enrolment = extra.pop("enrolment", None)
+    context: dict[str, Any] = {
+        "phone_masked": mask_phone(user.phone),
+        "email_masked": mask_email(user.email) if user.email else None,
+        "email_verified": user.email_verified_at is not None,
+        "frozen": user.frozen_at is not None,
+        "frozen_by_support": user.frozen_at is not None
+        and user.frozen_by is not None
+        and user.frozen_by != user.id,
+        "pin_set": user.pin_hash is not None,
+        "pin_locked": user.pin_locked_at is not None,
+        "two_factor": user.two_factor_enabled,
+        "enrolling": user.totp_secret is not None and not user.two_factor_enabled,
+        "enrolment": enrolment,
+        # segno's own SVG (no user input in it): trusted markup.
+        "qr_svg": Markup(enrolment.qr_svg) if enrolment is not None else None,  # noqa: S704
+        "recovery_left": (
+            await totp.remaining_recovery_codes(s, user) if user.two_factor_enabled else 0
+        ),
+        "passkeys": [
+            {
+                "id": passkeys.credential_id_text(c),
+                "name": c.name,
+                "created_at": c.created_at,
+                "last_used_at": c.last_used_at,
+            }
+            for c in await passkeys.list_passkeys(s, user)
+        ],
+        "sessions": [
+            {
+                "id": sess.id,
+                "device": dev.name if dev else None,
+                "ip": sess.ip,
+                "last_seen_at": sess.last_seen_at,
+                "current": sess.id == caller.session.id,
+            }
+            for sess, dev in await sessions.active_sessions(s, ctx, user.id)
+        ],
+        "events": [
+            {"label": EVENT_LABELS.get(e.kind, e.kind), "at": e.created_at, "ip": e.ip}
+            for e in await security.recent_events(s, user.id, limit=10)
+        ],
+        "cooling_off_until": await security.cooling_off_until(s, ctx, user.id),
+        "notice": notice_of(request),
+        "section": section,
+        "problem": problem,
+        **extra,
+    }
+    return render(request, PAGE, context, status_code=problem.status if problem else 200)
