@@ -123,11 +123,13 @@ def _serve(
 def _print_banner(
     settings: Settings, target: DatabaseTarget, host: str, port: int, logins: list
 ) -> None:
+    shown = "localhost" if host in {"127.0.0.1", "localhost"} else host
     typer.secho(
-        f"\nQianbao {__version__} — http://{host}:{port}/", fg=typer.colors.GREEN, bold=True
+        f"\nQianbao {__version__} — http://{shown}:{port}/", fg=typer.colors.GREEN, bold=True
     )
     typer.echo(f"  database : {target.describe()}")
-    typer.echo(f"  API docs : http://{host}:{port}/docs")
+    typer.echo(f"  API docs : http://{shown}:{port}/docs")
+    typer.echo("  (open localhost rather than 127.0.0.1: browsers allow passkeys only on a domain)")
     if logins:
         typer.echo("  demo logins:")
         for login in logins:

@@ -516,3 +516,110 @@ async def test_passkey_registration_and_sign_in(
         assert (
             await s.execute(select(User.id).where(User.phone == e164(phone)))
         ).first() is not None
+
+
+async def test_changing_the_phone_number_needs_the_password_and_a_code_to_the_new_number(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    phone, token = await sign_up(fresh_client, fresh_app)
+    taken, _ = await sign_up(fresh_client, fresh_app)
+    h = bearer(token)
+    r = await fresh_client.post("/api/v1/me/phone/code", json={"phone": taken}, headers=h)
+    assert r.json()["code"] == "identity.phone_taken"
+    new = new_phone()
+    assert (
+        await fresh_client.post("/api/v1/me/phone/code", json={"phone": new}, headers=h)
+    ).status_code == 202
+    code = await last_code(fresh_app, e164(new))
+    r = await fresh_client.post(
+        "/api/v1/me/phone",
+        json={"phone": new, "code": code, "password": "wrong wrong wrong"},
+        headers=h,
+    )
+    assert r.json()["code"] == "identity.wrong_password"
+    r = await fresh_client.post(
+        "/api/v1/me/phone",
+        json={"phone": new, "code": code, "password": STRONG_PASSWORD},
+        headers=h,
+    )
+    assert r.status_code == 200 and r.json()["phone"] == e164(new)
+    # The old number was told; the new one signs in; a cooling-off started.
+    await deliver(fresh_app)
+    from qianbao.notifications import render
+
+    expected = render("security.phone_changed", "sms", "zh_CN", {}).text
+    assert sms_messages(fresh_app, e164(phone))[-1] == expected
+    assert (
+        await fresh_client.post(
+            "/api/v1/auth/login", json={"phone": new, "password": STRONG_PASSWORD}
+        )
+    ).status_code == 200
+    assert (
+        await fresh_client.post(
+            "/api/v1/auth/login", json={"phone": phone, "password": STRONG_PASSWORD}
+        )
+    ).status_code == 401
+    events = (await fresh_client.get("/api/v1/me/security-events", headers=h)).json()
+    changed = [e for e in events if e["kind"] == "phone_changed"]
+    assert len(changed) == 1 and changed[0]["starts_cooling_off"] is True
+
+
+async def test_admins_create_staff_accounts(fresh_client: httpx.AsyncClient, fresh_app: FastAPI):
+    admin_phone = new_phone()
+    async with fresh_app.state.db.transaction() as s:
+        await id_accounts.create_staff(
+            s,
+            fresh_app.state.identity,
+            phone_raw=admin_phone,
+            password=STRONG_PASSWORD,
+            role="admin",
+            name=None,
+        )
+    admin = (
+        await fresh_client.post(
+            "/api/v1/auth/login", json={"phone": admin_phone, "password": STRONG_PASSWORD}
+        )
+    ).json()["token"]
+    body = {
+        "phone": new_phone(),
+        "role": "supervisor",
+        "password": NEW_PASSWORD,
+        "name": "Supervisor Zhao",
+    }
+    r = await fresh_client.post("/api/v1/staff/accounts", json=body, headers=bearer(admin))
+    assert r.json()["code"] == "identity.staff_needs_two_factor"
+    await _enable_totp(fresh_client, admin)
+    r = await fresh_client.post("/api/v1/staff/accounts", json=body, headers=bearer(admin))
+    assert r.status_code == 201 and r.json()["role"] == "supervisor"
+    _, user_token = await sign_up(fresh_client, fresh_app)
+    r = await fresh_client.post(
+        "/api/v1/staff/accounts", json={**body, "phone": new_phone()}, headers=bearer(user_token)
+    )
+    assert r.status_code == 403
+
+
+async def test_step_up_marks_the_session_freshly_verified(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    from qianbao.identity import sessions
+    from qianbao.identity.context import token_hash
+    from qianbao.identity.models import Session
+
+    _, token = await sign_up(fresh_client, fresh_app)
+    totp, _ = await _enable_totp(fresh_client, token)
+    async with fresh_app.state.db.transaction() as s:  # let one time step pass
+        await s.execute(text("UPDATE users SET totp_last_step = totp_last_step - 1"))
+    r = await fresh_client.post(
+        "/api/v1/me/2fa/step-up", json={"code": "123 456"}, headers=bearer(token)
+    )
+    assert r.json()["code"] == "identity.two_factor_invalid"
+    assert (
+        await fresh_client.post(
+            "/api/v1/me/2fa/step-up", json={"code": totp.now()}, headers=bearer(token)
+        )
+    ).status_code == 204
+    async with fresh_app.state.db.session() as s:
+        sess = (
+            await s.execute(select(Session).where(Session.token_hash == token_hash(token)))
+        ).scalar_one()
+        assert sessions.step_up_fresh(sess, fresh_app.state.identity.clock.now())

@@ -12,7 +12,7 @@ import pytest
 
 from qianbao.main import create_app
 from tests.conftest import DatabaseFactory, _run, base_settings
-from tests.support.identity import STRONG_PASSWORD, e164
+from tests.support.identity import STRONG_PASSWORD, e164, new_phone
 from tests.support.pages import (
     NEW_PASSWORD,
     PagesServer,
@@ -413,3 +413,29 @@ def test_passkey_register_and_sign_in(open_page, server):
     page.wait_for_url("**/security?notice=passkey_removed#passkeys")
     assert "You have no passkeys yet." in page.locator("#passkeys").inner_text()
     assert script_errors(page) == []
+
+
+def test_change_the_mobile_number(open_page, server):
+    page = open_page(locale="en")
+    phone = sign_up(page, server, "en")
+    new = new_phone()
+    page.get_by_text("Change mobile number", exact=True).click()
+    page.locator("#phone-new").fill(new)
+    page.locator("#phone").get_by_role("button", name="Send code").click()
+    assert new[-4:] in notice_text(page)
+    code = server.wait_for_code(e164(new), 0)
+    page.locator("#phone-code").fill(code)
+    page.locator("#phone-password").fill("not my password at all")
+    page.locator("#phone").get_by_role("button", name="Change number").click()
+    assert "The password is wrong." in alert_text(page)
+    page.locator("#phone-code").fill(code)
+    page.locator("#phone-password").fill(STRONG_PASSWORD)
+    page.locator("#phone").get_by_role("button", name="Change number").click()
+    page.wait_for_url("**/security?notice=phone_changed#phone")
+    assert "Your mobile number is changed." in notice_text(page)
+    assert new[-4:] in page.locator("#phone").inner_text()
+    shot(page, "phone-changed-en")
+    sign_out(page, "en")
+    sign_in(page, new)
+    page.wait_for_url("**/security")
+    assert phone not in page.content()

@@ -21,7 +21,7 @@ from qianbao.identity.errors import (
 )
 from qianbao.identity.models import ROLES, Session, User
 from qianbao.identity.passwords import check_password, hash_password, verify_password
-from qianbao.identity.phones import normalize_phone
+from qianbao.identity.phones import mask_phone, normalize_phone
 from qianbao.identity.totp import verify_second_factor
 
 
@@ -261,3 +261,45 @@ async def verify_email(
     except IntegrityError as exc:
         raise EmailTaken() from exc
     await security.record(session, ctx, user, "email_verified")
+
+
+async def request_phone_change(
+    session: AsyncSession, ctx: IdentityContext, user: User, *, phone_raw: str, ip: str | None
+) -> str:
+    """Send a code to the new number (proves the user holds it)."""
+    phone = normalize_phone(phone_raw, ctx.settings.identity.default_region)
+    if phone == user.phone or await by_phone(session, phone) is not None:
+        raise PhoneTaken()
+    await otp.send_code(
+        session, ctx, destination=phone, purpose="change_phone", ip=ip, locale=user.locale
+    )
+    return phone
+
+
+async def change_phone(
+    session: AsyncSession,
+    ctx: IdentityContext,
+    user: User,
+    *,
+    phone_raw: str,
+    code: str,
+    password: str,
+    ip: str | None,
+) -> None:
+    """Move the account to a new number: the password, and the code sent to the new number. The
+    old number is told (a security event that starts the cooling-off)."""
+    phone = normalize_phone(phone_raw, ctx.settings.identity.default_region)
+    if not await verify_password(user.password_hash, password):
+        raise WrongPassword()
+    await otp.check_code(session, ctx, destination=phone, purpose="change_phone", code=code)
+    if await by_phone(session, phone) is not None:
+        raise PhoneTaken()
+    await security.record(
+        session, ctx, user, "phone_changed", ip=ip, details={"new_phone": mask_phone(phone)}
+    )
+    user.phone = phone
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise PhoneTaken() from exc

@@ -33,6 +33,7 @@ from qianbao.identity.schemas import (
     PasskeyOut,
     PasswordChangeIn,
     PasswordCodeIn,
+    PhoneChangeIn,
     PhoneIn,
     PinCheckIn,
     PinIn,
@@ -41,6 +42,7 @@ from qianbao.identity.schemas import (
     SecondFactorIn,
     SessionOut,
     SignUpIn,
+    StaffCreateIn,
     TokenOut,
     UserOut,
 )
@@ -252,6 +254,32 @@ async def email_code(body: EmailIn, request: Request, s: DbSession, caller: Me) 
 async def email_verify(body: EmailVerifyIn, request: Request, s: DbSession, caller: Me) -> UserOut:
     await accounts.verify_email(
         s, identity_ctx(request), caller.user, email_raw=body.email, code=body.code
+    )
+    return user_out(caller.user)
+
+
+@me.post("/phone/code", status_code=202, summary="Send a code to a new mobile number")
+async def phone_code(body: PhoneIn, request: Request, s: DbSession, caller: Me) -> dict[str, str]:
+    phone = await accounts.request_phone_change(
+        s, identity_ctx(request), caller.user, phone_raw=body.phone, ip=client_ip(request)
+    )
+    return {"sent_to": mask_phone(phone)}
+
+
+@me.post(
+    "/phone",
+    response_model=UserOut,
+    summary="Change the mobile number (password + code to the new number)",
+)
+async def phone_change(body: PhoneChangeIn, request: Request, s: DbSession, caller: Me) -> UserOut:
+    await accounts.change_phone(
+        s,
+        identity_ctx(request),
+        caller.user,
+        phone_raw=body.phone,
+        code=body.code,
+        password=body.password,
+        ip=client_ip(request),
     )
     return user_out(caller.user)
 
@@ -485,3 +513,20 @@ async def staff_freeze(
         s, identity_ctx(request), target, by=caller.user, reason=body.reason, ip=client_ip(request)
     )
     return Response(status_code=204)
+
+
+@staff.post(
+    "/accounts", response_model=UserOut, status_code=201, summary="Create a staff account (admins)"
+)
+async def staff_create(body: StaffCreateIn, request: Request, s: DbSession, caller: Me) -> UserOut:
+    if caller.user.role != "admin":
+        raise Forbidden()
+    user = await accounts.create_staff(
+        s,
+        identity_ctx(request),
+        phone_raw=body.phone,
+        password=body.password,
+        role=body.role,
+        name=body.name,
+    )
+    return user_out(user)

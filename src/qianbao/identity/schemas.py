@@ -48,6 +48,19 @@ class ResetIn(ForgotIn):
     )
 
 
+class PhoneChangeIn(BaseModel):
+    phone: str = Field(max_length=32)
+    code: str = Field(max_length=12)
+    password: str = Field(max_length=256)
+
+
+class StaffCreateIn(BaseModel):
+    phone: str = Field(max_length=32)
+    role: Literal["support_agent", "supervisor", "admin", "merchant_staff"]
+    password: str = Field(max_length=256)
+    name: str | None = Field(default=None, max_length=100)
+
+
 class EmailIn(BaseModel):
     email: str = Field(max_length=254)
 

@@ -45,6 +45,7 @@ NOTICES: dict[str, str] = {
     "frozen": N_("Your account is frozen. Nobody can move money with it until you unfreeze it."),
     "unfrozen": N_("Your account is unfrozen."),
     "email_verified": N_("Your e-mail address is verified."),
+    "phone_changed": N_("Your mobile number is changed."),
 }
 
 

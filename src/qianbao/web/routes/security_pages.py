@@ -277,6 +277,46 @@ async def email_verify(request: Request) -> Response:
     return await _act(request, "email", act, notice="email_verified")
 
 
+@router.post("/security/phone/code", response_class=HTMLResponse)
+async def phone_code(request: Request) -> Response:
+    s, ctx, ip = _svc(request)
+
+    async def act(caller: Caller, form: dict[str, str]) -> Response:
+        typed = form.get("phone", "").strip()
+        try:
+            phone = await accounts.request_phone_change(s, ctx, caller.user, phone_raw=typed, ip=ip)
+        except DomainError as exc:  # keep what was typed
+            return await security_page(request, caller, section="phone", exc=exc, phone_typed=typed)
+        return await security_page(request, caller, section="phone", phone_pending=phone)
+
+    return await _act(request, "phone", act)
+
+
+@router.post("/security/phone", response_class=HTMLResponse)
+async def phone_change(request: Request) -> Response:
+    s, ctx, ip = _svc(request)
+
+    async def act(caller: Caller, form: dict[str, str]) -> Response | None:
+        phone = form.get("phone", "").strip()
+        try:
+            await accounts.change_phone(
+                s,
+                ctx,
+                caller.user,
+                phone_raw=phone,
+                code=form.get("code", "").strip(),
+                password=form.get("password", ""),
+                ip=ip,
+            )
+        except DomainError as exc:  # ask for the code again, for the same number
+            return await security_page(
+                request, caller, section="phone", exc=exc, phone_pending=phone
+            )
+        return None
+
+    return await _act(request, "phone", act, notice="phone_changed")
+
+
 @router.get("/security/{action:path}")
 async def security_action_get(action: str) -> Response:
     """A language switch on a page that answered a POST comes back with GET."""

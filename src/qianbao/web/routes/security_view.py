@@ -61,6 +61,9 @@ async def security_page(
     enrolment = extra.pop("enrolment", None)
     context: dict[str, Any] = {
         "phone_masked": mask_phone(user.phone),
+        "phone_pending_masked": mask_phone(extra["phone_pending"])
+        if extra.get("phone_pending")
+        else None,
         "email_masked": mask_email(user.email) if user.email else None,
         "email_verified": user.email_verified_at is not None,
         "frozen": user.frozen_at is not None,
