@@ -50,7 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
     root = logging.getLogger()
     handler = logging.FileHandler(SUITE_LOG, encoding="utf-8")
     handler.setFormatter(root.handlers[0].formatter)
-    root.addHandler(handler)
+    # Only the file: pytest shows a failing test's own log lines through its capture anyway.
+    root.handlers[:] = [handler]
     for noisy in ("asyncio", "aiosmtpd", "mail.log", "hpack", "httpcore", "httpx"):
         logging.getLogger(noisy).setLevel(logging.INFO)
 
