@@ -7,8 +7,19 @@ from qianbao.kernel.logging import REDACTED, configure_logging, get_logger, scru
 
 def test_secret_keys_are_redacted_and_text_is_scrubbed():
     stream = io.StringIO()
-    configure_logging(level="INFO", json_logs=True)
-    logging.getLogger().handlers[0].stream = stream  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        configure_logging(level="INFO", json_logs=True)
+        root.handlers[0].stream = stream  # type: ignore[attr-defined]
+        _log_secrets()
+    finally:  # give the suite its own handlers back (the suite log is scanned at the end)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    _check(stream)
+
+
+def _log_secrets() -> None:
     get_logger("t").info(
         "login",
         password="hunter2-secret",
@@ -19,6 +30,9 @@ def test_secret_keys_are_redacted_and_text_is_scrubbed():
         dsn="postgresql://u:topsecret@db/x",
         status_code=200,
     )
+
+
+def _check(stream: io.StringIO) -> None:
     line = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert line["password"] == REDACTED
     assert line["pin"] == REDACTED
