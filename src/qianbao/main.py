@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 from qianbao import __version__
 from qianbao.identity.api import auth as auth_api
-from qianbao.identity.api import me as me_api
-from qianbao.identity.api import staff as staff_api
+from qianbao.identity.api_me import me as me_api
+from qianbao.identity.api_staff import staff as staff_api
 from qianbao.identity.context import IdentityContext
 from qianbao.kernel.db import Database, asyncpg_dsn
 from qianbao.kernel.logging import get_logger

@@ -16,13 +16,8 @@ from uuid import UUID
 import asyncpg
 
 from qianbao.ledger.commands import EntryResult, HoldResult, PostingResult
-from qianbao.ledger.engine import (
-    AccountState,
-    Batch,
-    ExistingCommand,
-    HoldState,
-    ReversibleEntry,
-)
+from qianbao.ledger.engine import Batch
+from qianbao.ledger.state import AccountState, ExistingCommand, HoldState, ReversibleEntry
 
 Conn: TypeAlias = asyncpg.Connection
 

@@ -31,8 +31,9 @@ from qianbao.ledger.commands import (
     Reverse,
     VoidHold,
 )
-from qianbao.ledger.engine import Batch, Replay
+from qianbao.ledger.engine import Batch
 from qianbao.ledger.errors import EntryNotFound, HoldNotFound, LedgerBusy
+from qianbao.ledger.state import Replay
 
 RETRYABLE = (
     asyncpg.DeadlockDetectedError,

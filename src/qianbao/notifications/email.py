@@ -105,12 +105,10 @@ def build_message(
     return msg
 
 
-class FileEmail:
-    """Development backend: one RFC 5322 ``.eml`` file per message in ``outbox_dir``."""
+class _BuildsMessages:
+    """What both backends share: build the RFC 5322 message, then ``_deliver`` it."""
 
-    def __init__(self, outbox_dir: Path, *, from_address: str) -> None:
-        self.outbox_dir = Path(outbox_dir)
-        self.from_address = from_address
+    from_address: str
 
     async def send(
         self,
@@ -133,8 +131,22 @@ class FileEmail:
             headers=headers,
             message_id=message_id,
         )
-        await asyncio.to_thread(self._write_once, msg)
+        await self._deliver(msg)
         return str(msg["Message-ID"])
+
+    async def _deliver(self, msg: EmailMessage) -> None:
+        raise NotImplementedError
+
+
+class FileEmail(_BuildsMessages):
+    """Development backend: one RFC 5322 ``.eml`` file per message in ``outbox_dir``."""
+
+    def __init__(self, outbox_dir: Path, *, from_address: str) -> None:
+        self.outbox_dir = Path(outbox_dir)
+        self.from_address = from_address
+
+    async def _deliver(self, msg: EmailMessage) -> None:
+        await asyncio.to_thread(self._write_once, msg)
 
     def _write_once(self, msg: EmailMessage) -> Path:
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
@@ -159,7 +171,7 @@ class FileEmail:
         return sorted(self.outbox_dir.glob("*.eml")) if self.outbox_dir.exists() else []
 
 
-class SmtpEmail:
+class SmtpEmail(_BuildsMessages):
     """Sends through an SMTP server (aiosmtplib)."""
 
     def __init__(
@@ -186,27 +198,7 @@ class SmtpEmail:
     def __repr__(self) -> str:
         return f"SmtpEmail(host={self.host!r}, port={self.port!r}, username={self.username!r})"
 
-    async def send(
-        self,
-        *,
-        to: str,
-        subject: str,
-        text: str,
-        html: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        headers: Mapping[str, str] | None = None,
-        message_id: str | None = None,
-    ) -> str:
-        msg = build_message(
-            from_address=self.from_address,
-            to=to,
-            subject=subject,
-            text=text,
-            html=html,
-            attachments=attachments,
-            headers=headers,
-            message_id=message_id,
-        )
+    async def _deliver(self, msg: EmailMessage) -> None:
         try:
             await aiosmtplib.send(
                 msg,
@@ -240,7 +232,6 @@ class SmtpEmail:
                 f"smtp: cannot reach {self.host}:{self.port} ({type(exc).__name__})",
                 retryable=True,
             ) from None
-        return str(msg["Message-ID"])
 
 
 def email_sender(settings: Any) -> EmailSender:
