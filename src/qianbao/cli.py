@@ -115,11 +115,9 @@ def _print_banner(
     typer.echo(f"  API docs : http://{shown}:{port}/docs")
     typer.echo("  (open localhost rather than 127.0.0.1: browsers allow passkeys only on a domain)")
     if logins:
-        typer.echo("  demo logins:")
+        typer.echo("  demo logins (who / number / password or PIN):")
         for login in logins:
-            typer.echo(
-                f"    {login.role:<16} {login.login:<22} password: {login.password}  {login.note}"
-            )
+            typer.echo(f"    {login.role:<16} {login.login:<26} {login.password}  {login.note}")
     else:
         typer.echo("  demo logins: none yet (they arrive with the identity and wallet features)")
     typer.echo("  Press Ctrl-C to stop (the embedded database stops too; data stays in var/).\n")

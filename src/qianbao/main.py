@@ -25,13 +25,14 @@ from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
 from qianbao.settings import Settings, get_settings
 from qianbao.tasks import register_tasks
+from qianbao.wallet.api import router as wallet_api
 from qianbao.web.errors import UnhandledErrorMiddleware, install_error_handlers, respond_error
 from qianbao.web.middleware import (
     RequestContextMiddleware,
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
-from qianbao.web.routes import account_pages, health, public
+from qianbao.web.routes import account_pages, health, public, wallet_pages
 from qianbao.worker import Worker
 
 log = get_logger(__name__)
@@ -125,8 +126,10 @@ def create_app(
     app.include_router(auth_api)
     app.include_router(me_api)
     app.include_router(staff_api)
+    app.include_router(wallet_api)
     app.include_router(public.router)
     app.include_router(account_pages.router)
+    app.include_router(wallet_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

@@ -1,5 +1,9 @@
 """Browser fixtures: Debian's chromium driven by Playwright against a live server.
 
+Playwright's sync API keeps its own event loop running in the main thread while the browser is
+open, so async tests cannot run after a browser test in the same session: tests/web is collected
+last (keep it that way, or run it on its own).
+
 Without chromium the browser tests are skipped with a message saying how to get it; with
 ``QIANBAO_REQUIRE_BROWSER=1`` (as in CI) a missing browser fails them instead.
 """
@@ -7,6 +11,7 @@ Without chromium the browser tests are skipped with a message saying how to get 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -89,3 +94,57 @@ def screenshot(page: object, name: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return str(path)
+
+
+# -- one live server for the account and wallet pages ---------------------------------------
+@pytest.fixture(scope="session")
+def server(
+    db_factory: DatabaseFactory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    from tests.support.pages import PagesServer  # (imports this module)
+
+    url = _run(db_factory.create())
+    folder = tmp_path_factory.mktemp("pages")
+    settings = base_settings(
+        sms={"outbox_path": folder / "sms.jsonl", "console_echo": False},
+        email={"backend": "file", "outbox_dir": folder / "mail"},
+        worker={"poll_interval_s": 0.2},
+        identity={"otp_max_sends_per_ip_hour": 10_000, "webauthn_rp_id": "localhost"},
+    )
+    app = create_app(settings, database_url_override=url, run_worker=True)
+    live = LiveServer(app)
+    # Browsers refuse an IP address as a WebAuthn relying-party id ("This is an invalid domain"),
+    # so the pages are opened on http://localhost:<port> (a secure context, like 127.0.0.1).
+    origin = live.url.replace("127.0.0.1", "localhost")
+    settings.identity.webauthn_origin = origin  # the port is known only now
+    live.start()
+    try:
+        yield PagesServer(app, live, origin)
+    finally:
+        live.stop()
+
+
+@pytest.fixture
+def open_page(browser: Any, server: Any) -> Iterator[Callable[..., Any]]:
+    contexts: list[Any] = []
+
+    def make(locale: str = "zh_CN", viewport: str = "phone") -> Any:
+        context = browser.new_context(
+            base_url=server.url,
+            locale=BROWSER_LOCALES[locale],
+            viewport=VIEWPORTS[viewport],
+            device_scale_factor=1,
+            is_mobile=viewport == "phone",
+            has_touch=viewport == "phone",
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.console_errors = []
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -4,18 +4,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pyotp
 import pytest
 
-from qianbao.main import create_app
-from tests.conftest import DatabaseFactory, _run, base_settings
 from tests.support.identity import STRONG_PASSWORD, e164, new_phone
 from tests.support.pages import (
     NEW_PASSWORD,
-    PagesServer,
     T,
     alert_text,
     notice_text,
@@ -25,61 +20,8 @@ from tests.support.pages import (
     sign_out,
     sign_up,
 )
-from tests.web.browser import LiveServer
-from tests.web.conftest import BROWSER_LOCALES, VIEWPORTS
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(
-    db_factory: DatabaseFactory,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[PagesServer]:
-    url = _run(db_factory.create())
-    folder = tmp_path_factory.mktemp("identity-pages")
-    settings = base_settings(
-        sms={"outbox_path": folder / "sms.jsonl", "console_echo": False},
-        email={"backend": "file", "outbox_dir": folder / "mail"},
-        worker={"poll_interval_s": 0.2},
-        identity={"otp_max_sends_per_ip_hour": 10_000, "webauthn_rp_id": "localhost"},
-    )
-    app = create_app(settings, database_url_override=url, run_worker=True)
-    live = LiveServer(app)
-    # Browsers refuse an IP address as a WebAuthn relying-party id ("This is an invalid domain"),
-    # so the pages are opened on http://localhost:<port> (a secure context, like 127.0.0.1).
-    origin = live.url.replace("127.0.0.1", "localhost")
-    settings.identity.webauthn_origin = origin  # the port is known only now
-    live.start()
-    try:
-        yield PagesServer(app, live, origin)
-    finally:
-        live.stop()
-
-
-@pytest.fixture
-def open_page(browser: Any, server: PagesServer) -> Iterator[Callable[..., Any]]:
-    contexts: list[Any] = []
-
-    def make(locale: str = "zh_CN", viewport: str = "phone") -> Any:
-        context = browser.new_context(
-            base_url=server.url,
-            locale=BROWSER_LOCALES[locale],
-            viewport=VIEWPORTS[viewport],
-            device_scale_factor=1,
-            is_mobile=viewport == "phone",
-            has_touch=viewport == "phone",
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.console_errors = []
-        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-        page.on("pageerror", lambda e: page.console_errors.append(str(e)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 # -- tests -----------------------------------------------------------------------------------------

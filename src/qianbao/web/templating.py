@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.ext import _make_new_gettext, _make_new_ngettext  # the newstyle gettext wrappers
 from jinja2_fragments.fastapi import Jinja2Blocks
@@ -16,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from qianbao import __version__
+from qianbao.kernel.money import CURRENCIES
 from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, translations
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -52,6 +55,21 @@ def _format_time(value: datetime | None, locale: str) -> str:
 
 
 templates.env.filters["datetime"] = _format_time
+
+
+def _format_money(minor: int | None, currency: str, locale: str) -> str:
+    """'¥1,234.56' / '¥1,234.56' in zh_CN; exact (Decimal from integer minor units)."""
+    if minor is None:
+        return ""
+    exponent = CURRENCIES[currency].exponent
+    value = Decimal(minor).scaleb(-exponent)
+    symbol_free = currency == "USDT"
+    if symbol_free:
+        return f"{format_decimal(value, format='#,##0.' + '0' * exponent, locale=locale)} USDT"
+    return format_currency(value, currency, locale=locale, currency_digits=True)
+
+
+templates.env.filters["money"] = _format_money
 
 
 def signed_in(request: Request) -> bool:

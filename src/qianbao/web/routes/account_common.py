@@ -32,6 +32,7 @@ NOTICES: dict[str, str] = {
         "you will need it for every payment."
     ),
     "signed_out": N_("You are signed out."),
+    "sent": N_("Money sent."),
     "password_reset": N_("Your password was changed. Sign in with the new one."),
     "password_changed": N_("Your password was changed. Your other devices were signed out."),
     "pin_set": N_("Your payment PIN is set."),

@@ -1,0 +1,200 @@
+"""The wallet JSON API: balances, transfers (with ``Idempotency-Key``), history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, Field
+
+from qianbao.identity.deps import Caller, identity_ctx, require_ready_caller
+from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.money import Money
+from qianbao.wallet import accounts, history, transfer
+from qianbao.wallet.errors import IdempotencyKeyMissing
+from qianbao.wallet.models import WalletTransaction
+
+router = APIRouter(prefix="/api/v1/wallet", tags=["wallet"], route_class=TxRoute)
+DbSession = Annotated[Any, Depends(db_session)]
+Me = Annotated[Caller, Depends(require_ready_caller)]
+
+
+class MoneyOut(BaseModel):
+    amount: str
+    currency: str
+
+
+def money(minor: int, currency: str) -> MoneyOut:
+    return MoneyOut(amount=Money(minor, currency).to_decimal_string(), currency=currency)
+
+
+class BalanceOut(BaseModel):
+    currency: str
+    available: MoneyOut
+    pending: MoneyOut
+    status: str
+
+
+class TransactionOut(BaseModel):
+    id: str
+    reference: str
+    kind: str
+    direction: Literal["in", "out"]
+    status: str
+    amount: MoneyOut
+    fee: MoneyOut
+    balance_after: MoneyOut | None
+    counterparty_name: str | None
+    counterparty_phone: str | None
+    note: str | None
+    created_at: datetime
+
+
+class WalletOut(BaseModel):
+    balances: list[BalanceOut]
+    recent: list[TransactionOut]
+
+
+class RecipientIn(BaseModel):
+    to: str = Field(max_length=64, description="Phone number or user id of the recipient")
+
+
+class RecipientOut(BaseModel):
+    user_id: str
+    masked_name: str
+    masked_phone: str
+
+
+class TransferIn(RecipientIn):
+    amount: str = Field(max_length=32, examples=["12.34"])
+    currency: str = Field(default="CNY", max_length=8)
+    note: str | None = Field(default=None, max_length=200)
+    pin: str = Field(max_length=12)
+
+
+class TransferOut(BaseModel):
+    reference: str
+    amount: MoneyOut
+    recipient: RecipientOut
+    note: str | None
+    balance_after: MoneyOut
+    created_at: datetime
+    replayed: bool
+
+
+class PageOut(BaseModel):
+    transactions: list[TransactionOut]
+    next_cursor: str | None
+
+
+def transaction_out(row: WalletTransaction) -> TransactionOut:
+    cur = row.currency
+    return TransactionOut(
+        id=str(row.id),
+        reference=row.reference,
+        kind=row.kind,
+        direction=row.direction,
+        status=row.status,
+        amount=money(row.amount, cur),
+        fee=money(row.fee, cur),
+        balance_after=money(row.balance_after, cur) if row.balance_after is not None else None,
+        counterparty_name=row.counterparty_name,
+        counterparty_phone=row.counterparty_phone,
+        note=row.note,
+        created_at=row.created_at,
+    )
+
+
+@router.get("", response_model=WalletOut, summary="Balances per currency and recent transactions")
+async def wallet_home(s: DbSession, caller: Me) -> WalletOut:
+    balances = await accounts.balances(s, caller.user.id)
+    page = await history.list_transactions(s, caller.user.id, history.Filters(), limit=5)
+    return WalletOut(
+        balances=[
+            BalanceOut(
+                currency=b.currency,
+                available=money(b.available, b.currency),
+                pending=money(b.pending, b.currency),
+                status=b.status,
+            )
+            for b in balances
+        ],
+        recent=[transaction_out(r) for r in page.rows],
+    )
+
+
+@router.post(
+    "/transfers/preview", response_model=RecipientOut, summary="Who will receive the money (masked)"
+)
+async def preview(body: RecipientIn, request: Request, s: DbSession, caller: Me) -> RecipientOut:
+    r = await transfer.find_recipient(s, identity_ctx(request), caller.user, body.to)
+    return RecipientOut(
+        user_id=str(r.user_id), masked_name=r.masked_name, masked_phone=r.masked_phone
+    )
+
+
+@router.post(
+    "/transfers", response_model=TransferOut, status_code=201, summary="Send money to another user"
+)
+async def send(
+    body: TransferIn,
+    request: Request,
+    s: DbSession,
+    caller: Me,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> TransferOut:
+    if not idempotency_key:
+        raise IdempotencyKeyMissing()
+    amount = Money.parse(body.amount, body.currency, allow_zero=False)
+    done = await transfer.send(
+        s,
+        identity_ctx(request),
+        caller.user,
+        to=body.to,
+        amount=amount,
+        note=body.note,
+        pin=body.pin,
+        key=idempotency_key,
+    )
+    r = done.recipient
+    return TransferOut(
+        reference=done.reference,
+        amount=money(amount.minor, amount.currency),
+        recipient=RecipientOut(
+            user_id=str(r.user_id), masked_name=r.masked_name, masked_phone=r.masked_phone
+        ),
+        note=done.note,
+        balance_after=money(done.balance_after, amount.currency),
+        created_at=done.created_at,
+        replayed=done.replayed,
+    )
+
+
+@router.get("/transactions", response_model=PageOut, summary="History, newest first, with filters")
+async def list_transactions(
+    s: DbSession,
+    caller: Me,
+    period: history.Period = "all",
+    start: date | None = None,
+    end: date | None = None,
+    kind: str | None = Query(default=None, max_length=16),
+    direction: Literal["in", "out"] | None = None,
+    q: str | None = Query(default=None, max_length=50),
+    cursor: str | None = Query(default=None, max_length=200),
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> PageOut:
+    filters = history.Filters(
+        period=period, start=start, end=end, kind=kind, direction=direction, q=q
+    )
+    page = await history.list_transactions(s, caller.user.id, filters, cursor=cursor, limit=limit)
+    return PageOut(
+        transactions=[transaction_out(r) for r in page.rows], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/transactions/{transaction_id}", response_model=TransactionOut, summary="One transaction"
+)
+async def get_transaction(transaction_id: str, s: DbSession, caller: Me) -> TransactionOut:
+    return transaction_out(await history.get_transaction(s, caller.user.id, transaction_id))

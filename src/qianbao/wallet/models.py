@@ -1,0 +1,52 @@
+"""What a user sees in the wallet: one row per transaction per party, written in the same database
+transaction as the ledger entry it describes (the ledger is the truth for amounts; these rows
+carry what people search and filter on: counterparty, note, reference, kind, direction)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qianbao.kernel.db import Base
+from qianbao.kernel.ids import uuid7
+
+KINDS = ("transfer", "topup", "withdrawal", "payment", "refund", "fee", "adjustment")
+
+
+class WalletTransaction(Base):
+    __tablename__ = "wallet_transactions"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    account_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    status: Mapped[str] = mapped_column(String(16), server_default="completed")
+    currency: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units, always positive
+    fee: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    balance_after: Mapped[int | None] = mapped_column(BigInteger)
+    counterparty_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    counterparty_name: Mapped[str | None] = mapped_column(String(100))  # masked
+    counterparty_phone: Mapped[str | None] = mapped_column(String(32))  # masked
+    note: Mapped[str | None] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN {KINDS!r}", name="kind_known"),
+        CheckConstraint("direction IN ('in', 'out')", name="direction_known"),
+        CheckConstraint(
+            "status IN ('pending', 'completed', 'failed', 'reversed')", name="status_known"
+        ),
+        CheckConstraint("amount > 0 AND fee >= 0", name="amounts_positive"),
+        Index("ix_wallet_transactions_user_created", "user_id", "created_at", "id"),
+        Index("uq_wallet_transactions_entry_user", "entry_id", "user_id", unique=True),
+    )

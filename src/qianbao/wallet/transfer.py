@@ -1,0 +1,198 @@
+"""Transfers between users (B7): to a phone number or a user id, with the recipient's masked
+name shown before the PIN, an optional note, an idempotency key, and both parties' wallet rows
+written in the same transaction as the ledger entry."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from qianbao.identity import pin as identity_pin
+from qianbao.identity.accounts import by_phone
+from qianbao.identity.context import IdentityContext
+from qianbao.identity.errors import InvalidPhoneNumber
+from qianbao.identity.models import User
+from qianbao.identity.phones import mask_name, mask_phone, normalize_phone
+from qianbao.kernel.money import Money
+from qianbao.kernel.outbox import emit
+from qianbao.ledger import Ledger
+from qianbao.ledger import transfer as ledger_transfer
+from qianbao.ledger.commands import check_key
+from qianbao.wallet.accounts import wallet_account
+from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
+from qianbao.wallet.models import WalletTransaction
+
+MAX_NOTE = 50
+
+
+@dataclass(frozen=True)
+class Recipient:
+    user_id: uuid.UUID
+    masked_name: str
+    masked_phone: str
+
+
+@dataclass(frozen=True)
+class TransferDone:
+    reference: str
+    entry_id: uuid.UUID
+    amount: Money
+    recipient: Recipient
+    note: str | None
+    balance_after: int
+    created_at: datetime
+    replayed: bool
+
+
+def new_reference(now: datetime) -> str:
+    """A reference number people can read out to support: date + 10 random digits."""
+    return now.strftime("%Y%m%d") + f"{secrets.randbelow(10**10):010d}"
+
+
+async def find_recipient(session: Any, ctx: IdentityContext, sender: User, to: str) -> Recipient:
+    """Look up the recipient by phone number or user id; refuse unknown ones and oneself."""
+    user: User | None = None
+    try:
+        user = await session.get(User, uuid.UUID(to))
+    except ValueError:
+        try:
+            user = await by_phone(
+                session, normalize_phone(to, ctx.settings.identity.default_region)
+            )
+        except InvalidPhoneNumber:
+            user = None
+    if user is None or user.role != "user":
+        raise RecipientNotFound()
+    if user.id == sender.id:
+        raise CannotPaySelf()
+    return Recipient(
+        user_id=user.id,
+        masked_name=mask_name(user.real_name) or "",
+        masked_phone=mask_phone(user.phone),
+    )
+
+
+async def send(
+    session: Any,
+    ctx: IdentityContext,
+    sender: User,
+    *,
+    to: str,
+    amount: Money,
+    note: str | None,
+    pin: str,
+    key: str,
+) -> TransferDone:
+    """Move ``amount`` from the sender's wallet to the recipient's. The PIN is checked first
+    (wrong tries count even though the transfer fails); the ledger refuses frozen accounts and
+    insufficient funds; a replay of the same key returns the first transfer."""
+    check_key(key)
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise NoteTooLong()
+    recipient = await find_recipient(session, ctx, sender, to)
+    await identity_pin.verify_pin(session, ctx, sender.id, pin)
+    source = await wallet_account(session, sender.id, amount.currency)
+    target = await wallet_account(session, recipient.user_id, amount.currency)
+    ledger = await Ledger.of_session(session)
+    entry = await ledger.post(
+        ledger_transfer(
+            f"p2p:{sender.id}:{key}",
+            debit_account_id=source.id,
+            credit_account_id=target.id,
+            amount=amount.minor,
+            currency=amount.currency,
+            entry_type="p2p_transfer",
+            metadata={
+                "from_user": str(sender.id),
+                "to_user": str(recipient.user_id),
+                "note": note or "",
+            },
+        )
+    )
+    sender_balance = next(p.balance_after for p in entry.postings if p.account_id == source.id)
+    if entry.replayed:
+        row = (
+            await session.execute(
+                select(WalletTransaction).where(
+                    WalletTransaction.entry_id == entry.entry_id,
+                    WalletTransaction.user_id == sender.id,
+                )
+            )
+        ).scalar_one()
+        return TransferDone(
+            reference=row.reference,
+            entry_id=entry.entry_id,
+            amount=amount,
+            recipient=recipient,
+            note=row.note,
+            balance_after=row.balance_after or 0,
+            created_at=row.created_at,
+            replayed=True,
+        )
+    now = datetime.now(UTC)
+    reference = new_reference(now)
+    recipient_balance = next(p.balance_after for p in entry.postings if p.account_id == target.id)
+    session.add_all(
+        [
+            WalletTransaction(
+                user_id=sender.id,
+                account_id=source.id,
+                kind="transfer",
+                direction="out",
+                currency=amount.currency,
+                amount=amount.minor,
+                balance_after=sender_balance,
+                counterparty_user_id=recipient.user_id,
+                counterparty_name=recipient.masked_name,
+                counterparty_phone=recipient.masked_phone,
+                note=note,
+                reference=reference,
+                entry_id=entry.entry_id,
+                created_at=now,
+            ),
+            WalletTransaction(
+                user_id=recipient.user_id,
+                account_id=target.id,
+                kind="transfer",
+                direction="in",
+                currency=amount.currency,
+                amount=amount.minor,
+                balance_after=recipient_balance,
+                counterparty_user_id=sender.id,
+                counterparty_name=mask_name(sender.real_name),
+                counterparty_phone=mask_phone(sender.phone),
+                note=note,
+                reference=reference + "R",
+                entry_id=entry.entry_id,
+                created_at=now,
+            ),
+        ]
+    )
+    await session.flush()
+    await emit(
+        session,
+        "wallet.transfer_completed",
+        {
+            "reference": reference,
+            "from_user": str(sender.id),
+            "to_user": str(recipient.user_id),
+            "amount": amount.to_decimal_string(),
+            "currency": amount.currency,
+        },
+    )
+    return TransferDone(
+        reference=reference,
+        entry_id=entry.entry_id,
+        amount=amount,
+        recipient=recipient,
+        note=note,
+        balance_after=sender_balance,
+        created_at=now,
+        replayed=False,
+    )

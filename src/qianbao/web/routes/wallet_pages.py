@@ -1,0 +1,240 @@
+"""The wallet pages: home (balances, recent, shortcuts), sending money (form → check the
+recipient → confirm with the PIN), history with filters, and one transaction's details."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from qianbao.identity.deps import identity_ctx
+from qianbao.kernel.errors import DomainError
+from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.money import Money
+from qianbao.wallet import accounts, history, transfer
+from qianbao.wallet.errors import NoteTooLong, RecipientNotFound
+from qianbao.web.problems import domain_problem
+from qianbao.web.routes.account_common import (
+    current_caller,
+    ensure_ready,
+    form_values,
+    login_redirect,
+    notice_of,
+    redirect,
+)
+from qianbao.web.templating import locale_of, render
+
+router = APIRouter(include_in_schema=False, route_class=TxRoute)
+STATUS_FOR_KIND = {
+    "invalid": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "rate_limited": 429,
+    "unavailable": 503,
+}
+
+
+def _status(exc: DomainError) -> int:
+    return STATUS_FOR_KIND.get(str(exc.kind), 422)
+
+
+@router.get("/wallet", response_class=HTMLResponse)
+async def wallet_home(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    s = db_session(request)
+    balances = await accounts.balances(s, caller.user.id)
+    recent = await history.list_transactions(s, caller.user.id, history.Filters(), limit=5)
+    return render(
+        request,
+        "wallet/home.html",
+        {
+            "balances": balances,
+            "recent": recent.rows,
+            "notice": notice_of(request),
+            "pin_set": caller.user.pin_hash is not None,
+            "frozen": caller.user.frozen_at is not None,
+            "name": caller.user.real_name,
+        },
+    )
+
+
+def _transfer_form(
+    request: Request, values: dict[str, str], exc: DomainError | None = None
+) -> Response:
+    problem = domain_problem(exc, locale_of(request)) if exc else None
+    return render(
+        request,
+        "wallet/transfer.html",
+        {"values": values, "problem": problem},
+        status_code=_status(exc) if exc else 200,
+    )
+
+
+@router.get("/wallet/transfer", response_class=HTMLResponse)
+async def transfer_form(request: Request, to: str = "") -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    return _transfer_form(request, {"to": to[:32], "amount": "", "note": ""})
+
+
+@router.post("/wallet/transfer/check", response_class=HTMLResponse)
+async def transfer_check(request: Request) -> Response:
+    """Step 2: show who will receive the money (masked) before asking for the PIN."""
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    form = await form_values(request)
+    values = {k: form.get(k, "").strip() for k in ("to", "amount", "note")}
+    try:
+        ensure_ready(caller)
+        amount = Money.parse(values["amount"], "CNY", allow_zero=False)
+        recipient = await transfer.find_recipient(
+            db_session(request), identity_ctx(request), caller.user, values["to"]
+        )
+        if len(values["note"]) > transfer.MAX_NOTE:
+            raise NoteTooLong()
+    except DomainError as exc:
+        return _transfer_form(request, values, exc)
+    return render(
+        request,
+        "wallet/transfer_confirm.html",
+        {
+            "values": values,
+            "recipient": recipient,
+            "amount": amount,
+            "key": uuid.uuid4().hex,
+            "problem": None,
+        },
+    )
+
+
+@router.post("/wallet/transfer", response_class=HTMLResponse)
+async def transfer_send(request: Request) -> Response:
+    """Step 3: the PIN. The idempotency key came with the confirm page: a double click or a
+    reload sends the money once."""
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    form = await form_values(request)
+    values = {k: form.get(k, "").strip() for k in ("to", "amount", "note")}
+    key = form.get("key", "")[:64] or uuid.uuid4().hex
+    s, ctx = db_session(request), identity_ctx(request)
+    try:
+        ensure_ready(caller)
+        amount = Money.parse(values["amount"], "CNY", allow_zero=False)
+        recipient = await transfer.find_recipient(s, ctx, caller.user, values["to"])
+    except DomainError as exc:
+        return _transfer_form(request, values, exc)
+    try:
+        done = await transfer.send(
+            s,
+            ctx,
+            caller.user,
+            to=values["to"],
+            amount=amount,
+            note=values["note"],
+            pin=form.get("pin", ""),
+            key=key,
+        )
+    except RecipientNotFound as exc:
+        return _transfer_form(request, values, exc)
+    except DomainError as exc:
+        return render(
+            request,
+            "wallet/transfer_confirm.html",
+            {
+                "values": values,
+                "recipient": recipient,
+                "amount": amount,
+                "key": key,
+                "problem": domain_problem(exc, locale_of(request)),
+            },
+            status_code=_status(exc),
+        )
+    page = await history.list_transactions(
+        s, caller.user.id, history.Filters(q=done.reference), limit=1
+    )
+    target = f"/wallet/tx/{page.rows[0].id}" if page.rows else "/wallet"
+    return redirect(target, notice="sent")
+
+
+def _filters(params: dict[str, str]) -> tuple[history.Filters, dict[str, str]]:
+    period = params.get("period", "all")
+    if period not in ("all", "yesterday", "7d", "30d", "custom"):
+        period = "all"
+    direction = params.get("direction") if params.get("direction") in ("in", "out") else None
+
+    def day(value: str | None) -> date | None:
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    filters = history.Filters(
+        period=period,  # type: ignore[arg-type]
+        start=day(params.get("start")),
+        end=day(params.get("end")),
+        direction=direction,  # type: ignore[arg-type]
+        q=(params.get("q") or "")[:50] or None,
+    )
+    shown = {
+        "period": period,
+        "direction": direction or "",
+        "q": filters.q or "",
+        "start": params.get("start", "")[:10],
+        "end": params.get("end", "")[:10],
+    }
+    return filters, shown
+
+
+@router.get("/wallet/history", response_class=HTMLResponse)
+async def history_page(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    params = dict(request.query_params)
+    filters, shown = _filters(params)
+    problem = None
+    rows: list[Any] = []
+    next_cursor = None
+    try:
+        page = await history.list_transactions(
+            db_session(request),
+            caller.user.id,
+            filters,
+            cursor=params.get("cursor") or None,
+            limit=20,
+        )
+        rows, next_cursor = page.rows, page.next_cursor
+    except DomainError as exc:
+        problem = domain_problem(exc, locale_of(request))
+    more = None
+    if next_cursor:
+        more = (
+            "/wallet/history?"
+            + "&".join(f"{k}={v}" for k, v in shown.items() if v)
+            + f"&cursor={next_cursor}"
+        )
+    return render(
+        request,
+        "wallet/history.html",
+        {"rows": rows, "shown": shown, "more": more, "problem": problem},
+    )
+
+
+@router.get("/wallet/tx/{transaction_id}", response_class=HTMLResponse)
+async def transaction_page(request: Request, transaction_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    row = await history.get_transaction(db_session(request), caller.user.id, transaction_id)
+    return render(request, "wallet/transaction.html", {"tx": row, "notice": notice_of(request)})

@@ -1,0 +1,280 @@
+"""Wallet: balances, transfers between users (PIN, idempotency, refusals, races), history."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+from fastapi import FastAPI
+
+from qianbao.identity import accounts as id_accounts
+from qianbao.identity import freeze
+from qianbao.ledger import Ledger, accounts, transfer
+from qianbao.wallet.accounts import wallet_account
+from tests.support.identity import bearer, e164, new_phone, sign_up
+from tests.support.secrets import remember
+
+PIN = "583920"
+remember(PIN)
+
+
+async def _user_with_money(
+    client: httpx.AsyncClient, app: FastAPI, amount: int, *, real_name: str | None = None
+):
+    phone, token = await sign_up(client, app, **({"real_name": real_name} if real_name else {}))
+    assert (
+        await client.post("/api/v1/me/pin", json={"pin": PIN}, headers=bearer(token))
+    ).status_code == 204
+    async with app.state.db.transaction() as s:
+        user = await id_accounts.by_phone(s, e164(phone))
+        wallet = await wallet_account(s, user.id, "CNY")
+        if amount:
+            ledger = await Ledger.of_session(s)
+            source = await accounts.system_account_id(ledger.conn, "equity", "CNY", "opening")
+            await ledger.post(
+                transfer(
+                    f"fund-{user.id}",
+                    debit_account_id=source,
+                    credit_account_id=wallet.id,
+                    amount=amount,
+                    currency="CNY",
+                )
+            )
+    return phone, token, user
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+async def _balance(client: httpx.AsyncClient, token: str) -> str:
+    body = (await client.get("/api/v1/wallet", headers=bearer(token))).json()
+    return next(b["available"]["amount"] for b in body["balances"] if b["currency"] == "CNY")
+
+
+async def test_transfer_with_preview_pin_and_history_on_both_sides(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    _, alice, _ = await _user_with_money(fresh_client, fresh_app, 10_000)
+    bob_phone, bob, _ = await _user_with_money(fresh_client, fresh_app, 0, real_name="张三丰")
+    assert await _balance(fresh_client, alice) == "100.00"
+    r = await fresh_client.post(
+        "/api/v1/wallet/transfers/preview", json={"to": bob_phone}, headers=bearer(alice)
+    )
+    assert r.json()["masked_name"] == "张*丰"
+    assert r.json()["masked_phone"].endswith(bob_phone[-4:]) and "****" in r.json()["masked_phone"]
+    body = {"to": bob_phone, "amount": "12.34", "currency": "CNY", "note": "午饭 lunch", "pin": PIN}
+    r = await fresh_client.post(
+        "/api/v1/wallet/transfers", json=body, headers={**bearer(alice), **_key()}
+    )
+    assert r.status_code == 201, r.text
+    done = r.json()
+    assert done["balance_after"] == {"amount": "87.66", "currency": "CNY"}
+    assert done["recipient"]["masked_name"] == "张*丰"
+    assert await _balance(fresh_client, bob) == "12.34"
+    mine = (await fresh_client.get("/api/v1/wallet/transactions", headers=bearer(alice))).json()[
+        "transactions"
+    ]
+    assert [(t["direction"], t["amount"]["amount"], t["note"]) for t in mine] == [
+        ("out", "12.34", "午饭 lunch")
+    ]
+    theirs = (await fresh_client.get("/api/v1/wallet/transactions", headers=bearer(bob))).json()[
+        "transactions"
+    ]
+    assert [
+        (t["direction"], t["amount"]["amount"], t["balance_after"]["amount"]) for t in theirs
+    ] == [("in", "12.34", "12.34")]
+    detail = (
+        await fresh_client.get(
+            f"/api/v1/wallet/transactions/{mine[0]['id']}", headers=bearer(alice)
+        )
+    ).json()
+    assert detail["reference"] == done["reference"]
+    # Someone else's transaction is simply not found.
+    r = await fresh_client.get(f"/api/v1/wallet/transactions/{mine[0]['id']}", headers=bearer(bob))
+    assert r.status_code == 404 and r.json()["code"] == "wallet.transaction_not_found"
+
+
+async def test_refusals_change_nothing(fresh_client: httpx.AsyncClient, fresh_app: FastAPI):
+    alice_phone, alice, _ = await _user_with_money(fresh_client, fresh_app, 1_000)
+    bob_phone, bob, _ = await _user_with_money(fresh_client, fresh_app, 0)
+    base = {"to": bob_phone, "currency": "CNY", "pin": PIN}
+    cases = [
+        ({**base, "amount": "10.001"}, "money.too_many_decimals"),
+        ({**base, "amount": "0"}, "money.zero"),
+        ({**base, "amount": "-5"}, "money.negative"),
+        ({**base, "amount": "1e3"}, "money.invalid_amount"),
+        ({**base, "amount": "10.01"}, "ledger.insufficient_funds"),
+        ({**base, "amount": "1", "to": alice_phone}, "wallet.self_transfer"),
+        ({**base, "amount": "1", "to": new_phone()}, "wallet.recipient_not_found"),
+        ({**base, "amount": "1", "to": "not a number"}, "wallet.recipient_not_found"),
+        ({**base, "amount": "1", "note": "x" * 51}, "wallet.note_too_long"),
+        ({**base, "amount": "1", "pin": "000000"}, "identity.wrong_pin"),
+        ({**base, "amount": "1", "currency": "XXX"}, "money.unknown_currency"),
+    ]
+    for body, code in cases:
+        r = await fresh_client.post(
+            "/api/v1/wallet/transfers", json=body, headers={**bearer(alice), **_key()}
+        )
+        assert r.json()["code"] == code, (body, r.text)
+    r = await fresh_client.post(
+        "/api/v1/wallet/transfers", json={**base, "amount": "1"}, headers=bearer(alice)
+    )
+    assert r.json()["code"] == "wallet.idempotency_key_missing"
+    assert await _balance(fresh_client, alice) == "10.00"
+    assert await _balance(fresh_client, bob) == "0.00"
+    assert (await fresh_client.get("/api/v1/wallet/transactions", headers=bearer(alice))).json()[
+        "transactions"
+    ] == []
+
+
+async def test_replays_and_reused_keys(fresh_client: httpx.AsyncClient, fresh_app: FastAPI):
+    _, alice, _ = await _user_with_money(fresh_client, fresh_app, 10_000)
+    bob_phone, bob, _ = await _user_with_money(fresh_client, fresh_app, 0)
+    key = _key()
+    body = {"to": bob_phone, "amount": "5.00", "currency": "CNY", "pin": PIN}
+    first = (
+        await fresh_client.post(
+            "/api/v1/wallet/transfers", json=body, headers={**bearer(alice), **key}
+        )
+    ).json()
+    again = (
+        await fresh_client.post(
+            "/api/v1/wallet/transfers", json=body, headers={**bearer(alice), **key}
+        )
+    ).json()
+    assert again["replayed"] is True and again["reference"] == first["reference"]
+    r = await fresh_client.post(
+        "/api/v1/wallet/transfers",
+        json={**body, "amount": "6.00"},
+        headers={**bearer(alice), **key},
+    )
+    assert r.status_code == 409 and r.json()["code"] == "idempotency.key_reused"
+    assert await _balance(fresh_client, alice) == "95.00"
+    assert await _balance(fresh_client, bob) == "5.00"
+
+
+async def test_two_transfers_racing_for_the_same_balance(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    _, alice, _ = await _user_with_money(fresh_client, fresh_app, 1_000)
+    bob_phone, bob, _ = await _user_with_money(fresh_client, fresh_app, 0)
+    carol_phone, carol, _ = await _user_with_money(fresh_client, fresh_app, 0)
+
+    async def send(to: str) -> httpx.Response:
+        return await fresh_client.post(
+            "/api/v1/wallet/transfers",
+            json={"to": to, "amount": "8.00", "currency": "CNY", "pin": PIN},
+            headers={**bearer(alice), **_key()},
+        )
+
+    results = await asyncio.gather(send(bob_phone), send(carol_phone))
+    codes = sorted(r.status_code for r in results)
+    assert codes == [201, 409]
+    assert [r.json()["code"] for r in results if r.status_code == 409] == [
+        "ledger.insufficient_funds"
+    ]
+    assert await _balance(fresh_client, alice) == "2.00"
+    assert sorted([await _balance(fresh_client, bob), await _balance(fresh_client, carol)]) == [
+        "0.00",
+        "8.00",
+    ]
+
+
+async def test_frozen_accounts_on_either_side_are_refused(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    _, alice, _ = await _user_with_money(fresh_client, fresh_app, 1_000)
+    bob_phone, _, bob_user = await _user_with_money(fresh_client, fresh_app, 0)
+    body = {"to": bob_phone, "amount": "1.00", "currency": "CNY", "pin": PIN}
+    async with fresh_app.state.db.transaction() as s:
+        await freeze.freeze(s, fresh_app.state.identity, await s.get(type(bob_user), bob_user.id))
+    r = await fresh_client.post(
+        "/api/v1/wallet/transfers", json=body, headers={**bearer(alice), **_key()}
+    )
+    assert r.json()["code"] == "ledger.account_frozen"
+    assert (await fresh_client.post("/api/v1/me/freeze", headers=bearer(alice))).status_code == 204
+    r = await fresh_client.post(
+        "/api/v1/wallet/transfers", json=body, headers={**bearer(alice), **_key()}
+    )
+    assert r.json()["code"] == "ledger.account_frozen"
+    assert await _balance(fresh_client, alice) == "10.00"
+
+
+async def test_history_filters_and_pages(fresh_client: httpx.AsyncClient, fresh_app: FastAPI):
+    _, alice, _ = await _user_with_money(fresh_client, fresh_app, 100_000)
+    bob_phone, bob, _ = await _user_with_money(fresh_client, fresh_app, 0, real_name="Li Mei")
+    for i in range(1, 6):
+        body = {
+            "to": bob_phone,
+            "amount": f"{i}.00",
+            "currency": "CNY",
+            "pin": PIN,
+            "note": f"rent {i}" if i % 2 else "coffee",
+        }
+        assert (
+            await fresh_client.post(
+                "/api/v1/wallet/transfers", json=body, headers={**bearer(alice), **_key()}
+            )
+        ).status_code == 201
+    await fresh_client.post(
+        "/api/v1/wallet/transfers",
+        json={"to": "any", "amount": "1", "pin": PIN},
+        headers={**bearer(bob), **_key()},
+    )
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (
+            await fresh_client.get(
+                "/api/v1/wallet/transactions", params=params, headers=bearer(alice)
+            )
+        ).json()
+        pages.append([t["amount"]["amount"] for t in page["transactions"]])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert pages == [["5.00", "4.00"], ["3.00", "2.00"], ["1.00"]]
+    found = (
+        await fresh_client.get(
+            "/api/v1/wallet/transactions", params={"q": "coffee"}, headers=bearer(alice)
+        )
+    ).json()
+    assert [t["amount"]["amount"] for t in found["transactions"]] == ["4.00", "2.00"]
+    found = (
+        await fresh_client.get(
+            "/api/v1/wallet/transactions", params={"q": "L*"}, headers=bearer(alice)
+        )
+    ).json()
+    assert len(found["transactions"]) == 5  # counterparty "L*****i"
+    assert (
+        await fresh_client.get(
+            "/api/v1/wallet/transactions", params={"direction": "in"}, headers=bearer(alice)
+        )
+    ).json()["transactions"] == []
+    assert (
+        len(
+            (
+                await fresh_client.get(
+                    "/api/v1/wallet/transactions", params={"period": "7d"}, headers=bearer(alice)
+                )
+            ).json()["transactions"]
+        )
+        == 5
+    )
+    assert (
+        await fresh_client.get(
+            "/api/v1/wallet/transactions", params={"period": "yesterday"}, headers=bearer(alice)
+        )
+    ).json()["transactions"] == []
+    r = await fresh_client.get(
+        "/api/v1/wallet/transactions",
+        params={"period": "custom", "start": "2026-02-01", "end": "2026-01-01"},
+        headers=bearer(alice),
+    )
+    assert r.status_code == 422
+    r = await fresh_client.get(
+        "/api/v1/wallet/transactions", params={"cursor": "garbage!"}, headers=bearer(alice)
+    )
+    assert r.status_code == 422

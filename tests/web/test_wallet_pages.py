@@ -1,0 +1,127 @@
+"""The wallet pages in a real browser: home, sending money with the recipient check and the PIN,
+the details page, history filters; Chinese and English at phone width."""
+
+from __future__ import annotations
+
+import pytest
+
+from qianbao.identity import accounts as id_accounts
+from qianbao.ledger import Ledger, transfer
+from qianbao.ledger.accounts import system_account_id
+from qianbao.wallet.accounts import wallet_account
+from tests.conftest import in_thread
+from tests.support.identity import e164
+from tests.support.pages import alert_text, no_sideways_scroll, notice_text, shot, sign_up
+
+pytestmark = pytest.mark.browser
+PIN = "583920"
+
+TEXT = {
+    "zh_CN": {
+        "send": "转账",
+        "next": "下一步",
+        "confirm": "确认转账",
+        "sent": "转账成功。",
+        "insufficient": "余额不足",
+        "history": "交易记录",
+        "wrong_pin": "支付密码错误",
+    },
+    "en": {
+        "send": "Send money",
+        "next": "Next",
+        "confirm": "Confirm the transfer",
+        "sent": "Money sent.",
+        "insufficient": "The balance is not enough",
+        "history": "History",
+        "wrong_pin": "The payment PIN is wrong",
+    },
+}
+
+
+def _fund_and_pin(server, phone: str, amount: int) -> None:
+    import asyncio
+
+    from qianbao.identity import pin
+
+    async def go() -> None:
+        from qianbao.kernel.db import Database
+
+        db = Database(server.app.state.db.url)
+        try:
+            async with db.transaction() as s:
+                user = await id_accounts.by_phone(s, e164(phone))
+                assert user is not None
+                await pin.set_pin(s, server.app.state.identity, user, PIN)
+                account = await wallet_account(s, user.id, "CNY")
+                if amount:
+                    ledger = await Ledger.of_session(s)
+                    source = await system_account_id(ledger.conn, "equity", "CNY", "opening")
+                    await ledger.post(
+                        transfer(
+                            f"fund-{user.id}",
+                            debit_account_id=source,
+                            credit_account_id=account.id,
+                            amount=amount,
+                            currency="CNY",
+                        )
+                    )
+        finally:
+            await db.dispose()
+
+    in_thread(asyncio.run, go())
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_send_money_and_read_it_in_the_history(open_page, server, locale):
+    t = TEXT[locale]
+    receiver_page = open_page(locale=locale)
+    receiver = sign_up(receiver_page, server, locale)
+    _fund_and_pin(server, receiver, 0)
+    page = open_page(locale=locale)
+    sender = sign_up(page, server, locale)
+    _fund_and_pin(server, sender, 10_000)
+    page.goto("/wallet")
+    assert "100.00" in page.locator(".balance-amount").first.inner_text()
+    no_sideways_scroll(page)
+    shot(page, f"wallet-home-{locale}")
+    page.get_by_role("link", name=t["send"]).click()
+    page.locator("#transfer-to").fill(receiver)
+    page.locator("#transfer-amount").fill("150")
+    page.get_by_role("button", name=t["next"]).click()
+    assert page.locator("h1").inner_text() == t["confirm"]
+    assert receiver[-4:] in page.locator(".facts").inner_text()
+    page.locator("#transfer-pin").fill(PIN)
+    page.locator("form[action='/wallet/transfer'] button[type=submit]").click()
+    assert t["insufficient"] in alert_text(page)  # 150.00 > 100.00: nothing moved
+    page.goto("/wallet/transfer")
+    page.locator("#transfer-to").fill(receiver)
+    page.locator("#transfer-amount").fill("12.34")
+    page.locator("#transfer-note").fill("午饭")
+    page.get_by_role("button", name=t["next"]).click()
+    shot(page, f"wallet-confirm-{locale}")
+    page.locator("#transfer-pin").fill("000000")
+    page.locator("form[action='/wallet/transfer'] button[type=submit]").click()
+    assert t["wrong_pin"] in alert_text(page)
+    page.locator("#transfer-pin").fill(PIN)
+    page.locator("form[action='/wallet/transfer'] button[type=submit]").click()
+    page.wait_for_url("**/wallet/tx/**")
+    assert t["sent"] in notice_text(page)
+    assert "12.34" in page.locator(".big").inner_text()
+    assert "午饭" in page.locator(".facts").inner_text()
+    shot(page, f"wallet-sent-{locale}")
+    page.goto("/wallet")
+    assert "87.66" in page.locator(".balance-amount").first.inner_text()
+    receiver_page.goto("/wallet")
+    assert "12.34" in receiver_page.locator(".balance-amount").first.inner_text()
+    assert "午饭" in receiver_page.locator(".tx-list").inner_text()
+    page.goto("/wallet/history?q=午饭")
+    assert page.locator(".tx").count() == 1
+    page.goto("/wallet/history?direction=in")
+    assert page.locator(".tx").count() == 0
+    shot(page, f"wallet-history-{locale}")
+
+
+def test_wallet_pages_need_a_signed_in_user(open_page):
+    page = open_page(locale="en")
+    page.goto("/wallet")
+    page.wait_for_url("**/login?next=/wallet")
