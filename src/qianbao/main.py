@@ -26,13 +26,14 @@ from qianbao.ops.migrate import MigrationFailed, heads
 from qianbao.settings import Settings, get_settings
 from qianbao.tasks import register_tasks
 from qianbao.wallet.api import router as wallet_api
+from qianbao.wallet.api_cards import router as cards_api
 from qianbao.web.errors import UnhandledErrorMiddleware, install_error_handlers, respond_error
 from qianbao.web.middleware import (
     RequestContextMiddleware,
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
-from qianbao.web.routes import account_pages, health, public, wallet_pages
+from qianbao.web.routes import account_pages, card_pages, health, public, wallet_pages
 from qianbao.worker import Worker
 
 log = get_logger(__name__)
@@ -127,9 +128,11 @@ def create_app(
     app.include_router(me_api)
     app.include_router(staff_api)
     app.include_router(wallet_api)
+    app.include_router(cards_api)
     app.include_router(public.router)
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)
+    app.include_router(card_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

@@ -51,6 +51,12 @@ class SecuritySettings(BaseModel):
         description="Signs cookies and CSRF tokens. Required in production; "
         "in development a random one is kept in var/secret_key.",
     )
+    data_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Master keys for card and ID numbers at rest (AES-GCM). The first encrypts "
+        "new data, every listed key still decrypts (rotation: put the new key first). Empty: "
+        "derived from the secret key.",
+    )
     session_cookie: str = "qb_session"
     csrf_cookie: str = "qb_csrf"
 
@@ -182,6 +188,12 @@ class Settings(BaseSettings):
     def secret_key_bytes(self) -> bytes:
         """The signing key. Production must set it; development keeps one under var/."""
         return self._secret(self.security.secret_key, "QIANBAO_SECURITY__SECRET_KEY", "secret_key")
+
+    def data_key_bytes(self) -> list[bytes]:
+        """Master keys for data at rest, newest first."""
+        if self.security.data_keys:
+            return [k.get_secret_value().encode() for k in self.security.data_keys]
+        return [self.secret_key_bytes()]
 
     def pin_pepper_bytes(self) -> bytes:
         """The payment-PIN hashing key (ADR 0007), never stored in the database."""

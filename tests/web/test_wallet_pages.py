@@ -3,6 +3,8 @@ the details page, history filters; Chinese and English at phone width."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from qianbao.identity import accounts as id_accounts
@@ -125,3 +127,35 @@ def test_wallet_pages_need_a_signed_in_user(open_page):
     page = open_page(locale="en")
     page.goto("/wallet")
     page.wait_for_url("**/login?next=/wallet")
+
+
+def test_bind_a_card_in_the_page(open_page, server):
+    from stdnum import luhn
+
+    page = open_page(locale="zh_CN")
+    phone = sign_up(page, server, "zh_CN")
+    _fund_and_pin(server, phone, 0)
+    page.goto("/wallet")
+    page.get_by_role("link", name="银行卡").click()
+    seen = len(server.sms(e164(phone)))
+    page.get_by_role("button", name="发送验证码").click()
+    code = server.wait_for_code(e164(phone), seen)
+    body = "6222021234567890"
+    number = body + luhn.calc_check_digit(body)
+    page.locator("#card-number").fill(number[:-1] + str((int(number[-1]) + 1) % 10))
+    page.locator("#card-holder").fill("测试用户")
+    page.locator("#card-code").fill(code)
+    page.locator("#card-pin").fill(PIN)
+    page.get_by_role("button", name="绑定", exact=True).click()
+    assert "卡号或账号无效" in alert_text(page)
+    page.locator("#card-number").fill(number)
+    page.locator("#card-code").fill(code)
+    page.locator("#card-pin").fill(PIN)
+    page.get_by_role("button", name="绑定", exact=True).click()
+    # (the browser keeps the form's #bind fragment across the redirect)
+    page.wait_for_url(re.compile(r".*/wallet/cards\?notice=card_bound(#bind)?$"))
+    assert "中国工商银行" in page.locator(".card-list").inner_text()
+    assert f"•••• {number[-4:]}" in page.locator(".card-list").inner_text()
+    assert number not in page.content()
+    no_sideways_scroll(page)
+    shot(page, "wallet-cards-zh_CN")

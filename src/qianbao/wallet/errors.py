@@ -35,3 +35,25 @@ class TransactionNotFound(WalletError):
 class IdempotencyKeyMissing(WalletError):
     code = "wallet.idempotency_key_missing"
     message = N_("Send an Idempotency-Key header with every request that moves money.")
+
+
+class CardNumberInvalid(WalletError):
+    code = "wallet.card_invalid"
+    message = N_("This card or account number is not valid. Check the digits and try again.")
+
+
+class CardAlreadyBound(WalletError):
+    code = "wallet.card_already_bound"
+    kind = ErrorKind.CONFLICT
+    message = N_("This card is already bound to your account.")
+
+
+class HolderNameMismatch(WalletError):
+    code = "wallet.holder_mismatch"
+    message = N_("The card holder must be you: use the name on your account.")
+
+
+class CardNotFound(WalletError):
+    code = "wallet.card_not_found"
+    kind = ErrorKind.NOT_FOUND
+    message = N_("We could not find this card.")

@@ -8,7 +8,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Index, String, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -49,4 +60,44 @@ class WalletTransaction(Base):
         CheckConstraint("amount > 0 AND fee >= 0", name="amounts_positive"),
         Index("ix_wallet_transactions_user_created", "user_id", "created_at", "id"),
         Index("uq_wallet_transactions_entry_user", "entry_id", "user_id", unique=True),
+    )
+
+
+class BankCard(Base):
+    """A bound debit card or bank account (A7). The number is sealed (AES-GCM) and never leaves
+    the server whole; ``fingerprint`` (a keyed hash) spots the same number bound twice."""
+
+    __tablename__ = "bank_cards"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    kind: Mapped[str] = mapped_column(String(8))  # card | iban
+    number_sealed: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary)
+    last4: Mapped[str] = mapped_column(String(4))
+    bank_name: Mapped[str] = mapped_column(String(120))
+    country: Mapped[str] = mapped_column(String(2))
+    holder_name: Mapped[str] = mapped_column(String(100))
+    is_default: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    status: Mapped[str] = mapped_column(String(8), server_default="active")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('card', 'iban')", name="kind_known"),
+        CheckConstraint("status IN ('active', 'removed')", name="status_known"),
+        Index("ix_bank_cards_user", "user_id"),
+        Index(
+            "uq_bank_cards_user_fingerprint",
+            "user_id",
+            "fingerprint",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index(
+            "uq_bank_cards_user_default",
+            "user_id",
+            unique=True,
+            postgresql_where=text("status = 'active' AND is_default"),
+        ),
     )

@@ -29,19 +29,10 @@ from qianbao.web.routes.account_common import (
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
-STATUS_FOR_KIND = {
-    "invalid": 422,
-    "not_found": 404,
-    "conflict": 409,
-    "unauthenticated": 401,
-    "forbidden": 403,
-    "rate_limited": 429,
-    "unavailable": 503,
-}
 
 
-def _status(exc: DomainError) -> int:
-    return STATUS_FOR_KIND.get(str(exc.kind), 422)
+def _status(exc: DomainError, request: Request) -> int:
+    return domain_problem(exc, locale_of(request)).status
 
 
 @router.get("/wallet", response_class=HTMLResponse)
@@ -74,7 +65,7 @@ def _transfer_form(
         request,
         "wallet/transfer.html",
         {"values": values, "problem": problem},
-        status_code=_status(exc) if exc else 200,
+        status_code=_status(exc, request) if exc else 200,
     )
 
 
@@ -158,7 +149,7 @@ async def transfer_send(request: Request) -> Response:
                 "key": key,
                 "problem": domain_problem(exc, locale_of(request)),
             },
-            status_code=_status(exc),
+            status_code=_status(exc, request),
         )
     page = await history.list_transactions(
         s, caller.user.id, history.Filters(q=done.reference), limit=1

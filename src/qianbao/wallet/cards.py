@@ -1,0 +1,147 @@
+"""Bank cards and accounts (A7): bind a debit card (Luhn, bank from the BIN) or an IBAN
+(schwifty); several per user, one default; numbers sealed at rest with AES-GCM (keys from
+QIANBAO_SECURITY__DATA_KEYS, rotation by listing a new key first) and shown as ``•••• 1234``;
+binding asks for the payment PIN and an SMS code."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from qianbao.identity import otp
+from qianbao.identity import pin as identity_pin
+from qianbao.identity.context import IdentityContext
+from qianbao.identity.models import User
+from qianbao.kernel.crypto import Sealer
+from qianbao.wallet.banks import recognise_card, recognise_iban
+from qianbao.wallet.errors import (
+    CardAlreadyBound,
+    CardNotFound,
+    CardNumberInvalid,
+    HolderNameMismatch,
+)
+from qianbao.wallet.models import BankCard
+
+
+def sealer(ctx: IdentityContext) -> Sealer:
+    return Sealer.for_purpose(ctx.settings.data_key_bytes(), "bank-numbers")
+
+
+async def request_bind_code(
+    session: Any, ctx: IdentityContext, user: User, *, ip: str | None
+) -> None:
+    await otp.send_code(
+        session, ctx, destination=user.phone, purpose="bind_card", ip=ip, locale=user.locale
+    )
+
+
+async def bind(
+    session: Any,
+    ctx: IdentityContext,
+    user: User,
+    *,
+    number: str,
+    holder_name: str,
+    pin: str,
+    code: str,
+) -> BankCard:
+    recognised = recognise_card(number) or recognise_iban(number)
+    if recognised is None:
+        raise CardNumberInvalid()
+    holder = " ".join((holder_name or "").split())[:100]
+    if not holder or (
+        user.real_name
+        and holder.replace(" ", "").lower() != user.real_name.replace(" ", "").lower()
+    ):
+        raise HolderNameMismatch()
+    await identity_pin.verify_pin(session, ctx, user.id, pin)
+    await otp.check_code(session, ctx, destination=user.phone, purpose="bind_card", code=code)
+    if not user.real_name:
+        user.real_name = holder
+    has_default = (
+        await session.execute(
+            select(BankCard.id).where(
+                BankCard.user_id == user.id, BankCard.status == "active", BankCard.is_default
+            )
+        )
+    ).first() is not None
+    card = BankCard(
+        user_id=user.id,
+        kind=recognised.kind,
+        number_sealed=sealer(ctx).seal(recognised.number.encode(), aad=str(user.id).encode()),
+        fingerprint=ctx.keyed_hash("bank-number", recognised.number),
+        last4=recognised.last4,
+        bank_name=recognised.bank_name[:120],
+        country=recognised.country,
+        holder_name=holder,
+        is_default=not has_default,
+    )
+    session.add(card)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise CardAlreadyBound() from exc
+    return card
+
+
+async def list_cards(session: Any, user_id: uuid.UUID) -> list[BankCard]:
+    rows = await session.execute(
+        select(BankCard)
+        .where(BankCard.user_id == user_id, BankCard.status == "active")
+        .order_by(BankCard.is_default.desc(), BankCard.created_at)
+    )
+    return list(rows.scalars())
+
+
+async def get_card(session: Any, user_id: uuid.UUID, card_id: str) -> BankCard:
+    """One of the user's own active cards; anyone else's is simply not found."""
+    try:
+        ident = uuid.UUID(str(card_id))
+    except ValueError:
+        raise CardNotFound() from None
+    card = (
+        await session.execute(
+            select(BankCard).where(
+                BankCard.id == ident, BankCard.user_id == user_id, BankCard.status == "active"
+            )
+        )
+    ).scalar_one_or_none()
+    if card is None:
+        raise CardNotFound()
+    return card
+
+
+async def make_default(session: Any, user_id: uuid.UUID, card_id: str) -> BankCard:
+    card = await get_card(session, user_id, card_id)
+    await session.execute(
+        update(BankCard)
+        .where(BankCard.user_id == user_id, BankCard.is_default)
+        .values(is_default=False)
+    )
+    card.is_default = True
+    await session.flush()
+    return card
+
+
+async def remove(session: Any, user_id: uuid.UUID, card_id: str) -> None:
+    card = await get_card(session, user_id, card_id)
+    was_default = card.is_default
+    card.status = "removed"
+    card.is_default = False
+    card.removed_at = datetime.now(UTC)
+    await session.flush()
+    if was_default:
+        remaining = await list_cards(session, user_id)
+        if remaining:
+            remaining[0].is_default = True
+            await session.flush()
+
+
+def reveal(ctx: IdentityContext, card: BankCard) -> str:
+    """The full number, for the payout file only (never for an endpoint or a page)."""
+    return sealer(ctx).open(card.number_sealed, aad=str(card.user_id).encode()).decode()
