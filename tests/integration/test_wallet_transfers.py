@@ -278,3 +278,38 @@ async def test_history_filters_and_pages(fresh_client: httpx.AsyncClient, fresh_
         "/api/v1/wallet/transactions", params={"cursor": "garbage!"}, headers=bearer(alice)
     )
     assert r.status_code == 422
+
+
+async def test_csv_export_with_bom_translated_headers_and_no_formulas(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    _, alice, _ = await _user_with_money(fresh_client, fresh_app, 10_000)
+    bob_phone, _, _ = await _user_with_money(fresh_client, fresh_app, 0, real_name="张三")
+    for note in ("午饭", '=HYPERLINK("http://evil")'):
+        body = {"to": bob_phone, "amount": "1.50", "currency": "CNY", "pin": PIN, "note": note}
+        assert (
+            await fresh_client.post(
+                "/api/v1/wallet/transfers", json=body, headers={**bearer(alice), **_key()}
+            )
+        ).status_code == 201
+    r = await fresh_client.get(
+        "/api/v1/wallet/transactions.csv", headers={**bearer(alice), "Accept-Language": "zh-CN"}
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    raw = r.content
+    assert raw.startswith("\ufeff".encode())
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["时间", "类型", "收支", "金额"]
+    assert [(row[1], row[2], row[3], row[7]) for row in rows[1:]] == [
+        ("转账", "支出", "1.50", '\'=HYPERLINK("http://evil")'),
+        ("转账", "支出", "1.50", "午饭"),
+    ]
+    english = await fresh_client.get(
+        "/api/v1/wallet/transactions.csv?q=午饭", headers={**bearer(alice), "Accept-Language": "en"}
+    )
+    rows = list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "Time" and len(rows) == 2 and rows[1][2] == "Money out"

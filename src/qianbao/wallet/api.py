@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, identity_ctx, require_ready_caller
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.money import Money
-from qianbao.wallet import accounts, history, transfer
+from qianbao.wallet import accounts, export, history, transfer
 from qianbao.wallet.errors import IdempotencyKeyMissing
 from qianbao.wallet.models import WalletTransaction
 
@@ -190,6 +190,30 @@ async def list_transactions(
     page = await history.list_transactions(s, caller.user.id, filters, cursor=cursor, limit=limit)
     return PageOut(
         transactions=[transaction_out(r) for r in page.rows], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/transactions.csv", summary="The filtered history as CSV (UTF-8 with BOM)")
+async def export_csv(
+    request: Request,
+    s: DbSession,
+    caller: Me,
+    period: history.Period = "all",
+    start: date | None = None,
+    end: date | None = None,
+    kind: str | None = Query(default=None, max_length=16),
+    direction: Literal["in", "out"] | None = None,
+    q: str | None = Query(default=None, max_length=50),
+) -> Response:
+    filters = history.Filters(
+        period=period, start=start, end=end, kind=kind, direction=direction, q=q
+    )
+    locale = getattr(request.state, "locale", "zh_CN")
+    body = "".join([chunk async for chunk in export.csv_rows(s, caller.user.id, filters, locale)])
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="qianbao-history.csv"'},
     )
 
 

@@ -15,7 +15,7 @@ from qianbao.identity.deps import identity_ctx
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.money import Money
-from qianbao.wallet import accounts, history, transfer
+from qianbao.wallet import accounts, export, history, transfer
 from qianbao.wallet.errors import NoteTooLong, RecipientNotFound
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
@@ -219,6 +219,27 @@ async def history_page(request: Request) -> Response:
         request,
         "wallet/history.html",
         {"rows": rows, "shown": shown, "more": more, "problem": problem},
+    )
+
+
+@router.get("/wallet/history.csv")
+async def history_csv(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    filters, _ = _filters(dict(request.query_params))
+    body = "".join(
+        [
+            chunk
+            async for chunk in export.csv_rows(
+                db_session(request), caller.user.id, filters, locale_of(request)
+            )
+        ]
+    )
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="qianbao-history.csv"'},
     )
 
 
