@@ -118,9 +118,14 @@ def test_send_money_and_read_it_in_the_history(open_page, server, locale):
     assert "午饭" in receiver_page.locator(".tx-list").inner_text()
     page.goto("/wallet/history?q=午饭")
     assert page.locator(".tx").count() == 1
-    export = page.request.get(page.locator("a[download]").get_attribute("href"))
-    assert export.body().startswith("\ufeff".encode())
-    assert "12.34" in export.text() and "午饭" in export.text()
+    href = page.locator("a[download]").get_attribute("href")
+    exported = page.evaluate(
+        "href => fetch(href).then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b)))",
+        href,
+    )
+    text = bytes(exported).decode("utf-8")
+    assert text.startswith("\ufeff")
+    assert "12.34" in text and "午饭" in text
     page.goto("/wallet/history?direction=in")
     assert page.locator(".tx").count() == 0
     shot(page, f"wallet-history-{locale}")

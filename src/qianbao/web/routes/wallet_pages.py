@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -208,17 +209,20 @@ async def history_page(request: Request) -> Response:
         rows, next_cursor = page.rows, page.next_cursor
     except DomainError as exc:
         problem = domain_problem(exc, locale_of(request))
-    more = None
-    if next_cursor:
-        more = (
-            "/wallet/history?"
-            + "&".join(f"{k}={v}" for k, v in shown.items() if v)
-            + f"&cursor={next_cursor}"
-        )
+    chosen = {k: v for k, v in shown.items() if v}
+    more = (
+        "/wallet/history?" + urlencode({**chosen, "cursor": next_cursor}) if next_cursor else None
+    )
     return render(
         request,
         "wallet/history.html",
-        {"rows": rows, "shown": shown, "more": more, "problem": problem},
+        {
+            "rows": rows,
+            "shown": shown,
+            "more": more,
+            "problem": problem,
+            "export_link": "/wallet/history.csv?" + urlencode(chosen),
+        },
     )
 
 
