@@ -33,7 +33,14 @@ from qianbao.web.middleware import (
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
-from qianbao.web.routes import account_pages, card_pages, health, public, wallet_pages
+from qianbao.web.routes import (
+    account_pages,
+    card_pages,
+    health,
+    inbox_pages,
+    public,
+    wallet_pages,
+)
 from qianbao.worker import Worker
 
 log = get_logger(__name__)
@@ -133,6 +140,7 @@ def create_app(
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)
     app.include_router(card_pages.router)
+    app.include_router(inbox_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

@@ -490,7 +490,15 @@ async def test_request_refuses_secrets_in_clear_and_incomplete_messages(session,
 
 
 def test_every_template_renders_in_both_languages_with_its_placeholders():
-    params = {"code": "123456", "minutes": 5, "amount": "¥100.00", "device": "iPhone"}
+    params = {
+        "code": "123456",
+        "minutes": 5,
+        "amount": "¥100.00",
+        "device": "iPhone",
+        "who": "张*",
+        "balance": "¥1.00",
+        "reference": "2026112200001",
+    }
     for name, template in TEMPLATES.items():
         for msgid in (template.sms, template.subject, template.body):
             assert gettext("zh_CN", msgid) != msgid, msgid  # translated in the catalog

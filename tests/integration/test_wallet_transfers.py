@@ -313,3 +313,50 @@ async def test_csv_export_with_bom_translated_headers_and_no_formulas(
     )
     rows = list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
     assert rows[0][0] == "Time" and len(rows) == 2 and rows[1][2] == "Money out"
+
+
+async def test_every_transfer_notifies_both_parties_in_app_and_by_sms(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    from tests.support.identity import deliver, sms_messages
+
+    alice_phone, alice, _ = await _user_with_money(fresh_client, fresh_app, 10_000)
+    bob_phone, bob, _ = await _user_with_money(fresh_client, fresh_app, 0, real_name="张三")
+    r = await fresh_client.put(
+        "/api/v1/me/notification-preferences",
+        json={"sms_money": False, "email_money": False},
+        headers=bearer(bob),
+    )
+    assert r.status_code == 200
+    body = {"to": bob_phone, "amount": "20.00", "currency": "CNY", "pin": PIN}
+    done = (
+        await fresh_client.post(
+            "/api/v1/wallet/transfers", json=body, headers={**bearer(alice), **_key()}
+        )
+    ).json()
+    await deliver(fresh_app)
+    await deliver(fresh_app)  # running again sends nothing twice
+    mine = (
+        await fresh_client.get(
+            "/api/v1/me/notifications", headers={**bearer(alice), "Accept-Language": "en"}
+        )
+    ).json()
+    assert mine["unread"] == 1
+    assert mine["notifications"][0]["text"] == (
+        f"Qianbao: you sent 20.00 CNY to 张*. Balance: 80.00 CNY. Reference {done['reference']}."
+    )
+    theirs = (
+        await fresh_client.get(
+            "/api/v1/me/notifications", headers={**bearer(bob), "Accept-Language": "zh-CN"}
+        )
+    ).json()
+    assert len(theirs["notifications"]) == 1 and "20.00 CNY" in theirs["notifications"][0]["text"]
+    # Alice keeps the default (SMS on); Bob turned SMS off.
+    assert sum("20.00 CNY" in m for m in sms_messages(fresh_app, e164(alice_phone))) == 1
+    assert not any("20.00 CNY" in m for m in sms_messages(fresh_app, e164(bob_phone)))
+    assert (
+        await fresh_client.post("/api/v1/me/notifications/read", headers=bearer(alice))
+    ).status_code == 204
+    assert (await fresh_client.get("/api/v1/me/notifications", headers=bearer(alice))).json()[
+        "unread"
+    ] == 0

@@ -167,3 +167,34 @@ def test_bind_a_card_in_the_page(open_page, server):
     assert number not in page.content()
     no_sideways_scroll(page)
     shot(page, "wallet-cards-zh_CN")
+
+
+def test_messages_page_shows_the_transfer_and_saves_preferences(open_page, server):
+    page = open_page(locale="en")
+    sender = sign_up(page, server, "en")
+    _fund_and_pin(server, sender, 5_000)
+    other = open_page(locale="en")
+    receiver = sign_up(other, server, "en")
+    page.goto("/wallet/transfer")
+    page.locator("#transfer-to").fill(receiver)
+    page.locator("#transfer-amount").fill("3")
+    page.get_by_role("button", name="Next").click()
+    page.locator("#transfer-pin").fill(PIN)
+    page.locator("form[action='/wallet/transfer'] button[type=submit]").click()
+    page.wait_for_url("**/wallet/tx/**")
+    import time
+
+    for _ in range(50):  # the in-process worker writes the notifications after commit
+        other.goto("/wallet")
+        if other.locator(".shortcut .count").count():
+            break
+        time.sleep(0.2)
+    assert other.locator(".shortcut .count").inner_text() == "1"
+    other.get_by_role("link", name="Messages").click()
+    assert "you received 3.00 CNY" in other.locator(".messages").inner_text()
+    shot(other, "inbox-en")
+    other.get_by_label("By SMS").uncheck()
+    other.get_by_role("button", name="Save").click()
+    assert "Saved." in notice_text(other)
+    assert not other.get_by_label("By SMS").is_checked()
+    assert other.locator(".badge.warn").count() == 0  # read now

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 
 from qianbao.identity import accounts, freeze, passkeys, pin, security, sessions, totp
 from qianbao.identity.api_common import (
     DbSession,
     Me,
+    locale_of,
     user_out,
 )
 from qianbao.identity.deps import (
@@ -40,6 +43,7 @@ from qianbao.identity.schemas import (
 )
 from qianbao.kernel.errors import NotFound
 from qianbao.kernel.http import TxRoute
+from qianbao.notifications import inbox
 
 me = APIRouter(prefix="/api/v1/me", tags=["security centre"], route_class=TxRoute)
 
@@ -301,3 +305,63 @@ async def unfreeze_me(body: PasswordCodeIn, request: Request, s: DbSession, call
         ip=client_ip(request),
     )
     return Response(status_code=204)
+
+
+class NotificationOut(BaseModel):
+    id: str
+    text: str
+    link: str | None
+    created_at: datetime
+    read: bool
+
+
+class InboxOut(BaseModel):
+    unread: int
+    notifications: list[NotificationOut]
+
+
+class PreferencesIn(BaseModel):
+    sms_money: bool
+    email_money: bool
+
+
+@me.get("/notifications", response_model=InboxOut, summary="In-app notifications, newest first")
+async def notifications_list(request: Request, s: DbSession, caller: Me) -> InboxOut:
+    shown = await inbox.inbox(s, caller.user.id, locale_of(request))
+    return InboxOut(
+        unread=await inbox.unread_count(s, caller.user.id),
+        notifications=[
+            NotificationOut(
+                id=str(n.id), text=n.text, link=n.link, created_at=n.created_at, read=n.read
+            )
+            for n in shown
+        ],
+    )
+
+
+@me.post("/notifications/read", status_code=204, summary="Mark every notification as read")
+async def notifications_read(s: DbSession, caller: Me) -> Response:
+    await inbox.mark_all_read(s, caller.user.id)
+    return Response(status_code=204)
+
+
+@me.get(
+    "/notification-preferences",
+    response_model=PreferencesIn,
+    summary="SMS / e-mail for money movements",
+)
+async def preferences_get(s: DbSession, caller: Me) -> PreferencesIn:
+    prefs = await inbox.preferences(s, caller.user.id)
+    return PreferencesIn(sms_money=prefs.sms_money, email_money=prefs.email_money)
+
+
+@me.put(
+    "/notification-preferences",
+    response_model=PreferencesIn,
+    summary="Choose SMS / e-mail for money movements",
+)
+async def preferences_put(body: PreferencesIn, s: DbSession, caller: Me) -> PreferencesIn:
+    await inbox.set_preferences(
+        s, caller.user.id, sms_money=body.sms_money, email_money=body.email_money
+    )
+    return body

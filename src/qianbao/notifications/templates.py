@@ -132,6 +132,28 @@ _ALL = [
         ),
         N_("Your code to confirm a withdrawal"),
     ),
+    # Money movements
+    Template(
+        "wallet.money_out",
+        sms=N_("Qianbao: you sent {amount} to {who}. Balance: {balance}. Reference {reference}."),
+        subject=N_("You sent {amount}"),
+        body=N_(
+            "You sent {amount} to {who}.\n\nBalance after: {balance}\n"
+            "Reference number: {reference}\n\n"
+            "If you did not do this, freeze your account at once and contact customer service."
+        ),
+    ),
+    Template(
+        "wallet.money_in",
+        sms=N_(
+            "Qianbao: you received {amount} from {who}. Balance: {balance}. Reference {reference}."
+        ),
+        subject=N_("You received {amount}"),
+        body=N_(
+            "You received {amount} from {who}.\n\nBalance after: {balance}\n"
+            "Reference number: {reference}"
+        ),
+    ),
     # Security alerts
     Template(
         "security.new_device",

@@ -34,6 +34,7 @@ NOTICES: dict[str, str] = {
     "signed_out": N_("You are signed out."),
     "sent": N_("Money sent."),
     "card_bound": N_("Your card is bound."),
+    "preferences_saved": N_("Saved."),
     "card_removed": N_("The card was removed."),
     "password_reset": N_("Your password was changed. Sign in with the new one."),
     "password_changed": N_("Your password was changed. Your other devices were signed out."),

@@ -16,6 +16,7 @@ from qianbao.identity.deps import identity_ctx
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.money import Money
+from qianbao.notifications import inbox
 from qianbao.wallet import accounts, export, history, transfer
 from qianbao.wallet.errors import NoteTooLong, RecipientNotFound
 from qianbao.web.problems import domain_problem
@@ -54,6 +55,7 @@ async def wallet_home(request: Request) -> Response:
             "pin_set": caller.user.pin_hash is not None,
             "frozen": caller.user.frozen_at is not None,
             "name": caller.user.real_name,
+            "unread": await inbox.unread_count(s, caller.user.id),
         },
     )
 

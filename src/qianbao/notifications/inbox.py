@@ -1,0 +1,134 @@
+"""In-app notifications (C4): one row per message, rendered in the reader's language when shown
+(the template and its parameters are stored, not the text), with read state."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, Index, String, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qianbao.kernel.db import Base
+from qianbao.kernel.ids import uuid7
+from qianbao.notifications.templates import render
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    template: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    link: Mapped[str | None] = mapped_column(String(200))
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_notifications_user_created", "user_id", "created_at"),
+        Index("ix_notifications_unread", "user_id", postgresql_where=text("read_at IS NULL")),
+    )
+
+
+class Preferences(Base):
+    """How a user wants to hear about money movements besides the in-app inbox."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    sms_money: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    email_money: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+@dataclass(frozen=True)
+class Shown:
+    id: uuid.UUID
+    text: str
+    link: str | None
+    created_at: datetime
+    read: bool
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    template: str,
+    params: dict[str, Any],
+    link: str | None,
+    dedup_key: str,
+) -> bool:
+    """Store one in-app notification; the same ``dedup_key`` twice stores it once."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    result = await session.execute(
+        insert(Notification)
+        .values(user_id=user_id, template=template, params=params, link=link, dedup_key=dedup_key)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(Notification.id)
+    )
+    return result.first() is not None
+
+
+async def inbox(
+    session: AsyncSession, user_id: uuid.UUID, locale: str, *, limit: int = 50
+) -> list[Shown]:
+    rows = await session.execute(
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(max(1, min(limit, 200)))
+    )
+    return [
+        Shown(
+            n.id,
+            render(n.template, "sms", locale, n.params).text,
+            n.link,
+            n.created_at,
+            n.read_at is not None,
+        )
+        for n in rows.scalars()
+    ]
+
+
+async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).where(
+                    Notification.user_id == user_id, Notification.read_at.is_(None)
+                )
+            )
+        ).scalar_one()
+    )
+
+
+async def mark_all_read(session: AsyncSession, user_id: uuid.UUID) -> None:
+    await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=func.now())
+    )
+
+
+async def preferences(session: AsyncSession, user_id: uuid.UUID) -> Preferences:
+    prefs = await session.get(Preferences, user_id)
+    return prefs or Preferences(user_id=user_id, sms_money=True, email_money=False)
+
+
+async def set_preferences(
+    session: AsyncSession, user_id: uuid.UUID, *, sms_money: bool, email_money: bool
+) -> None:
+    prefs = await session.get(Preferences, user_id)
+    if prefs is None:
+        session.add(Preferences(user_id=user_id, sms_money=sms_money, email_money=email_money))
+    else:
+        prefs.sms_money = sms_money
+        prefs.email_money = email_money
+    await session.flush()

@@ -1,0 +1,77 @@
+"""After a transfer commits: an in-app notification for each party and, per their preferences,
+an SMS or e-mail (C4). Runs as a job from the ``wallet.transfer_completed`` outbox event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from qianbao.identity.models import User
+from qianbao.kernel.money import Money
+from qianbao.notifications import inbox, outbox_sealer
+from qianbao.notifications import request as request_notification
+from qianbao.wallet.models import WalletTransaction
+from qianbao.worker import JobContext
+
+TOPIC = "wallet.transfer_completed"
+TASK = "wallet.notify_transfer"
+
+
+def _money(minor: int | None, currency: str) -> str:
+    return f"{Money(minor or 0, currency).to_decimal_string()} {currency}"
+
+
+async def notify_transfer(ctx: JobContext, payload: dict[str, Any]) -> None:
+    session = ctx.session
+    settings = ctx.services["settings"]
+    reference = payload["reference"]
+    rows = (
+        await session.execute(
+            select(WalletTransaction).where(
+                WalletTransaction.reference.in_([reference, reference + "R"])
+            )
+        )
+    ).scalars()
+    for row in rows:
+        user = await session.get(User, row.user_id)
+        if user is None:
+            continue
+        template = "wallet.money_out" if row.direction == "out" else "wallet.money_in"
+        params = {
+            "amount": _money(row.amount, row.currency),
+            "who": row.counterparty_name or row.counterparty_phone or "",
+            "balance": _money(row.balance_after, row.currency),
+            "reference": row.reference,
+        }
+        created = await inbox.add(
+            session,
+            user_id=user.id,
+            template=template,
+            params=params,
+            link=f"/wallet/tx/{row.id}",
+            dedup_key=f"tx:{row.id}",
+        )
+        if not created:  # a retried job: the messages went out the first time
+            continue
+        prefs = await inbox.preferences(session, user.id)
+        if prefs.sms_money:
+            await request_notification(
+                session,
+                channel="sms",
+                to=user.phone,
+                template=template,
+                locale=user.locale,
+                params=params,
+                sealer=outbox_sealer(settings),
+            )
+        if prefs.email_money and user.email and user.email_verified_at is not None:
+            await request_notification(
+                session,
+                channel="email",
+                to=user.email,
+                template=template,
+                locale=user.locale,
+                params=params,
+                sealer=outbox_sealer(settings),
+            )
