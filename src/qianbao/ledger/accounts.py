@@ -136,6 +136,14 @@ async def open_account(
     return account, False
 
 
+async def account_by_key(conn: asyncpg.Connection, key: str) -> Account | None:
+    """The account an ``open_account`` key created, if any."""
+    row = await conn.fetchrow(
+        f"SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE command_key = $1", key
+    )
+    return Account.from_row(row) if row is not None else None
+
+
 async def get_account(conn: asyncpg.Connection, account_id: int) -> Account:
     row = await conn.fetchrow(
         f"SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = $1",

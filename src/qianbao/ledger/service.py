@@ -56,14 +56,15 @@ class Ledger:
     async def of_session(cls, session: Any, *, clock: Clock = system_clock) -> Ledger:
         """The ledger on the connection of a SQLAlchemy ``AsyncSession`` (same transaction)."""
         connection = await session.connection()
-        # SQLAlchemy's asyncpg adapter begins its transaction lazily, at the first statement;
-        # make it begin now so that our work nests in it (as SAVEPOINTs) instead of committing
-        # on its own.
-        await connection.exec_driver_sql("SELECT 1")
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
-        if not driver.is_in_transaction():  # pragma: no cover - a guard against adapter changes
-            raise RuntimeError("the session's transaction has not started")
+        if not driver.is_in_transaction():
+            # SQLAlchemy's asyncpg adapter begins its transaction lazily, at the first
+            # statement; make it begin now so that our work nests in it (as SAVEPOINTs)
+            # instead of committing on its own.
+            await connection.exec_driver_sql("SELECT 1")
+            if not driver.is_in_transaction():  # pragma: no cover - guard against adapter changes
+                raise RuntimeError("the session's transaction has not started")
         return cls(driver, clock=clock)
 
     # -- commands ---------------------------------------------------------------------------------

@@ -28,12 +28,12 @@ async def wallet_account(
 ) -> Account:
     """The user's wallet account in ``currency`` (opened if it does not exist yet)."""
     ledger = await Ledger.of_session(session)
+    key = f"wallet:{user_id}:{currency}"
+    existing = await ledger_accounts.account_by_key(ledger.conn, key)
+    if existing is not None:  # the usual case: one query
+        return existing
     account, _ = await ledger_accounts.open_account(
-        ledger.conn,
-        key=f"wallet:{user_id}:{currency}",
-        currency=currency,
-        kind="user_wallet",
-        owner_id=user_id,
+        ledger.conn, key=key, currency=currency, kind="user_wallet", owner_id=user_id
     )
     return account
 
