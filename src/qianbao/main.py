@@ -23,6 +23,7 @@ from qianbao.ledger import GroupCommitter
 from qianbao.ledger.api import router as ledger_api
 from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
+from qianbao.risk.api import router as risk_api
 from qianbao.settings import Settings, get_settings
 from qianbao.tasks import register_tasks
 from qianbao.wallet.api import router as wallet_api
@@ -136,6 +137,7 @@ def create_app(
     app.include_router(staff_api)
     app.include_router(wallet_api)
     app.include_router(cards_api)
+    app.include_router(risk_api)
     app.include_router(public.router)
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)

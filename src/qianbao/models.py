@@ -6,5 +6,6 @@ def import_all_models() -> None:
     import qianbao.kernel.outbox
     import qianbao.ledger.models
     import qianbao.notifications.inbox
+    import qianbao.risk.models
     import qianbao.wallet.models
     import qianbao.worker.models  # noqa: F401

@@ -360,3 +360,74 @@ async def test_every_transfer_notifies_both_parties_in_app_and_by_sms(
     assert (await fresh_client.get("/api/v1/me/notifications", headers=bearer(alice))).json()[
         "unread"
     ] == 0
+
+
+async def test_limits_are_shown_and_enforced_atomically(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    from qianbao.risk.limits import Limit
+    from qianbao.risk.repository import set_limit
+
+    async with fresh_app.state.db.transaction() as s:
+        await set_limit(
+            s,
+            Limit(
+                0,
+                "transfer",
+                "CNY",
+                single_max=5_000,
+                daily_max=8_000,
+                daily_count=3,
+                monthly_max=1_000_000,
+                monthly_count=100,
+            ),
+        )
+    _, alice, _ = await _user_with_money(fresh_client, fresh_app, 100_000)
+    bob_phone, _, _ = await _user_with_money(fresh_client, fresh_app, 0)
+    listed = (await fresh_client.get("/api/v1/wallet/limits", headers=bearer(alice))).json()
+    mine = {row["channel"]: row for row in listed}
+    assert mine["transfer"]["single_max"]["amount"] == "50.00"
+    assert mine["transfer"]["remaining_today"]["amount"] == "80.00"
+
+    async def send(amount: str, key: dict | None = None) -> httpx.Response:
+        return await fresh_client.post(
+            "/api/v1/wallet/transfers",
+            json={"to": bob_phone, "amount": amount, "currency": "CNY", "pin": PIN},
+            headers={**bearer(alice), **(key or _key()), "Accept-Language": "en"},
+        )
+
+    r = await send("50.01")
+    assert r.json()["code"] == "risk.limit_exceeded"
+    assert r.json()["title"] == "This is over your limit: at most 50.00 CNY at a time"
+    # Two 45.00 transfers at once: only one fits in today's 80.00.
+    results = await asyncio.gather(send("45.00"), send("45.00"))
+    assert sorted(r.status_code for r in results) == [201, 409]
+    refused = next(r for r in results if r.status_code == 409).json()
+    assert refused["title"] == "This is over your limit: you can still send 35.00 CNY today"
+    key = _key()
+    assert (await send("30.00", key)).status_code == 201
+    assert (await send("1.00")).status_code == 201  # the third transfer today
+    fourth = (await send("1.00")).json()
+    assert (
+        fourth["title"]
+        == "This is over your limit: you have reached the number of transactions allowed today"
+    )
+    replay = await send("30.00", key)
+    assert (
+        replay.status_code == 201 and replay.json()["replayed"] is True
+    )  # a replay is not a new transfer
+    assert await _balance(fresh_client, alice) == "924.00"
+
+
+async def test_operators_change_limits(client: httpx.AsyncClient, app: FastAPI):
+    app.state.settings.admin.api_token = __import__("pydantic").SecretStr("op-token-123456789")
+    auth = {"Authorization": "Bearer op-token-123456789"}
+    rows = (await client.get("/api/v1/risk/limits", headers=auth)).json()
+    assert {(r["tier"], r["channel"]) for r in rows} >= {(0, "transfer"), (2, "withdrawal")}
+    body = {"single_max": 1, "daily_max": 2, "daily_count": 3, "monthly_max": 4, "monthly_count": 5}
+    r = await client.put("/api/v1/risk/limits/0/transfer/CNY", json=body, headers=auth)
+    assert r.status_code == 200 and r.json()["daily_count"] == 3
+    assert (
+        await client.put("/api/v1/risk/limits/0/nope/CNY", json=body, headers=auth)
+    ).status_code == 422
+    assert (await client.get("/api/v1/risk/limits")).status_code == 401

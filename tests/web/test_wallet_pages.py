@@ -87,6 +87,8 @@ def test_send_money_and_read_it_in_the_history(open_page, server, locale):
     no_sideways_scroll(page)
     shot(page, f"wallet-home-{locale}")
     page.get_by_role("link", name=t["send"]).click()
+    # The limits are shown before the user commits.
+    assert "5,000.00" in page.locator("#transfer-limits").inner_text()
     page.locator("#transfer-to").fill(receiver)
     page.locator("#transfer-amount").fill("150")
     page.get_by_role("button", name=t["next"]).click()

@@ -185,6 +185,10 @@ class Ledger:
             raise EntryNotFound()
         return await self.entry(command["entry_id"])
 
+    async def has_command(self, key: str) -> bool:
+        """Whether a command with this idempotency key was already applied (a replay)."""
+        return await repo.command_by_key(self.conn, key) is not None
+
     async def hold_info(self, hold_id: UUID) -> dict[str, Any]:
         hold = await repo.fetch_hold(self.conn, hold_id)
         if hold is None:

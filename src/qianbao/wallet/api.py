@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from qianbao.identity.deps import Caller, identity_ctx, require_ready_caller
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.money import Money
-from qianbao.wallet import accounts, export, history, transfer
+from qianbao.risk.limits import CHANNELS
+from qianbao.wallet import accounts, export, history, limits, transfer
 from qianbao.wallet.errors import IdempotencyKeyMissing
 from qianbao.wallet.models import WalletTransaction
 
@@ -122,6 +123,39 @@ async def wallet_home(s: DbSession, caller: Me) -> WalletOut:
         ],
         recent=[transaction_out(r) for r in page.rows],
     )
+
+
+class LimitOut(BaseModel):
+    channel: str
+    single_max: MoneyOut
+    daily_max: MoneyOut
+    daily_count: int
+    monthly_max: MoneyOut
+    monthly_count: int
+    remaining_today: MoneyOut
+    remaining_this_month: MoneyOut
+
+
+@router.get(
+    "/limits", response_model=list[LimitOut], summary="My limits per channel and what is left"
+)
+async def my_limits(s: DbSession, caller: Me, currency: str = "CNY") -> list[LimitOut]:
+    out = []
+    for channel in CHANNELS:
+        limit, decision = await limits.allowance(s, caller.user, channel, currency)
+        out.append(
+            LimitOut(
+                channel=channel,
+                single_max=money(limit.single_max, currency),
+                daily_max=money(limit.daily_max, currency),
+                daily_count=limit.daily_count,
+                monthly_max=money(limit.monthly_max, currency),
+                monthly_count=limit.monthly_count,
+                remaining_today=money(decision.remaining_today, currency),
+                remaining_this_month=money(decision.remaining_this_month, currency),
+            )
+        )
+    return out
 
 
 @router.post(

@@ -23,6 +23,7 @@ from qianbao.kernel.outbox import emit
 from qianbao.ledger import Ledger
 from qianbao.ledger import transfer as ledger_transfer
 from qianbao.ledger.commands import check_key
+from qianbao.wallet import limits
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
 from qianbao.wallet.models import WalletTransaction
@@ -96,13 +97,16 @@ async def send(
     if note is not None and len(note) > MAX_NOTE:
         raise NoteTooLong()
     recipient = await find_recipient(session, ctx, sender, to)
+    ledger_key = f"p2p:{sender.id}:{key}"
+    ledger = await Ledger.of_session(session)
+    if not await ledger.has_command(ledger_key):  # a replay was judged the first time
+        await limits.enforce(session, sender, "transfer", amount)
     await identity_pin.verify_pin(session, ctx, sender.id, pin)
     source = await wallet_account(session, sender.id, amount.currency)
     target = await wallet_account(session, recipient.user_id, amount.currency)
-    ledger = await Ledger.of_session(session)
     entry = await ledger.post(
         ledger_transfer(
-            f"p2p:{sender.id}:{key}",
+            ledger_key,
             debit_account_id=source.id,
             credit_account_id=target.id,
             amount=amount.minor,

@@ -89,6 +89,9 @@ def edge_problem(code: str, locale: str, *, detail: str | None = None, **extra: 
 def domain_problem(error: DomainError, locale: str) -> Problem:
     status = STATUS_FOR_KIND[error.kind]
     # String parameters may themselves be messages (a reason marked with N_): translate them too.
-    params = {k: gettext(locale, v) if isinstance(v, str) else v for k, v in error.params.items()}
+    params = {
+        k: gettext(locale, v, **error.params) if isinstance(v, str) else v
+        for k, v in error.params.items()
+    }
     title = gettext(locale, error.message, **params)
     return Problem(status=status, code=error.code, title=title)

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from qianbao.identity.deps import identity_ctx
+from qianbao.identity.deps import Caller, identity_ctx
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.money import Money
 from qianbao.notifications import inbox
-from qianbao.wallet import accounts, export, history, transfer
+from qianbao.wallet import accounts, export, history, limits, transfer
 from qianbao.wallet.errors import NoteTooLong, RecipientNotFound
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
@@ -60,14 +60,15 @@ async def wallet_home(request: Request) -> Response:
     )
 
 
-def _transfer_form(
-    request: Request, values: dict[str, str], exc: DomainError | None = None
+async def _transfer_form(
+    request: Request, caller: Caller, values: dict[str, str], exc: DomainError | None = None
 ) -> Response:
     problem = domain_problem(exc, locale_of(request)) if exc else None
+    limit, decision = await limits.allowance(db_session(request), caller.user, "transfer", "CNY")
     return render(
         request,
         "wallet/transfer.html",
-        {"values": values, "problem": problem},
+        {"values": values, "problem": problem, "limit": limit, "decision": decision},
         status_code=_status(exc, request) if exc else 200,
     )
 
@@ -77,7 +78,7 @@ async def transfer_form(request: Request, to: str = "") -> Response:
     caller = await current_caller(request)
     if caller is None:
         return login_redirect(request)
-    return _transfer_form(request, {"to": to[:32], "amount": "", "note": ""})
+    return await _transfer_form(request, caller, {"to": to[:32], "amount": "", "note": ""})
 
 
 @router.post("/wallet/transfer/check", response_class=HTMLResponse)
@@ -97,7 +98,7 @@ async def transfer_check(request: Request) -> Response:
         if len(values["note"]) > transfer.MAX_NOTE:
             raise NoteTooLong()
     except DomainError as exc:
-        return _transfer_form(request, values, exc)
+        return await _transfer_form(request, caller, values, exc)
     return render(
         request,
         "wallet/transfer_confirm.html",
@@ -127,7 +128,7 @@ async def transfer_send(request: Request) -> Response:
         amount = Money.parse(values["amount"], "CNY", allow_zero=False)
         recipient = await transfer.find_recipient(s, ctx, caller.user, values["to"])
     except DomainError as exc:
-        return _transfer_form(request, values, exc)
+        return await _transfer_form(request, caller, values, exc)
     try:
         done = await transfer.send(
             s,
@@ -140,7 +141,7 @@ async def transfer_send(request: Request) -> Response:
             key=key,
         )
     except RecipientNotFound as exc:
-        return _transfer_form(request, values, exc)
+        return await _transfer_form(request, caller, values, exc)
     except DomainError as exc:
         return render(
             request,
