@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 
 class Clock:
@@ -31,3 +32,7 @@ class FrozenClock(Clock):
 
 
 system_clock = Clock()
+
+# The calendar the wallet's users live in: "today", "this month", times shown on pages and in
+# exports. (One zone per deployment for now; per-user time zones would replace this.)
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")

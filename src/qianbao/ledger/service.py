@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -194,6 +193,3 @@ class Ledger:
         if hold is None:
             raise HoldNotFound()
         return hold
-
-    def now(self) -> datetime:
-        return self.clock.now()

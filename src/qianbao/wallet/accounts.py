@@ -38,14 +38,6 @@ async def wallet_account(
     return account
 
 
-async def find_wallet_account(session: Any, user_id: uuid.UUID, currency: str) -> Account | None:
-    ledger = await Ledger.of_session(session)
-    for account in await ledger_accounts.accounts_of_owner(ledger.conn, user_id):
-        if account.kind == "user_wallet" and account.currency == currency:
-            return account
-    return None
-
-
 async def balances(session: Any, user_id: uuid.UUID) -> list[Balance]:
     """Balance per currency; the default currency is always listed, even before first use."""
     ledger = await Ledger.of_session(session)

@@ -8,15 +8,14 @@ import io
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
 from qianbao.wallet.history import Filters, list_transactions
 
 BOM = "\ufeff"
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 HEADERS = [
     N_("Time"),
     N_("Type"),

@@ -8,16 +8,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 
+from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.errors import ValidationFailed
 from qianbao.wallet.errors import TransactionNotFound
 from qianbao.wallet.models import WalletTransaction
 
 Period = Literal["all", "yesterday", "7d", "30d", "custom"]
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass

@@ -7,17 +7,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from qianbao.identity.models import User
+from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.money import Money
 from qianbao.risk.limits import REASONS, Decision, Limit, LimitExceeded, Usage, decide
 from qianbao.risk.repository import get_limit
 from qianbao.wallet.models import WalletTransaction
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 KIND_FOR_CHANNEL = {
     "transfer": "transfer",
     "topup": "topup",

@@ -7,7 +7,6 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal
@@ -18,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from qianbao import __version__
+from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.money import CURRENCIES
 from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, translations
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 # Times on pages are shown in China Standard Time (the wallet's home market); the <time> element
 # carries the exact UTC instant. A per-user time zone can replace this later.
-DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 
 _env = Environment(
     loader=FileSystemLoader(str(TEMPLATE_DIR)),
@@ -49,7 +48,7 @@ def _format_time(value: datetime | None, locale: str) -> str:
     """'2026年11月22日 09:17' / 'Nov 22, 2026 9:17 AM' (minutes are enough on a page)."""
     if value is None:
         return ""
-    local = value.astimezone(DISPLAY_TZ)
+    local = value.astimezone(LOCAL_TZ)
     day = format_date(local, "medium", locale=locale)
     return f"{day} {format_time(local, 'short', locale=locale)}"
 

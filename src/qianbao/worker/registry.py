@@ -63,12 +63,6 @@ class TaskRegistry:
             if name not in self.subscriptions[topic]:
                 self.subscriptions[topic].append(name)
 
-    def unregister(self, name: str) -> None:
-        self.tasks.pop(name, None)
-        for names in self.subscriptions.values():
-            if name in names:
-                names.remove(name)
-
     def subscribers(self, topic: str) -> list[str]:
         return list(self.subscriptions.get(topic, ()))
 

@@ -17,12 +17,11 @@ from qianbao.kernel.errors import DomainError
 from qianbao.kernel.i18n import N_
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
-from qianbao.web.routes.public import safe_next
+from qianbao.web.routes.public import ONE_YEAR, safe_next
 from qianbao.web.templating import locale_of, render
 
 PENDING_COOKIE = "qb_pending"
 PENDING_MAX_AGE = 10 * 60  # a pending two-factor sign-in lives ten minutes
-ONE_YEAR = 60 * 60 * 24 * 365
 MAX_FIELD = 256
 
 # Short success messages shown after a redirect (?notice=key): only these keys, never free text.
