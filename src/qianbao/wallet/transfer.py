@@ -18,6 +18,7 @@ from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import InvalidPhoneNumber
 from qianbao.identity.models import User
 from qianbao.identity.phones import mask_name, mask_phone, normalize_phone
+from qianbao.kernel.ids import uuid7
 from qianbao.kernel.money import Money
 from qianbao.kernel.outbox import emit
 from qianbao.ledger import Ledger
@@ -40,6 +41,7 @@ class Recipient:
 
 @dataclass(frozen=True)
 class TransferDone:
+    transaction_id: uuid.UUID  # the sender's wallet transaction (history detail)
     reference: str
     entry_id: uuid.UUID
     amount: Money
@@ -130,6 +132,7 @@ async def send(
             )
         ).scalar_one()
         return TransferDone(
+            transaction_id=row.id,
             reference=row.reference,
             entry_id=entry.entry_id,
             amount=amount,
@@ -142,42 +145,40 @@ async def send(
     now = datetime.now(UTC)
     reference = new_reference(now)
     recipient_balance = next(p.balance_after for p in entry.postings if p.account_id == target.id)
-    session.add_all(
-        [
-            WalletTransaction(
-                user_id=sender.id,
-                account_id=source.id,
-                kind="transfer",
-                direction="out",
-                currency=amount.currency,
-                amount=amount.minor,
-                balance_after=sender_balance,
-                counterparty_user_id=recipient.user_id,
-                counterparty_name=recipient.masked_name,
-                counterparty_phone=recipient.masked_phone,
-                note=note,
-                reference=reference,
-                entry_id=entry.entry_id,
-                created_at=now,
-            ),
-            WalletTransaction(
-                user_id=recipient.user_id,
-                account_id=target.id,
-                kind="transfer",
-                direction="in",
-                currency=amount.currency,
-                amount=amount.minor,
-                balance_after=recipient_balance,
-                counterparty_user_id=sender.id,
-                counterparty_name=mask_name(sender.real_name),
-                counterparty_phone=mask_phone(sender.phone),
-                note=note,
-                reference=reference + "R",
-                entry_id=entry.entry_id,
-                created_at=now,
-            ),
-        ]
+    outgoing = WalletTransaction(
+        id=uuid7(),
+        user_id=sender.id,
+        account_id=source.id,
+        kind="transfer",
+        direction="out",
+        currency=amount.currency,
+        amount=amount.minor,
+        balance_after=sender_balance,
+        counterparty_user_id=recipient.user_id,
+        counterparty_name=recipient.masked_name,
+        counterparty_phone=recipient.masked_phone,
+        note=note,
+        reference=reference,
+        entry_id=entry.entry_id,
+        created_at=now,
     )
+    incoming = WalletTransaction(
+        user_id=recipient.user_id,
+        account_id=target.id,
+        kind="transfer",
+        direction="in",
+        currency=amount.currency,
+        amount=amount.minor,
+        balance_after=recipient_balance,
+        counterparty_user_id=sender.id,
+        counterparty_name=mask_name(sender.real_name),
+        counterparty_phone=mask_phone(sender.phone),
+        note=note,
+        reference=reference + "R",
+        entry_id=entry.entry_id,
+        created_at=now,
+    )
+    session.add_all([outgoing, incoming])
     await session.flush()
     await emit(
         session,
@@ -191,6 +192,7 @@ async def send(
         },
     )
     return TransferDone(
+        transaction_id=outgoing.id,
         reference=reference,
         entry_id=entry.entry_id,
         amount=amount,

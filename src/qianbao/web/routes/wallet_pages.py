@@ -15,10 +15,10 @@ from starlette.responses import Response
 from qianbao.identity.deps import Caller, identity_ctx
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
-from qianbao.kernel.money import Money
+from qianbao.kernel.money import Money, MoneyError
 from qianbao.notifications import inbox
 from qianbao.wallet import accounts, export, history, limits, transfer
-from qianbao.wallet.errors import NoteTooLong, RecipientNotFound
+from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
     current_caller,
@@ -31,10 +31,6 @@ from qianbao.web.routes.account_common import (
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
-
-
-def _status(exc: DomainError, request: Request) -> int:
-    return domain_problem(exc, locale_of(request)).status
 
 
 @router.get("/wallet", response_class=HTMLResponse)
@@ -69,7 +65,7 @@ async def _transfer_form(
         request,
         "wallet/transfer.html",
         {"values": values, "problem": problem, "limit": limit, "decision": decision},
-        status_code=_status(exc, request) if exc else 200,
+        status_code=problem.status if problem else 200,
     )
 
 
@@ -126,10 +122,6 @@ async def transfer_send(request: Request) -> Response:
     try:
         ensure_ready(caller)
         amount = Money.parse(values["amount"], "CNY", allow_zero=False)
-        recipient = await transfer.find_recipient(s, ctx, caller.user, values["to"])
-    except DomainError as exc:
-        return await _transfer_form(request, caller, values, exc)
-    try:
         done = await transfer.send(
             s,
             ctx,
@@ -140,9 +132,11 @@ async def transfer_send(request: Request) -> Response:
             pin=form.get("pin", ""),
             key=key,
         )
-    except RecipientNotFound as exc:
+    except (RecipientNotFound, CannotPaySelf, MoneyError) as exc:
         return await _transfer_form(request, caller, values, exc)
-    except DomainError as exc:
+    except DomainError as exc:  # a wrong PIN, funds, limits: back to the confirm step
+        recipient = await transfer.find_recipient(s, ctx, caller.user, values["to"])
+        problem = domain_problem(exc, locale_of(request))
         return render(
             request,
             "wallet/transfer_confirm.html",
@@ -151,14 +145,11 @@ async def transfer_send(request: Request) -> Response:
                 "recipient": recipient,
                 "amount": amount,
                 "key": key,
-                "problem": domain_problem(exc, locale_of(request)),
+                "problem": problem,
             },
-            status_code=_status(exc, request),
+            status_code=problem.status,
         )
-    page = await history.list_transactions(
-        s, caller.user.id, history.Filters(q=done.reference), limit=1
-    )
-    target = f"/wallet/tx/{page.rows[0].id}" if page.rows else "/wallet"
+    target = f"/wallet/tx/{done.transaction_id}"
     return redirect(target, notice="sent")
 
 
