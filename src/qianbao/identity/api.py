@@ -12,7 +12,6 @@ from qianbao.identity.api_common import (
     DEVICE_HEADER,
     DbSession,
     device_token,
-    locale_of,
     start_api_session,
 )
 from qianbao.identity.deps import (
@@ -33,7 +32,7 @@ from qianbao.identity.schemas import (
     SignUpIn,
     TokenOut,
 )
-from qianbao.kernel.http import TxRoute
+from qianbao.kernel.http import TxRoute, locale_of
 
 auth = APIRouter(prefix="/api/v1/auth", tags=["sign-up and sign-in"], route_class=TxRoute)
 

@@ -17,10 +17,6 @@ Me = Annotated[Caller, Depends(require_ready_caller)]
 DEVICE_HEADER = "X-Device-Token"
 
 
-def locale_of(request: Request) -> str:
-    return getattr(request.state, "locale", "zh_CN")
-
-
 def device_token(request: Request) -> str | None:
     return request.headers.get(DEVICE_HEADER) or request.cookies.get("qb_device")
 

@@ -13,7 +13,6 @@ from qianbao.identity import accounts, freeze, passkeys, pin, security, sessions
 from qianbao.identity.api_common import (
     DbSession,
     Me,
-    locale_of,
     user_out,
 )
 from qianbao.identity.deps import (
@@ -42,7 +41,7 @@ from qianbao.identity.schemas import (
     UserOut,
 )
 from qianbao.kernel.errors import NotFound
-from qianbao.kernel.http import TxRoute
+from qianbao.kernel.http import TxRoute, locale_of
 from qianbao.notifications import inbox
 
 me = APIRouter(prefix="/api/v1/me", tags=["security centre"], route_class=TxRoute)

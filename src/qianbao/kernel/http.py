@@ -36,6 +36,11 @@ class TxRoute(APIRoute):
         return in_transaction
 
 
+def locale_of(request: Request) -> str:
+    """The language chosen for this request by the request-context middleware."""
+    return getattr(request.state, "locale", None) or "zh_CN"
+
+
 def db_session(request: Request) -> Any:
     """The request's session (an ``AsyncSession``), for passing to services."""
     session = getattr(request.state, "db_session", None)

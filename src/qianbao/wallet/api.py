@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, identity_ctx, require_ready_caller
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, db_session, locale_of
 from qianbao.kernel.money import Money
 from qianbao.risk.limits import CHANNELS
 from qianbao.wallet import accounts, export, history, limits, transfer
@@ -242,12 +242,11 @@ async def export_csv(
     filters = history.Filters(
         period=period, start=start, end=end, kind=kind, direction=direction, q=q
     )
-    locale = getattr(request.state, "locale", "zh_CN")
-    body = "".join([chunk async for chunk in export.csv_rows(s, caller.user.id, filters, locale)])
+    locale = locale_of(request)
     return Response(
-        body.encode("utf-8"),
+        await export.csv_document(s, caller.user.id, filters, locale),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="qianbao-history.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{export.FILENAME}"'},
     )
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, db_session, locale_of
 from qianbao.kernel.translations import gettext
 from qianbao.wallet import cards
 from qianbao.wallet.banks import mask
@@ -51,10 +51,6 @@ def card_out(card: BankCard, locale: str) -> CardOut:
     )
 
 
-def _locale(request: Request) -> str:
-    return getattr(request.state, "locale", "zh_CN")
-
-
 @router.post("/code", status_code=202, summary="Send the SMS code needed to bind a card")
 async def bind_code(request: Request, s: DbSession, caller: Me) -> dict[str, str]:
     await cards.request_bind_code(s, identity_ctx(request), caller.user, ip=client_ip(request))
@@ -77,17 +73,17 @@ async def bind(body: CardIn, request: Request, s: DbSession, caller: Me) -> Card
         pin=body.pin,
         code=body.code,
     )
-    return card_out(card, _locale(request))
+    return card_out(card, locale_of(request))
 
 
 @router.get("", response_model=list[CardOut], summary="My bound cards (masked)")
 async def list_cards(request: Request, s: DbSession, caller: Me) -> list[CardOut]:
-    return [card_out(c, _locale(request)) for c in await cards.list_cards(s, caller.user.id)]
+    return [card_out(c, locale_of(request)) for c in await cards.list_cards(s, caller.user.id)]
 
 
 @router.post("/{card_id}/default", response_model=CardOut, summary="Make a card the default")
 async def make_default(card_id: str, request: Request, s: DbSession, caller: Me) -> CardOut:
-    return card_out(await cards.make_default(s, caller.user.id, card_id), _locale(request))
+    return card_out(await cards.make_default(s, caller.user.id, card_id), locale_of(request))
 
 
 @router.delete("/{card_id}", status_code=204, summary="Remove a card")

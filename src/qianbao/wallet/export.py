@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from qianbao.kernel.clock import LOCAL_TZ
@@ -52,20 +51,15 @@ def _safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-async def csv_rows(
-    session: Any, user_id: uuid.UUID, filters: Filters, locale: str
-) -> AsyncIterator[str]:
+FILENAME = "qianbao-history.csv"
+
+
+async def csv_document(session: Any, user_id: uuid.UUID, filters: Filters, locale: str) -> bytes:
+    """The whole export as UTF-8 bytes (BOM first)."""
     buffer = io.StringIO()
+    buffer.write(BOM)
     writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate(0)
-        return text
-
     writer.writerow([gettext(locale, h) for h in HEADERS])
-    yield BOM + flush()
     cursor = None
     while True:
         page = await list_transactions(session, user_id, filters, cursor=cursor, limit=100)
@@ -88,7 +82,7 @@ async def csv_rows(
                     else "",
                 ]
             )
-        yield flush()
         if not page.next_cursor:
             break
         cursor = page.next_cursor
+    return buffer.getvalue().encode("utf-8")

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from qianbao import __version__
 from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.http import locale_of
 from qianbao.kernel.money import CURRENCIES
 from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, translations
 
@@ -38,10 +39,6 @@ templates.env.globals.update(
 )
 templates.env.policies["ext.i18n.trimmed"] = True
 templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-
-
-def locale_of(request: Request) -> str:
-    return getattr(request.state, "locale", None) or "zh_CN"
 
 
 def _format_time(value: datetime | None, locale: str) -> str:

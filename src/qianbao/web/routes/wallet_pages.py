@@ -226,18 +226,13 @@ async def history_csv(request: Request) -> Response:
     if caller is None:
         return login_redirect(request)
     filters, _ = _filters(dict(request.query_params))
-    body = "".join(
-        [
-            chunk
-            async for chunk in export.csv_rows(
-                db_session(request), caller.user.id, filters, locale_of(request)
-            )
-        ]
+    document = await export.csv_document(
+        db_session(request), caller.user.id, filters, locale_of(request)
     )
     return Response(
-        body.encode("utf-8"),
+        document,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="qianbao-history.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{export.FILENAME}"'},
     )
 
 
