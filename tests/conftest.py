@@ -258,6 +258,11 @@ def settings(tmp_path: Path) -> Settings:
     return base_settings(
         sms={"outbox_path": tmp_path / "sms.jsonl", "console_echo": False},
         email={"backend": "file", "outbox_dir": tmp_path / "mail"},
+        payments={
+            "payout_outbox_path": tmp_path / "payouts.jsonl",
+            "sandbox_secret": "test-sandbox-signing-key",
+            "payout_settle_after_s": 0,
+        },
     )
 
 

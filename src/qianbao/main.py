@@ -28,6 +28,9 @@ from qianbao.settings import Settings, get_settings
 from qianbao.tasks import register_tasks
 from qianbao.wallet.api import router as wallet_api
 from qianbao.wallet.api_cards import router as cards_api
+from qianbao.wallet.api_ops import router as wallet_ops_api
+from qianbao.wallet.api_payments import callbacks as payment_callbacks
+from qianbao.wallet.api_payments import router as payments_api
 from qianbao.web.errors import UnhandledErrorMiddleware, install_error_handlers, respond_error
 from qianbao.web.middleware import (
     RequestContextMiddleware,
@@ -39,6 +42,8 @@ from qianbao.web.routes import (
     card_pages,
     health,
     inbox_pages,
+    ops_pages,
+    payment_pages,
     public,
     wallet_pages,
 )
@@ -137,11 +142,16 @@ def create_app(
     app.include_router(staff_api)
     app.include_router(wallet_api)
     app.include_router(cards_api)
+    app.include_router(payments_api)
+    app.include_router(payment_callbacks)
+    app.include_router(wallet_ops_api)
     app.include_router(risk_api)
     app.include_router(public.router)
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)
     app.include_router(card_pages.router)
+    app.include_router(payment_pages.router)
+    app.include_router(ops_pages.router)
     app.include_router(inbox_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -6,6 +6,7 @@ def import_all_models() -> None:
     import qianbao.kernel.outbox
     import qianbao.ledger.models
     import qianbao.notifications.inbox
+    import qianbao.rails.models
     import qianbao.risk.models
     import qianbao.wallet.models
     import qianbao.worker.models  # noqa: F401

@@ -3,9 +3,14 @@ process that runs a ``Worker`` (the web app's lifespan or ``qianbao worker``).""
 
 from __future__ import annotations
 
+from typing import Any
+
 from qianbao import notifications
 from qianbao.ledger import Ledger
+from qianbao.rails import factory as rails
+from qianbao.rails import sandbox
 from qianbao.wallet import tasks as wallet_tasks
+from qianbao.wallet import topup, withdraw
 from qianbao.worker import JobContext, registry
 
 
@@ -14,9 +19,41 @@ async def expire_ledger_holds(ctx: JobContext) -> None:
     await ledger.expire_due_holds()
 
 
-def register_tasks(interval_overrides: dict[str, float] | None = None) -> None:
-    intervals = {"ledger.expire_holds": 10.0, **(interval_overrides or {})}
+async def submit_withdrawal(ctx: JobContext, payload: dict[str, Any]) -> None:
+    settings = ctx.services["settings"]
+    await withdraw.submit(ctx.session, settings, rails.payouts(settings), payload["withdrawal_id"])
+
+
+async def poll_payouts(ctx: JobContext) -> None:
+    await withdraw.poll(ctx.session, rails.payouts(ctx.services["settings"]))
+
+
+async def expire_topups(ctx: JobContext) -> None:
+    settings = ctx.services["settings"]
+    await topup.expire_stale(ctx.session, settings.payments.topup_expiry_minutes)
+
+
+def register_tasks(
+    interval_overrides: dict[str, float] | None = None, settings: Any | None = None
+) -> None:
+    intervals = {
+        "ledger.expire_holds": 10.0,
+        "wallet.poll_payouts": settings.payments.payout_poll_interval_s if settings else 10.0,
+        "wallet.expire_topups": 60.0,
+        **(interval_overrides or {}),
+    }
     registry.periodic("ledger.expire_holds", intervals["ledger.expire_holds"], expire_ledger_holds)
+    registry.periodic("wallet.poll_payouts", intervals["wallet.poll_payouts"], poll_payouts)
+    registry.periodic("wallet.expire_topups", intervals["wallet.expire_topups"], expire_topups)
+    registry.register(sandbox.NOTIFY_TASK, sandbox.notify)
+    registry.register(
+        "wallet.submit_withdrawal", submit_withdrawal, subscribes=[withdraw.SUBMIT_TOPIC]
+    )
+    registry.register(
+        wallet_tasks.TRANSACTION_TASK,
+        wallet_tasks.notify_transaction,
+        subscribes=[wallet_tasks.TRANSACTION_TOPIC],
+    )
     notifications.register(registry)
     registry.register(
         wallet_tasks.TASK, wallet_tasks.notify_transfer, subscribes=[wallet_tasks.TOPIC]

@@ -67,7 +67,7 @@ async def test_bind_a_card_masked_everywhere_sealed_at_rest(
         assert all(number not in value and not value[3:].isdigit() for value in stored)
         user = await id_accounts.by_phone(s, e164(phone))
         row = await cards.get_card(s, user.id, card["id"])
-        assert cards.reveal(fresh_app.state.identity, row) == number  # only the server can open it
+        assert cards.reveal(fresh_app.state.settings, row) == number  # only the server can open it
     # The same card again is refused; nothing is added.
     r = await _bind(fresh_client, fresh_app, phone, token, number)
     assert r.json()["code"] == "wallet.card_already_bound"

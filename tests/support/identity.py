@@ -30,9 +30,13 @@ def e164(phone: str) -> str:
 async def deliver(app: FastAPI) -> int:
     """Run the worker until idle: queued SMS and e-mails land in the test outboxes."""
     register_tasks()
-    return await Worker(
-        app.state.db, registry, services={"settings": app.state.settings}
-    ).run_until_idle()
+    # Jobs that call our own HTTP endpoints (the sandbox acquirer's callback) reach the app
+    # under test through its ASGI interface.
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+    async with httpx.AsyncClient(transport=transport) as http:
+        return await Worker(
+            app.state.db, registry, services={"settings": app.state.settings, "http": http}
+        ).run_until_idle()
 
 
 def sms_messages(app: FastAPI, phone_e164: str) -> list[str]:

@@ -49,8 +49,13 @@ async def send_code(
     ip: str | None = None,
     locale: str = "zh_CN",
     deliver: bool = True,
+    params: dict[str, str] | None = None,
+    context: str | None = None,
 ) -> None:
     """Issue a code and queue its delivery (after commit, through the outbox).
+
+    ``params`` fill the message (a withdrawal's amount); ``context`` binds the code to what it
+    confirms (the amount and the card): the code only works with the same context.
 
     With ``deliver=False`` the limits are applied and a code row is written but nothing is sent:
     used when the destination must not learn anything (an unknown number asking for a reset),
@@ -105,7 +110,7 @@ async def send_code(
         OneTimeCode(
             destination=destination,
             purpose=purpose,
-            code_hash=ctx.keyed_hash("otp", f"{destination}|{purpose}|{code}"),
+            code_hash=ctx.keyed_hash("otp", _material(destination, purpose, context, code)),
             ip=ip,
             created_at=now,
             expires_at=now + timedelta(seconds=cfg.otp_ttl_s),
@@ -119,14 +124,26 @@ async def send_code(
             to=destination,
             template=f"otp.{purpose}",
             locale=locale,
-            params={"minutes": cfg.otp_ttl_s // 60},
+            params={"minutes": cfg.otp_ttl_s // 60, **(params or {})},
             secret_params={"code": code},
             sealer=ctx.outbox_sealer,
         )
 
 
+def _material(destination: str, purpose: str, context: str | None, code: str) -> str:
+    if context is None:
+        return f"{destination}|{purpose}|{code}"
+    return f"{destination}|{purpose}|{context}|{code}"
+
+
 async def check_code(
-    session: AsyncSession, ctx: IdentityContext, *, destination: str, purpose: str, code: Any
+    session: AsyncSession,
+    ctx: IdentityContext,
+    *,
+    destination: str,
+    purpose: str,
+    code: Any,
+    context: str | None = None,
 ) -> None:
     """Consume the code if it is right; raise otherwise. Every check counts, right or wrong."""
     now = ctx.clock.now()
@@ -171,7 +188,7 @@ async def check_code(
         raise CodeTooManyChecks() if exhausted else CodeInvalid()
     code_id, stored, _ = counted
     candidate = str(code).strip() if code is not None else ""
-    expected = ctx.keyed_hash("otp", f"{destination}|{purpose}|{candidate}")
+    expected = ctx.keyed_hash("otp", _material(destination, purpose, context, candidate))
     if not (len(candidate) == 6 and candidate.isdigit() and hmac.compare_digest(stored, expected)):
         raise CodeInvalid()
     consumed = await session.execute(

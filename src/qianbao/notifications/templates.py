@@ -32,6 +32,7 @@ class Template:
     sms: str
     subject: str
     body: str
+    translate_params: tuple[str, ...] = ()  # parameters holding a msgid (a reason)
 
     def placeholders(self, channel: Channel) -> set[str]:
         texts = [self.sms] if channel == "sms" else [self.subject, self.body]
@@ -153,6 +154,76 @@ _ALL = [
             "You received {amount} from {who}.\n\nBalance after: {balance}\n"
             "Reference number: {reference}"
         ),
+    ),
+    Template(
+        "wallet.topup_succeeded",
+        sms=N_("Qianbao: {amount} from card {card} added to your wallet. Balance: {balance}."),
+        subject=N_("Top-up of {amount} received"),
+        body=N_(
+            "{amount} from your card {card} is now in your wallet.\n\nBalance after: {balance}\n"
+            "Reference number: {reference}"
+        ),
+    ),
+    Template(
+        "wallet.topup_failed",
+        sms=N_("Qianbao: your top-up of {amount} from card {card} failed: {reason}."),
+        subject=N_("Your top-up of {amount} failed"),
+        body=N_(
+            "Your top-up of {amount} from card {card} failed: {reason}.\n\n"
+            "Nothing was added to your wallet. Reference number: {reference}"
+        ),
+        translate_params=("reason",),
+    ),
+    Template(
+        "wallet.withdrawal_settled",
+        sms=N_("Qianbao: your withdrawal of {amount} to {card} was paid out (fee {fee})."),
+        subject=N_("Withdrawal of {amount} paid out"),
+        body=N_(
+            "We paid {amount} to your account {card}. Fee: {fee}.\n\nBalance after: {balance}\n"
+            "Reference number: {reference}"
+        ),
+    ),
+    Template(
+        "wallet.withdrawal_failed",
+        sms=N_(
+            "Qianbao: your withdrawal of {amount} to {card} failed: {reason} "
+            "The money and the fee are back in your wallet."
+        ),
+        subject=N_("Your withdrawal of {amount} failed"),
+        body=N_(
+            "Your withdrawal of {amount} to {card} failed: {reason}\n\n"
+            "The amount and the fee are available in your wallet again. "
+            "Reference number: {reference}"
+        ),
+        translate_params=("reason",),
+    ),
+    Template(
+        "wallet.withdrawal_rejected",
+        sms=N_(
+            "Qianbao: your withdrawal of {amount} was not approved: {reason} "
+            "The money is available in your wallet again."
+        ),
+        subject=N_("Your withdrawal of {amount} was not approved"),
+        body=N_(
+            "Your withdrawal of {amount} to {card} was not approved.\n\nReason: {reason}\n\n"
+            "The amount and the fee are available in your wallet again. "
+            "Reference number: {reference}"
+        ),
+        translate_params=("reason",),
+    ),
+    Template(
+        "wallet.withdrawal_returned",
+        sms=N_(
+            "Qianbao: the bank sent back your withdrawal of {amount} to {card}: {reason} "
+            "The amount and the fee are back in your wallet."
+        ),
+        subject=N_("Your withdrawal of {amount} came back"),
+        body=N_(
+            "The receiving bank sent back your withdrawal of {amount} to {card}: {reason}\n\n"
+            "The amount and the fee are available in your wallet again. "
+            "Reference number: {reference}"
+        ),
+        translate_params=("reason",),
     ),
     # Security alerts
     Template(
@@ -280,7 +351,12 @@ def render(
     missing = tpl.placeholders(channel) - set(params)
     if missing:
         raise ValueError(f"template {tpl.name!r} needs {', '.join(sorted(missing))}")
-    values = _Values({k: str(v) for k, v in params.items()})
+    values = _Values(
+        {
+            k: translate(locale, str(v)) if k in tpl.translate_params and v else str(v)
+            for k, v in params.items()
+        }
+    )
     if channel == "sms":
         return RenderedMessage(None, translate(locale, tpl.sms).format_map(values))
     body = translate(locale, tpl.body).format_map(values)

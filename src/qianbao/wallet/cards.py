@@ -27,8 +27,8 @@ from qianbao.wallet.errors import (
 from qianbao.wallet.models import BankCard
 
 
-def sealer(ctx: IdentityContext) -> Sealer:
-    return Sealer.for_purpose(ctx.settings.data_key_bytes(), "bank-numbers")
+def sealer(settings: Any) -> Sealer:
+    return Sealer.for_purpose(settings.data_key_bytes(), "bank-numbers")
 
 
 async def request_bind_code(
@@ -72,7 +72,9 @@ async def bind(
     card = BankCard(
         user_id=user.id,
         kind=recognised.kind,
-        number_sealed=sealer(ctx).seal(recognised.number.encode(), aad=str(user.id).encode()),
+        number_sealed=sealer(ctx.settings).seal(
+            recognised.number.encode(), aad=str(user.id).encode()
+        ),
         fingerprint=ctx.keyed_hash("bank-number", recognised.number),
         last4=recognised.last4,
         bank_name=recognised.bank_name[:120],
@@ -142,6 +144,11 @@ async def remove(session: Any, user_id: uuid.UUID, card_id: str) -> None:
             await session.flush()
 
 
-def reveal(ctx: IdentityContext, card: BankCard) -> str:
-    """The full number, for the payout file only (never for an endpoint or a page)."""
-    return sealer(ctx).open(card.number_sealed, aad=str(card.user_id).encode()).decode()
+def reveal(settings: Any, card: BankCard) -> str:
+    """The full number, for the payment provider only (never for an endpoint or a page)."""
+    return sealer(settings).open(card.number_sealed, aad=str(card.user_id).encode()).decode()
+
+
+async def card_by_id(session: Any, card_id: uuid.UUID) -> BankCard | None:
+    """A card whatever its status (a removed card still names past payouts)."""
+    return await session.get(BankCard, card_id)

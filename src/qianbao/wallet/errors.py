@@ -57,3 +57,45 @@ class CardNotFound(WalletError):
     code = "wallet.card_not_found"
     kind = ErrorKind.NOT_FOUND
     message = N_("We could not find this card.")
+
+
+class StatementMonthInvalid(WalletError):
+    code = "wallet.statement_month_invalid"
+    message = N_("Choose a month as YYYY-MM (for example 2026-10) that is not in the future.")
+
+
+class TopupNotFound(WalletError):
+    code = "wallet.topup_not_found"
+    kind = ErrorKind.NOT_FOUND
+    message = N_("We could not find this top-up.")
+
+
+class WithdrawalNotFound(WalletError):
+    code = "wallet.withdrawal_not_found"
+    kind = ErrorKind.NOT_FOUND
+    message = N_("We could not find this withdrawal.")
+
+
+class CardInCoolingOff(WalletError):
+    code = "wallet.card_cooling_off"
+    kind = ErrorKind.FORBIDDEN
+    message = N_(
+        "For your safety, this card was bound shortly after a security change on your account "
+        "(new password, phone number or device), so it cannot receive withdrawals until {until}."
+    )
+
+
+class WithdrawalMethodUnavailable(WalletError):
+    code = "wallet.withdrawal_method_unavailable"
+    message = N_("Withdrawals to this kind of account are not available.")
+
+
+class WithdrawalNotReviewable(WalletError):
+    code = "wallet.withdrawal_not_reviewable"
+    kind = ErrorKind.CONFLICT
+    message = N_("This withdrawal is not waiting for a review any more.")
+
+
+class ReasonRequired(WalletError):
+    code = "wallet.reason_required"
+    message = N_("Give a reason (at least 5 characters): the customer will read it.")

@@ -5,7 +5,7 @@ both squeeze under the limit."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from qianbao.identity.models import User
 from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.money import Money
+from qianbao.risk import restrictions
 from qianbao.risk.limits import REASONS, Decision, Limit, LimitExceeded, Usage, decide
 from qianbao.risk.repository import get_limit
 from qianbao.wallet.models import WalletTransaction
@@ -65,12 +66,53 @@ async def allowance(
     return limit, decide(limit, used, 0)
 
 
-async def enforce(session: Any, user: User, channel: str, amount: Money) -> None:
-    """Refuse ``amount`` if it breaks a limit. Holds a per-user, per-channel lock until the
-    transaction ends, so concurrent requests are judged one after the other."""
+MONEY_OUT_KINDS = ("transfer", "withdrawal", "payment")
+
+
+async def recent_money_out(session: Any, user_id: uuid.UUID, since: datetime) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).where(
+                    WalletTransaction.user_id == user_id,
+                    WalletTransaction.direction == "out",
+                    WalletTransaction.kind.in_(MONEY_OUT_KINDS),
+                    WalletTransaction.created_at >= since,
+                    WalletTransaction.status.in_(("completed", "pending")),
+                )
+            )
+        ).scalar_one()
+    )
+
+
+async def enforce(
+    session: Any,
+    user: User,
+    channel: str,
+    amount: Money,
+    *,
+    velocity: tuple[int, int] | None = None,
+) -> None:
+    """Refuse ``amount`` if it breaks a limit, or if the account is restricted. Holds a
+    per-user, per-channel lock until the transaction ends, so concurrent requests are judged
+    one after the other. ``velocity`` = (max operations, window in seconds): the operation that
+    reaches the maximum goes through and restricts the account until an operator reviews it."""
     await session.execute(
         select(func.pg_advisory_xact_lock(func.hashtext(f"limits:{channel}:{user.id}")))
     )
+    if channel != "topup":
+        if await restrictions.active(session, user.id) is not None:
+            raise restrictions.AccountRestricted()
+        if velocity is not None and velocity[0] > 0:
+            now = datetime.now(UTC)
+            recent = await recent_money_out(session, user.id, now - timedelta(seconds=velocity[1]))
+            if restrictions.too_frequent(recent + 1, velocity[0]):
+                await restrictions.restrict(
+                    session,
+                    user.id,
+                    "velocity",
+                    f"{recent + 1} money-out operations within {velocity[1]} s",
+                )
     limit = await get_limit(session, tier=user.kyc_tier, channel=channel, currency=amount.currency)
     used = await usage(session, user.id, channel, amount.currency, datetime.now(UTC))
     decision = decide(limit, used, amount.minor)

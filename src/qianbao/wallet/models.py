@@ -5,13 +5,14 @@ carry what people search and filter on: counterparty, note, reference, kind, dir
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Index,
     LargeBinary,
@@ -101,3 +102,94 @@ class BankCard(Base):
             postgresql_where=text("status = 'active' AND is_default"),
         ),
     )
+
+
+class Topup(Base):
+    """A top-up from a bound card through the card acquirer (B2). The wallet is credited only
+    when the provider's verified callback says the payment succeeded, exactly once."""
+
+    __tablename__ = "wallet_topups"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    card_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    transaction_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    currency: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    failure: Mapped[str | None] = mapped_column(String(24))
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
+    confirmation_url: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("uq_wallet_topups_user_key", "user_id", "idempotency_key", unique=True),
+        Index("uq_wallet_topups_provider_ref", "provider", "provider_ref", unique=True),
+    )
+
+
+WITHDRAWAL_STATUSES = (
+    "in_review",  # above the automatic-approval threshold: an operator decides
+    "approved",  # to be handed to the payout provider
+    "submitted",  # with the provider
+    "settled",  # paid out (final unless the bank returns it)
+    "failed",  # the provider could not pay: hold released, fee returned
+    "rejected",  # refused by an operator: hold released, fee returned
+    "returned",  # paid out, then sent back by the bank: amount and fee credited again
+)
+
+
+class Withdrawal(Base):
+    """A withdrawal to a bound card or account (B10): the amount and the fee are held in the
+    ledger when it is asked for, posted when the payout settles, released if it fails or is
+    rejected, and reversed if the bank returns it."""
+
+    __tablename__ = "wallet_withdrawals"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    card_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    transaction_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    method: Mapped[str] = mapped_column(String(8))  # card | iban
+    currency: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    fee: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    amount_hold_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    fee_hold_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    amount_entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    fee_entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    provider: Mapped[str | None] = mapped_column(String(16))
+    provider_ref: Mapped[str | None] = mapped_column(String(64))
+    expected_on: Mapped[date] = mapped_column(Date)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {WITHDRAWAL_STATUSES!r}", name="status_known"),
+        CheckConstraint("amount > 0 AND fee >= 0", name="amounts_positive"),
+        Index("uq_wallet_withdrawals_user_key", "user_id", "idempotency_key", unique=True),
+        Index("ix_wallet_withdrawals_status", "status", "created_at"),
+    )
+
+
+class WithdrawalEvent(Base):
+    """The timeline of a withdrawal, one row per step, for the user and the operator."""
+
+    __tablename__ = "wallet_withdrawal_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    withdrawal_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(300))  # a reason (an N_ msgid or free text)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

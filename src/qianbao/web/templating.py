@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,14 @@ def _format_time(value: datetime | None, locale: str) -> str:
 
 
 templates.env.filters["datetime"] = _format_time
+
+
+def _format_day(value: date | None, locale: str) -> str:
+    """'2026年11月23日星期一' / 'Monday, November 23, 2026' (arrival dates)."""
+    return format_date(value, "full", locale=locale) if value is not None else ""
+
+
+templates.env.filters["date"] = _format_day
 
 
 def _format_money(minor: int | None, currency: str, locale: str) -> str:

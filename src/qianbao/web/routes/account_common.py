@@ -49,6 +49,10 @@ NOTICES: dict[str, str] = {
     "unfrozen": N_("Your account is unfrozen."),
     "email_verified": N_("Your e-mail address is verified."),
     "phone_changed": N_("Your mobile number is changed."),
+    "withdrawal_requested": N_("Your withdrawal is on its way. Follow it here."),
+    "withdrawal_approved": N_("The withdrawal is approved and goes to the bank."),
+    "withdrawal_rejected": N_("The withdrawal is rejected; the customer's money is released."),
+    "restriction_lifted": N_("The restriction is lifted."),
 }
 
 

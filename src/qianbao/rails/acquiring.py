@@ -1,0 +1,62 @@
+"""The card-acquirer interface (top-ups, B2). A provider takes a payment request, sends the user
+to its hosted confirmation step, and later tells us the outcome by a signed callback; we credit
+the wallet only on a verified callback."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from qianbao.kernel.errors import DomainError, ErrorKind
+from qianbao.kernel.i18n import N_
+
+Outcome = Literal["succeeded", "declined", "insufficient_funds", "cancelled", "expired"]
+
+
+@dataclass(frozen=True)
+class CardPaymentRequest:
+    reference: str  # ours (the top-up id); the provider echoes it in the callback
+    amount: int  # minor units
+    currency: str
+    card_number: str  # whole: server to server only, never stored by us in clear
+    holder_name: str
+    description: str
+    return_url: str  # where the hosted step sends the browser back
+    notify_url: str  # where the provider posts the signed callback
+
+
+@dataclass(frozen=True)
+class CardPaymentCreated:
+    provider_ref: str
+    confirmation_url: str
+
+
+@dataclass(frozen=True)
+class CardPaymentEvent:
+    provider_ref: str
+    reference: str
+    status: Outcome
+    amount: int
+    currency: str
+
+
+class CallbackRejected(DomainError):
+    code = "payments.callback_rejected"
+    kind = ErrorKind.INVALID
+    message = N_("The payment notification could not be verified.")
+
+
+class CardAcquirer(Protocol):
+    name: str
+
+    async def create_payment(self, session: Any, request: CardPaymentRequest) -> CardPaymentCreated:
+        """Register the payment with the provider; the user confirms it at the returned URL."""
+        ...
+
+    def parse_callback(
+        self, headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> CardPaymentEvent:
+        """Verify the signature and freshness of a callback; raise CallbackRejected if not."""
+        ...

@@ -1,0 +1,248 @@
+"""Top-up from a bound card (B2) through the card acquirer (qianbao.rails).
+
+1. ``start``: the user picks a card and an amount and confirms with the PIN; limits are checked
+   (pending top-ups count); a pending wallet row and a top-up are written, and the acquirer
+   registers the payment and returns its hosted confirmation URL.
+2. The user confirms at the provider; the provider posts a signed callback.
+3. ``settle``: only a verified callback moves money — bank clearing → the user's wallet, one
+   ledger entry with the key ``topup:<id>`` — and a repeated callback changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from qianbao.identity import pin as identity_pin
+from qianbao.identity.context import IdentityContext
+from qianbao.identity.models import User
+from qianbao.kernel.errors import IdempotencyKeyReused
+from qianbao.kernel.logging import get_logger
+from qianbao.kernel.money import Money
+from qianbao.kernel.outbox import emit
+from qianbao.ledger import Ledger
+from qianbao.ledger import transfer as ledger_transfer
+from qianbao.ledger.accounts import system_account_id
+from qianbao.ledger.commands import check_key
+from qianbao.ledger.errors import AccountClosed, AccountFrozen
+from qianbao.rails import CallbackRejected, CardAcquirer, CardPaymentEvent, CardPaymentRequest
+from qianbao.wallet import cards, limits
+from qianbao.wallet.accounts import wallet_account
+from qianbao.wallet.banks import mask
+from qianbao.wallet.errors import TopupNotFound
+from qianbao.wallet.models import Topup, WalletTransaction
+from qianbao.wallet.transfer import new_reference
+
+log = get_logger(__name__)
+
+NOTIFY_TOPIC = "wallet.transaction_updated"
+NOTIFY_PATH = "/api/v1/payments/sandbox/notify"
+
+
+def _fingerprint(card_id: str, amount: Money) -> str:
+    return hashlib.sha256(f"{card_id}|{amount.minor}|{amount.currency}".encode()).hexdigest()
+
+
+async def _by_key(session: Any, user_id: uuid.UUID, key: str) -> Topup | None:
+    return (
+        await session.execute(
+            select(Topup).where(Topup.user_id == user_id, Topup.idempotency_key == key)
+        )
+    ).scalar_one_or_none()
+
+
+async def start(
+    session: Any,
+    ctx: IdentityContext,
+    acquirer: CardAcquirer,
+    user: User,
+    *,
+    card_id: str,
+    amount: Money,
+    pin: str,
+    key: str,
+) -> tuple[Topup, bool]:
+    """Create the top-up and register it with the acquirer; returns (top-up, replayed)."""
+    check_key(key)
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"topup:{user.id}"))))
+    existing = await _by_key(session, user.id, key)
+    fingerprint = _fingerprint(str(card_id), amount)
+    if existing is not None:
+        if existing.fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        return existing, True
+    card = await cards.get_card(session, user.id, card_id)
+    await limits.enforce(session, user, "topup", amount)
+    await identity_pin.verify_pin(session, ctx, user.id, pin)
+    account = await wallet_account(session, user.id, amount.currency)
+    now = datetime.now(UTC)
+    topup_id = uuid.uuid4()
+    row = WalletTransaction(
+        user_id=user.id,
+        account_id=account.id,
+        kind="topup",
+        direction="in",
+        status="pending",
+        currency=amount.currency,
+        amount=amount.minor,
+        reference=new_reference(now),
+        details={"card": mask(card.last4), "bank": card.bank_name, "topup_id": str(topup_id)},
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    topup = Topup(
+        id=topup_id,
+        user_id=user.id,
+        card_id=card.id,
+        transaction_id=row.id,
+        currency=amount.currency,
+        amount=amount.minor,
+        provider=acquirer.name,
+        idempotency_key=key,
+        fingerprint=fingerprint,
+        created_at=now,
+    )
+    session.add(topup)
+    await session.flush()
+    public = ctx.settings.http.public_url.rstrip("/")
+    created = await acquirer.create_payment(
+        session,
+        CardPaymentRequest(
+            reference=str(topup.id),
+            amount=amount.minor,
+            currency=amount.currency,
+            card_number=cards.reveal(ctx.settings, card),
+            holder_name=card.holder_name,
+            description=f"Qianbao top-up {row.reference}",
+            return_url=f"{public}/wallet/topup/{topup.id}",
+            notify_url=f"{public}{NOTIFY_PATH}",
+        ),
+    )
+    topup.provider_ref = created.provider_ref
+    topup.confirmation_url = created.confirmation_url
+    await session.flush()
+    return topup, False
+
+
+async def get(session: Any, user_id: uuid.UUID, topup_id: str) -> Topup:
+    try:
+        ident = uuid.UUID(str(topup_id))
+    except ValueError:
+        raise TopupNotFound() from None
+    topup = (
+        await session.execute(select(Topup).where(Topup.id == ident, Topup.user_id == user_id))
+    ).scalar_one_or_none()
+    if topup is None:
+        raise TopupNotFound()
+    return topup
+
+
+async def settle(session: Any, provider: str, event: CardPaymentEvent) -> Topup:
+    """Apply a verified callback. Idempotent: a top-up is credited at most once."""
+    topup = (
+        await session.execute(
+            select(Topup)
+            .where(Topup.provider == provider, Topup.provider_ref == event.provider_ref)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if (
+        topup is None
+        or event.reference != str(topup.id)
+        or event.amount != topup.amount
+        or event.currency != topup.currency
+    ):
+        log.warning("topup.callback_mismatch", provider_ref=event.provider_ref)
+        raise CallbackRejected()
+    late_success = topup.failure == "expired" and event.status == "succeeded"
+    if topup.status != "pending" and not late_success:
+        return topup  # already settled: a repeated callback changes nothing
+    row = await session.get(WalletTransaction, topup.transaction_id, with_for_update=True)
+    now = datetime.now(UTC)
+    if event.status == "succeeded":
+        ledger = await Ledger.of_session(session)
+        source = await system_account_id(ledger.conn, "bank_clearing", topup.currency, "card")
+        account = await wallet_account(session, topup.user_id, topup.currency)
+        target = account.id
+        try:
+            entry = await ledger.post(
+                ledger_transfer(
+                    f"topup:{topup.id}",
+                    debit_account_id=source,
+                    credit_account_id=target,
+                    amount=topup.amount,
+                    currency=topup.currency,
+                    entry_type="topup",
+                    metadata={"topup": str(topup.id), "user": str(topup.user_id)},
+                )
+            )
+        except (AccountFrozen, AccountClosed):
+            # The card was charged but the wallet cannot take money: park it in suspense for
+            # the operator to refund (docs/operator.md), and tell the user it failed.
+            target = await system_account_id(ledger.conn, "suspense", topup.currency)
+            entry = await ledger.post(
+                ledger_transfer(
+                    f"topup:{topup.id}",
+                    debit_account_id=source,
+                    credit_account_id=target,
+                    amount=topup.amount,
+                    currency=topup.currency,
+                    entry_type="topup_suspense",
+                    metadata={"topup": str(topup.id), "user": str(topup.user_id)},
+                )
+            )
+            topup.status, topup.failure, topup.entry_id = "failed", "account_frozen", entry.entry_id
+            row.status = "failed"
+            row.details = {**row.details, "failure": "account_frozen"}
+        else:
+            topup.status, topup.failure, topup.entry_id = "succeeded", None, entry.entry_id
+            row.status = "completed"
+            row.entry_id = entry.entry_id
+            row.balance_after = next(
+                p.balance_after for p in entry.postings if p.account_id == target
+            )
+    else:
+        topup.status, topup.failure = "failed", event.status
+        row.status = "failed"
+        row.details = {**row.details, "failure": event.status}
+    topup.completed_at = now
+    await session.flush()
+    await emit(
+        session,
+        NOTIFY_TOPIC,
+        {
+            "transaction_id": str(row.id),
+            "template": "wallet.topup_succeeded"
+            if topup.status == "succeeded"
+            else "wallet.topup_failed",
+        },
+    )
+    return topup
+
+
+async def expire_stale(session: Any, minutes: int) -> int:
+    """Pending top-ups nobody confirmed in time fail as expired (a late success still counts)."""
+    cutoff = datetime.now(UTC) - timedelta(minutes=minutes)
+    stale = (
+        await session.execute(
+            select(Topup)
+            .where(Topup.status == "pending", Topup.created_at < cutoff)
+            .with_for_update(skip_locked=True)
+            .limit(200)
+        )
+    ).scalars()
+    count = 0
+    for topup in stale:
+        topup.status, topup.failure, topup.completed_at = "failed", "expired", datetime.now(UTC)
+        row = await session.get(WalletTransaction, topup.transaction_id)
+        if row is not None:
+            row.status = "failed"
+            row.details = {**row.details, "failure": "expired"}
+        count += 1
+    await session.flush()
+    return count

@@ -1,0 +1,495 @@
+"""Withdrawal to a bound card or bank account (B10).
+
+Request: the fee (settings.payments.withdrawal_fees per method) and the limits are shown first
+(``quote``); the user confirms with the PIN and an SMS code; the amount and the fee are held in
+the ledger (two holds: amount → payout clearing, fee → fee revenue). Under the review threshold
+the withdrawal is approved at once, above it an operator approves or rejects it with a reason.
+Approved withdrawals go to the payout provider from a job; a periodic job asks the provider
+for news: settled → both holds posted; failed → both voided (nothing was taken, the fee comes
+back); returned after settling → both entries reversed (amount and fee credited again).
+Every step is written to the timeline the user follows. Cards bound during a security
+cooling-off (new password, phone or device) cannot receive withdrawals until it ends."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from qianbao.identity import otp, security
+from qianbao.identity import pin as identity_pin
+from qianbao.identity.context import IdentityContext
+from qianbao.identity.models import User
+from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.errors import IdempotencyKeyReused
+from qianbao.kernel.logging import get_logger
+from qianbao.kernel.money import Money
+from qianbao.kernel.outbox import emit
+from qianbao.ledger import CreateHold, Ledger, PostHold, Reverse, VoidHold
+from qianbao.ledger.accounts import system_account_id
+from qianbao.ledger.commands import check_key
+from qianbao.ledger.errors import InsufficientFunds
+from qianbao.rails import PayoutInstruction, PayoutProvider
+from qianbao.risk.limits import Decision, Limit
+from qianbao.wallet import cards, limits
+from qianbao.wallet.accounts import wallet_account
+from qianbao.wallet.banks import mask
+from qianbao.wallet.business_days import arrival_date
+from qianbao.wallet.errors import (
+    CardInCoolingOff,
+    ReasonRequired,
+    WithdrawalMethodUnavailable,
+    WithdrawalNotFound,
+    WithdrawalNotReviewable,
+)
+from qianbao.wallet.fees import FeeSchedule
+from qianbao.wallet.models import BankCard, WalletTransaction, Withdrawal, WithdrawalEvent
+from qianbao.wallet.transfer import new_reference
+
+log = get_logger(__name__)
+
+NOTIFY_TOPIC = "wallet.transaction_updated"
+SUBMIT_TOPIC = "wallet.withdrawal_approved"
+OPEN_STATUSES = ("approved", "submitted")
+
+
+@dataclass(frozen=True)
+class Quote:
+    card: BankCard
+    amount: Money
+    fee: int
+    total: int
+    expected_on: date
+    needs_review: bool
+    limit: Limit
+    decision: Decision
+
+
+def fee_schedule(ctx: IdentityContext, method: str, currency: str) -> FeeSchedule:
+    rule = ctx.settings.payments.withdrawal_fees.get(method)
+    if rule is None:
+        raise WithdrawalMethodUnavailable()
+    return FeeSchedule.from_rule(rule, currency)
+
+
+def expected_on(ctx: IdentityContext, method: str, at: datetime) -> date:
+    p = ctx.settings.payments
+    return arrival_date(
+        at,
+        p.withdrawal_business_days.get(method, 1),
+        holidays=p.holidays,
+        workdays=p.workdays,
+        cutoff_hour=p.cutoff_hour,
+    )
+
+
+def review_threshold(ctx: IdentityContext, currency: str) -> int:
+    return Money.parse(ctx.settings.payments.withdrawal_review_above, currency).minor
+
+
+async def check_cooling_off(session: Any, ctx: IdentityContext, user: User, card: BankCard) -> None:
+    until = await security.cooling_off_until(session, ctx, user.id)
+    if until is None:
+        return
+    started = until - timedelta(hours=ctx.settings.identity.cooling_off_hours)
+    if card.created_at >= started:
+        raise CardInCoolingOff(until=until.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"))
+
+
+async def quote(
+    session: Any, ctx: IdentityContext, user: User, *, card_id: str, amount: Money
+) -> Quote:
+    card = await cards.get_card(session, user.id, card_id)
+    fee = fee_schedule(ctx, card.kind, amount.currency).fee_for(amount.minor)
+    limit, decision = await limits.allowance(session, user, "withdrawal", amount.currency)
+    return Quote(
+        card=card,
+        amount=amount,
+        fee=fee,
+        total=amount.minor + fee,
+        expected_on=expected_on(ctx, card.kind, datetime.now(UTC)),
+        needs_review=amount.minor > review_threshold(ctx, amount.currency),
+        limit=limit,
+        decision=decision,
+    )
+
+
+def code_context(card_id: str, amount: Money) -> str:
+    """The SMS code confirms this amount to this card and nothing else."""
+    return f"{card_id}|{amount.minor}|{amount.currency}"
+
+
+async def request_code(
+    session: Any,
+    ctx: IdentityContext,
+    user: User,
+    *,
+    card_id: str,
+    amount: Money,
+    ip: str | None,
+) -> None:
+    card = await cards.get_card(session, user.id, card_id)
+    await otp.send_code(
+        session,
+        ctx,
+        destination=user.phone,
+        purpose="withdraw",
+        ip=ip,
+        locale=user.locale,
+        params={"amount": f"{amount.to_decimal_string()} {amount.currency}"},
+        context=code_context(str(card.id), amount),
+    )
+
+
+def _fingerprint(card_id: str, amount: Money) -> str:
+    return hashlib.sha256(f"{card_id}|{amount.minor}|{amount.currency}".encode()).hexdigest()
+
+
+async def _event(
+    session: Any,
+    withdrawal: Withdrawal,
+    status: str,
+    *,
+    note: str | None = None,
+    actor: uuid.UUID | None = None,
+) -> None:
+    session.add(
+        WithdrawalEvent(
+            withdrawal_id=withdrawal.id,
+            status=status,
+            note=note,
+            actor_id=actor,
+            created_at=datetime.now(UTC),
+        )
+    )
+    await session.flush()
+
+
+async def request(
+    session: Any,
+    ctx: IdentityContext,
+    user: User,
+    *,
+    card_id: str,
+    amount: Money,
+    pin: str,
+    code: str,
+    key: str,
+) -> tuple[Withdrawal, bool]:
+    """Ask for a withdrawal; returns (withdrawal, replayed). Nothing is held on any refusal."""
+    check_key(key)
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"withdraw:{user.id}"))))
+    fingerprint = _fingerprint(str(card_id), amount)
+    existing = (
+        await session.execute(
+            select(Withdrawal).where(
+                Withdrawal.user_id == user.id, Withdrawal.idempotency_key == key
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.fingerprint != fingerprint:
+            raise IdempotencyKeyReused()
+        return existing, True
+    card = await cards.get_card(session, user.id, card_id)
+    await check_cooling_off(session, ctx, user, card)
+    fee = fee_schedule(ctx, card.kind, amount.currency).fee_for(amount.minor)
+    velocity = (ctx.settings.risk.velocity_max, ctx.settings.risk.velocity_window_s)
+    await limits.enforce(session, user, "withdrawal", amount, velocity=velocity)
+    account = await wallet_account(session, user.id, amount.currency)
+    if account.available < amount.minor + fee:  # before the PIN and the code are used up
+        raise InsufficientFunds()
+    await identity_pin.verify_pin(session, ctx, user.id, pin)
+    await otp.check_code(
+        session,
+        ctx,
+        destination=user.phone,
+        purpose="withdraw",
+        code=code,
+        context=code_context(str(card.id), amount),
+    )
+
+    now = datetime.now(UTC)
+    withdrawal_id = uuid.uuid4()
+    ledger = await Ledger.of_session(session)
+    payout_account = await system_account_id(
+        ledger.conn, "bank_clearing", amount.currency, "payout"
+    )
+    fee_account = await system_account_id(ledger.conn, "fee_revenue", amount.currency)
+    meta = {"withdrawal": str(withdrawal_id), "user": str(user.id)}
+    amount_hold = await ledger.hold(
+        CreateHold(
+            key=f"withdrawal:{withdrawal_id}:amount",
+            debit_account_id=account.id,
+            credit_account_id=payout_account,
+            amount=amount.minor,
+            currency=amount.currency,
+            entry_type="withdrawal",
+            metadata=meta,
+        )
+    )
+    fee_hold = None
+    if fee:
+        fee_hold = await ledger.hold(
+            CreateHold(
+                key=f"withdrawal:{withdrawal_id}:fee",
+                debit_account_id=account.id,
+                credit_account_id=fee_account,
+                amount=fee,
+                currency=amount.currency,
+                entry_type="withdrawal_fee",
+                metadata=meta,
+            )
+        )
+    row = WalletTransaction(
+        user_id=user.id,
+        account_id=account.id,
+        kind="withdrawal",
+        direction="out",
+        status="pending",
+        currency=amount.currency,
+        amount=amount.minor,
+        fee=fee,
+        reference=new_reference(now),
+        details={
+            "card": mask(card.last4),
+            "bank": card.bank_name,
+            "withdrawal_id": str(withdrawal_id),
+        },
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    needs_review = amount.minor > review_threshold(ctx, amount.currency)
+    withdrawal = Withdrawal(
+        id=withdrawal_id,
+        user_id=user.id,
+        card_id=card.id,
+        transaction_id=row.id,
+        method=card.kind,
+        currency=amount.currency,
+        amount=amount.minor,
+        fee=fee,
+        status="in_review" if needs_review else "approved",
+        amount_hold_id=amount_hold.hold_id,
+        fee_hold_id=fee_hold.hold_id if fee_hold else None,
+        expected_on=expected_on(ctx, card.kind, now),
+        idempotency_key=key,
+        fingerprint=fingerprint,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(withdrawal)
+    await session.flush()
+    await _event(session, withdrawal, "requested")
+    if needs_review:
+        await _event(session, withdrawal, "in_review")
+    else:
+        await _approve(session, withdrawal, actor=None)
+    return withdrawal, False
+
+
+async def _approve(session: Any, withdrawal: Withdrawal, *, actor: uuid.UUID | None) -> None:
+    withdrawal.status = "approved"
+    withdrawal.updated_at = datetime.now(UTC)
+    await _event(session, withdrawal, "approved", actor=actor)
+    await emit(session, SUBMIT_TOPIC, {"withdrawal_id": str(withdrawal.id)})
+
+
+async def _locked(session: Any, withdrawal_id: str | uuid.UUID) -> Withdrawal:
+    try:
+        ident = uuid.UUID(str(withdrawal_id))
+    except ValueError:
+        raise WithdrawalNotFound() from None
+    withdrawal = await session.get(Withdrawal, ident, with_for_update=True)
+    if withdrawal is None:
+        raise WithdrawalNotFound()
+    return withdrawal
+
+
+async def get(session: Any, user_id: uuid.UUID, withdrawal_id: str) -> Withdrawal:
+    """One of the user's own withdrawals; anyone else's is simply not found."""
+    try:
+        ident = uuid.UUID(str(withdrawal_id))
+    except ValueError:
+        raise WithdrawalNotFound() from None
+    withdrawal = (
+        await session.execute(
+            select(Withdrawal).where(Withdrawal.id == ident, Withdrawal.user_id == user_id)
+        )
+    ).scalar_one_or_none()
+    if withdrawal is None:
+        raise WithdrawalNotFound()
+    return withdrawal
+
+
+async def timeline(session: Any, withdrawal_id: uuid.UUID) -> list[WithdrawalEvent]:
+    rows = await session.execute(
+        select(WithdrawalEvent)
+        .where(WithdrawalEvent.withdrawal_id == withdrawal_id)
+        .order_by(WithdrawalEvent.id)
+    )
+    return list(rows.scalars())
+
+
+async def list_by_status(
+    session: Any, statuses: tuple[str, ...], limit: int = 100
+) -> list[Withdrawal]:
+    rows = await session.execute(
+        select(Withdrawal)
+        .where(Withdrawal.status.in_(statuses))
+        .order_by(Withdrawal.created_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def approve(session: Any, withdrawal_id: str, *, actor: uuid.UUID | None) -> Withdrawal:
+    withdrawal = await _locked(session, withdrawal_id)
+    if withdrawal.status != "in_review":
+        raise WithdrawalNotReviewable()
+    await _approve(session, withdrawal, actor=actor)
+    return withdrawal
+
+
+async def _release(
+    session: Any, withdrawal: Withdrawal, status: str, reason: str, actor: uuid.UUID | None
+) -> None:
+    """Void both holds: nothing leaves the wallet, the fee is not charged."""
+    ledger = await Ledger.of_session(session)
+    await ledger.hold(
+        VoidHold(f"withdrawal:{withdrawal.id}:void", withdrawal.amount_hold_id, reason=status)
+    )
+    if withdrawal.fee_hold_id is not None:
+        await ledger.hold(
+            VoidHold(f"withdrawal:{withdrawal.id}:void-fee", withdrawal.fee_hold_id, reason=status)
+        )
+    await _finish(session, withdrawal, status, "failed", reason=reason, actor=actor)
+
+
+async def _finish(
+    session: Any,
+    withdrawal: Withdrawal,
+    status: str,
+    row_status: str,
+    *,
+    reason: str | None = None,
+    actor: uuid.UUID | None = None,
+    balance_after: int | None = None,
+) -> None:
+    withdrawal.status = status
+    withdrawal.updated_at = datetime.now(UTC)
+    row = await session.get(WalletTransaction, withdrawal.transaction_id, with_for_update=True)
+    row.status = row_status
+    if balance_after is not None:
+        row.balance_after = balance_after
+    if reason:
+        row.details = {**row.details, "reason": reason}
+    await _event(session, withdrawal, status, note=reason, actor=actor)
+    await emit(
+        session,
+        NOTIFY_TOPIC,
+        {"transaction_id": str(row.id), "template": f"wallet.withdrawal_{status}"},
+    )
+
+
+async def reject(
+    session: Any, withdrawal_id: str, *, actor: uuid.UUID | None, reason: str
+) -> Withdrawal:
+    reason = " ".join((reason or "").split())[:300]
+    if len(reason) < 5:
+        raise ReasonRequired()
+    withdrawal = await _locked(session, withdrawal_id)
+    if withdrawal.status != "in_review":
+        raise WithdrawalNotReviewable()
+    await _release(session, withdrawal, "rejected", reason, actor)
+    return withdrawal
+
+
+async def submit(session: Any, settings: Any, provider: PayoutProvider, withdrawal_id: str) -> None:
+    """Hand an approved withdrawal to the payout provider (a job; safe to run twice)."""
+    withdrawal = await _locked(session, withdrawal_id)
+    if withdrawal.status != "approved":
+        return
+    card = await session.get(BankCard, withdrawal.card_id)
+    assert card is not None  # removed cards keep their row
+    ref = await provider.submit(
+        session,
+        PayoutInstruction(
+            reference=str(withdrawal.id),
+            amount=withdrawal.amount,
+            currency=withdrawal.currency,
+            account_kind=card.kind,
+            account_number=cards.reveal(settings, card),
+            holder_name=card.holder_name,
+            bank_name=card.bank_name,
+        ),
+    )
+    withdrawal.provider, withdrawal.provider_ref = provider.name, ref
+    withdrawal.status = "submitted"
+    withdrawal.updated_at = datetime.now(UTC)
+    await _event(session, withdrawal, "submitted")
+
+
+async def poll(session: Any, provider: PayoutProvider, *, limit: int = 200) -> int:
+    """Ask the provider about submitted (and recently settled) payouts; apply what changed."""
+    recent = datetime.now(UTC) - timedelta(days=30)
+    rows = (
+        await session.execute(
+            select(Withdrawal)
+            .where(
+                Withdrawal.provider == provider.name,
+                (Withdrawal.status == "submitted")
+                | ((Withdrawal.status == "settled") & (Withdrawal.updated_at > recent)),
+            )
+            .order_by(Withdrawal.updated_at)
+            .with_for_update(skip_locked=True)
+            .limit(limit)
+        )
+    ).scalars()
+    changed = 0
+    for withdrawal in list(rows):
+        assert withdrawal.provider_ref is not None
+        news = await provider.status(session, withdrawal.provider_ref)
+        if withdrawal.status == "submitted" and news.state in ("settled", "returned"):
+            await _settle(session, withdrawal)
+            changed += 1
+        elif withdrawal.status == "submitted" and news.state == "failed":
+            await _release(session, withdrawal, "failed", news.reason or "", None)
+            changed += 1
+        if withdrawal.status == "settled" and news.state == "returned":
+            await _return(session, withdrawal, news.reason or "")
+            changed += 1
+    return changed
+
+
+async def _settle(session: Any, withdrawal: Withdrawal) -> None:
+    ledger = await Ledger.of_session(session)
+    entry = await ledger.post(
+        PostHold(f"withdrawal:{withdrawal.id}:settle", withdrawal.amount_hold_id)
+    )
+    withdrawal.amount_entry_id = entry.entry_id
+    balances = [p.balance_after for p in entry.postings if p.amount < 0]
+    if withdrawal.fee_hold_id is not None:
+        fee_entry = await ledger.post(
+            PostHold(f"withdrawal:{withdrawal.id}:settle-fee", withdrawal.fee_hold_id)
+        )
+        withdrawal.fee_entry_id = fee_entry.entry_id
+        balances = [p.balance_after for p in fee_entry.postings if p.amount < 0]
+    await _finish(session, withdrawal, "settled", "completed", balance_after=balances[0])
+
+
+async def _return(session: Any, withdrawal: Withdrawal, reason: str) -> None:
+    """The bank sent the money back after settling: reverse both entries (the fee too)."""
+    ledger = await Ledger.of_session(session)
+    assert withdrawal.amount_entry_id is not None
+    await ledger.post(Reverse(f"withdrawal:{withdrawal.id}:return", withdrawal.amount_entry_id))
+    if withdrawal.fee_entry_id is not None:
+        await ledger.post(
+            Reverse(f"withdrawal:{withdrawal.id}:return-fee", withdrawal.fee_entry_id)
+        )
+    await _finish(session, withdrawal, "returned", "reversed", reason=reason)
