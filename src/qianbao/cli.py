@@ -228,7 +228,9 @@ def worker() -> None:
 
     settings = load_settings()
     target = _prepare(settings)
-    register_tasks({"ledger.expire_holds": settings.ledger.hold_sweep_interval_s})
+    register_tasks(
+        {"ledger.expire_holds": settings.ledger.hold_sweep_interval_s}, settings=settings
+    )
 
     async def _main() -> None:
         db = Database(target.url, pool_size=4)

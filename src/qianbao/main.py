@@ -102,7 +102,9 @@ def create_app(
         stop = asyncio.Event()
         worker_task = None
         if run_worker:
-            register_tasks({"ledger.expire_holds": settings.ledger.hold_sweep_interval_s})
+            register_tasks(
+                {"ledger.expire_holds": settings.ledger.hold_sweep_interval_s}, settings=settings
+            )
             worker = Worker(
                 db,
                 poll_interval=settings.worker.poll_interval_s,

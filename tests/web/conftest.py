@@ -110,7 +110,18 @@ def server(
         sms={"outbox_path": folder / "sms.jsonl", "console_echo": False},
         email={"backend": "file", "outbox_dir": folder / "mail"},
         worker={"poll_interval_s": 0.2},
-        identity={"otp_max_sends_per_ip_hour": 10_000, "webauthn_rp_id": "localhost"},
+        identity={
+            "otp_max_sends_per_ip_hour": 10_000,
+            "otp_resend_cooldown_s": 0,
+            "webauthn_rp_id": "localhost",
+        },
+        payments={
+            "payout_outbox_path": folder / "payouts.jsonl",
+            "sandbox_secret": "pages-sandbox-signing-key",
+            "payout_settle_after_s": 0,
+            "payout_poll_interval_s": 0.5,
+            "withdrawal_review_above": "1000.00",
+        },
     )
     app = create_app(settings, database_url_override=url, run_worker=True)
     live = LiveServer(app)
@@ -118,6 +129,7 @@ def server(
     # so the pages are opened on http://localhost:<port> (a secure context, like 127.0.0.1).
     origin = live.url.replace("127.0.0.1", "localhost")
     settings.identity.webauthn_origin = origin  # the port is known only now
+    settings.http.public_url = origin  # the sandbox bank's pages and callbacks come back here
     live.start()
     try:
         yield PagesServer(app, live, origin)

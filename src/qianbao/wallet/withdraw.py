@@ -101,10 +101,22 @@ async def check_cooling_off(session: Any, ctx: IdentityContext, user: User, card
 
 
 async def quote(
-    session: Any, ctx: IdentityContext, user: User, *, card_id: str, amount: Money
+    session: Any,
+    ctx: IdentityContext,
+    user: User,
+    *,
+    card_id: str,
+    amount: Money,
+    require_funds: bool = False,
 ) -> Quote:
+    """What a withdrawal would cost and when it would arrive. ``require_funds``: refuse at once
+    when the balance cannot cover the amount and the fee (the pages' first step)."""
     card = await cards.get_card(session, user.id, card_id)
     fee = fee_schedule(ctx, card.kind, amount.currency).fee_for(amount.minor)
+    if require_funds:
+        account = await wallet_account(session, user.id, amount.currency)
+        if account.available < amount.minor + fee:
+            raise InsufficientFunds()
     limit, decision = await limits.allowance(session, user, "withdrawal", amount.currency)
     return Quote(
         card=card,

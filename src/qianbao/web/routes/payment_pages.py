@@ -212,7 +212,9 @@ async def withdraw_quote(request: Request) -> Response:
     try:
         ensure_ready(caller)
         amount = Money.parse(values["amount"], "CNY", allow_zero=False)
-        q = await withdraw.quote(s, ctx, caller.user, card_id=values["card_id"], amount=amount)
+        q = await withdraw.quote(
+            s, ctx, caller.user, card_id=values["card_id"], amount=amount, require_funds=True
+        )
         await withdraw.check_cooling_off(s, ctx, caller.user, q.card)
         await withdraw.request_code(
             s, ctx, caller.user, card_id=values["card_id"], amount=amount, ip=client_ip(request)
