@@ -1,5 +1,6 @@
-"""Transaction history (C1, C2): filters by period, kind, direction and text, newest first,
-cursor pagination; a detail view. Users only ever see their own rows."""
+"""Transaction history (C1, C2): filters by period, kind, direction, status, currency, an amount
+range and text, newest first, cursor pagination; a detail view. Users only ever see their own
+rows."""
 
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ from sqlalchemy import and_, or_, select
 
 from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.errors import ValidationFailed
+from qianbao.kernel.i18n import N_
+from qianbao.kernel.money import Money, MoneyError
+from qianbao.kernel.money import currency as lookup_currency
+from qianbao.wallet.accounts import DEFAULT_CURRENCY
 from qianbao.wallet.errors import TransactionNotFound
 from qianbao.wallet.models import WalletTransaction
 
 Period = Literal["all", "yesterday", "7d", "30d", "custom"]
+Status = Literal["pending", "completed", "failed", "reversed"]
+STATUSES: tuple[Status, ...] = ("pending", "completed", "failed", "reversed")
 
 
 @dataclass
@@ -27,6 +34,20 @@ class Filters:
     kind: str | None = None
     direction: Literal["in", "out"] | None = None
     q: str | None = None
+    status: Status | None = None
+    # The amount range: decimal strings as the user typed them ("12.34"), parsed with
+    # Money.parse in ``currency`` (the default currency when a bound is given without one).
+    # Only the amount counts, not the fee; both bounds are inclusive.
+    currency: str | None = None
+    min_amount: str | None = None
+    max_amount: str | None = None
+
+    @property
+    def amount_currency(self) -> str | None:
+        """The currency the rows are restricted to (explicit, or implied by an amount bound)."""
+        if self.currency:
+            return self.currency
+        return DEFAULT_CURRENCY if (self.min_amount or self.max_amount) else None
 
 
 @dataclass
@@ -56,6 +77,35 @@ def period_bounds(filters: Filters, now: datetime) -> tuple[datetime | None, dat
             start_of(filters.end + timedelta(days=1)) if filters.end else None,
         )
     return None, None
+
+
+def amount_bounds(filters: Filters) -> tuple[int | None, int | None]:
+    """The amount range in minor units; a bound that is not a valid non-negative amount in the
+    currency, or a lowest amount above the highest, is ``ValidationFailed`` with a message that
+    says which."""
+    currency = filters.amount_currency or DEFAULT_CURRENCY
+    lookup_currency(currency)  # an unknown code is money.unknown_currency, not a bad amount
+
+    def parse(text: str | None, message: str) -> int | None:
+        text = (text or "").strip()
+        if not text:
+            return None
+        try:
+            return Money.parse(text, currency).minor
+        except MoneyError as exc:
+            raise ValidationFailed(message, currency=currency) from exc
+
+    low = parse(
+        filters.min_amount,
+        N_("The lowest amount is not valid: enter an amount in {currency} such as 12.34."),
+    )
+    high = parse(
+        filters.max_amount,
+        N_("The highest amount is not valid: enter an amount in {currency} such as 12.34."),
+    )
+    if low is not None and high is not None and low > high:
+        raise ValidationFailed(N_("The lowest amount must not be above the highest amount."))
+    return low, high
 
 
 def _cursor(row: WalletTransaction) -> str:
@@ -92,6 +142,17 @@ async def list_transactions(
         stmt = stmt.where(WalletTransaction.kind == filters.kind)
     if filters.direction:
         stmt = stmt.where(WalletTransaction.direction == filters.direction)
+    if filters.status:
+        if filters.status not in STATUSES:
+            raise ValidationFailed()
+        stmt = stmt.where(WalletTransaction.status == filters.status)
+    low, high = amount_bounds(filters)
+    if filters.amount_currency:
+        stmt = stmt.where(WalletTransaction.currency == filters.amount_currency)
+    if low is not None:
+        stmt = stmt.where(WalletTransaction.amount >= low)
+    if high is not None:
+        stmt = stmt.where(WalletTransaction.amount <= high)
     if filters.q and filters.q.strip():
         like = f"%{filters.q.strip().replace('%', '').replace('_', '')[:50]}%"
         stmt = stmt.where(

@@ -1,23 +1,26 @@
 """The wallet pages: home (balances, recent, shortcuts), sending money (form → check the
-recipient → confirm with the PIN), history with filters, and one transaction's details."""
+recipient → confirm with the PIN), history with filters, one transaction's details, and the
+printable monthly statement (with its CSV)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.dates import format_date, format_skeleton
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from qianbao.identity.deps import Caller, identity_ctx
+from qianbao.identity.phones import mask_phone
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
-from qianbao.kernel.money import Money, MoneyError
+from qianbao.kernel.money import CURRENCIES, Money, MoneyError
 from qianbao.notifications import inbox
-from qianbao.wallet import accounts, export, history, limits, transfer
+from qianbao.wallet import accounts, export, history, limits, statement, transfer
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
@@ -154,10 +157,14 @@ async def transfer_send(request: Request) -> Response:
 
 
 def _filters(params: dict[str, str]) -> tuple[history.Filters, dict[str, str]]:
+    """The history filters of a page's query string; unknown choices fall back to "any". The
+    amounts stay text: ``history.list_transactions`` parses them (and says what is wrong)."""
     period = params.get("period", "all")
     if period not in ("all", "yesterday", "7d", "30d", "custom"):
         period = "all"
     direction = params.get("direction") if params.get("direction") in ("in", "out") else None
+    status = params.get("status") if params.get("status") in history.STATUSES else None
+    currency = params.get("currency") if params.get("currency") in CURRENCIES else None
 
     def day(value: str | None) -> date | None:
         try:
@@ -171,6 +178,10 @@ def _filters(params: dict[str, str]) -> tuple[history.Filters, dict[str, str]]:
         end=day(params.get("end")),
         direction=direction,  # type: ignore[arg-type]
         q=(params.get("q") or "")[:50] or None,
+        status=status,  # type: ignore[arg-type]
+        currency=currency,
+        min_amount=(params.get("min_amount") or "").strip()[:32] or None,
+        max_amount=(params.get("max_amount") or "").strip()[:32] or None,
     )
     shown = {
         "period": period,
@@ -178,6 +189,10 @@ def _filters(params: dict[str, str]) -> tuple[history.Filters, dict[str, str]]:
         "q": filters.q or "",
         "start": params.get("start", "")[:10],
         "end": params.get("end", "")[:10],
+        "status": status or "",
+        "currency": currency or "",
+        "min_amount": filters.min_amount or "",
+        "max_amount": filters.max_amount or "",
     }
     return filters, shown
 
@@ -207,6 +222,7 @@ async def history_page(request: Request) -> Response:
     more = (
         "/wallet/history?" + urlencode({**chosen, "cursor": next_cursor}) if next_cursor else None
     )
+    owned = [b.currency for b in await accounts.balances(db_session(request), caller.user.id)]
     return render(
         request,
         "wallet/history.html",
@@ -216,8 +232,17 @@ async def history_page(request: Request) -> Response:
             "more": more,
             "problem": problem,
             "export_link": "/wallet/history.csv?" + urlencode(chosen),
+            "currencies": owned,
+            "amount_currency": filters.amount_currency or accounts.DEFAULT_CURRENCY,
+            "statuses": _status_choices(),
         },
+        status_code=problem.status if problem else 200,
     )
+
+
+def _status_choices() -> list[tuple[str, str]]:
+    """(value, label to translate) for the status filter; the labels are those of the export."""
+    return [(value, export.STATUS_LABELS[value]) for value in history.STATUSES]
 
 
 @router.get("/wallet/history.csv")
@@ -243,3 +268,79 @@ async def transaction_page(request: Request, transaction_id: str) -> Response:
         return login_redirect(request)
     row = await history.get_transaction(db_session(request), caller.user.id, transaction_id)
     return render(request, "wallet/transaction.html", {"tx": row, "notice": notice_of(request)})
+
+
+def _month_label(month: date, locale: str) -> str:
+    """'2026年10月' / 'October 2026'."""
+    return format_skeleton("yMMMM", month, locale=locale)
+
+
+@router.get("/wallet/statement", response_class=HTMLResponse)
+async def statement_page(request: Request) -> Response:
+    """The monthly statement, printable (the print style sheet hides the navigation and the
+    picker and fits A4). Without ``month``: the current month so far."""
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    s, locale = db_session(request), locale_of(request)
+    params = request.query_params
+    owned = [b.currency for b in await accounts.balances(s, caller.user.id)]
+    currency = params.get("currency", "")
+    if currency not in owned:
+        currency = accounts.DEFAULT_CURRENCY
+    chosen = (params.get("month") or "").strip()[:16] or statement.month_key(
+        statement.current_month()
+    )
+    problem = None
+    st = None
+    try:
+        st = await statement.monthly_statement(
+            s, caller.user.id, statement.parse_month(chosen), currency
+        )
+    except DomainError as exc:
+        problem = domain_problem(exc, locale)
+    months = await statement.months_with_activity(s, caller.user.id, currency)
+    if st is not None and st.month not in months:
+        months = sorted({*months, st.month}, reverse=True)
+    query = urlencode({"month": st.label, "currency": currency}) if st else ""
+    last_day = st.end.date() - timedelta(days=1) if st else None
+    return render(
+        request,
+        "wallet/statement.html",
+        {
+            "st": st,
+            "problem": problem,
+            "months": [(statement.month_key(m), _month_label(m, locale)) for m in months],
+            "chosen": st.label if st else chosen,
+            "currency": currency,
+            "currencies": owned,
+            "title_month": _month_label(st.month, locale) if st else "",
+            "period": (
+                f"{format_date(st.month, 'long', locale=locale)} – "
+                f"{format_date(last_day, 'long', locale=locale)}"
+                if st and last_day
+                else ""
+            ),
+            "holder": caller.user.real_name or "",
+            "holder_phone": mask_phone(caller.user.phone),
+            "csv_link": f"/wallet/statement.csv?{query}" if st else None,
+        },
+        status_code=problem.status if problem else 200,
+    )
+
+
+@router.get("/wallet/statement.csv")
+async def statement_csv(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    s = db_session(request)
+    params = request.query_params
+    currency = params.get("currency") or accounts.DEFAULT_CURRENCY
+    month = statement.parse_month(params.get("month") or "")
+    st = await statement.monthly_statement(s, caller.user.id, month, currency[:8])
+    return Response(
+        export.statement_csv(st, locale_of(request)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{export.statement_filename(st)}"'},
+    )
