@@ -188,11 +188,17 @@ CN_WORKDAYS_2026 = [
 
 
 class PaymentsSettings(BaseModel):
-    acquirer: Literal["sandbox"] = Field(
+    acquirer: Literal["sandbox", "stripe"] = Field(
         default="sandbox",
         description="Card top-ups: sandbox (a built-in provider with a hosted confirmation page "
-        "and signed asynchronous callbacks; test card numbers in docs/wallet.md).",
+        "and signed asynchronous callbacks; test cards in docs/payments.md) or stripe "
+        "(Stripe Checkout; set stripe_secret_key and stripe_webhook_secret).",
     )
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="The signing secret (whsec_…) of the webhook endpoint."
+    )
+    stripe_base_url: str = "https://api.stripe.com"
     sandbox_secret: SecretStr | None = Field(
         default=None,
         description="Key the sandbox signs its callbacks with. Development keeps one under var/.",

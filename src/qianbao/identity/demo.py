@@ -1,4 +1,4 @@
-"""Demo users for `make run` (idempotent): two wallet users and a support agent.
+"""Demo users for `make run` (idempotent): two wallet users, a support agent and a supervisor.
 
 The agent's authenticator secret is fixed and printed, so a newcomer can sign in with any TOTP
 app (or `python -c "import pyotp; print(pyotp.TOTP('<secret>').now())"`)."""
@@ -22,6 +22,7 @@ USERS = [
     ("13800138000", "张三", date(1990, 5, 4), "user", "zh_CN"),
     ("13900139000", "Li Mei", date(1988, 11, 23), "user", "en"),
     ("13700137000", "客服小王", None, "support_agent", "zh_CN"),
+    ("13600136000", "主管小李", None, "supervisor", "zh_CN"),
 ]
 
 

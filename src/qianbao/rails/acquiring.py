@@ -57,6 +57,7 @@ class CardAcquirer(Protocol):
 
     def parse_callback(
         self, headers: Mapping[str, str], body: bytes, now: datetime
-    ) -> CardPaymentEvent:
-        """Verify the signature and freshness of a callback; raise CallbackRejected if not."""
+    ) -> CardPaymentEvent | None:
+        """Verify the signature and freshness of a callback; raise CallbackRejected if not.
+        ``None``: a genuine notification that changes nothing (an event we do not act on)."""
         ...

@@ -8,11 +8,25 @@ from qianbao.rails.acquiring import CardAcquirer
 from qianbao.rails.dev_payouts import FilePayouts
 from qianbao.rails.payouts import PayoutProvider
 from qianbao.rails.sandbox import SandboxAcquirer, sandbox_secret
+from qianbao.rails.stripe import StripeCheckoutAcquirer
 
 
 def acquirer(settings: Any) -> CardAcquirer:
+    p = settings.payments
+    if p.acquirer == "stripe":
+        if p.stripe_secret_key is None or p.stripe_webhook_secret is None:
+            raise RuntimeError(
+                "QIANBAO_PAYMENTS__ACQUIRER=stripe needs QIANBAO_PAYMENTS__STRIPE_SECRET_KEY and "
+                "QIANBAO_PAYMENTS__STRIPE_WEBHOOK_SECRET."
+            )
+        return StripeCheckoutAcquirer(
+            secret_key=p.stripe_secret_key.get_secret_value(),
+            webhook_secret=p.stripe_webhook_secret.get_secret_value().encode(),
+            base_url=p.stripe_base_url,
+            tolerance_s=p.callback_tolerance_s,
+        )
     return SandboxAcquirer(
-        sandbox_secret(settings), settings.http.public_url, settings.payments.callback_tolerance_s
+        sandbox_secret(settings), settings.http.public_url, p.callback_tolerance_s
     )
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
+from qianbao.kernel.errors import NotFound
 from qianbao.kernel.http import TxRoute, db_session, locale_of, settings_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
@@ -97,14 +98,18 @@ async def get_topup(topup_id: str, s: DbSession, caller: Me) -> TopupOut:
 
 
 @callbacks.post(
-    "/sandbox/notify",
+    "/{provider}/notify",
     status_code=204,
-    summary="The sandbox acquirer's signed callback (Sandbox-Signature header)",
+    summary="The card acquirer's signed callback (sandbox: Sandbox-Signature; stripe: "
+    "Stripe-Signature)",
 )
-async def sandbox_notify(request: Request, s: DbSession) -> Response:
+async def provider_notify(provider: str, request: Request, s: DbSession) -> Response:
     acquirer = rails.acquirer(settings_of(request))
+    if provider != acquirer.name:
+        raise NotFound()
     event = acquirer.parse_callback(request.headers, await request.body(), datetime.now(UTC))
-    await topup.settle(s, acquirer.name, event)
+    if event is not None:
+        await topup.settle(s, acquirer.name, event)
     return Response(status_code=204)
 
 
@@ -224,7 +229,12 @@ async def withdrawal_code(
 ) -> dict[str, str]:
     amount = Money.parse(body.amount, body.currency, allow_zero=False)
     await withdraw.request_code(
-        s, identity_ctx(request), caller.user, card_id=body.card_id, amount=amount, ip=client_ip(request)
+        s,
+        identity_ctx(request),
+        caller.user,
+        card_id=body.card_id,
+        amount=amount,
+        ip=client_ip(request),
     )
     return {"status": "sent"}
 

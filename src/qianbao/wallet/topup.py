@@ -40,7 +40,6 @@ from qianbao.wallet.transfer import new_reference
 log = get_logger(__name__)
 
 NOTIFY_TOPIC = "wallet.transaction_updated"
-NOTIFY_PATH = "/api/v1/payments/sandbox/notify"
 
 
 def _fingerprint(card_id: str, amount: Money) -> str:
@@ -120,7 +119,7 @@ async def start(
             holder_name=card.holder_name,
             description=f"Qianbao top-up {row.reference}",
             return_url=f"{public}/wallet/topup/{topup.id}",
-            notify_url=f"{public}{NOTIFY_PATH}",
+            notify_url=f"{public}/api/v1/payments/{acquirer.name}/notify",
         ),
     )
     topup.provider_ref = created.provider_ref
