@@ -498,6 +498,9 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
         "who": "张*",
         "balance": "¥1.00",
         "reference": "2026112200001",
+        "card": "•••• 4242",
+        "fee": "¥1.10",
+        "reason": "the bank declined the card",
     }
     for name, template in TEMPLATES.items():
         for msgid in (template.sms, template.subject, template.body):
@@ -508,6 +511,8 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
             assert "{" not in sms.text + (mail.subject or "") + mail.text, (name, locale)
         if name.startswith("otp."):
             assert "123456" in render(name, "sms", "zh_CN", params).text
+    # A reason given as a msgid is shown in the reader's language.
+    assert "银行拒绝了这张卡" in render("wallet.topup_failed", "sms", "zh_CN", params).text
     assert render("security.new_device", "sms", "en", params).text == (
         "A new device signed in to your Qianbao account: iPhone. "
         "If it was not you, freeze your account at once."

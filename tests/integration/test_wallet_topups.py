@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from qianbao.rails import sandbox
-from tests.support.identity import bearer, deliver, sms_messages, e164
+from tests.support.identity import bearer, deliver, e164, sms_messages
 from tests.support.wallet import (
     CARD_DECLINED,
     CARD_NO_FUNDS,
@@ -48,7 +48,10 @@ async def test_top_up_credits_once_on_the_verified_callback(
     r = await _start(fresh_client, token, card)
     assert r.status_code == 201, r.text
     topup = r.json()
-    assert topup["status"] == "pending" and topup["amount"] == {"amount": "100.00", "currency": "CNY"}
+    assert topup["status"] == "pending" and topup["amount"] == {
+        "amount": "100.00",
+        "currency": "CNY",
+    }
     assert topup["confirmation_url"].startswith(fresh_app.state.settings.http.public_url)
     # Pending: shown in the history, nothing credited yet.
     assert await balance(fresh_client, token) == ("0.00", "0.00")
@@ -66,7 +69,9 @@ async def test_top_up_credits_once_on_the_verified_callback(
 
     await deliver(fresh_app)  # the sandbox's signed callback reaches /api/v1/payments/...
     assert await balance(fresh_client, token) == ("100.00", "0.00")
-    done = (await fresh_client.get(f"/api/v1/wallet/topups/{topup['id']}", headers=bearer(token))).json()
+    done = (
+        await fresh_client.get(f"/api/v1/wallet/topups/{topup['id']}", headers=bearer(token))
+    ).json()
     assert done["status"] == "succeeded" and done["confirmation_url"] is None
     tx = await fresh_client.get(
         f"/api/v1/wallet/transactions/{topup['transaction_id']}", headers=bearer(token)
@@ -82,7 +87,11 @@ async def test_top_up_credits_once_on_the_verified_callback(
         body = sandbox.callback_body(payment)
     headers = {sandbox.SIGNATURE_HEADER: sandbox.sign(SECRET, body, int(time.time()))}
     for _ in range(2):
-        r = await fresh_client.post("/api/v1/payments/sandbox/notify", content=body, headers={**headers, "Content-Type": "application/json"})
+        r = await fresh_client.post(
+            "/api/v1/payments/sandbox/notify",
+            content=body,
+            headers={**headers, "Content-Type": "application/json"},
+        )
         assert r.status_code == 204, r.text
     assert await balance(fresh_client, token) == ("100.00", "0.00")
     r = await fresh_client.post(f"/api/v1/sandbox/payments/{_payment_id(topup)}/cancel")
@@ -153,7 +162,11 @@ async def test_declined_and_insufficient_cards_fail_and_credit_nothing(
         )
         assert tx.json()["status"] == "failed"
     assert await balance(fresh_client, token) == ("0.00", "0.00")
-    inbox = (await fresh_client.get("/api/v1/me/notifications", headers={**bearer(token), "Accept-Language": "en"})).json()
+    inbox = (
+        await fresh_client.get(
+            "/api/v1/me/notifications", headers={**bearer(token), "Accept-Language": "en"}
+        )
+    ).json()
     texts = " ".join(n["text"] for n in inbox["notifications"])
     assert "declined" in texts and "not enough" in texts
 
@@ -193,8 +206,10 @@ async def test_refusals_replays_and_other_users(
     assert other.status_code == 409 and other.json()["code"] == "idempotency.key_reused"
 
     # Another user can neither see the top-up nor use the card.
-    phone2, token2, _ = await ready_user(fresh_client, fresh_app)
-    r = await fresh_client.get(f"/api/v1/wallet/topups/{first.json()['id']}", headers=bearer(token2))
+    _phone2, token2, _ = await ready_user(fresh_client, fresh_app)
+    r = await fresh_client.get(
+        f"/api/v1/wallet/topups/{first.json()['id']}", headers=bearer(token2)
+    )
     assert r.status_code == 404
     r = await _start(fresh_client, token2, card, "10.00")
     assert r.status_code == 404 and r.json()["code"] == "wallet.card_not_found"

@@ -6,7 +6,7 @@ races, restrictions after very frequent withdrawals."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, datetime
 
 import httpx
 from fastapi import FastAPI
@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from qianbao.identity import accounts as id_accounts
 from qianbao.identity import security
+from qianbao.kernel.clock import LOCAL_TZ
 from tests.support.identity import bearer, deliver, e164, last_code, sms_messages
 from tests.support.wallet import (
     CARD_OK,
@@ -68,7 +69,7 @@ async def test_quote_then_withdraw_hold_payout_and_settle(
     # Card fee: 1.00 + 0.1 % (0.10), at least 1.00, at most 25.00.
     assert quote["fee"]["amount"] == "1.10" and quote["total"]["amount"] == "101.10"
     assert quote["needs_review"] is False and quote["card"] == "•••• 4242"
-    assert date.fromisoformat(quote["expected_arrival"]) > date.today()
+    assert date.fromisoformat(quote["expected_arrival"]) > datetime.now(LOCAL_TZ).date()
     assert quote["limits"]["single_max"]["amount"] == "5000.00"
 
     r = await _withdraw(fresh_client, fresh_app, phone, token, card, "100.00")
@@ -79,7 +80,9 @@ async def test_quote_then_withdraw_hold_payout_and_settle(
     assert await balance(fresh_client, token) == ("898.90", "101.10")
 
     assert await settle_payouts(fresh_app) == 1
-    w = (await fresh_client.get(f"/api/v1/wallet/withdrawals/{w['id']}", headers=bearer(token))).json()
+    w = (
+        await fresh_client.get(f"/api/v1/wallet/withdrawals/{w['id']}", headers=bearer(token))
+    ).json()
     assert w["status"] == "settled"
     assert [s["status"] for s in w["timeline"]] == ["requested", "approved", "submitted", "settled"]
     assert await balance(fresh_client, token) == ("898.90", "0.00")
@@ -110,8 +113,18 @@ async def test_failed_and_returned_payouts_give_everything_back(
     assert await balance(fresh_client, token) == ("497.50", "502.50")
     await settle_payouts(fresh_app)
     await settle_payouts(fresh_app)  # the return comes after the settlement
-    a = (await fresh_client.get(f"/api/v1/wallet/withdrawals/{a['id']}", headers={**bearer(token), "Accept-Language": "en"})).json()
-    b = (await fresh_client.get(f"/api/v1/wallet/withdrawals/{b['id']}", headers={**bearer(token), "Accept-Language": "en"})).json()
+    a = (
+        await fresh_client.get(
+            f"/api/v1/wallet/withdrawals/{a['id']}",
+            headers={**bearer(token), "Accept-Language": "en"},
+        )
+    ).json()
+    b = (
+        await fresh_client.get(
+            f"/api/v1/wallet/withdrawals/{b['id']}",
+            headers={**bearer(token), "Accept-Language": "en"},
+        )
+    ).json()
     assert a["status"] == "failed" and "account is closed" in a["timeline"][-1]["note"]
     assert b["status"] == "returned"
     assert [s["status"] for s in b["timeline"]][-2:] == ["settled", "returned"]
@@ -169,7 +182,10 @@ async def test_two_withdrawals_racing_for_the_same_balance(
     card = await bind_card(fresh_client, fresh_app, phone, token, CARD_OK)
     code = await _code(fresh_client, fresh_app, phone, token, card, "60.00")
     results = await asyncio.gather(
-        *(_withdraw(fresh_client, fresh_app, phone, token, card, "60.00", code=code) for _ in range(2))
+        *(
+            _withdraw(fresh_client, fresh_app, phone, token, card, "60.00", code=code)
+            for _ in range(2)
+        )
     )
     codes = sorted(r.status_code for r in results)
     assert codes == [201, 409], [r.text for r in results]
@@ -181,7 +197,7 @@ async def test_two_withdrawals_racing_for_the_same_balance(
 
 async def test_refusals_change_nothing(fresh_client: httpx.AsyncClient, fresh_app: FastAPI):
     fresh_app.state.settings.identity.otp_max_sends_per_number_hour = 50
-    phone, token, user_id = await ready_user(fresh_client, fresh_app, minor=50_000)
+    phone, token, _ = await ready_user(fresh_client, fresh_app, minor=50_000)
     card = await bind_card(fresh_client, fresh_app, phone, token, CARD_OK)
     ten = await _code(fresh_client, fresh_app, phone, token, card, "10.00")
     cases = [
@@ -252,7 +268,9 @@ async def test_very_frequent_withdrawals_restrict_until_reviewed(
     listed = (await fresh_client.get("/api/v1/ops/restrictions", headers=OPS)).json()
     assert [x["user_id"] for x in listed] == [str(user_id)]
     r = await fresh_client.post(
-        f"/api/v1/ops/restrictions/{user_id}/lift", json={"reason": "called the customer"}, headers=OPS
+        f"/api/v1/ops/restrictions/{user_id}/lift",
+        json={"reason": "called the customer"},
+        headers=OPS,
     )
     assert r.status_code == 200
     fresh_app.state.settings.risk.velocity_max = 30

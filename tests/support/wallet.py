@@ -90,4 +90,8 @@ async def system_balance(app: FastAPI, kind: str, code: str = "default") -> int:
     async with app.state.db.transaction() as s:
         ledger = await Ledger.of_session(s)
         account_id = await accounts.system_account_id(ledger.conn, kind, "CNY", code)
-        return int(await ledger.conn.fetchval("SELECT posted FROM ledger_accounts WHERE id = $1", account_id))
+        return int(
+            await ledger.conn.fetchval(
+                "SELECT posted FROM ledger_accounts WHERE id = $1", account_id
+            )
+        )

@@ -162,7 +162,12 @@ def _supervisor(server) -> tuple[str, str]:
         try:
             async with db.transaction() as s:
                 user = await id_accounts.create_staff(
-                    s, ctx, phone_raw=phone, password=STRONG_PASSWORD, role="supervisor", name="审核员"
+                    s,
+                    ctx,
+                    phone_raw=phone,
+                    password=STRONG_PASSWORD,
+                    role="supervisor",
+                    name="审核员",
                 )
                 user.totp_secret = ctx.totp_sealer.seal(secret.encode(), aad=str(user.id).encode())
                 user.totp_enabled_at = ctx.clock.now()
@@ -209,7 +214,11 @@ def test_large_withdrawal_reviewed_by_an_operator(open_page, server):
     row = operator.locator("#review-queue tr", has_text="1,500.00")
     row.get_by_role("button", name="Approve").click()
     operator.wait_for_url("**/ops/wallet?notice=withdrawal_approved")
-    assert "1,500.00" not in (operator.locator("#review-queue").inner_text() if operator.locator("#review-queue").count() else "")
+    assert "1,500.00" not in (
+        operator.locator("#review-queue").inner_text()
+        if operator.locator("#review-queue").count()
+        else ""
+    )
 
     deadline = time.monotonic() + 15
     while t["paid_out"] not in customer.locator("#withdrawal-status").inner_text():

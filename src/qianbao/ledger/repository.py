@@ -47,12 +47,14 @@ SELECT e.id, (SELECT r.id FROM ledger_entries r WHERE r.reverses_entry_id = e.id
 WRITE_BATCH = """
 WITH
 ins_entries AS (
-  INSERT INTO ledger_entries (id, entry_type, metadata, effective_at, reverses_entry_id, hold_id)
-  SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::uuid[], $6::uuid[])
+  INSERT INTO ledger_entries (id, entry_type, metadata, effective_at, reverses_entry_id, hold_id,
+                              created_at)
+  SELECT *, COALESCE($38::timestamptz, now())
+    FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::uuid[], $6::uuid[])
 ),
 ins_postings AS (
-  INSERT INTO ledger_postings (entry_id, account_id, currency, amount, balance_after)
-  SELECT e, a, c, m, b
+  INSERT INTO ledger_postings (entry_id, account_id, currency, amount, balance_after, created_at)
+  SELECT e, a, c, m, b, COALESCE($38::timestamptz, now())
     FROM unnest($7::uuid[], $8::bigint[], $9::text[], $10::bigint[], $11::bigint[])
          WITH ORDINALITY AS t(e, a, c, m, b, o)
    ORDER BY o
@@ -142,7 +144,9 @@ async def reversible_entries(conn: Conn, entry_ids: Sequence[UUID]) -> dict[UUID
     }
 
 
-async def write_batch(conn: Conn, batch: Batch) -> None:
+async def write_batch(conn: Conn, batch: Batch, booked_at: datetime | None = None) -> None:
+    """Write what the batch decided in one statement. ``booked_at``: the time to book the entries
+    at instead of the transaction's (a ledger on a non-system clock: demo data, tests)."""
     w = batch.writes
     touched = batch.touched_accounts()
     new_holds = batch.new_holds()
@@ -188,6 +192,7 @@ async def write_batch(conn: Conn, batch: Batch) -> None:
         w.command_entries,
         w.command_holds,
         [str(e) for e in w.entry_ids],
+        booked_at,
     )
 
 

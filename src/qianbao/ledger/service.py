@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from qianbao.kernel.clock import Clock, system_clock
+from qianbao.kernel.db import driver_connection
 from qianbao.kernel.errors import DomainError
 from qianbao.ledger import repository as repo
 from qianbao.ledger.commands import (
@@ -52,19 +53,12 @@ class Ledger:
         self.max_attempts = max_attempts
 
     @classmethod
-    async def of_session(cls, session: Any, *, clock: Clock = system_clock) -> Ledger:
-        """The ledger on the connection of a SQLAlchemy ``AsyncSession`` (same transaction)."""
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
-        if not driver.is_in_transaction():
-            # SQLAlchemy's asyncpg adapter begins its transaction lazily, at the first
-            # statement; make it begin now so that our work nests in it (as SAVEPOINTs)
-            # instead of committing on its own.
-            await connection.exec_driver_sql("SELECT 1")
-            if not driver.is_in_transaction():  # pragma: no cover - guard against adapter changes
-                raise RuntimeError("the session's transaction has not started")
-        return cls(driver, clock=clock)
+    async def of_session(cls, session: Any, *, clock: Clock | None = None) -> Ledger:
+        """The ledger on the connection of a SQLAlchemy ``AsyncSession`` (same transaction).
+        Without ``clock``, a clock put in ``session.info["ledger_clock"]`` is used (seeding
+        demo history: every service of that session then books at that time)."""
+        driver = await driver_connection(session)
+        return cls(driver, clock=clock or session.info.get("ledger_clock") or system_clock)
 
     # -- commands ---------------------------------------------------------------------------------
     async def execute(self, commands: Sequence[Command]) -> list[Outcome]:
@@ -127,7 +121,8 @@ class Ledger:
             existing=existing,
         )
         outcomes = batch.run(commands)
-        await repo.write_batch(conn, batch)
+        booked_at = None if self.clock is system_clock else batch.now
+        await repo.write_batch(conn, batch, booked_at)
         return outcomes
 
     async def _resolve(self, outcome: Any) -> Outcome:

@@ -17,7 +17,7 @@ from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
 from qianbao.kernel.crypto import Sealer
-from qianbao.wallet.banks import recognise_card, recognise_iban
+from qianbao.wallet.banks import Recognised, recognise_card, recognise_iban
 from qianbao.wallet.errors import (
     CardAlreadyBound,
     CardNotFound,
@@ -60,6 +60,13 @@ async def bind(
         raise HolderNameMismatch()
     await identity_pin.verify_pin(session, ctx, user.id, pin)
     await otp.check_code(session, ctx, destination=user.phone, purpose="bind_card", code=code)
+    return await store(session, ctx, user, recognised, holder)
+
+
+async def store(
+    session: Any, ctx: IdentityContext, user: User, recognised: Recognised, holder: str
+) -> BankCard:
+    """Seal and save a checked card (``bind`` checks first; the demo data uses it directly)."""
     if not user.real_name:
         user.real_name = holder
     has_default = (

@@ -13,6 +13,7 @@ from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
 from qianbao.notifications import inbox, outbox_sealer
 from qianbao.notifications import request as request_notification
+from qianbao.notifications.templates import Channel
 from qianbao.wallet.models import WalletTransaction
 from qianbao.worker import JobContext
 
@@ -134,7 +135,7 @@ async def notify_transaction(ctx: JobContext, payload: dict[str, Any]) -> None:
     if not created:
         return
     prefs = await inbox.preferences(session, user.id)
-    channels = [("sms", user.phone)] if prefs.sms_money else []
+    channels: list[tuple[Channel, str]] = [("sms", user.phone)] if prefs.sms_money else []
     if prefs.email_money and user.email and user.email_verified_at is not None:
         channels.append(("email", user.email))
     for channel, to in channels:

@@ -33,7 +33,7 @@ from qianbao.ledger import CreateHold, Ledger, PostHold, Reverse, VoidHold
 from qianbao.ledger.accounts import system_account_id
 from qianbao.ledger.commands import check_key
 from qianbao.ledger.errors import InsufficientFunds
-from qianbao.rails import PayoutInstruction, PayoutProvider
+from qianbao.rails import PayoutInstruction, PayoutProvider, PayoutStatus
 from qianbao.risk.limits import Decision, Limit
 from qianbao.wallet import cards, limits
 from qianbao.wallet.accounts import wallet_account
@@ -224,7 +224,25 @@ async def request(
         code=code,
         context=code_context(str(card.id), amount),
     )
+    return await place(
+        session, ctx, user, card, amount, fee, key=key, fingerprint=fingerprint
+    ), False
 
+
+async def place(
+    session: Any,
+    ctx: IdentityContext,
+    user: User,
+    card: BankCard,
+    amount: Money,
+    fee: int,
+    *,
+    key: str,
+    fingerprint: str,
+) -> Withdrawal:
+    """Hold the amount and the fee and record the withdrawal — after ``request`` has checked
+    everything (the demo data uses it directly to seed history)."""
+    account = await wallet_account(session, user.id, amount.currency)
     now = datetime.now(UTC)
     withdrawal_id = uuid.uuid4()
     ledger = await Ledger.of_session(session)
@@ -302,7 +320,7 @@ async def request(
         await _event(session, withdrawal, "in_review")
     else:
         await _approve(session, withdrawal, actor=None)
-    return withdrawal, False
+    return withdrawal
 
 
 async def _approve(session: Any, withdrawal: Withdrawal, *, actor: uuid.UUID | None) -> None:
@@ -466,17 +484,26 @@ async def poll(session: Any, provider: PayoutProvider, *, limit: int = 200) -> i
     changed = 0
     for withdrawal in list(rows):
         assert withdrawal.provider_ref is not None
-        news = await provider.status(session, withdrawal.provider_ref)
-        if withdrawal.status == "submitted" and news.state in ("settled", "returned"):
-            await _settle(session, withdrawal)
-            changed += 1
-        elif withdrawal.status == "submitted" and news.state == "failed":
-            await _release(session, withdrawal, "failed", news.reason or "", None)
-            changed += 1
-        if withdrawal.status == "settled" and news.state == "returned":
-            await _return(session, withdrawal, news.reason or "")
-            changed += 1
+        changed += await apply_payout_status(
+            session, withdrawal, await provider.status(session, withdrawal.provider_ref)
+        )
     return changed
+
+
+async def apply_payout_status(session: Any, withdrawal: Withdrawal, news: PayoutStatus) -> int:
+    """Move a submitted or settled withdrawal on by what the provider says; returns the number
+    of steps taken (0, 1 or 2: settled and returned at once)."""
+    steps = 0
+    if withdrawal.status == "submitted" and news.state in ("settled", "returned"):
+        await _settle(session, withdrawal)
+        steps += 1
+    elif withdrawal.status == "submitted" and news.state == "failed":
+        await _release(session, withdrawal, "failed", news.reason or "", None)
+        steps += 1
+    if withdrawal.status == "settled" and news.state == "returned":
+        await _return(session, withdrawal, news.reason or "")
+        steps += 1
+    return steps
 
 
 async def _settle(session: Any, withdrawal: Withdrawal) -> None:

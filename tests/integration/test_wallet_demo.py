@@ -1,0 +1,71 @@
+"""The demo data `make run` seeds: a month of varied history that the ledger, the history and the
+monthly statements agree on; running it again changes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from qianbao.demo import load_demo_data
+from qianbao.identity.accounts import by_phone
+from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.db import Database
+from qianbao.settings import get_settings
+from qianbao.wallet import accounts, history, statement
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("QIANBAO_ENVIRONMENT", "test")
+    monkeypatch.setenv("QIANBAO_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("QIANBAO_SECURITY__SECRET_KEY", "demo-test-secret-key-0123456789abcdef")
+    monkeypatch.setenv("QIANBAO_SMS__OUTBOX_PATH", str(tmp_path / "sms.jsonl"))
+    monkeypatch.setenv("QIANBAO_PAYMENTS__PAYOUT_OUTBOX_PATH", str(tmp_path / "payouts.jsonl"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+async def test_a_month_of_history_that_the_statements_agree_with(demo_env, fresh_db: Database):
+    logins = await load_demo_data(fresh_db)
+    assert {login.role for login in logins} >= {"user", "supervisor", "payment PIN"}
+    async with fresh_db.transaction() as s:
+        counts = dict(
+            (
+                await s.execute(text("SELECT kind, count(*) FROM wallet_transactions GROUP BY 1"))
+            ).all()
+        )
+        assert counts["transfer"] >= 20 and counts["topup"] >= 4 and counts["withdrawal"] >= 4
+        statuses = {r[0] for r in await s.execute(text("SELECT status FROM wallet_transactions"))}
+        assert statuses >= {"completed", "failed", "pending", "reversed"}
+        for phone in ("+8613800138000", "+8613900139000"):
+            user = await by_phone(s, phone)
+            assert user is not None
+            page = await history.list_transactions(s, user.id, history.Filters(), limit=100)
+            oldest = min(r.created_at for r in page.rows)
+            assert datetime.now(UTC) - oldest > timedelta(days=25)  # a month, not one instant
+            recent = await history.list_transactions(
+                s, user.id, history.Filters(period="7d"), limit=100
+            )
+            assert 0 < len(recent.rows) < len(page.rows)
+            today = datetime.now(LOCAL_TZ).date().replace(day=1)
+            months = [today, (today - timedelta(days=1)).replace(day=1)]
+            closing = None
+            for month in reversed(months):
+                st = await statement.monthly_statement(s, user.id, month, "CNY")
+                assert st.opening + st.total_in - st.total_out - st.total_fees == st.closing
+                if closing is not None:
+                    assert st.opening == closing
+                closing = st.closing
+            (balance,) = [b for b in await accounts.balances(s, user.id) if b.currency == "CNY"]
+            assert balance.posted == closing
+        entries = (await s.execute(text("SELECT count(*) FROM ledger_entries"))).scalar_one()
+
+    await load_demo_data(fresh_db)  # again: nothing new
+    async with fresh_db.transaction() as s:
+        assert (
+            await s.execute(text("SELECT count(*) FROM ledger_entries"))
+        ).scalar_one() == entries
