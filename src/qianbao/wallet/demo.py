@@ -76,7 +76,7 @@ EVENTS = [
     Event(7, 12, "transfer", LI, "45.00", to=ZHANG, note="午饭 lunch"),
     Event(5, 16, "withdraw", ZHANG, "500.00", card="4242"),
     Event(3, 10, "transfer", ZHANG, "9.90", to=LI, note="books"),
-    Event(1, 20, "transfer", LI, "128.00", to=ZHANG, note="生日快乐 🎂"),
+    Event(1, 20, "transfer", LI, "128.00", to=ZHANG, note="生日快乐 happy birthday"),
     Event(1, 9, "topup", ZHANG, "200.00", card="4242"),
     Event(0, 9, "withdraw", LI, "6000.00", card="4242", outcome="review"),
 ]
