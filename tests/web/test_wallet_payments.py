@@ -178,6 +178,21 @@ def _supervisor(server) -> tuple[str, str]:
     return phone, secret
 
 
+def _restrict(server, phone: str) -> None:
+    from qianbao.risk import restrictions
+
+    async def go() -> None:
+        db = Database(server.app.state.db.url)
+        try:
+            async with db.transaction() as s:
+                user = await id_accounts.by_phone(s, e164(phone))
+                await restrictions.restrict(s, user.id, "velocity", "test: 31 in 600 s")
+        finally:
+            await db.dispose()
+
+    in_thread(asyncio.run, go())
+
+
 def test_large_withdrawal_reviewed_by_an_operator(open_page, server):
     t = TEXT["zh_CN"]
     customer = open_page(locale="zh_CN")
@@ -225,6 +240,19 @@ def test_large_withdrawal_reviewed_by_an_operator(open_page, server):
         assert time.monotonic() < deadline
         time.sleep(0.5)
         customer.reload()
+
+    # A restricted account (very frequent transactions) is listed; the operator lifts it.
+    _restrict(server, phone)
+    customer.goto("/wallet/withdraw")
+    customer.locator("#withdraw-amount").fill("10")
+    customer.get_by_role("button", name=t["next_fee"]).click()
+    assert "联系客服" in alert_text(customer)  # at once, before any code is sent
+    operator.goto("/ops/wallet")
+    row = operator.locator("#restrictions tr", has_text=phone[-4:])
+    row.locator("input[name=note]").fill("Called the customer, all fine")
+    row.get_by_role("button", name="Lift").click()
+    operator.wait_for_url("**/ops/wallet?notice=restriction_lifted")
+    assert operator.locator("#restrictions").count() == 0
 
     # A customer cannot open the operations page.
     customer.goto("/ops/wallet")

@@ -34,6 +34,7 @@ from qianbao.ledger.accounts import system_account_id
 from qianbao.ledger.commands import check_key
 from qianbao.ledger.errors import InsufficientFunds
 from qianbao.rails import PayoutInstruction, PayoutProvider, PayoutStatus
+from qianbao.risk import restrictions
 from qianbao.risk.limits import Decision, Limit
 from qianbao.wallet import cards, limits
 from qianbao.wallet.accounts import wallet_account
@@ -110,10 +111,13 @@ async def quote(
     require_funds: bool = False,
 ) -> Quote:
     """What a withdrawal would cost and when it would arrive. ``require_funds``: refuse at once
-    when the balance cannot cover the amount and the fee (the pages' first step)."""
+    when the balance cannot cover the amount and the fee, or the account is restricted (the
+    pages' first step, before an SMS code is sent)."""
     card = await cards.get_card(session, user.id, card_id)
     fee = fee_schedule(ctx, card.kind, amount.currency).fee_for(amount.minor)
     if require_funds:
+        if await restrictions.active(session, user.id) is not None:
+            raise restrictions.AccountRestricted()
         account = await wallet_account(session, user.id, amount.currency)
         if account.available < amount.minor + fee:
             raise InsufficientFunds()
