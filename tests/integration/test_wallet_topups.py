@@ -213,3 +213,17 @@ async def test_refusals_replays_and_other_users(
     assert r.status_code == 404
     r = await _start(fresh_client, token2, card, "10.00")
     assert r.status_code == 404 and r.json()["code"] == "wallet.card_not_found"
+
+
+async def test_a_frozen_wallet_cannot_start_a_top_up(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    phone, token, _ = await ready_user(fresh_client, fresh_app)
+    card = await bind_card(fresh_client, fresh_app, phone, token, CARD_OK)
+    r = await fresh_client.post("/api/v1/me/freeze", headers=bearer(token))
+    assert r.status_code in (200, 204), r.text
+    r = await _start(fresh_client, token, card, "10.00")
+    assert r.status_code == 409 and r.json()["code"] == "ledger.account_frozen"
+    assert (await fresh_client.get("/api/v1/wallet/transactions", headers=bearer(token))).json()[
+        "transactions"
+    ] == []

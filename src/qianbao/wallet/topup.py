@@ -78,6 +78,8 @@ async def start(
     await limits.enforce(session, user, "topup", amount)
     await identity_pin.verify_pin(session, ctx, user.id, pin)
     account = await wallet_account(session, user.id, amount.currency)
+    if account.status in ("frozen", "closed"):  # the card would be charged for nothing
+        raise AccountFrozen() if account.status == "frozen" else AccountClosed()
     now = datetime.now(UTC)
     topup_id = uuid.uuid4()
     row = WalletTransaction(
