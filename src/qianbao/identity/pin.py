@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qianbao.identity import otp, security
@@ -25,6 +25,7 @@ from qianbao.identity.errors import (
 )
 from qianbao.identity.models import User
 from qianbao.identity.passwords import verify_password
+from qianbao.kernel.db import driver_connection
 
 SEQUENCE = "01234567890"
 
@@ -103,6 +104,50 @@ async def verify_pin(
             raise PinLocked()
         await counter.commit()
         raise WrongPin(remaining=remaining)
+
+
+PIN_ROW_LOCKED = """
+SELECT pin_hash, pin_failures, pin_locked_at FROM users WHERE id = $1 FOR NO KEY UPDATE
+"""
+
+
+async def verify_pin_in_transaction(
+    session: AsyncSession, ctx: IdentityContext, user: User, pin: str
+) -> None:
+    """``verify_pin`` for the payment hot path, without a second connection and transaction.
+
+    ``user`` is the row read at the start of the request. When it shows a PIN that is set, not
+    locked, with no failures counted, and ``pin`` matches it, the check is confirmed on the
+    current row, locked in the caller's transaction (``FOR NO KEY UPDATE``, kept until it ends).
+    Wrong tries lock that row too (in ``verify_pin``), so the check is ordered against them
+    exactly as before: once five wrong tries are committed, a right PIN is refused as well.
+    Anything else (a wrong PIN, failures to reset, a lock, a row changed meanwhile) goes through
+    ``verify_pin``, which counts and commits on its own; the confirming read is done in a
+    savepoint and rolled back first, so that it holds no lock ``verify_pin`` would wait for."""
+    seen = inspect(user).dict  # what was loaded; never triggers a lazy load
+    stored = seen.get("pin_hash")
+    if (
+        stored is None
+        or seen.get("pin_locked_at", True) is not None
+        or seen.get("pin_failures", 1) != 0
+        or not isinstance(pin, str)
+        or not hmac.compare_digest(stored, _digest(ctx, user.id, pin))
+    ):
+        await verify_pin(session, ctx, user.id, pin)
+        return
+    conn = await driver_connection(session)
+    await conn.execute("SAVEPOINT qianbao_pin")
+    row = await conn.fetchrow(PIN_ROW_LOCKED, user.id)
+    if (
+        row is not None
+        and row["pin_hash"] is not None
+        and row["pin_locked_at"] is None
+        and row["pin_failures"] == 0
+        and hmac.compare_digest(bytes(row["pin_hash"]), _digest(ctx, user.id, pin))
+    ):
+        return  # right, and the row stays locked until the caller's transaction ends
+    await conn.execute("ROLLBACK TO SAVEPOINT qianbao_pin")  # releases the row lock
+    await verify_pin(session, ctx, user.id, pin)
 
 
 async def request_unlock_code(

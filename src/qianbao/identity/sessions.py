@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qianbao.identity import security
@@ -125,6 +125,19 @@ async def start(
     return NewSession(token, row, dev_token, new_device)
 
 
+# Built once: resolving the caller is on every authenticated request.
+_RESOLVE = (
+    select(Session, User)
+    .join(User, User.id == Session.user_id)
+    .where(
+        Session.token_hash == bindparam("token_hash"),
+        Session.revoked_at.is_(None),
+        Session.expires_at > bindparam("now"),
+        Session.kind.in_(bindparam("kinds", expanding=True)),
+    )
+)
+
+
 async def resolve(
     session: AsyncSession,
     ctx: IdentityContext,
@@ -137,14 +150,7 @@ async def resolve(
     now = ctx.clock.now()
     row = (
         await session.execute(
-            select(Session, User)
-            .join(User, User.id == Session.user_id)
-            .where(
-                Session.token_hash == token_hash(token),
-                Session.revoked_at.is_(None),
-                Session.expires_at > now,
-                Session.kind.in_(kinds),
-            )
+            _RESOLVE, {"token_hash": token_hash(token), "now": now, "kinds": list(kinds)}
         )
     ).first()
     if row is None:
