@@ -220,7 +220,11 @@ def demo() -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Jobs run at once (each on its own connection).")
+    ] = 4,
+) -> None:
     """Run the job worker (outbox relay + jobs) until interrupted."""
     from qianbao.kernel.db import Database
     from qianbao.tasks import register_tasks
@@ -233,7 +237,7 @@ def worker() -> None:
     )
 
     async def _main() -> None:
-        db = Database(target.url, pool_size=4)
+        db = Database(target.url, pool_size=concurrency + 2)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -244,6 +248,7 @@ def worker() -> None:
             batch_size=settings.worker.batch_size,
             max_attempts=settings.worker.max_attempts,
             services={"settings": settings},
+            concurrency=concurrency,
         )
         try:
             await w.run(stop)

@@ -4,8 +4,9 @@ Exactly once, inside the database:
 - the relay locks unrelayed messages (``FOR UPDATE SKIP LOCKED``), inserts one job per subscriber
   with the dedup key ``outbox:<message id>:<task>``, and marks the messages relayed, all in one
   transaction;
-- a job runs in one transaction that locks it (``SKIP LOCKED``), applies the handler's writes and
-  marks it done. A failing handler is rolled back to a savepoint and the job is retried later
+- a job runs in a transaction that locks it (``SKIP LOCKED``), applies the handler's writes and
+  marks it done. Up to ``jobs_per_transaction`` ready jobs share one transaction, each in its
+  own savepoint. A failing handler is rolled back to its savepoint and the job is retried later
   with exponential back-off, until ``max_attempts`` makes it ``dead`` (kept for an operator).
 """
 
@@ -19,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from qianbao.kernel.db import Database, asyncpg_dsn
@@ -29,6 +30,18 @@ from qianbao.worker.models import JOB_NOTIFY_CHANNEL, Job
 from qianbao.worker.registry import JobContext, TaskRegistry, registry
 
 log = get_logger(__name__)
+
+_CLAIM = (
+    select(Job.id, Job.task, Job.payload, Job.attempts)
+    .where(Job.status == "queued", Job.run_at <= func.now())
+    .order_by(Job.run_at, Job.id)
+    .with_for_update(skip_locked=True)
+)
+_MARK_DONE = (
+    update(Job)
+    .where(Job.id.in_(bindparam("ids", expanding=True)))
+    .values(status="done", attempts=Job.attempts + 1, finished_at=func.now(), last_error=None)
+)
 
 
 class Worker:
@@ -41,6 +54,9 @@ class Worker:
         batch_size: int = 50,
         max_attempts: int = 8,
         services: dict[str, Any] | None = None,
+        jobs_per_transaction: int = 20,
+        batch_time_s: float = 0.05,
+        concurrency: int = 1,
     ) -> None:
         self.db = db
         self.tasks = tasks
@@ -48,6 +64,9 @@ class Worker:
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.services = services or {}
+        self.jobs_per_transaction = jobs_per_transaction
+        self.batch_time_s = batch_time_s
+        self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._next_periodic: dict[str, float] = {}
 
@@ -87,61 +106,90 @@ class Worker:
             return len(rows)
 
     # -- running jobs ---------------------------------------------------------------------------
+    async def run_batch(self, limit: int | None = None) -> int:
+        """Run up to ``limit`` ready jobs (``jobs_per_transaction``) in one transaction, each in
+        its own savepoint. Returns how many ran; 0 when none was ready.
+
+        A job's effects and its ``done`` mark still commit together, and a failing handler is
+        still rolled back alone (its savepoint) and retried with back-off; the batch only saves
+        the transaction, the claim and the bookkeeping per job. Claimed jobs not started within
+        ``batch_time_s`` stay queued for the next round, so locks a handler takes are not held
+        for long behind the others."""
+        async with self.db.transaction() as session:
+            claimed = (
+                await session.execute(_CLAIM.limit(limit or self.jobs_per_transaction))
+            ).all()
+            if not claimed:
+                return 0
+            done: list[int] = []
+            started = time.monotonic()
+            ran = 0
+            for job_id, task, payload, attempts in claimed:
+                if ran and time.monotonic() - started > self.batch_time_s:
+                    break  # released at commit, still queued
+                ran += 1
+                attempt = attempts + 1
+                error = await self._run_handler(session, job_id, task, payload, attempt)
+                if error is None:
+                    done.append(job_id)
+                    continue
+                values: dict[str, Any] = {"attempts": attempt}
+                if attempt >= self.max_attempts:
+                    values.update(status="dead", finished_at=func.now(), last_error=error[:4000])
+                    log.error("job_dead", job_id=job_id, task=task, attempts=attempt)
+                else:
+                    backoff = timedelta(seconds=min(2**attempt, 600))
+                    values.update(run_at=func.now() + backoff, last_error=error[:4000])
+                await session.execute(update(Job).where(Job.id == job_id).values(**values))
+            if done:
+                await session.execute(_MARK_DONE, {"ids": done})
+            return ran
+
+    async def _run_handler(
+        self, session: Any, job_id: int, task: str, payload: dict[str, Any], attempt: int
+    ) -> str | None:
+        """Run one handler in a savepoint; returns the error text if it failed."""
+        handler = self.tasks.tasks.get(task)
+        if handler is None:
+            return f"no handler registered for task {task!r}"
+        ctx = JobContext(session=session, job_id=job_id, attempt=attempt, services=self.services)
+        try:
+            async with session.begin_nested():
+                await handler(ctx, dict(payload))
+        except Exception as exc:
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            log.warning("job_failed", job_id=job_id, task=task, attempt=attempt, error=error)
+            return error
+        return None
+
     async def run_one(self) -> bool:
         """Run the next ready job, if any. Returns False when no job was ready."""
-        async with self.db.transaction() as session:
-            job = (
-                await session.execute(
-                    select(Job)
-                    .where(Job.status == "queued", Job.run_at <= func.now())
-                    .order_by(Job.run_at, Job.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-            ).scalar_one_or_none()
-            if job is None:
-                return False
-            handler = self.tasks.tasks.get(job.task)
-            attempt = job.attempts + 1
-            error: str | None = None
-            if handler is None:
-                error = f"no handler registered for task {job.task!r}"
-            else:
-                ctx = JobContext(
-                    session=session, job_id=job.id, attempt=attempt, services=self.services
-                )
-                try:
-                    async with session.begin_nested():
-                        await handler(ctx, dict(job.payload))
-                except Exception as exc:
-                    error = "".join(traceback.format_exception_only(exc)).strip()
-                    log.warning(
-                        "job_failed", job_id=job.id, task=job.task, attempt=attempt, error=error
-                    )
-            values: dict[str, Any] = {"attempts": attempt}
-            if error is None:
-                values.update(status="done", finished_at=func.now(), last_error=None)
-            elif attempt >= self.max_attempts:
-                values.update(status="dead", finished_at=func.now(), last_error=error[:4000])
-                log.error("job_dead", job_id=job.id, task=job.task, attempts=attempt)
-            else:
-                backoff = timedelta(seconds=min(2**attempt, 600))
-                values.update(run_at=func.now() + backoff, last_error=error[:4000])
-            await session.execute(update(Job).where(Job.id == job.id).values(**values))
-            return True
+        return await self.run_batch(1) > 0
 
     async def run_until_idle(self, *, max_rounds: int = 10_000) -> int:
         """Relay and run until nothing is ready. Returns how many jobs ran (tests, CLI)."""
         ran = 0
         for _ in range(max_rounds):
             relayed = await self.relay_once()
-            progressed = False
-            while await self.run_one():
-                ran += 1
-                progressed = True
-            if not relayed and not progressed:
+            done = await self._run_ready_jobs()
+            ran += done
+            if not relayed and not done:
                 break
         return ran
+
+    async def _run_ready_jobs(self) -> int:
+        """Run jobs until none is ready, on ``concurrency`` connections at once (``SKIP LOCKED``
+        keeps them apart): while one waits for the database, another uses the CPU."""
+
+        async def lane() -> int:
+            ran = 0
+            while batch := await self.run_batch():
+                ran += batch
+            return ran
+
+        if self.concurrency <= 1:
+            return await lane()
+        return sum(await asyncio.gather(*(lane() for _ in range(self.concurrency))))
 
     # -- periodic work ---------------------------------------------------------------------------
     async def run_periodic(self, *, force: bool = False) -> list[str]:
