@@ -1,12 +1,25 @@
 """HTTP-level benchmark (issue #5): authenticated P2P transfers, PIN included, through the real
-server (`qianbao serve`, its own process, in-process worker) with concurrent clients.
+server (`qianbao serve`, its own process or processes) with concurrent clients.
 
 Prints `http_transfer_tps` (closed loop, 32 clients) and `http_transfer_p50_ms` /
-`http_transfer_p99_ms` measured at half that rate (open loop), next to the same-run pgbench."""
+`http_transfer_p99_ms` measured at half that rate (open loop), next to the same-run pgbench.
+
+The load generator is a minimal keep-alive HTTP/1.1 client (`bench.rawhttp`): it shares the two
+cores with the server and PostgreSQL, so it has to be cheap. Every request must succeed: more
+than `MAX_REFUSED` of refusals (limits, a velocity rule, ...) fails the benchmark loudly instead
+of measuring error pages. The bench users are KYC tier 2 (enhanced) so that their daily counts
+hold a whole run.
+
+After the closed loop the benchmark waits for the job worker to deliver every notification
+(in-app messages and SMS for both parties) and prints how long that took (`http_jobs_drain_s`)
+and the rate the whole system sustains, background work included
+(`http_transfer_sustained_tps` = transfers / (run + drain)): work that falls behind is not
+free, it is only deferred. The open loop starts once the backlog is gone."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import socket
@@ -15,21 +28,29 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import httpx
 
 from bench.common import BenchContext, emit, percentile
+from bench.rawhttp import Connection, Pool
 from qianbao.ops.migrate import upgrade
 
 USERS = 200
 CLIENTS = 32
+KYC_TIER = 2  # enhanced: 200 transfers a day (tier 0 allows 20, a run needs more)
+MAX_REFUSED = 0.02  # more refused transfers than this fails the benchmark
 PIN = "583920"
 PASSWORD = "benchmark passphrase 2026"
 SECRETS = {
     "secret_key": "bench-secret-key-0123456789abcdef",
     "pin_pepper": "bench-pin-pepper-0123456789abcdef",
 }
+# The server: web processes, and the job worker in its own process (as in production) or
+# inside the web process. QIANBAO_BENCH_WEB_PROCESSES / QIANBAO_BENCH_WORKER override.
+WEB_PROCESSES = int(os.environ.get("QIANBAO_BENCH_WEB_PROCESSES", "1"))
+WORKER = os.environ.get("QIANBAO_BENCH_WORKER", "separate")  # or "in_process"
 
 
 def _free_port() -> int:
@@ -65,7 +86,9 @@ async def _seed(url: str) -> list[str]:
             ledger = await Ledger.of_session(s)
             source = await system_account_id(ledger.conn, "equity", "CNY", "opening")
             for phone in phones:
-                user = User(phone=phone, password_hash=password_hash, real_name="测试")
+                user = User(
+                    phone=phone, password_hash=password_hash, real_name="测试", kyc_tier=KYC_TIER
+                )
                 s.add(user)
                 await s.flush()
                 await set_pin(s, ctx, user, PIN)
@@ -99,58 +122,139 @@ async def _tokens(base: str, phones: list[str]) -> list[str]:
         return list(await asyncio.gather(*(login(p) for p in phones)))
 
 
-async def _transfer(client: httpx.AsyncClient, token: str, to: str) -> float:
-    t0 = time.perf_counter()
-    r = await client.post(
-        "/api/v1/wallet/transfers",
-        json={"to": to, "amount": "0.01", "currency": "CNY", "pin": PIN},
-        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex},
-    )
-    if r.status_code != 201:
-        raise RuntimeError(f"transfer failed: {r.status_code} {r.text[:200]}")
-    return time.perf_counter() - t0
+class Load:
+    """Who sends to whom, and what came back."""
+
+    def __init__(self, tokens: list[str], phones: list[str], seed: int) -> None:
+        self.auth = [f"Bearer {t}" for t in tokens]
+        self.bodies = [
+            json.dumps({"to": p, "amount": "0.01", "currency": "CNY", "pin": PIN}).encode()
+            for p in phones
+        ]
+        self.rng = random.Random(seed)
+        self.ok = 0
+        self.refused: Counter[str] = Counter()
+
+    async def transfer(self, conn: Connection | Pool) -> float:
+        n = len(self.auth)
+        sender = self.rng.randrange(n)
+        receiver = (sender + 1 + self.rng.randrange(n - 1)) % n
+        t0 = time.perf_counter()
+        r = await conn.request(
+            "POST",
+            "/api/v1/wallet/transfers",
+            self.bodies[receiver],
+            {"Authorization": self.auth[sender], "Idempotency-Key": uuid.uuid4().hex},
+        )
+        elapsed = time.perf_counter() - t0
+        if r.status == 201:
+            self.ok += 1
+        else:
+            try:
+                code = str(json.loads(r.body).get("code"))
+            except ValueError:
+                code = r.body[:80].decode(errors="replace")
+            self.refused[f"{r.status} {code}"] += 1
+        return elapsed
+
+    def check(self, phase: str) -> None:
+        total = self.ok + sum(self.refused.values())
+        refused = sum(self.refused.values())
+        if refused:
+            print(f"# {phase}: {refused} of {total} transfers refused: {dict(self.refused)}")
+        if total == 0 or refused > MAX_REFUSED * total:
+            raise RuntimeError(
+                f"{phase}: {refused} of {total} transfers were refused ({dict(self.refused)}); "
+                "the benchmark measures successful transfers only"
+            )
 
 
-async def _closed_loop(base: str, tokens: list[str], phones: list[str], seconds: float) -> float:
-    done = 0
+async def _closed_loop(host: str, port: int, load: Load, seconds: float) -> float:
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+    conns = [Connection(host, port) for _ in range(CLIENTS)]
 
-        async def worker(n: int) -> None:
-            nonlocal done
-            rng = random.Random(n)
-            while time.perf_counter() < deadline:
-                sender = rng.randrange(len(tokens))
-                receiver = (sender + 1 + rng.randrange(len(phones) - 1)) % len(phones)
-                await _transfer(client, tokens[sender], phones[receiver])
-                done += 1
+    async def worker(conn: Connection) -> None:
+        while time.perf_counter() < deadline:
+            await load.transfer(conn)
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(i) for i in range(CLIENTS)))
-        return done / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker(c) for c in conns))
+    finally:
+        for c in conns:
+            c.close()
+    return load.ok / (time.perf_counter() - t0)
 
 
-async def _open_loop(
-    base: str, tokens: list[str], phones: list[str], rate: float, seconds: float
-) -> list[float]:
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-        rng = random.Random(7)
-        tasks = []
-        t0 = time.perf_counter()
-        n = int(rate * seconds)
-        for i in range(n):
-            at = t0 + i / rate
-            delay = at - time.perf_counter()
+async def _open_loop(host: str, port: int, load: Load, rate: float, seconds: float) -> list[float]:
+    pool = Pool(host, port)
+    tasks = []
+    t0 = time.perf_counter()
+    try:
+        for i in range(int(rate * seconds)):
+            delay = t0 + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            sender = rng.randrange(len(tokens))
-            receiver = (sender + 1 + rng.randrange(len(phones) - 1)) % len(phones)
-            tasks.append(asyncio.create_task(_transfer(client, tokens[sender], phones[receiver])))
+            tasks.append(asyncio.create_task(load.transfer(pool)))
         latencies = list(await asyncio.gather(*tasks))
+    finally:
+        pool.close()
     return sorted(latencies)
+
+
+async def _wait_for_jobs(url: str, within_s: float) -> float | None:
+    """Seconds until the outbox is relayed and no job is queued (None: not within ``within_s``)."""
+    import asyncpg
+
+    from qianbao.kernel.db import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < within_s:
+            left = await conn.fetchval(
+                "SELECT (SELECT count(*) FROM outbox_messages WHERE relayed_at IS NULL)"
+                " + (SELECT count(*) FROM jobs WHERE status = 'queued')"
+            )
+            if left == 0:
+                return time.perf_counter() - t0
+            await asyncio.sleep(0.1)
+        return None
+    finally:
+        await conn.close()
+
+
+def _server(url: str, port: int, var: Path) -> list[subprocess.Popen[bytes]]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("QIANBAO_")},
+        "QIANBAO_DATABASE__URL": url,
+        "QIANBAO_VAR_DIR": str(var),
+        "QIANBAO_LOGGING__LEVEL": "WARNING",
+        "QIANBAO_SMS__OUTBOX_PATH": str(var / "sms.jsonl"),
+        "QIANBAO_SMS__CONSOLE_ECHO": "false",
+        "QIANBAO_SECURITY__SECRET_KEY": SECRETS["secret_key"],
+        "QIANBAO_IDENTITY__PIN_PEPPER": SECRETS["pin_pepper"],
+        # One connection per client in flight, no overflow connections opened and closed.
+        "QIANBAO_DATABASE__POOL_SIZE": str(max(4, 40 // WEB_PROCESSES)),
+        "QIANBAO_DATABASE__MAX_OVERFLOW": "0",
+        "QIANBAO_WORKER__IN_PROCESS": "true" if WORKER == "in_process" else "false",
+    }
+    cli = [sys.executable, "-m", "qianbao.cli"]
+    procs = [
+        subprocess.Popen(
+            [*cli, "serve", "--port", str(port), "--workers", str(WEB_PROCESSES)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    if WORKER != "in_process":
+        procs.append(
+            subprocess.Popen(
+                [*cli, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        )
+    return procs
 
 
 def run(ctx: BenchContext) -> None:
@@ -159,37 +263,33 @@ def run(ctx: BenchContext) -> None:
     upgrade(url)
     phones = asyncio.run(_seed(url))
     port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    host = "127.0.0.1"
+    base = f"http://{host}:{port}"
     var = Path(tempfile.mkdtemp(prefix="qianbao-bench-http-"))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("QIANBAO_")},
-        "QIANBAO_DATABASE__URL": url,
-        "QIANBAO_VAR_DIR": str(var),
-        "QIANBAO_LOGGING__LEVEL": "WARNING",
-        "QIANBAO_SMS__OUTBOX_PATH": str(var / "sms.jsonl"),
-        "QIANBAO_SMS__CONSOLE_ECHO": "false",
-        "QIANBAO_DATABASE__POOL_SIZE": "20",
-        "QIANBAO_SECURITY__SECRET_KEY": SECRETS["secret_key"],
-        "QIANBAO_IDENTITY__PIN_PEPPER": SECRETS["pin_pepper"],
-        "QIANBAO_DATABASE__MAX_OVERFLOW": "20",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "qianbao.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    print(f"# server: {WEB_PROCESSES} web process(es), job worker {WORKER}", flush=True)
+    procs = _server(url, port, var)
     try:
-        for _ in range(200):
+        for _ in range(300):
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
         tokens = asyncio.run(_tokens(base, phones))
-        tps = asyncio.run(_closed_loop(base, tokens, phones, ctx.seconds))
+        closed = Load(tokens, phones, seed=1)
+        tps = asyncio.run(_closed_loop(host, port, closed, ctx.seconds))
+        closed.check("closed loop")
         emit("http_transfer_tps", tps, "tps")
-        latencies = asyncio.run(_open_loop(base, tokens, phones, tps / 2, ctx.seconds))
+        # The notifications of those transfers are still being sent: wait for the worker, and
+        # count that time too for the rate the whole system can sustain.
+        drained = asyncio.run(_wait_for_jobs(url, within_s=300))
+        if drained is None:
+            raise RuntimeError("the job worker did not catch up within 300 s after the run")
+        emit("http_jobs_drain_s", drained, "s")
+        emit("http_transfer_sustained_tps", closed.ok / (ctx.seconds + drained), "tps")
+        opened = Load(tokens, phones, seed=7)
+        latencies = asyncio.run(_open_loop(host, port, opened, tps / 2, ctx.seconds))
+        opened.check("open loop")
         emit("http_transfer_p50_ms", percentile(latencies, 50) * 1000, "ms")
         emit("http_transfer_p99_ms", percentile(latencies, 99) * 1000, "ms")
         print(
@@ -198,5 +298,7 @@ def run(ctx: BenchContext) -> None:
             flush=True,
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
