@@ -22,6 +22,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -302,3 +303,4 @@ def run(ctx: BenchContext) -> None:
             proc.terminate()
         for proc in procs:
             proc.wait(timeout=30)
+        shutil.rmtree(var, ignore_errors=True)
