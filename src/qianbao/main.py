@@ -25,6 +25,7 @@ from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
 from qianbao.risk.api import router as risk_api
 from qianbao.settings import Settings, get_settings
+from qianbao.support.helpcenter.api import router as help_api
 from qianbao.tasks import register_tasks
 from qianbao.wallet.api import router as wallet_api
 from qianbao.wallet.api_cards import router as cards_api
@@ -40,7 +41,9 @@ from qianbao.web.middleware import (
 from qianbao.web.routes import (
     account_pages,
     card_pages,
+    console_pages,
     health,
+    help_pages,
     inbox_pages,
     ops_pages,
     payment_pages,
@@ -148,6 +151,7 @@ def create_app(
     app.include_router(payment_callbacks)
     app.include_router(wallet_ops_api)
     app.include_router(risk_api)
+    app.include_router(help_api)
     app.include_router(public.router)
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)
@@ -155,6 +159,8 @@ def create_app(
     app.include_router(payment_pages.router)
     app.include_router(ops_pages.router)
     app.include_router(inbox_pages.router)
+    app.include_router(help_pages.router)
+    app.include_router(console_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

@@ -1,0 +1,1 @@
+"""Customer service: the help center (``helpcenter``); chat and tickets follow."""

@@ -1,0 +1,54 @@
+"""Markdown to safe HTML (markdown-it-py, raw HTML disabled, then nh3 as a second fence), and
+Markdown to plain text for search snippets."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+
+# markdown-it logs every parser rule at DEBUG: thousands of lines per article.
+logging.getLogger("markdown_it").setLevel(logging.INFO)
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "h2", "h3", "h4", "strong", "em", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"style"}, "td": {"style"}, "ol": {"start"}}
+
+
+@lru_cache(maxsize=1)
+def _md() -> MarkdownIt:
+    # commonmark + tables; "html": False turns any raw HTML in the source into visible text.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def to_html(markdown: str) -> str:
+    html = _md().render(markdown)
+    # A heading level 1 belongs to the page; shift article headings down one level.
+    html = re.sub(r"<(/?)h1>", r"<\1h2>", html)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel="noopener noreferrer",
+        filter_style_properties={"text-align"},
+    )
+
+
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKS = re.compile(r"(^|\n)\s*(#{1,6}\s+|[-*+]\s+|\d+\.\s+|>\s*)")
+_TABLE_RULE = re.compile(r"^\|?[\s:|-]+\|?$", re.MULTILINE)
+
+
+def to_text(markdown: str) -> str:
+    """Readable plain text: links keep their words, marks and table rules go."""
+    text = _LINK.sub(r"\1", markdown)
+    text = _TABLE_RULE.sub("", text)
+    text = _MARKS.sub(r"\1", text)
+    text = text.replace("**", "").replace("`", "").replace("|", " ")
+    return re.sub(r"[ \t]+", " ", text).strip()
