@@ -147,9 +147,7 @@ async def staff_list(s: DbSession, caller: Me) -> list[StaffArticleOut]:
     return [_staff_out(a, names[a.category_id]) for a in await service.all_articles(s)]
 
 
-@router.get(
-    "/staff/articles/{slug}", response_model=StaffArticleOut, summary="An article (staff)"
-)
+@router.get("/staff/articles/{slug}", response_model=StaffArticleOut, summary="An article (staff)")
 async def staff_get(slug: str, s: DbSession, caller: Me) -> StaffArticleOut:
     require_staff(caller)
     a = await service.any_article(s, slug)
@@ -179,9 +177,7 @@ async def staff_update(slug: str, body: ArticleIn, s: DbSession, caller: Me) -> 
     return _staff_out(a, body.category)
 
 
-@router.post(
-    "/articles/{slug}/publish", response_model=StaffArticleOut, summary="Publish (staff)"
-)
+@router.post("/articles/{slug}/publish", response_model=StaffArticleOut, summary="Publish (staff)")
 async def staff_publish(slug: str, s: DbSession, caller: Me) -> StaffArticleOut:
     require_staff(caller)
     a = await service.set_published(s, slug, published=True, actor=caller.user.id)

@@ -29,6 +29,7 @@ K1 = 1.2
 B = 0.75
 FIELDS = {"title": 3.0, "keywords": 2.0, "body": 1.0}
 TYPO_WEIGHT = 0.8
+RELATIVE_FLOOR = 0.25  # a hit scoring under a quarter of the best one is dropped
 MAX_QUERY = 200
 SNIPPET_CHARS = {"zh_CN": 90, "en": 180}
 
@@ -213,9 +214,12 @@ def _search(idx: Index, query: str, locale: str, limit: int) -> list[Hit]:
     weights = _query_terms(idx, query)
     if not weights:
         return []
-    ranked = idx.score(weights)[:limit]
+    ranked = idx.score(weights)
     if not ranked:
         return []
+    # Weak hits far below the best one are noise (a shared common word): leave them out.
+    floor = ranked[0][0] * RELATIVE_FLOOR
+    ranked = [item for item in ranked if item[0] >= floor][:limit]
     return [
         Hit(
             article=ArticleRef(

@@ -58,20 +58,6 @@ async def published_stamp(s: Any) -> tuple[int, datetime | None]:
     return int(row[0]), row[1]
 
 
-async def popular(s: Any, limit: int) -> list[HelpArticle]:
-    query = (
-        select(HelpArticle)
-        .where(HelpArticle.status == "published")
-        .order_by(
-            (HelpArticle.helpful_yes - HelpArticle.helpful_no).desc(),
-            HelpArticle.category_id,
-            HelpArticle.position,
-        )
-        .limit(limit)
-    )
-    return list((await s.execute(query)).scalars())
-
-
 async def related(s: Any, article: HelpArticle, limit: int) -> list[HelpArticle]:
     query = (
         select(HelpArticle)

@@ -62,9 +62,26 @@ async def categories(s: Any) -> list[HelpCategory]:
     return await repo.categories(s)
 
 
+# What people ask most (the seeds' questions), shown as "popular" until votes say otherwise.
+FEATURED = (
+    "topup-not-arrived",
+    "forgot-login-password",
+    "withdrawal-arrival-time",
+    "unauthorized-transaction",
+    "payment-failed",
+    "pin-locked",
+)
+
+
 async def popular(s: Any, limit: int = 5) -> list[HelpArticle]:
+    """The most helpful articles by votes (yes minus no); ties in the featured order."""
     await prepare(s)
-    return await repo.popular(s, limit)
+    rank = {slug: i for i, slug in enumerate(FEATURED)}
+    articles = await repo.articles(s, published_only=True)
+    articles.sort(
+        key=lambda a: (-(a.helpful_yes - a.helpful_no), rank.get(a.slug, len(rank)), a.position)
+    )
+    return articles[:limit]
 
 
 async def published(s: Any, slug: str) -> HelpArticle:
