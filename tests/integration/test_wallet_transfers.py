@@ -431,3 +431,35 @@ async def test_operators_change_limits(client: httpx.AsyncClient, app: FastAPI):
         await client.put("/api/v1/risk/limits/0/nope/CNY", json=body, headers=auth)
     ).status_code == 422
     assert (await client.get("/api/v1/risk/limits")).status_code == 401
+
+
+async def test_very_frequent_transfers_restrict_the_sender(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    fresh_app.state.settings.risk.velocity_max = 2
+    _, alice, _ = await _user_with_money(fresh_client, fresh_app, 10_000)
+    bob_phone, bob, _ = await _user_with_money(fresh_client, fresh_app, 0)
+
+    async def send() -> httpx.Response:
+        return await fresh_client.post(
+            "/api/v1/wallet/transfers",
+            json={"to": bob_phone, "amount": "1.00", "currency": "CNY", "pin": PIN},
+            headers={**bearer(alice), **_key()},
+        )
+
+    assert [(await send()).status_code for _ in range(2)] == [201, 201]
+    r = await send()
+    assert r.status_code == 403 and r.json()["code"] == "risk.account_restricted"
+    assert await _balance(fresh_client, alice) == "98.00"
+    # Money can still come in.
+    r = await fresh_client.post(
+        "/api/v1/wallet/transfers",
+        json={
+            "to": (await fresh_client.get("/api/v1/me", headers=bearer(alice))).json()["phone"],
+            "amount": "1.00",
+            "currency": "CNY",
+            "pin": PIN,
+        },
+        headers={**bearer(bob), **_key()},
+    )
+    assert r.status_code == 201, r.text

@@ -125,7 +125,14 @@ async def send(
     ledger_key = f"p2p:{sender.id}:{key}"
     ledger = await Ledger.of_session(session)
     if not await ledger.has_command(ledger_key):  # a replay was judged the first time
-        await limits.enforce(session, sender, "transfer", amount)
+        risk = ctx.settings.risk
+        await limits.enforce(
+            session,
+            sender,
+            "transfer",
+            amount,
+            velocity=(risk.velocity_max, risk.velocity_window_s),
+        )
     await identity_pin.verify_pin_in_transaction(session, ctx, sender, pin)
     source = await wallet_account(session, sender.id, amount.currency)
     target = await wallet_account(session, recipient.user_id, amount.currency)
