@@ -522,3 +522,25 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
 def test_destinations_are_masked_for_logs():
     assert mask_destination("+8613800138000") == "+86138****8000"
     assert mask_destination("li.wei@example.com") == "l***@example.com"
+
+
+def test_the_sms_outbox_writes_each_message_once_across_processes(tmp_path):
+    import asyncio
+
+    from qianbao.notifications.sms import OutboxSms
+
+    path = tmp_path / "sms.jsonl"
+    a = OutboxSms(path)
+    asyncio.run(a.send("+8613800000001", "one", idempotency_key="k1"))
+    process_a = dict(OutboxSms._seen)  # what process A knows: the file up to "one"
+    OutboxSms._seen.clear()  # process B knows nothing of the file yet
+    b = OutboxSms(path)
+    asyncio.run(b.send("+8613800000001", "two", idempotency_key="k2"))
+    asyncio.run(b.send("+8613800000001", "one again", idempotency_key="k1"))
+    OutboxSms._seen.clear()
+    OutboxSms._seen.update(process_a)  # back in A: it reads only what B appended
+    asyncio.run(a.send("+8613800000001", "two again", idempotency_key="k2"))
+    assert [m["text"] for m in a.messages()] == ["one", "two"]
+    path.write_text("")  # truncated: read again from the start
+    asyncio.run(a.send("+8613800000001", "one", idempotency_key="k1"))
+    assert [m["id"] for m in a.messages()] == ["k1"]

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
 
@@ -49,20 +50,36 @@ class OutboxSms:
             print(f"[SMS to {to_e164}] {text}", flush=True)
         return idempotency_key
 
+    # Ids already in each file and how far it was read, per process: under the lock only the
+    # lines other processes appended since are read (the file is not re-read per message).
+    _seen: ClassVar[dict[Path, tuple[int, int, set[str]]]] = {}  # inode, offset, ids
+
     def _append_once(self, record: dict[str, str]) -> bool:
         """Append ``record`` unless its id is already in the file. Returns whether it wrote."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        with self.path.open("a+", encoding="utf-8") as fh:
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+        key = self.path.resolve()
+        with self.path.open("a+b") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
-                fh.seek(0)
-                for existing in fh:
-                    if _record_id(existing) == record["id"]:
-                        return False
+                stat = os.fstat(fh.fileno())
+                inode, offset, ids = self._seen.get(key, (stat.st_ino, 0, set()))
+                size = stat.st_size
+                if inode != stat.st_ino or size < offset:  # replaced or truncated: read it all
+                    offset, ids = 0, set()
+                fh.seek(offset)
+                for existing in fh.read(size - offset).splitlines():
+                    found = _record_id(existing.decode("utf-8", errors="replace"))
+                    if found is not None:
+                        ids.add(found)
+                if record["id"] in ids:
+                    self._seen[key] = (stat.st_ino, size, ids)
+                    return False
                 fh.seek(0, 2)
                 fh.write(line)
                 fh.flush()
+                ids.add(record["id"])
+                self._seen[key] = (stat.st_ino, size + len(line), ids)
                 return True
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
