@@ -8,12 +8,10 @@ import uuid
 import httpx
 from fastapi import FastAPI
 
-from qianbao.identity import accounts as id_accounts
 from qianbao.identity import freeze
-from qianbao.ledger import Ledger, accounts, transfer
-from qianbao.wallet.accounts import wallet_account
 from tests.support.identity import bearer, e164, new_phone, sign_up
 from tests.support.secrets import remember
+from tests.support.wallet import fund
 
 PIN = "583920"
 remember(PIN)
@@ -26,21 +24,7 @@ async def _user_with_money(
     assert (
         await client.post("/api/v1/me/pin", json={"pin": PIN}, headers=bearer(token))
     ).status_code == 204
-    async with app.state.db.transaction() as s:
-        user = await id_accounts.by_phone(s, e164(phone))
-        wallet = await wallet_account(s, user.id, "CNY")
-        if amount:
-            ledger = await Ledger.of_session(s)
-            source = await accounts.system_account_id(ledger.conn, "equity", "CNY", "opening")
-            await ledger.post(
-                transfer(
-                    f"fund-{user.id}",
-                    debit_account_id=source,
-                    credit_account_id=wallet.id,
-                    amount=amount,
-                    currency="CNY",
-                )
-            )
+    user = await fund(app, phone, amount)
     return phone, token, user
 
 

@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from qianbao.identity import accounts as id_accounts
+from qianbao.identity.models import User
 from qianbao.ledger import Ledger, accounts, transfer
 from qianbao.rails import factory as rails
 from qianbao.wallet import withdraw
@@ -34,6 +35,12 @@ async def ready_user(client: httpx.AsyncClient, app: FastAPI, *, minor: int = 0,
     phone, token = await sign_up(client, app, real_name=NAME)
     r = await client.post("/api/v1/me/pin", json={"pin": PIN}, headers=bearer(token))
     assert r.status_code == 204, r.text
+    user = await fund(app, phone, minor, tier=tier)
+    return phone, token, user.id
+
+
+async def fund(app: FastAPI, phone: str, minor: int, *, tier: int = 0) -> User:
+    """Open the user's CNY wallet and put ``minor`` fen in it from the opening-equity account."""
     async with app.state.db.transaction() as s:
         user = await id_accounts.by_phone(s, e164(phone))
         user.kyc_tier = tier
@@ -50,7 +57,7 @@ async def ready_user(client: httpx.AsyncClient, app: FastAPI, *, minor: int = 0,
                     currency="CNY",
                 )
             )
-    return phone, token, user.id
+    return user
 
 
 async def bind_card(

@@ -170,33 +170,25 @@ async def settle(session: Any, provider: str, event: CardPaymentEvent) -> Topup:
         source = await system_account_id(ledger.conn, "bank_clearing", topup.currency, "card")
         account = await wallet_account(session, topup.user_id, topup.currency)
         target = account.id
-        try:
-            entry = await ledger.post(
-                ledger_transfer(
-                    f"topup:{topup.id}",
-                    debit_account_id=source,
-                    credit_account_id=target,
-                    amount=topup.amount,
-                    currency=topup.currency,
-                    entry_type="topup",
-                    metadata={"topup": str(topup.id), "user": str(topup.user_id)},
-                )
+
+        def credit(to: int, entry_type: str) -> Any:
+            return ledger_transfer(
+                f"topup:{topup.id}",
+                debit_account_id=source,
+                credit_account_id=to,
+                amount=topup.amount,
+                currency=topup.currency,
+                entry_type=entry_type,
+                metadata={"topup": str(topup.id), "user": str(topup.user_id)},
             )
+
+        try:
+            entry = await ledger.post(credit(target, "topup"))
         except (AccountFrozen, AccountClosed):
             # The card was charged but the wallet cannot take money: park it in suspense for
             # the operator to refund (docs/operator.md), and tell the user it failed.
             target = await system_account_id(ledger.conn, "suspense", topup.currency)
-            entry = await ledger.post(
-                ledger_transfer(
-                    f"topup:{topup.id}",
-                    debit_account_id=source,
-                    credit_account_id=target,
-                    amount=topup.amount,
-                    currency=topup.currency,
-                    entry_type="topup_suspense",
-                    metadata={"topup": str(topup.id), "user": str(topup.user_id)},
-                )
-            )
+            entry = await ledger.post(credit(target, "topup_suspense"))
             topup.status, topup.failure, topup.entry_id = "failed", "account_frozen", entry.entry_id
             row.status = "failed"
             row.details = {**row.details, "failure": "account_frozen"}
