@@ -8,6 +8,7 @@ def import_all_models() -> None:
     import qianbao.notifications.inbox
     import qianbao.rails.models
     import qianbao.risk.models
+    import qianbao.support.channels.models
     import qianbao.support.helpcenter.models
     import qianbao.wallet.models
     import qianbao.worker.models  # noqa: F401
