@@ -302,6 +302,43 @@ def create_staff(
     )
 
 
+@app.command("support-mail")
+def support_mail(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (QIANBAO_TICKETS__MAIL_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Listen port (QIANBAO_TICKETS__MAIL_PORT).")
+    ] = None,
+) -> None:
+    """Receive support e-mail by SMTP: each message becomes a ticket or a reply (until Ctrl-C)."""
+    from qianbao.kernel.db import Database
+    from qianbao.support.tickets.mail_in import serve
+
+    settings = load_settings()
+    target = _prepare(settings)
+    host = host or settings.tickets.mail_host
+    port = port or settings.tickets.mail_port
+    _check_port_free(host, port)
+
+    async def _main() -> None:
+        db = Database(target.url, pool_size=4)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        server = await serve(db, settings, host=host, port=port)
+        typer.echo(f"Support mail: listening for SMTP on {host}:{port}.")
+        try:
+            await stop.wait()
+        finally:
+            server.close()
+            await server.wait_closed()
+            await db.dispose()
+
+    asyncio.run(_main())
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

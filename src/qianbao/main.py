@@ -26,6 +26,7 @@ from qianbao.ops.migrate import MigrationFailed, heads
 from qianbao.risk.api import router as risk_api
 from qianbao.settings import Settings, get_settings
 from qianbao.support.helpcenter.api import router as help_api
+from qianbao.support.tickets.api import router as tickets_api
 from qianbao.tasks import register_tasks
 from qianbao.wallet.api import router as wallet_api
 from qianbao.wallet.api_cards import router as cards_api
@@ -42,12 +43,14 @@ from qianbao.web.routes import (
     account_pages,
     card_pages,
     console_pages,
+    console_tickets,
     health,
     help_pages,
     inbox_pages,
     ops_pages,
     payment_pages,
     public,
+    ticket_pages,
     wallet_pages,
 )
 from qianbao.worker import Worker
@@ -152,6 +155,7 @@ def create_app(
     app.include_router(wallet_ops_api)
     app.include_router(risk_api)
     app.include_router(help_api)
+    app.include_router(tickets_api)
     app.include_router(public.router)
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)
@@ -161,6 +165,8 @@ def create_app(
     app.include_router(inbox_pages.router)
     app.include_router(help_pages.router)
     app.include_router(console_pages.router)
+    app.include_router(ticket_pages.router)
+    app.include_router(console_tickets.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

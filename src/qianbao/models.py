@@ -10,5 +10,6 @@ def import_all_models() -> None:
     import qianbao.risk.models
     import qianbao.support.channels.models
     import qianbao.support.helpcenter.models
+    import qianbao.support.tickets.models
     import qianbao.wallet.models
     import qianbao.worker.models  # noqa: F401

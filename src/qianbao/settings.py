@@ -263,6 +263,38 @@ class RiskSettings(BaseModel):
     velocity_window_s: int = 600
 
 
+class TicketsSettings(BaseModel):
+    """Support tickets (E3, E5, E6, E7): SLA targets, attachments, the inbound mail listener."""
+
+    first_response_hours: dict[str, float] = Field(
+        default_factory=lambda: {"urgent": 1, "high": 4, "normal": 8, "low": 24},
+        description="First-response target per priority, in business hours.",
+    )
+    resolution_hours: dict[str, float] = Field(
+        default_factory=lambda: {"urgent": 8, "high": 24, "normal": 40, "low": 80},
+        description="Resolution target per priority, in business hours.",
+    )
+    business_open_hour: int = Field(default=9, description="Business hours start (China time).")
+    business_close_hour: int = Field(default=18, description="Business hours end (China time).")
+    max_attachment_bytes: int = Field(
+        default=5_242_880, description="Largest attachment kept (PNG, JPEG, PDF or plain text)."
+    )
+    max_attachments: int = Field(default=5, description="Attachments per message.")
+    max_body_chars: int = Field(default=20_000, description="Longest message text.")
+    mail_host: str = Field(
+        default="127.0.0.1", description="Address `qianbao support-mail` listens on (SMTP)."
+    )
+    mail_port: int = Field(default=2525, description="Port of the inbound SMTP listener.")
+    mail_max_bytes: int = Field(
+        default=26_214_400, description="Largest inbound e-mail accepted (SMTP SIZE)."
+    )
+    reply_address: str | None = Field(
+        default=None,
+        description="From address of agent replies (customers answer to it). "
+        "Unset: the e-mail from_address.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="QIANBAO_",
@@ -291,6 +323,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    tickets: TicketsSettings = Field(default_factory=TicketsSettings)
 
     def secret_key_bytes(self) -> bytes:
         """The signing key. Production must set it; development keeps one under var/."""

@@ -9,6 +9,7 @@ from qianbao import notifications
 from qianbao.ledger import Ledger
 from qianbao.rails import factory as rails
 from qianbao.rails import sandbox
+from qianbao.support.tickets import tasks as ticket_tasks
 from qianbao.wallet import tasks as wallet_tasks
 from qianbao.wallet import topup, withdraw
 from qianbao.worker import JobContext, registry
@@ -55,6 +56,7 @@ def register_tasks(
         subscribes=[wallet_tasks.TRANSACTION_TOPIC],
     )
     notifications.register(registry)
+    ticket_tasks.register(registry)
     registry.register(
         wallet_tasks.TASK, wallet_tasks.notify_transfer, subscribes=[wallet_tasks.TOPIC]
     )
