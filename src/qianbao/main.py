@@ -25,6 +25,8 @@ from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
 from qianbao.risk.api import router as risk_api
 from qianbao.settings import Settings, get_settings
+from qianbao.support.channels.api import public as verify_api
+from qianbao.support.channels.api import router as channels_api
 from qianbao.support.helpcenter.api import router as help_api
 from qianbao.support.tickets.api import router as tickets_api
 from qianbao.tasks import register_tasks
@@ -42,7 +44,9 @@ from qianbao.web.middleware import (
 from qianbao.web.routes import (
     account_pages,
     card_pages,
+    console_channels,
     console_pages,
+    contact_pages,
     console_tickets,
     health,
     help_pages,
@@ -51,6 +55,7 @@ from qianbao.web.routes import (
     payment_pages,
     public,
     ticket_pages,
+    verify_pages,
     wallet_pages,
 )
 from qianbao.worker import Worker
@@ -156,6 +161,8 @@ def create_app(
     app.include_router(risk_api)
     app.include_router(help_api)
     app.include_router(tickets_api)
+    app.include_router(verify_api)
+    app.include_router(channels_api)
     app.include_router(public.router)
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)
@@ -167,6 +174,9 @@ def create_app(
     app.include_router(console_pages.router)
     app.include_router(ticket_pages.router)
     app.include_router(console_tickets.router)
+    app.include_router(verify_pages.router)
+    app.include_router(contact_pages.router)
+    app.include_router(console_channels.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

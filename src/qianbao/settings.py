@@ -295,6 +295,31 @@ class TicketsSettings(BaseModel):
     )
 
 
+class SupportSettings(BaseModel):
+    """How customers reach us (E4), shown on /contact and seeded into the official-channel
+    registry (D6) that /verify answers from."""
+
+    hotline: str = Field(
+        default="400-000-1234", description="Customer service hotline (any format; +country)."
+    )
+    hotline_open: str = Field(default="09:00", description="Hotline opens (HH:MM, China time).")
+    hotline_close: str = Field(default="21:00", description="Hotline closes (HH:MM, China time).")
+    hotline_days: list[int] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5, 6, 7],
+        description="Days the hotline is staffed, ISO numbers (1 = Monday … 7 = Sunday).",
+    )
+    email: str = Field(default="support@qianbao.example", description="Support e-mail address.")
+    website: str = Field(default="https://qianbao.example", description="The official website.")
+    social_accounts: dict[str, str] = Field(
+        default_factory=dict,
+        description='Official social accounts, platform -> handle: {"WeChat": "QianbaoWallet"}.',
+    )
+    verify_max_lookups: int = Field(
+        default=30, description="Channel lookups (/verify) allowed per client IP and window."
+    )
+    verify_window_s: int = Field(default=600, description="The window of verify_max_lookups.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="QIANBAO_",
@@ -324,6 +349,7 @@ class Settings(BaseSettings):
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     tickets: TicketsSettings = Field(default_factory=TicketsSettings)
+    support: SupportSettings = Field(default_factory=SupportSettings)
 
     def secret_key_bytes(self) -> bytes:
         """The signing key. Production must set it; development keeps one under var/."""
