@@ -28,7 +28,7 @@ import nh3
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.logging import get_logger
-from qianbao.kernel.translations import gettext
+from qianbao.kernel.translations import gettext as translate
 from qianbao.notifications import mask_destination
 from qianbao.support.tickets import attachments as att
 from qianbao.support.tickets import repository as repo
@@ -178,7 +178,7 @@ class TicketMailHandler:
             async with self.db.transaction() as s:
                 done = await ingest(s, self.settings, raw, envelope_from=envelope.mail_from)
         except DomainError as exc:
-            text = gettext("en", exc.message, **exc.params).replace("\r", " ").replace("\n", " ")
+            text = translate("en", exc.message, **exc.params).replace("\r", " ").replace("\n", " ")
             log.info("ticket_mail_refused", code=exc.code,
                      sender=mask_destination(envelope.mail_from or "-"))  # fmt: skip
             return f"550 5.7.1 {text}"
