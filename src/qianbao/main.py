@@ -27,6 +27,8 @@ from qianbao.risk.api import router as risk_api
 from qianbao.settings import Settings, get_settings
 from qianbao.support.channels.api import public as verify_api
 from qianbao.support.channels.api import router as channels_api
+from qianbao.support.chat.api import router as chat_api
+from qianbao.support.chat.hub import ChatHub
 from qianbao.support.helpcenter.api import router as help_api
 from qianbao.support.tickets.api import router as tickets_api
 from qianbao.tasks import register_tasks
@@ -44,6 +46,9 @@ from qianbao.web.middleware import (
 from qianbao.web.routes import (
     account_pages,
     card_pages,
+    chat_pages,
+    chat_ws,
+    console_chat,
     console_channels,
     console_pages,
     console_tickets,
@@ -110,6 +115,8 @@ def create_app(
             max_batch=settings.ledger.group_commit_max_batch,
             inflight=settings.ledger.group_commit_inflight,
         )
+        app.state.chat_hub = ChatHub(asyncpg_dsn(url))  # live chat: LISTEN fan-out
+        await app.state.chat_hub.start()
         stop = asyncio.Event()
         worker_task = None
         if run_worker:
@@ -131,6 +138,7 @@ def create_app(
             if worker_task is not None:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(worker_task, timeout=10)
+            await app.state.chat_hub.stop()
             await app.state.ledger_front.drain()
             await ledger_pool.close()
             await db.dispose()
@@ -160,6 +168,7 @@ def create_app(
     app.include_router(wallet_ops_api)
     app.include_router(risk_api)
     app.include_router(help_api)
+    app.include_router(chat_api)
     app.include_router(tickets_api)
     app.include_router(verify_api)
     app.include_router(channels_api)
@@ -172,6 +181,9 @@ def create_app(
     app.include_router(inbox_pages.router)
     app.include_router(help_pages.router)
     app.include_router(console_pages.router)
+    app.include_router(chat_pages.router)
+    app.include_router(console_chat.router)
+    app.include_router(chat_ws.router)
     app.include_router(ticket_pages.router)
     app.include_router(console_tickets.router)
     app.include_router(verify_pages.router)

@@ -320,6 +320,27 @@ class SupportSettings(BaseModel):
     verify_window_s: int = Field(default=600, description="The window of verify_max_lookups.")
 
 
+class ChatSettings(BaseModel):
+    """Live chat (docs/support.md): business hours in China Standard Time, agents' capacity,
+    images, how long the customer is told to wait."""
+
+    opens_at: int = Field(default=8, ge=0, le=23, description="Hour the desk opens (local).")
+    closes_at: int = Field(default=22, ge=1, le=24, description="Hour it closes (24 = midnight).")
+    business_days_only: bool = Field(
+        default=False,
+        description="Closed on weekends and public holidays (payments.holidays / workdays).",
+    )
+    default_capacity: int = Field(default=3, ge=1, le=50)
+    max_capacity: int = Field(default=10, ge=1, le=50)
+    max_message_chars: int = 2000
+    max_image_bytes: int = Field(default=2_000_000, description="Largest image a customer sends.")
+    queue_reply_minutes: int = Field(
+        default=30, description="In business hours with no agent free: the reply time promised."
+    )
+    bot_articles: int = 3
+    visitor_cookie: str = "qb_chat_visitor"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="QIANBAO_",
@@ -348,6 +369,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     tickets: TicketsSettings = Field(default_factory=TicketsSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
 

@@ -1,0 +1,198 @@
+"""The agents' side: presence and capacity, "talk to a person" (round-robin among online agents
+under their capacity, within business hours; else a ticket or the queue with the reply time
+promised), replies, closing, and pulling waiting conversations when capacity frees up."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from qianbao.identity.models import STAFF_ROLES, User
+from qianbao.kernel.translations import gettext
+from qianbao.support.chat import hub, tickets_link
+from qianbao.support.chat import repository as repo
+from qianbao.support.chat.errors import (
+    AgentsOnly,
+    CapacityInvalid,
+    ConversationClosed,
+    ConversationNotFound,
+)
+from qianbao.support.chat.hours import expected_reply
+from qianbao.support.chat.models import ChatAgent, ChatConversation, ChatMessage
+from qianbao.support.chat.service import Config, add_message, clean_text, system_message
+from qianbao.support.chat.texts import AGENT
+
+
+@dataclass(frozen=True)
+class AgentCard:
+    """How an agent appears to a customer."""
+
+    name: str
+    agent_id: str
+
+
+def check_agent(user: User) -> None:
+    """Support agents, supervisors and admins with two-step verification only."""
+    if user.role not in STAFF_ROLES or user.totp_enabled_at is None:
+        raise AgentsOnly()
+
+
+async def card_of(s: Any, user: User, locale: str) -> AgentCard:
+    from qianbao.support.chat.agent_ids import public_agent_id
+
+    return AgentCard(
+        name=user.real_name or gettext(locale, AGENT),
+        agent_id=await public_agent_id(s, user),
+    )
+
+
+async def presence(s: Any, cfg: Config, user: User) -> ChatAgent:
+    check_agent(user)
+    found = await repo.agent(s, user.id)
+    if found is None:
+        found = ChatAgent(
+            user_id=user.id, online=False, max_concurrent=cfg.default_capacity, updated_at=cfg.now()
+        )
+        s.add(found)
+        await s.flush()
+    return found
+
+
+async def set_presence(
+    s: Any, cfg: Config, user: User, *, online: bool, capacity: int | None = None
+) -> ChatAgent:
+    """Online or offline, with how many conversations at once. Going online (or raising the
+    capacity) takes waiting conversations at once, oldest first."""
+    check_agent(user)
+    if capacity is not None and not 1 <= capacity <= cfg.max_capacity:
+        raise CapacityInvalid(limit=cfg.max_capacity)
+    agent = await presence(s, cfg, user)
+    agent.online = online
+    if capacity is not None:
+        agent.max_concurrent = capacity
+    agent.updated_at = cfg.now()
+    await s.flush()
+    if online:
+        await pull_queue(s, cfg)
+    return agent
+
+
+async def _assign(s: Any, cfg: Config, conv: ChatConversation) -> User | None:
+    """Give ``conv`` to the online agent who waited longest for one and is under capacity."""
+    if not cfg.hours.is_open(cfg.now()):
+        return None
+    for agent, holding in await repo.available_agents_locked(s):
+        if holding >= agent.max_concurrent:
+            continue
+        user = await repo.user(s, agent.user_id)
+        assert user is not None
+        now = cfg.now()
+        agent.last_assigned_at = now
+        conv.status, conv.agent_id, conv.assigned_at = "assigned", agent.user_id, now
+        await s.flush()
+        card = await card_of(s, user, conv.locale)
+        await system_message(s, cfg, conv, "assigned", name=card.name, agent_id=card.agent_id)
+        await hub.publish(s, hub.agent_channel(user.id), {"t": "a", "c": str(conv.id)})
+        await hub.publish(s, hub.conversation_channel(conv.id), {"t": "s", "c": str(conv.id)})
+        return user
+    return None
+
+
+async def handoff(s: Any, cfg: Config, conv: ChatConversation) -> ChatConversation:
+    """'Talk to a person': an agent now, or else a ticket (signed-in customers, when the tickets
+    package offers it) or the queue, and the customer is told when to expect a reply."""
+    if conv.status == "closed":
+        raise ConversationClosed()
+    if conv.status == "assigned":
+        return conv
+    if await _assign(s, cfg, conv) is not None:
+        return conv
+    if conv.status == "queued":
+        return conv  # already waiting; told once
+    now = cfg.now()
+    is_open = cfg.hours.is_open(now)
+    ticket = None
+    if not is_open or not await repo.any_agent_online(s):
+        ticket = await tickets_link.open_from_chat(s, cfg, conv)
+    if ticket is not None:
+        reference, due = ticket
+        await system_message(s, cfg, conv, "ticket", reference=reference, time=due.isoformat())
+        conv.status, conv.closed_at = "closed", now
+    else:
+        when = expected_reply(cfg.hours, now, cfg.queue_reply_minutes)
+        conv.status, conv.queued_at = "queued", now
+        key = "queued" if is_open else "after_hours"
+        params: dict[str, Any] = {"time": when.isoformat()}
+        if not is_open:
+            params.update(opens=f"{cfg.hours.opens_at:02d}", closes=f"{cfg.hours.closes_at:02d}")
+        await system_message(s, cfg, conv, key, **params)
+    await s.flush()
+    await hub.publish(s, hub.conversation_channel(conv.id), {"t": "s", "c": str(conv.id)})
+    return conv
+
+
+async def pull_queue(s: Any, cfg: Config, limit: int = 20) -> int:
+    """Assign waiting conversations while agents have room; returns how many."""
+    if not cfg.hours.is_open(cfg.now()):
+        return 0
+    done = 0
+    for conv in await repo.queued(s, limit):
+        if await _assign(s, cfg, conv) is None:
+            break
+        done += 1
+    return done
+
+
+async def conversation_for_agent(
+    s: Any, user: User, conversation_id: uuid.UUID, *, lock: bool = False
+) -> ChatConversation:
+    """A conversation the agent holds (supervisors and admins: any)."""
+    check_agent(user)
+    conv = await repo.conversation(s, conversation_id, lock=lock)
+    if conv is None:
+        raise ConversationNotFound()
+    if conv.agent_id != user.id and user.role not in ("supervisor", "admin"):
+        raise ConversationNotFound()
+    return conv
+
+
+async def reply(
+    s: Any, cfg: Config, user: User, conversation_id: uuid.UUID, text: str
+) -> ChatMessage:
+    """The agent answers (masked like the customer's text)."""
+    from qianbao.support.chat.masking import mask
+
+    text = clean_text(cfg, text)
+    conv = await conversation_for_agent(s, user, conversation_id, lock=True)
+    if conv.status != "assigned":
+        raise ConversationClosed()
+    hidden = mask(text)
+    return await add_message(
+        s, cfg, conv, sender="agent", body=hidden.text, masked=hidden.masked, author_id=user.id
+    )
+
+
+async def close(s: Any, cfg: Config, user: User, conversation_id: uuid.UUID) -> ChatConversation:
+    conv = await conversation_for_agent(s, user, conversation_id, lock=True)
+    if conv.status == "closed":
+        raise ConversationClosed()
+    conv.status, conv.closed_at = "closed", cfg.now()
+    await s.flush()
+    await system_message(s, cfg, conv, "closed")
+    await hub.publish(s, hub.conversation_channel(conv.id), {"t": "s", "c": str(conv.id)})
+    await pull_queue(s, cfg)  # the freed place goes to the next waiting customer
+    return conv
+
+
+async def mine(s: Any, user: User) -> list[ChatConversation]:
+    check_agent(user)
+    return list(await repo.of_agent(s, user.id))
+
+
+async def queued_count(s: Any) -> int:
+    return await repo.queued_count(s)
+
+
+async def unread(s: Any, convs: list[ChatConversation]) -> dict[uuid.UUID, int]:
+    return await repo.unread_for_agent(s, [c.id for c in convs])

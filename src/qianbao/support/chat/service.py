@@ -1,0 +1,287 @@
+"""The customer's side of the live chat: the open conversation of a signed-in customer or a
+visitor, messages (masked before they are stored), the bot's first answer with help articles,
+"talk to a person", images, read marks and typing.
+
+Every write announces itself on the conversation's NOTIFY channel in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from qianbao.kernel.clock import Clock, system_clock
+from qianbao.support.chat import hub
+from qianbao.support.chat import repository as repo
+from qianbao.support.chat.errors import (
+    AttachmentInvalid,
+    ConversationClosed,
+    ConversationNotFound,
+    MessageInvalid,
+)
+from qianbao.support.chat.hours import Hours
+from qianbao.support.chat.masking import mask
+from qianbao.support.chat.models import ChatAttachment, ChatConversation, ChatMessage
+from qianbao.support.helpcenter import search
+
+PNG = b"\x89PNG\r\n\x1a\n"
+JPEG = b"\xff\xd8\xff"
+
+
+@dataclass
+class Config:
+    """What the chat needs from the settings, read once per request."""
+
+    max_message_chars: int = 2000
+    max_image_bytes: int = 2_000_000
+    default_capacity: int = 3
+    max_capacity: int = 10
+    queue_reply_minutes: int = 30
+    bot_articles: int = 3
+    hours: Hours = field(
+        default_factory=lambda: Hours.of(opens_at=0, closes_at=24, business_days_only=False)
+    )
+    clock: Clock = field(default=system_clock)
+    settings: Any = None  # the whole Settings (the tickets package takes it)
+
+    @classmethod
+    def of(cls, settings: Any, clock: Clock = system_clock) -> Config:
+        chat = settings.chat
+        return cls(
+            max_message_chars=chat.max_message_chars,
+            max_image_bytes=chat.max_image_bytes,
+            default_capacity=chat.default_capacity,
+            max_capacity=chat.max_capacity,
+            queue_reply_minutes=chat.queue_reply_minutes,
+            bot_articles=chat.bot_articles,
+            hours=Hours.of(
+                opens_at=chat.opens_at,
+                closes_at=chat.closes_at,
+                business_days_only=chat.business_days_only,
+                holidays=settings.payments.holidays,
+                workdays=settings.payments.workdays,
+            ),
+            clock=clock,
+            settings=settings,
+        )
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who writes: a signed-in user (from the wallet session, never from the widget) or a
+    visitor (the hash of the signed visitor cookie's token)."""
+
+    user_id: uuid.UUID | None
+    visitor_hash: bytes | None
+    locale: str = "zh_CN"
+
+    @property
+    def verified(self) -> bool:
+        return self.user_id is not None
+
+
+def human_size(n: int) -> str:
+    return f"{n / 1_000_000:.0f} MB" if n >= 1_000_000 else f"{n // 1000} KB"
+
+
+async def current(s: Any, who: Customer) -> ChatConversation | None:
+    if who.user_id is not None:
+        return await repo.open_of_user(s, who.user_id)
+    if who.visitor_hash is not None:
+        return await repo.open_of_visitor(s, who.visitor_hash)
+    return None
+
+
+def _owns(who: Customer, conv: ChatConversation) -> bool:
+    if who.user_id is not None:
+        return conv.user_id == who.user_id
+    return who.visitor_hash is not None and conv.visitor_hash == who.visitor_hash
+
+
+async def owned(
+    s: Any, who: Customer, conversation_id: uuid.UUID, *, lock: bool = False
+) -> ChatConversation:
+    """The caller's conversation; anyone else's is 'not found' (we never say whose)."""
+    conv = await repo.conversation(s, conversation_id, lock=lock)
+    if conv is None or not _owns(who, conv):
+        raise ConversationNotFound()
+    return conv
+
+
+async def _open(s: Any, cfg: Config, who: Customer) -> ChatConversation:
+    conv = await current(s, who)
+    if conv is not None:
+        return conv
+    conv = ChatConversation(
+        user_id=who.user_id,
+        visitor_hash=None if who.user_id is not None else who.visitor_hash,
+        verified=who.user_id is not None,
+        locale=who.locale,
+        status="bot",
+        created_at=cfg.now(),
+    )
+    if conv.user_id is None and conv.visitor_hash is None:
+        raise ConversationNotFound()
+    s.add(conv)
+    await s.flush()
+    return conv
+
+
+async def add_message(
+    s: Any,
+    cfg: Config,
+    conv: ChatConversation,
+    *,
+    sender: str,
+    body: str = "",
+    masked: bool = False,
+    data: dict[str, Any] | None = None,
+    author_id: uuid.UUID | None = None,
+    attachment_id: uuid.UUID | None = None,
+) -> ChatMessage:
+    msg = ChatMessage(
+        conversation_id=conv.id,
+        sender=sender,
+        body=body,
+        masked=masked,
+        data=data,
+        author_id=author_id,
+        attachment_id=attachment_id,
+        created_at=cfg.now(),
+    )
+    s.add(msg)
+    await s.flush()
+    await hub.publish(
+        s, hub.conversation_channel(conv.id), {"t": "m", "c": str(conv.id), "id": msg.id}
+    )
+    return msg
+
+
+async def system_message(
+    s: Any, cfg: Config, conv: ChatConversation, key: str, **params: Any
+) -> ChatMessage:
+    from qianbao.support.chat.texts import say
+
+    return await add_message(
+        s,
+        cfg,
+        conv,
+        sender="system",
+        body=say(key, params, conv.locale),
+        data={"key": key, "params": params},
+    )
+
+
+def clean_text(cfg: Config, text: str) -> str:
+    text = (text or "").replace("\r\n", "\n").strip()
+    if not text or len(text) > cfg.max_message_chars:
+        raise MessageInvalid(limit=cfg.max_message_chars)
+    return text
+
+
+async def post_message(
+    s: Any,
+    cfg: Config,
+    who: Customer,
+    text: str,
+    *,
+    conversation_id: uuid.UUID | None = None,
+) -> tuple[ChatConversation, list[ChatMessage]]:
+    """The customer writes. Checked before anything is stored; codes, PINs and card numbers are
+    masked first (and the customer warned); in the bot state the bot answers."""
+    text = clean_text(cfg, text)
+    if conversation_id is not None:
+        conv = await owned(s, who, conversation_id, lock=True)
+        if conv.status == "closed":
+            raise ConversationClosed()
+    else:
+        conv = await _open(s, cfg, who)
+    hidden = mask(text)
+    out = [
+        await add_message(s, cfg, conv, sender="customer", body=hidden.text, masked=hidden.masked)
+    ]
+    if hidden.masked:
+        out.append(await system_message(s, cfg, conv, "masked"))
+    if conv.status == "bot":
+        out.append(await bot_answer(s, cfg, conv, hidden.text))
+    return conv, out
+
+
+async def bot_answer(s: Any, cfg: Config, conv: ChatConversation, question: str) -> ChatMessage:
+    from qianbao.support.chat.texts import say
+
+    hits = await search(s, question, conv.locale, cfg.bot_articles)
+    articles = [{"title": h.article.title, "url": h.article.url} for h in hits]
+    key = "bot_found" if articles else "bot_none"
+    return await add_message(
+        s,
+        cfg,
+        conv,
+        sender="bot",
+        body=say(key, {}, conv.locale),
+        data={"key": key, "params": {}, "articles": articles, "handoff": True},
+    )
+
+
+def sniff_image(data: bytes) -> str | None:
+    if data.startswith(PNG) and data[12:16] == b"IHDR":
+        return "image/png"
+    if data.startswith(JPEG) and data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return "image/jpeg"
+    return None
+
+
+async def post_image(
+    s: Any, cfg: Config, who: Customer, conversation_id: uuid.UUID | None, data: bytes
+) -> tuple[ChatConversation, ChatMessage]:
+    """An image from the customer: PNG or JPEG by its content (not its name or declared type),
+    at most ``max_image_bytes``; refused before anything is stored."""
+    kind = sniff_image(data)
+    if kind is None or len(data) > cfg.max_image_bytes or not data:
+        raise AttachmentInvalid(limit=human_size(cfg.max_image_bytes))
+    if conversation_id is not None:
+        conv = await owned(s, who, conversation_id, lock=True)
+        if conv.status == "closed":
+            raise ConversationClosed()
+    else:
+        conv = await _open(s, cfg, who)
+    attachment = ChatAttachment(
+        conversation_id=conv.id, content_type=kind, size=len(data), data=data, created_at=cfg.now()
+    )
+    s.add(attachment)
+    await s.flush()
+    msg = await add_message(s, cfg, conv, sender="customer", attachment_id=attachment.id)
+    return conv, msg
+
+
+async def image(s: Any, conversation_id: uuid.UUID, attachment_id: uuid.UUID) -> ChatAttachment:
+    """An image of a conversation the caller was already allowed to see."""
+    found = await repo.attachment(s, attachment_id)
+    if found is None or found.conversation_id != conversation_id:
+        raise ConversationNotFound()
+    return found
+
+
+async def mark_read(s: Any, cfg: Config, conv: ChatConversation, *, by: str, upto: int) -> int:
+    changed = await repo.mark_read(s, conv.id, by=by, upto=upto, at=cfg.now())
+    if changed:
+        await hub.publish(
+            s,
+            hub.conversation_channel(conv.id),
+            {"t": "r", "c": str(conv.id), "by": by, "upto": upto},
+        )
+    return changed
+
+
+async def typing(s: Any, conv: ChatConversation, *, by: str) -> None:
+    await hub.publish(
+        s, hub.conversation_channel(conv.id), {"t": "ty", "c": str(conv.id), "by": by}
+    )
+
+
+async def since(s: Any, conv: ChatConversation, after: int) -> list[ChatMessage]:
+    return list(await repo.messages_since(s, conv.id, max(0, after)))
