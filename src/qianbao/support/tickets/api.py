@@ -55,7 +55,7 @@ async def _messages(s: Any, t: Ticket, *, internal: bool) -> list[MessageOut]:
     return [
         MessageOut(
             id=str(i.message.id),
-            author=i.message.author_kind,  # type: ignore[arg-type]
+            author=i.message.author_kind,
             body=i.message.body,
             internal=i.message.internal,
             via=i.message.via,

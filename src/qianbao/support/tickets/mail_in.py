@@ -128,12 +128,14 @@ async def ingest(
     sender = _sender(msg, envelope_from)
     body = _text_of(msg)[: settings.tickets.max_body_chars] or "(no text)"
     files = check_uploads(settings, _uploads(msg))
-    mail_id = (MSGID_RE.findall(str(msg.get("Message-ID", "") or "")) or [None])[0]
+    found_ids: list[str] = MSGID_RE.findall(str(msg.get("Message-ID", "") or ""))
+    mail_id = found_ids[0] if found_ids else None
     seen = await repo.message_by_mail_id(s, [mail_id]) if mail_id else None
     if seen is not None:  # a redelivery of a message already stored: once only
         known = await repo.by_id(s, seen.ticket_id)
         return Ingested(known.reference if known else "", False)
-    in_reply_to = (_thread_ids(msg) or [None])[-1]
+    thread_ids = _thread_ids(msg)
+    in_reply_to = thread_ids[-1] if thread_ids else None
     ticket = await _match(s, msg, sender)
     if ticket is not None:
         await customer_reply(

@@ -23,11 +23,11 @@ OPEN_STATUSES = ("new", "open", "waiting")
 
 async def by_reference(s: Any, reference: str) -> Ticket | None:
     result = await s.execute(select(Ticket).where(Ticket.reference == reference))
-    return result.scalar_one_or_none()  # type: ignore[no-any-return]
+    return result.scalar_one_or_none()
 
 
 async def by_id(s: Any, ticket_id: uuid.UUID) -> Ticket | None:
-    return await s.get(Ticket, ticket_id)  # type: ignore[no-any-return]
+    return await s.get(Ticket, ticket_id)
 
 
 async def reference_taken(s: Any, reference: str) -> bool:
@@ -91,7 +91,7 @@ async def attachment(
             TicketAttachment.id == attachment_id, TicketAttachment.ticket_id == ticket_id
         )
     )
-    return rows.scalar_one_or_none()  # type: ignore[no-any-return]
+    return rows.scalar_one_or_none()
 
 
 async def message_by_mail_id(s: Any, ids: Sequence[str]) -> TicketMessage | None:
@@ -103,11 +103,11 @@ async def message_by_mail_id(s: Any, ids: Sequence[str]) -> TicketMessage | None
         .order_by(TicketMessage.created_at.desc())
         .limit(1)
     )
-    return rows.scalar_one_or_none()  # type: ignore[no-any-return]
+    return rows.scalar_one_or_none()
 
 
 async def message(s: Any, message_id: uuid.UUID) -> TicketMessage | None:
-    return await s.get(TicketMessage, message_id)  # type: ignore[no-any-return]
+    return await s.get(TicketMessage, message_id)
 
 
 async def mail_ids(s: Any, ticket_id: uuid.UUID) -> list[str]:
@@ -148,11 +148,11 @@ async def canned_count(s: Any) -> int:
 
 
 async def canned_by_id(s: Any, canned_id: int) -> CannedReply | None:
-    return await s.get(CannedReply, canned_id)  # type: ignore[no-any-return]
+    return await s.get(CannedReply, canned_id)
 
 
 async def user(s: Any, user_id: uuid.UUID) -> User | None:
-    return await s.get(User, user_id)  # type: ignore[no-any-return]
+    return await s.get(User, user_id)
 
 
 async def user_by_verified_email(s: Any, address: str) -> User | None:
@@ -161,7 +161,7 @@ async def user_by_verified_email(s: Any, address: str) -> User | None:
             func.lower(User.email) == address.lower(), User.email_verified_at.is_not(None)
         )
     )
-    return rows.scalar_one_or_none()  # type: ignore[no-any-return]
+    return rows.scalar_one_or_none()
 
 
 async def staff(s: Any, roles: Sequence[str]) -> list[User]:

@@ -140,11 +140,8 @@ async def set_status(
     require_staff(agent)
     if status not in STATUSES:
         raise TicketInvalid(problem=N_("unknown status."))
-    if (
-        (status == "new"
-        and ticket.status != "new")
-        or (ticket.status == "closed"
-        and status != "closed")
+    if (status == "new" and ticket.status != "new") or (
+        ticket.status == "closed" and status != "closed"
     ):
         raise StatusChangeRefused(old=ticket.status, new=status)
     old = ticket.status
