@@ -52,7 +52,7 @@ class Viewer:
 
     async def message(self, conv: ChatConversation, msg: ChatMessage) -> dict[str, Any]:
         data = msg.data or {}
-        mine = (msg.sender == "customer") == (self.side == "customer")
+        mine = msg.sender == ("customer" if self.side == "customer" else "agent")
         read_at = msg.read_by_agent_at if msg.sender == "customer" else msg.read_by_customer_at
         return {
             "id": msg.id,
