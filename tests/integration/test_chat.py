@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from qianbao.identity import sessions
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
-from qianbao.kernel.db import Database
 from qianbao.kernel.clock import LOCAL_TZ, FrozenClock
+from qianbao.kernel.db import Database
 from qianbao.main import create_app
 from qianbao.settings import Settings
 from qianbao.support.chat.models import ChatAttachment, ChatConversation, ChatMessage
@@ -284,8 +284,8 @@ async def agent_online(app: FastAPI, capacity: int, name: str) -> tuple[User, di
 
 
 async def test_handoff_round_robin_within_capacity(app: FastAPI, browsers: list[Browser]):
-    wu, wu_h = await agent_online(app, 1, "Agent Wu")
-    chen, chen_h = await agent_online(app, 1, "Agent Chen")
+    _, wu_h = await agent_online(app, 1, "Agent Wu")
+    _, chen_h = await agent_online(app, 1, "Agent Chen")
     customers = []
     for i in range(3):
         _, token = await make_user(app, name=f"Customer {i}")
@@ -430,14 +430,14 @@ async def live(settings: Settings, url: str) -> AsyncIterator[Any]:
         await asyncio.to_thread(server.stop)
 
 
-async def next_frame(ws: Any, kind: str, timeout: float = 10) -> dict[str, Any]:
+async def next_frame(ws: Any, kind: str, wait_s: float = 10) -> dict[str, Any]:
     async def wait() -> dict[str, Any]:
         while True:
             frame = json.loads(await ws.recv())
             if frame["type"] == kind:
                 return frame  # type: ignore[no-any-return]
 
-    return await asyncio.wait_for(wait(), timeout)
+    return await asyncio.wait_for(wait(), wait_s)
 
 
 @pytest.fixture
@@ -531,7 +531,9 @@ async def test_two_processes_share_a_conversation(fresh_db_url: str):
                 assert agent_msgs[0]["text"] == "Never share it. How can I help?"
                 assert agent_msgs[0]["agent"]["name"] == "Agent Fan"
         # A foreign page cannot open a socket with the customer's cookie.
-        with pytest.raises(Exception):
+        from websockets.exceptions import InvalidStatus
+
+        with pytest.raises(InvalidStatus):
             async with connect(
                 ws_one,
                 origin="http://evil.example",

@@ -52,11 +52,11 @@ def config(request: Request) -> Config:
 
 
 def _secret(request: Request) -> bytes:
-    return request.app.state.identity.secret  # type: ignore[no-any-return]
+    return request.app.state.identity.secret
 
 
 def visitor_cookie_name(request: Request) -> str:
-    return request.app.state.settings.chat.visitor_cookie  # type: ignore[no-any-return]
+    return request.app.state.settings.chat.visitor_cookie
 
 
 async def customer_of(request: Request, *, create: bool = False) -> tuple[Customer, str | None]:

@@ -17,14 +17,14 @@ async def open_of_user(s: Any, user_id: uuid.UUID) -> ChatConversation | None:
     stmt = select(ChatConversation).where(
         ChatConversation.user_id == user_id, ChatConversation.status != "closed"
     )
-    return (await s.execute(stmt)).scalar_one_or_none()  # type: ignore[no-any-return]
+    return (await s.execute(stmt)).scalar_one_or_none()
 
 
 async def open_of_visitor(s: Any, visitor_hash: bytes) -> ChatConversation | None:
     stmt = select(ChatConversation).where(
         ChatConversation.visitor_hash == visitor_hash, ChatConversation.status != "closed"
     )
-    return (await s.execute(stmt)).scalar_one_or_none()  # type: ignore[no-any-return]
+    return (await s.execute(stmt)).scalar_one_or_none()
 
 
 async def conversation(
@@ -33,7 +33,7 @@ async def conversation(
     stmt = select(ChatConversation).where(ChatConversation.id == conversation_id)
     if lock:
         stmt = stmt.with_for_update()
-    return (await s.execute(stmt)).scalar_one_or_none()  # type: ignore[no-any-return]
+    return (await s.execute(stmt)).scalar_one_or_none()
 
 
 async def messages_since(
@@ -45,7 +45,7 @@ async def messages_since(
         .order_by(ChatMessage.id)
         .limit(limit)
     )
-    return (await s.execute(stmt)).scalars().all()  # type: ignore[no-any-return]
+    return (await s.execute(stmt)).scalars().all()
 
 
 async def mark_read(s: Any, conversation_id: uuid.UUID, *, by: str, upto: int, at: datetime) -> int:
@@ -75,15 +75,15 @@ async def last_read(s: Any, conversation_id: uuid.UUID, *, by: str) -> int:
 
 
 async def attachment(s: Any, attachment_id: uuid.UUID) -> ChatAttachment | None:
-    return await s.get(ChatAttachment, attachment_id)  # type: ignore[no-any-return]
+    return await s.get(ChatAttachment, attachment_id)
 
 
 async def user(s: Any, user_id: uuid.UUID) -> User | None:
-    return await s.get(User, user_id)  # type: ignore[no-any-return]
+    return await s.get(User, user_id)
 
 
 async def agent(s: Any, user_id: uuid.UUID) -> ChatAgent | None:
-    return await s.get(ChatAgent, user_id)  # type: ignore[no-any-return]
+    return await s.get(ChatAgent, user_id)
 
 
 async def available_agents_locked(s: Any) -> list[tuple[ChatAgent, int]]:
@@ -129,7 +129,7 @@ async def queued(s: Any, limit: int) -> Sequence[ChatConversation]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return (await s.execute(stmt)).scalars().all()  # type: ignore[no-any-return]
+    return (await s.execute(stmt)).scalars().all()
 
 
 async def of_agent(s: Any, agent_id: uuid.UUID) -> Sequence[ChatConversation]:
@@ -138,7 +138,7 @@ async def of_agent(s: Any, agent_id: uuid.UUID) -> Sequence[ChatConversation]:
         .where(ChatConversation.agent_id == agent_id, ChatConversation.status == "assigned")
         .order_by(ChatConversation.assigned_at)
     )
-    return (await s.execute(stmt)).scalars().all()  # type: ignore[no-any-return]
+    return (await s.execute(stmt)).scalars().all()
 
 
 async def queued_count(s: Any) -> int:
