@@ -29,6 +29,7 @@ from qianbao.support.channels.api import public as verify_api
 from qianbao.support.channels.api import router as channels_api
 from qianbao.support.chat.api import router as chat_api
 from qianbao.support.chat.hub import ChatHub
+from qianbao.support.console.api import router as console_api
 from qianbao.support.helpcenter.api import router as help_api
 from qianbao.support.tickets.api import router as tickets_api
 from qianbao.tasks import register_tasks
@@ -50,6 +51,7 @@ from qianbao.web.routes import (
     chat_ws,
     console_chat,
     console_channels,
+    console_desk,
     console_pages,
     console_tickets,
     contact_pages,
@@ -189,6 +191,8 @@ def create_app(
     app.include_router(verify_pages.router)
     app.include_router(contact_pages.router)
     app.include_router(console_channels.router)
+    app.include_router(console_desk.router)
+    app.include_router(console_api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

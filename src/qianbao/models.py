@@ -10,6 +10,7 @@ def import_all_models() -> None:
     import qianbao.risk.models
     import qianbao.support.channels.models
     import qianbao.support.chat.models
+    import qianbao.support.console.models
     import qianbao.support.helpcenter.models
     import qianbao.support.tickets.models
     import qianbao.wallet.models

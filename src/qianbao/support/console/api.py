@@ -1,0 +1,88 @@
+"""JSON: /api/v1/support/reports (supervisors and admins with two-step verification) and
+/api/v1/support/tickets/{reference}/rating (the ticket's customer, once it is resolved)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from qianbao.identity.deps import Caller, require_ready_caller
+from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.http import TxRoute, db_session
+from qianbao.support.console import audit, ratings, reports
+from qianbao.support.console.schemas import (
+    AgentOut,
+    CategoryOut,
+    DurationsOut,
+    RatingIn,
+    RatingOut,
+    ReportOut,
+)
+
+router = APIRouter(prefix="/api/v1/support", tags=["support reports"], route_class=TxRoute)
+DbSession = Annotated[Any, Depends(db_session)]
+Me = Annotated[Caller, Depends(require_ready_caller)]
+
+
+def to_out(r: reports.Report) -> ReportOut:
+    return ReportOut(
+        start=r.start,
+        end=r.end,
+        tickets=r.tickets,
+        first_response=DurationsOut(**r.first_response.__dict__),
+        resolution=DurationsOut(**r.resolution.__dict__),
+        csat_average=r.csat_average,
+        csat_count=r.csat_count,
+        csat_by_score={str(k): v for k, v in sorted(r.csat_by_score.items())},
+        by_category=[CategoryOut(category=c, tickets=n) for c, n in r.by_category],
+        by_agent=[
+            AgentOut(
+                agent_id=str(a.agent_id) if a.agent_id else None,
+                name=a.name,
+                tickets=a.tickets,
+                resolved=a.resolved,
+                median_first_response_minutes=a.median_first_response_minutes,
+                csat_average=a.csat_average,
+                csat_count=a.csat_count,
+            )
+            for a in r.by_agent
+        ],
+    )
+
+
+@router.get("/reports", response_model=ReportOut, summary="Support reports (supervisors)")
+async def report(
+    request: Request,
+    s: DbSession,
+    caller: Me,
+    start: Annotated[date | None, Query()] = None,
+    end: Annotated[date | None, Query()] = None,
+) -> ReportOut:
+    """First-response and resolution times (median, p90, minutes), CSAT and volume by category
+    and per agent for the tickets opened between ``start`` and ``end`` (local days, inclusive;
+    default: the last 30 days)."""
+    last = end or datetime.now(LOCAL_TZ).date()
+    first = start or last - timedelta(days=29)
+    built = await reports.build(s, caller.user, first, last)
+    ip = request.client.host if request.client else None
+    await audit.record(
+        s,
+        caller.user,
+        "report.viewed",
+        ip=ip,
+        details={"start": first.isoformat(), "end": last.isoformat()},
+    )
+    return to_out(built)
+
+
+@router.post(
+    "/tickets/{reference}/rating",
+    response_model=RatingOut,
+    status_code=201,
+    summary="Rate a resolved ticket (its customer, once)",
+)
+async def rate(reference: str, body: RatingIn, s: DbSession, caller: Me) -> RatingOut:
+    rating = await ratings.rate_ticket(s, caller.user, reference, body.score, body.comment)
+    return RatingOut(ticket=reference, score=rating.score, comment=rating.comment)

@@ -1,0 +1,52 @@
+"""JSON shapes of the support reports and ratings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+
+
+class DurationsOut(BaseModel):
+    count: int
+    median_minutes: float | None
+    p90_minutes: float | None
+
+
+class CategoryOut(BaseModel):
+    category: str
+    tickets: int
+
+
+class AgentOut(BaseModel):
+    agent_id: str | None
+    name: str | None
+    tickets: int
+    resolved: int
+    median_first_response_minutes: float | None
+    csat_average: float | None
+    csat_count: int
+
+
+class ReportOut(BaseModel):
+    start: date
+    end: date
+    tickets: int
+    first_response: DurationsOut
+    resolution: DurationsOut
+    csat_average: float | None
+    csat_count: int
+    csat_by_score: dict[str, int]
+    by_category: list[CategoryOut]
+    by_agent: list[AgentOut]
+
+
+class RatingIn(BaseModel):
+    score: int
+    comment: str | None = None
+
+
+class RatingOut(BaseModel):
+    ticket: str
+    score: int
+    comment: str | None
