@@ -52,6 +52,21 @@ def signed_in(page: Any, server: Any, token: str) -> None:
     page.context.add_cookies([{"name": cookie, "value": token, "url": server.url}])
 
 
+@pytest.fixture
+def quiet_sockets() -> Any:
+    """uvicorn's WebSocket protocol logs every handshake header (cookies) at DEBUG level."""
+    import logging
+
+    names = ("uvicorn.error", "websockets", "websockets.server")
+    levels = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.INFO)
+    yield
+    for n, level in levels.items():
+        logging.getLogger(n).setLevel(level)
+
+
+@pytest.mark.usefixtures("quiet_sockets")
 def test_customer_asks_bot_then_agent_answers_over_websocket(open_page, server):
     agent = open_page(locale="en", viewport="desktop")
     signed_in(agent, server, web_user(server, role="support_agent", name="Agent Wu"))

@@ -39,7 +39,7 @@ class TextIn(BaseModel):
 
 
 class ReadIn(BaseModel):
-    upto: int = Field(ge=0)
+    upto: int = Field(ge=0, le=2**62)
 
 
 class PresenceIn(BaseModel):
@@ -173,7 +173,7 @@ async def messages(
     request: Request,
     s: DbSession,
     conversation_id: uuid.UUID,
-    since: Annotated[int, Query(ge=0)] = 0,
+    since: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> dict[str, Any]:
     who, conv = await _mine(request, s, conversation_id)
     return await _state(s, Viewer(s, side="customer", locale=who.locale), conv, since)
@@ -183,7 +183,10 @@ async def messages(
     "/conversations/{conversation_id}/handoff", dependencies=[Csrf], summary="Talk to a person"
 )
 async def handoff(
-    request: Request, s: DbSession, conversation_id: uuid.UUID, since: int = 0
+    request: Request,
+    s: DbSession,
+    conversation_id: uuid.UUID,
+    since: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> dict[str, Any]:
     who, conv = await _mine(request, s, conversation_id, lock=True)
     conv = await desk.handoff(s, config(request), conv)
@@ -251,7 +254,7 @@ async def agent_messages(
     s: DbSession,
     me: Agent,
     conversation_id: uuid.UUID,
-    since: Annotated[int, Query(ge=0)] = 0,
+    since: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> dict[str, Any]:
     conv = await desk.conversation_for_agent(s, me.user, conversation_id)
     return await _state(s, Viewer(s, side="agent", locale=locale_of(request)), conv, since)

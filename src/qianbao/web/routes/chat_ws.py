@@ -38,6 +38,14 @@ MAX_FRAME = 8_000
 POLICY_VIOLATION = 1008
 
 
+def _int(value: Any) -> int:
+    """A message id from a frame; anything else is 0."""
+    try:
+        return min(max(0, int(value)), 2**62)
+    except (TypeError, ValueError):
+        return 0
+
+
 def origin_ok(ws: WebSocket) -> bool:
     """Only pages of this site may open a chat socket (cookies ride along cross-site)."""
     origin = ws.headers.get("origin")
@@ -205,7 +213,7 @@ class CustomerSocket(Socket):
             await self.sync(with_state=True)
         elif kind == "sync":
             if self.conversation_id is not None:
-                self.last_id = max(0, int(frame.get("since") or 0))
+                self.last_id = max(0, _int(frame.get("since")))
             await self.sync(with_state=True)
         elif self.conversation_id is None:
             return
@@ -221,7 +229,7 @@ class CustomerSocket(Socket):
             async with self.db.transaction() as s:
                 conv = await self.load(s)
                 await service.mark_read(
-                    s, self.cfg, conv, by="customer", upto=int(frame.get("upto") or 0)
+                    s, self.cfg, conv, by="customer", upto=_int(frame.get("upto"))
                 )
 
 
@@ -257,7 +265,7 @@ class AgentSocket(Socket):
                 await desk.close(s, self.cfg, self.user, self.conversation_id)
             await self.sync(with_state=True)
         elif kind == "sync":
-            self.last_id = max(0, int(frame.get("since") or 0))
+            self.last_id = max(0, _int(frame.get("since")))
             await self.sync(with_state=True)
         elif kind == "typing":
             async with self.db.transaction() as s:
@@ -265,9 +273,7 @@ class AgentSocket(Socket):
         elif kind == "read":
             async with self.db.transaction() as s:
                 conv = await self.load(s)
-                await service.mark_read(
-                    s, self.cfg, conv, by="agent", upto=int(frame.get("upto") or 0)
-                )
+                await service.mark_read(s, self.cfg, conv, by="agent", upto=_int(frame.get("upto")))
 
 
 @router.websocket("/ws/chat")
