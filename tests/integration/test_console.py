@@ -260,7 +260,7 @@ async def test_article_sent_appears_in_the_inbox(client: httpx.AsyncClient, app:
          "Customer service sent you a help article. Open this message to read it."),
     ]  # fmt: skip
     assert zh[0].text != shown[0].text  # in Chinese for a Chinese reader
-    r = await client.get("/wallet/inbox", headers=bearer(token))
+    r = await client.get("/inbox", headers=bearer(token))
     assert r.status_code == 200 and "/help/fake-customer-service" in r.text
     rows = await audit_rows(app, action="article.sent")
     assert [(r.subject_user_id, r.object_id) for r in rows] == [(alice.id, "fake-customer-service")]
