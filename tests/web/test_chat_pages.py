@@ -109,6 +109,7 @@ def test_customer_asks_bot_then_agent_answers_over_websocket(open_page, server):
     agent.locator(".chat-list a").first.click()
     agent.wait_for_url("**/console/chat/*")
     assert agent.locator("h1").inner_text() == "Verified customer"
+    assert agent.locator(".chat-context a").get_attribute("href").startswith("/console/customers/")
     assert "how do I recharg my wallet" in agent.locator("#chat-messages").inner_text()
     agent.locator("#chat-text").fill("Hello, this is Wu. Tap <Top up> on your wallet page.")
     agent.locator("#chat-text").press("Enter")

@@ -42,7 +42,12 @@ async def _customer(s: Any, conv: Any) -> dict[str, Any]:
     if conv.user_id is None:
         return {"verified": False}
     user = await by_id(s, conv.user_id)
-    return {"verified": True, "name": mask_name(user.real_name), "phone": mask_phone(user.phone)}
+    return {
+        "verified": True,
+        "name": mask_name(user.real_name),
+        "phone": mask_phone(user.phone),
+        "context_url": f"/console/customers/{user.id}",
+    }
 
 
 async def _list_page(request: Request, who: Any, exc: DomainError | None = None) -> Response:
