@@ -287,8 +287,10 @@ async def test_handoff_round_robin_within_capacity(app: FastAPI, browsers: list[
     _, wu_h = await agent_online(app, 1, "Agent Wu")
     _, chen_h = await agent_online(app, 1, "Agent Chen")
     customers = []
+    users = []
     for i in range(3):
-        _, token = await make_user(app, name=f"Customer {i}")
+        user, token = await make_user(app, name=f"Customer {i}")
+        users.append(user)
         c = browser(app, browsers, token)
         await c.open()
         conv = (await c.say("I need help with a payment")).json()["conversation"]["id"]
@@ -304,6 +306,13 @@ async def test_handoff_round_robin_within_capacity(app: FastAPI, browsers: list[
         assert last["sender"] == "system" and last["text"].startswith("You are now chatting with")
         assert state["agent"]["agent_id"] in last["text"]
     assert sorted(assigned) == ["Agent Chen", "Agent Wu"]  # one each: round-robin
+    # /verify's "who from Qianbao is talking to me" now names the agent (D6).
+    from qianbao.support.channels import service as channels
+
+    async with app.state.db.transaction() as s:
+        talking = await channels.active_agent_contacts(s, users[0].id)
+        assert [t.name for t in talking] == [assigned[0]]
+        assert await channels.active_agent_contacts(s, users[2].id) == []
     third, third_conv = customers[2]
     r = await third.post(f"/api/v1/chat/conversations/{third_conv}/handoff")
     assert r.json()["conversation"]["status"] == "queued"  # both at capacity

@@ -116,6 +116,10 @@ def configure_logging(*, level: str = "INFO", json_logs: bool = False) -> None:
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # The WebSocket libraries log every handshake header (session cookies among them) at DEBUG:
+    # never below INFO, whatever level the operator asks for.
+    for name in ("uvicorn.error", "websockets", "websockets.server", "websockets.client"):
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def get_logger(name: str | None = None) -> Any:

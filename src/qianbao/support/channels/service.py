@@ -195,12 +195,12 @@ class AgentContact:
 
 
 async def active_agent_contacts(s: Any, user_id: uuid.UUID) -> list[AgentContact]:
-    """Agents in a live conversation with this user right now.
+    """Agents in a live conversation with this user right now (the live chat's assigned agent);
+    empty means /verify tells a signed-in user plainly that nobody from Qianbao is talking to
+    them. (Imported here, not at the top: the chat package itself uses this module.)"""
+    from qianbao.support.chat import contacts
 
-    The hook live chat (E2) will fill: a chat session assigned to an agent adds an entry here.
-    Until live chat exists no agent ever talks to a user, so the answer is always empty and
-    /verify tells a signed-in user plainly that nobody from Qianbao is talking to them."""
-    return []
+    return await contacts.active_agent_contacts(s, user_id)
 
 
 # -- registry management (operators) -----------------------------------------------------------
