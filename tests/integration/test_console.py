@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from qianbao.identity import accounts as id_accounts
@@ -164,7 +164,7 @@ async def test_customers_and_agents_without_two_factor_are_refused(
         assert (await client.get(path, headers=bearer(agent_token))).status_code == 403
     async with app.state.db.session() as s:
         with pytest.raises(SupervisorsOnly):
-            await reports.build(s, await s.get(User, agent_id), date.today(), date.today())
+            await reports.build(s, await s.get(User, agent_id), date(2026, 3, 1), date(2026, 3, 2))
 
 
 async def test_freeze_with_a_reason_is_audited_and_freezes_the_ledger(
@@ -220,9 +220,7 @@ async def test_escalation_to_a_supervisor(client: httpx.AsyncClient, app: FastAP
     assert r.status_code == 303
     async with app.state.db.session() as s:
         rows = list((await s.execute(select(Escalation))).scalars())
-    assert [(e.user_id, e.from_agent_id, e.status) for e in rows] == [
-        (alice.id, agent_id, "open")
-    ]
+    assert [(e.user_id, e.from_agent_id, e.status) for e in rows] == [(alice.id, agent_id, "open")]
     hs = {**bearer(sup_token), "Accept-Language": "en"}
     r = await client.get("/console/escalations", headers=hs)
     assert r.status_code == 200 and ref in r.text and "Agent Wang" in r.text
@@ -237,7 +235,8 @@ async def test_escalation_to_a_supervisor(client: httpx.AsyncClient, app: FastAP
         e = await s.get(Escalation, rows[0].id)
         assert (e.status, e.taken_by) == ("taken", sup_id)
     assert [r.action for r in await audit_rows(app, subject_user_id=alice.id)][-2:] == [
-        "escalation.opened", "escalation.taken"
+        "escalation.opened",
+        "escalation.taken",
     ]
 
 
@@ -283,9 +282,7 @@ async def test_audit_rows_cannot_be_changed_or_deleted(app: FastAPI):
     assert [(r.id, r.action, r.details) for r in rows] == [(ident, "customer.viewed", {"x": 1})]
 
 
-async def test_ratings_once_by_the_owner_after_resolution(
-    client: httpx.AsyncClient, app: FastAPI
-):
+async def test_ratings_once_by_the_owner_after_resolution(client: httpx.AsyncClient, app: FastAPI):
     token, _ = await customer(client, app)
     bob_token, _ = await customer(client, app)
     ref = await open_ticket(client, token)
@@ -308,7 +305,9 @@ async def test_ratings_once_by_the_owner_after_resolution(
     assert r.status_code == 200 and 'name="score"' in r.text
     r = await client.post(url, json={"score": 4, "comment": "quick and kind"}, headers=h)
     assert r.status_code == 201 and r.json() == {
-        "ticket": ref, "score": 4, "comment": "quick and kind"
+        "ticket": ref,
+        "score": 4,
+        "comment": "quick and kind",
     }
     r = await client.post(url, json={"score": 1}, headers=h)
     assert r.status_code == 409
@@ -387,7 +386,8 @@ async def test_report_figures_on_known_data(client: httpx.AsyncClient, app: Fast
     bad = await client.get("/console/reports?start=2026-03-31&end=2026-03-01", headers=h)
     assert bad.status_code == 422
     assert [e.action for e in await audit_rows(app, actor_id=sup_id)] == [
-        "report.viewed", "report.viewed"
+        "report.viewed",
+        "report.viewed",
     ]
     # The audit page filters by action and staff member.
     r3 = await client.get(f"/console/audit?action=report.viewed&actor={sup_id}", headers=h)

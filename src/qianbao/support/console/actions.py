@@ -61,7 +61,7 @@ async def freeze_account(
         "customer.frozen",
         subject_user_id=user.id,
         obj=("user", user.id),
-        details={"reason": why, "already_frozen": was_frozen},
+        details={"reason": why, "already_frozen": True} if was_frozen else {"reason": why},
         ip=ip,
     )
     await session.flush()
