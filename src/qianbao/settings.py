@@ -267,11 +267,11 @@ class TicketsSettings(BaseModel):
     """Support tickets (E3, E5, E6, E7): SLA targets, attachments, the inbound mail listener."""
 
     first_response_hours: dict[str, float] = Field(
-        default_factory=lambda: {"urgent": 1, "high": 4, "normal": 8, "low": 24},
+        default_factory=lambda: {"urgent": 1.0, "high": 4.0, "normal": 8.0, "low": 24.0},
         description="First-response target per priority, in business hours.",
     )
     resolution_hours: dict[str, float] = Field(
-        default_factory=lambda: {"urgent": 8, "high": 24, "normal": 40, "low": 80},
+        default_factory=lambda: {"urgent": 8.0, "high": 24.0, "normal": 40.0, "low": 80.0},
         description="Resolution target per priority, in business hours.",
     )
     business_open_hour: int = Field(default=9, description="Business hours start (China time).")
