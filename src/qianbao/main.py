@@ -61,6 +61,7 @@ from qianbao.web.routes import (
     ops_pages,
     payment_pages,
     public,
+    support_home_pages,
     ticket_pages,
     verify_pages,
     wallet_pages,
@@ -187,6 +188,7 @@ def create_app(
     app.include_router(console_chat.router)
     app.include_router(chat_ws.router)
     app.include_router(ticket_pages.router)
+    app.include_router(support_home_pages.router)
     app.include_router(console_tickets.router)
     app.include_router(verify_pages.router)
     app.include_router(contact_pages.router)

@@ -9,6 +9,7 @@ from qianbao import notifications
 from qianbao.ledger import Ledger
 from qianbao.rails import factory as rails
 from qianbao.rails import sandbox
+from qianbao.support.chat import mail as _chat_mail  # noqa: F401  (its e-mail template)
 from qianbao.support.tickets import tasks as ticket_tasks
 from qianbao.wallet import tasks as wallet_tasks
 from qianbao.wallet import topup, withdraw

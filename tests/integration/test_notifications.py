@@ -501,6 +501,8 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
         "card": "•••• 4242",
         "fee": "¥1.10",
         "reason": "the bank declined the card",
+        "date": "2026-11-22 12:20",  # support.chat_transcript
+        "transcript": "--- You · 2026-11-22 12:20\nhello",
     }
     for name, template in TEMPLATES.items():
         for msgid in (template.sms, template.subject, template.body):

@@ -40,3 +40,9 @@ class CapacityInvalid(DomainError):
     code = "chat.capacity_invalid"
     kind = ErrorKind.INVALID
     message = N_("Choose between 1 and {limit} conversations at once.")
+
+
+class NoEmailAddress(DomainError):
+    code = "chat.no_email"
+    kind = ErrorKind.CONFLICT
+    message = N_("Add and verify an e-mail address in the security centre first.")

@@ -174,3 +174,43 @@ async def any_agent_online(s: Any) -> bool:
         .limit(1)
     )
     return (await s.execute(stmt)).first() is not None
+
+
+async def of_user(s: Any, user_id: uuid.UUID, limit: int = 100) -> Sequence[ChatConversation]:
+    """A signed-in customer's conversations, newest first."""
+    stmt = (
+        select(ChatConversation)
+        .where(ChatConversation.user_id == user_id)
+        .order_by(ChatConversation.created_at.desc(), ChatConversation.id.desc())
+        .limit(limit)
+    )
+    return (await s.execute(stmt)).scalars().all()
+
+
+async def latest_closed_of_user(s: Any, user_id: uuid.UUID) -> ChatConversation | None:
+    stmt = (
+        select(ChatConversation)
+        .where(ChatConversation.user_id == user_id, ChatConversation.status == "closed")
+        .order_by(ChatConversation.closed_at.desc().nulls_last(), ChatConversation.id.desc())
+        .limit(1)
+    )
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def first_customer_texts(
+    s: Any, conversation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Each conversation's first text from the customer (masked as stored): its title."""
+    if not conversation_ids:
+        return {}
+    first = (
+        select(func.min(ChatMessage.id))
+        .where(
+            ChatMessage.conversation_id.in_(conversation_ids),
+            ChatMessage.sender == "customer",
+            ChatMessage.body != "",
+        )
+        .group_by(ChatMessage.conversation_id)
+    )
+    stmt = select(ChatMessage.conversation_id, ChatMessage.body).where(ChatMessage.id.in_(first))
+    return {cid: body for cid, body in (await s.execute(stmt)).all()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from qianbao.kernel.clock import Clock, system_clock
@@ -25,6 +25,7 @@ from qianbao.support.chat.masking import mask
 from qianbao.support.chat.models import ChatAttachment, ChatConversation, ChatMessage
 from qianbao.support.helpcenter import search
 
+RATE_WITHIN = timedelta(days=1)
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff"
 
@@ -94,6 +95,24 @@ async def current(s: Any, who: Customer) -> ChatConversation | None:
     if who.visitor_hash is not None:
         return await repo.open_of_visitor(s, who.visitor_hash)
     return None
+
+
+async def recently_closed(s: Any, cfg: Config, who: Customer) -> ChatConversation | None:
+    """A signed-in customer's last conversation when it closed within a day (the chat page
+    offers to rate it)."""
+    if who.user_id is None:
+        return None
+    conv = await repo.latest_closed_of_user(s, who.user_id)
+    if conv is None or conv.closed_at is None or cfg.now() - conv.closed_at > RATE_WITHIN:
+        return None
+    return conv
+
+
+async def of_user(s: Any, user_id: uuid.UUID) -> list[tuple[ChatConversation, str]]:
+    """A signed-in customer's conversations, newest first, each with its first question."""
+    convs = list(await repo.of_user(s, user_id))
+    titles = await repo.first_customer_texts(s, [c.id for c in convs])
+    return [(c, titles.get(c.id, "")) for c in convs]
 
 
 def _owns(who: Customer, conv: ChatConversation) -> bool:

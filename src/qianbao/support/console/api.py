@@ -35,6 +35,7 @@ def to_out(r: reports.Report) -> ReportOut:
         resolution=DurationsOut(**r.resolution.__dict__),
         csat_average=r.csat_average,
         csat_count=r.csat_count,
+        csat_chat_count=r.csat_chat_count,
         csat_by_score={str(k): v for k, v in sorted(r.csat_by_score.items())},
         by_category=[CategoryOut(category=c, tickets=n) for c, n in r.by_category],
         by_agent=[

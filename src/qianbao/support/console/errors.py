@@ -54,6 +54,10 @@ class RatingRefused(DomainError):
     message = N_("You can rate the help you got once, after the ticket is resolved.")
 
 
+class ChatRatingRefused(RatingRefused):
+    message = N_("You can rate a conversation once, after it is closed.")
+
+
 class RatingInvalid(DomainError):
     code = "support.rating_invalid"
     kind = ErrorKind.INVALID

@@ -1,6 +1,7 @@
 """Support reports (E10) for a range of local days: first-response and resolution times (median
-and 90th percentile, in minutes), CSAT (average and count, by score), ticket volume by category
-and per agent. Tickets count by their creation time; ratings by theirs. Read-only."""
+and 90th percentile, in minutes), CSAT (average and count, by score; ratings of tickets and of
+live chats alike, with the chats' share), ticket volume by category and per agent. Tickets count
+by their creation time; ratings by theirs. Read-only."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class Report:
     resolution: Durations = Durations(0, None, None)
     csat_average: float | None = None
     csat_count: int = 0
+    csat_chat_count: int = 0  # of csat_count: ratings of live-chat conversations
     csat_by_score: dict[int, int] = field(default_factory=dict)
     by_category: list[tuple[str, int]] = field(default_factory=list)
     by_agent: list[AgentRow] = field(default_factory=list)
@@ -103,6 +105,13 @@ async def build(session: Any, staff: Any, start: date, end: date) -> Report:
     for score, count in rows.all():
         report.csat_by_score[int(score)] = int(count)
     report.csat_count = sum(report.csat_by_score.values())
+    report.csat_chat_count = int(
+        (
+            await session.execute(
+                select(func.count()).where(*rated, Rating.conversation_id.is_not(None))
+            )
+        ).scalar_one()
+    )
     if report.csat_count:
         total = sum(s * c for s, c in report.csat_by_score.items())
         report.csat_average = round(total / report.csat_count, 2)

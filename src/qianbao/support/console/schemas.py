@@ -36,6 +36,7 @@ class ReportOut(BaseModel):
     resolution: DurationsOut
     csat_average: float | None
     csat_count: int
+    csat_chat_count: int = 0
     csat_by_score: dict[str, int]
     by_category: list[CategoryOut]
     by_agent: list[AgentOut]

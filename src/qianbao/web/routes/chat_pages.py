@@ -1,22 +1,28 @@
 """/chat: the live chat page for signed-in customers (verified by their wallet session) and
 visitors (a signed cookie set here). The script (static/js/chat.js) talks over /ws/chat and
-falls back to the JSON API; without JavaScript the forms below still work."""
+falls back to the JSON API; without JavaScript the forms below still work.
+
+/chat/rating: "Was this conversation helpful?" once the agent closed a signed-in customer's
+conversation (the console's ratings, one per conversation and customer)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from qianbao.kernel.errors import DomainError
+from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.support.chat import desk, service
 from qianbao.support.chat.api import config, customer_of, set_visitor_cookie
+from qianbao.support.chat.errors import ConversationNotFound
 from qianbao.support.chat.views import Viewer
+from qianbao.support.console import ratings
 from qianbao.web.problems import domain_problem
-from qianbao.web.routes.account_common import redirect
+from qianbao.web.routes.account_common import current_caller, login_redirect, redirect
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
@@ -36,6 +42,12 @@ async def _page(request: Request, *, exc: DomainError | None = None, text: str =
         }
     problem = domain_problem(exc, locale_of(request)) if exc else None
     cfg = config(request)
+    rate: dict[str, Any] = {"rate_conv": None}
+    if conv is None and who.user_id is not None:
+        closed = await service.recently_closed(s, cfg, who)
+        caller = await current_caller(request)
+        if closed is not None and caller is not None:
+            rate = await _rating_state(s, caller.user, closed.id)
     response = render(
         request,
         "chat/page.html",
@@ -46,6 +58,7 @@ async def _page(request: Request, *, exc: DomainError | None = None, text: str =
             "text": text,
             "max_image_bytes": cfg.max_image_bytes,
             "max_chars": cfg.max_message_chars,
+            **rate,
         },
         status_code=problem.status if problem else 200,
     )
@@ -87,3 +100,54 @@ async def chat_handoff(request: Request) -> Response:
     if conv is not None:
         await desk.handoff(s, config(request), await service.owned(s, who, conv.id, lock=True))
     return redirect("/chat", anchor="chat-form")
+
+
+async def _rating_state(s: Any, user: Any, conversation_id: uuid.UUID) -> dict[str, Any]:
+    conv, rating = await ratings.chat_rating(s, user, conversation_id)
+    return {"rate_conv": conv, "rating": rating, "can_rate": ratings.can_rate_chat(conv)}
+
+
+def conversation_id_of(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ConversationNotFound() from None
+
+
+@router.get("/chat/rating", response_class=HTMLResponse)
+async def chat_rating(request: Request, c: str = "") -> Response:
+    """The rating snippet of a closed conversation (what the script shows when the agent closes
+    it): the form, the thanks, or an empty placeholder (visitors, nothing to rate)."""
+    caller = await current_caller(request)
+    state: dict[str, Any] = {"rate_conv": None}
+    if caller is not None:
+        state = await _rating_state(db_session(request), caller.user, conversation_id_of(c))
+    return render(request, "chat/_rating.html", state, block="rating")
+
+
+@router.post("/chat/rating", response_class=HTMLResponse)
+async def chat_rate(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    form = await request.form(max_files=0, max_fields=6)
+    values = {k: v[:MAX_FORM_TEXT] for k, v in form.items() if isinstance(v, str)}
+    await form.close()
+    s, cid = db_session(request), conversation_id_of(values.get("conversation", ""))
+    problem = None
+    try:
+        await ratings.rate_chat(s, caller.user, cid, values.get("score", ""), values.get("comment"))
+    except DomainError as exc:
+        if exc.kind == ErrorKind.NOT_FOUND:
+            raise
+        problem = domain_problem(exc, locale_of(request))
+    if request.headers.get("hx-request") != "true":  # without JavaScript: the conversation page
+        return redirect(f"/support/chats/{cid}", anchor="chat-rating")
+    state = await _rating_state(s, caller.user, cid)
+    return render(
+        request,
+        "chat/_rating.html",
+        {**state, "rating_problem": problem},
+        block="rating",
+        status_code=problem.status if problem else 200,
+    )

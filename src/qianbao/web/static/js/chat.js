@@ -162,7 +162,23 @@
       if (closeForm) { closeForm.hidden = true; }
     }
     if (fileInput) { fileInput.disabled = false; }
+    if (side === "customer" && status === "closed") { showRating(c.id); }
     applyRead(c.read_upto);
+  }
+
+  /* The agent closed the conversation: "Was this conversation helpful?" (signed-in customers;
+     the server answers with an empty placeholder when there is nothing to rate). */
+  var ratingLoaded = {};
+  function showRating(id) {
+    var slot = document.getElementById("chat-rating");
+    if (!id || ratingLoaded[id] || !slot || !window.htmx) { return; }
+    if (slot.dataset.conversation === id) { ratingLoaded[id] = true; return; }
+    ratingLoaded[id] = true;
+    window.htmx.ajax("GET", "/chat/rating?c=" + encodeURIComponent(id), { target: "#chat-rating", swap: "outerHTML" })
+      .then(function () {
+        var shown = document.getElementById("chat-rating");
+        if (shown && !shown.hidden) { shown.scrollIntoView({ block: "nearest" }); }
+      });
   }
 
   function http(method, path, body, isForm) {
