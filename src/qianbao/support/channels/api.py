@@ -61,7 +61,7 @@ def _channel_out(c: OfficialChannel) -> ChannelOut:
     )
 
 
-def _callback_out(c: CallbackRequest, *, staff: bool) -> CallbackOut:
+def _callback_out(c: CallbackRequest, *, staff: bool, ticket: Any = None) -> CallbackOut:
     return CallbackOut(
         id=str(c.id),
         status=c.status,
@@ -71,6 +71,7 @@ def _callback_out(c: CallbackRequest, *, staff: bool) -> CallbackOut:
         phone=c.phone if staff else mask_phone(c.phone),
         created_at=c.created_at,
         done_at=c.done_at,
+        ticket=ticket.reference if ticket is not None else None,
     )
 
 
@@ -146,7 +147,7 @@ async def request_callback(
 ) -> CallbackOut:
     created = await callbacks.request(
         s,
-        _cfg(request).support,
+        _cfg(request),
         user_id=caller.user.id,
         phone=caller.user.phone,
         window=body.window,
@@ -154,7 +155,8 @@ async def request_callback(
         note=body.note,
         locale=locale_of(request),
     )
-    return _callback_out(created, staff=False)
+    tickets = await callbacks.tickets_of(s, [created])
+    return _callback_out(created, staff=False, ticket=tickets.get(created.id))
 
 
 @router.get("/callbacks", response_model=list[CallbackOut], summary="Call-back requests (staff)")
@@ -162,7 +164,9 @@ async def list_callbacks(
     s: DbSession, caller: Me, status: Literal["new", "done"] = "new"
 ) -> list[CallbackOut]:
     require_staff(caller)
-    return [_callback_out(c, staff=True) for c in await callbacks.listing(s, status)]
+    found = await callbacks.listing(s, status)
+    tickets = await callbacks.tickets_of(s, found)
+    return [_callback_out(c, staff=True, ticket=tickets.get(c.id)) for c in found]
 
 
 @router.post(
@@ -170,8 +174,10 @@ async def list_callbacks(
     response_model=CallbackOut,
     summary="Mark a call-back request done (staff)",
 )
-async def callback_done(callback_id: str, s: DbSession, caller: Me) -> CallbackOut:
+async def callback_done(
+    request: Request, callback_id: str, s: DbSession, caller: Me
+) -> CallbackOut:
     require_staff(caller)
-    return _callback_out(
-        await callbacks.mark_done(s, callback_id, actor=caller.user.id), staff=True
-    )
+    done = await callbacks.mark_done(s, _cfg(request), callback_id, actor=caller.user.id)
+    tickets = await callbacks.tickets_of(s, [done])
+    return _callback_out(done, staff=True, ticket=tickets.get(done.id))

@@ -1,8 +1,9 @@
 """Call-back requests (E4): a signed-in user asks to be called on the account's number, at a
 time and about a topic; staff see the open ones and mark them done.
 
-Tickets (E5) will take these over: once the ticket desk exists each request becomes a ticket
-(the request's id, user, topic and note carry over) and "done" becomes the ticket's resolution.
+Each request opens a ticket in the same transaction (``support.tickets.callbacks``: category
+"other", channel ``callback``, the topic and time window in its intake fields, the note as the
+first message); "done" adds an internal note to that ticket.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from qianbao.kernel.i18n import N_
-from qianbao.settings import SupportSettings
+from qianbao.kernel.translations import gettext
 from qianbao.support.channels import hours
 from qianbao.support.channels import repository as repo
 from qianbao.support.channels.errors import CallbackInvalid, CallbackNotFound, CallbackOpen
 from qianbao.support.channels.models import CallbackRequest
+from qianbao.support.tickets import callbacks as ticket_callbacks
+from qianbao.support.tickets.models import Ticket
 
 TOPICS = {
     "account": N_("My account or sign-in"),
@@ -35,7 +38,7 @@ async def open_request(s: Any, user_id: uuid.UUID) -> CallbackRequest | None:
 
 async def request(
     s: Any,
-    cfg: SupportSettings,
+    settings: Any,
     *,
     user_id: uuid.UUID,
     phone: str,
@@ -44,9 +47,11 @@ async def request(
     note: str = "",
     locale: str = "zh_CN",
 ) -> CallbackRequest:
-    """A new request on the account's own number. One open request per user."""
-    if window not in hours.windows(hours.hours_of(cfg)) or topic not in TOPICS:
+    """A new request on the account's own number, with its ticket. One open request per
+    user. ``settings`` is the whole ``Settings`` (the ticket's SLA needs more than support)."""
+    if window not in hours.windows(hours.hours_of(settings.support)) or topic not in TOPICS:
         raise CallbackInvalid()
+    locale = locale if locale in ("zh_CN", "en") else "zh_CN"
     created = await repo.insert_callback(
         s,
         {
@@ -55,13 +60,28 @@ async def request(
             "time_window": window,
             "topic": topic,
             "note": " ".join(note.split())[:MAX_NOTE],
-            "locale": locale if locale in ("zh_CN", "en") else "zh_CN",
+            "locale": locale,
             "status": "new",
         },
     )
     if created is None:
         raise CallbackOpen()
+    subject = gettext(
+        locale,
+        N_("Call-back request: {topic}, {window}"),
+        topic=gettext(locale, TOPICS[topic]),
+        window=hours.window_label(window, locale),
+    )
+    await ticket_callbacks.open_for_callback(
+        s, settings, callback_id=created.id, user_id=user_id, subject=subject, topic=topic,
+        window=window, note=created.note, locale=locale,
+    )  # fmt: skip
     return created
+
+
+async def tickets_of(s: Any, requests: list[CallbackRequest]) -> dict[uuid.UUID, Ticket]:
+    """The ticket of each request (requests made before call-backs became tickets have none)."""
+    return await ticket_callbacks.tickets_of(s, [r.id for r in requests])
 
 
 async def listing(s: Any, status: str = "new", limit: int = 200) -> list[CallbackRequest]:
@@ -69,7 +89,10 @@ async def listing(s: Any, status: str = "new", limit: int = 200) -> list[Callbac
     return await repo.callbacks(s, "done" if status == "done" else "new", limit)
 
 
-async def mark_done(s: Any, callback_id: uuid.UUID | str, *, actor: uuid.UUID) -> CallbackRequest:
+async def mark_done(
+    s: Any, settings: Any, callback_id: uuid.UUID | str, *, actor: uuid.UUID
+) -> CallbackRequest:
+    """Done: the request leaves the list and its ticket gets an internal note (once)."""
     try:
         ident = callback_id if isinstance(callback_id, uuid.UUID) else uuid.UUID(str(callback_id))
     except ValueError:
@@ -80,4 +103,7 @@ async def mark_done(s: Any, callback_id: uuid.UUID | str, *, actor: uuid.UUID) -
     if found.status == "new":
         found.status, found.done_at, found.done_by = "done", datetime.now(UTC), actor
         await s.flush()
+        await ticket_callbacks.callback_done(
+            s, settings, callback_id=found.id, actor_id=actor, now=found.done_at
+        )
     return found

@@ -78,8 +78,8 @@ class AgentId(Base):
 
 
 class CallbackRequest(Base):
-    """'Please call me back' from a signed-in user (E4). Tickets will take these over: each
-    request becomes a ticket once the ticket desk exists."""
+    """'Please call me back' from a signed-in user (E4). Each request opens a ticket (channel
+    ``callback``, found by ``tickets.intake['callback']``, the request's id)."""
 
     __tablename__ = "support_callback_requests"
 

@@ -66,3 +66,6 @@ class CallbackOut(BaseModel):
     phone: str = Field(description="Masked for the customer, in full for staff")
     created_at: datetime
     done_at: datetime | None
+    ticket: str | None = Field(
+        default=None, description="The reference of the ticket the request opened (T…)"
+    )

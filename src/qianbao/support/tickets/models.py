@@ -51,7 +51,8 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16), server_default="new")
     priority: Mapped[str] = mapped_column(String(8), server_default="normal")
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
-    channel: Mapped[str] = mapped_column(String(8), server_default="web")  # web | email | api
+    # web | email | api | chat | callback
+    channel: Mapped[str] = mapped_column(String(8), server_default="web")
     first_response_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolution_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -119,6 +119,18 @@ async def mail_ids(s: Any, ticket_id: uuid.UUID) -> list[str]:
     return [r for r in rows.scalars() if r]
 
 
+async def by_callbacks(s: Any, callback_ids: Sequence[str]) -> list[Ticket]:
+    """Tickets opened by call-back requests (``intake["callback"]`` holds the request id)."""
+    if not callback_ids:
+        return []
+    rows = await s.execute(
+        select(Ticket).where(
+            Ticket.channel == "callback", Ticket.intake["callback"].astext.in_(list(callback_ids))
+        )
+    )
+    return list(rows.scalars())
+
+
 async def move_messages(s: Any, source: uuid.UUID, target: uuid.UUID) -> int:
     moved = await s.execute(
         update(TicketMessage).where(TicketMessage.ticket_id == source).values(ticket_id=target)

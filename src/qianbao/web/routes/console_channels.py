@@ -39,7 +39,7 @@ OPERATOR_ROLES = ("supervisor", "admin")
 NOTICES = {
     "added": N_("The channel is in the registry."),
     "deactivated": N_("The channel is deactivated: lookups now answer that it is not ours."),
-    "done": N_("Marked as done."),
+    "done": N_("Marked as done. The ticket has a note of the call."),
 }
 SOURCES = {
     "operator": N_("Added in the console"),
@@ -148,7 +148,10 @@ async def console_callbacks(request: Request) -> Response:
 
     async def rows(status: str, limit: int) -> list[dict[str, Any]]:
         out = []
-        for c in await callbacks.listing(s, status, limit):
+        found = await callbacks.listing(s, status, limit)
+        tickets = await callbacks.tickets_of(s, found)
+        for c in found:
+            ticket = tickets.get(c.id)
             out.append(
                 {
                     "id": str(c.id),
@@ -160,6 +163,7 @@ async def console_callbacks(request: Request) -> Response:
                     "language": "中文" if c.locale == "zh_CN" else "English",
                     "created_at": c.created_at,
                     "done_at": c.done_at,
+                    "ticket": ticket.reference if ticket is not None else None,
                 }
             )
         return out
@@ -181,5 +185,7 @@ async def console_callback_done(request: Request, callback_id: str) -> Response:
     who = await _staff(request)
     if isinstance(who, Response):
         return who
-    await callbacks.mark_done(db_session(request), callback_id, actor=who.user.id)
+    await callbacks.mark_done(
+        db_session(request), request.app.state.settings, callback_id, actor=who.user.id
+    )
     return redirect("/console/callbacks", notice="done")

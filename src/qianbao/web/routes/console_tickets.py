@@ -15,12 +15,12 @@ from qianbao.identity.deps import Caller
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
-from qianbao.support.tickets import intake, service, staff
+from qianbao.support.tickets import service, staff
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
-from qianbao.web.routes.account_common import notice_of, redirect
+from qianbao.web.routes.account_common import redirect
 from qianbao.web.routes.console_pages import _staff
-from qianbao.web.routes.ticket_pages import attachment_response, labels, posted
+from qianbao.web.routes.ticket_pages import attachment_response, intake_of, labels, posted
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
@@ -30,6 +30,22 @@ QUEUE_LABELS = {
     "breaching": N_("Breaching SLA"),
     "all": N_("All open"),
 }
+NOTICES = {
+    "replied": N_("Your answer was added."),
+    "emailed": N_("Your answer was added and e-mailed to the customer."),
+    "note_added": N_("The internal note was added."),
+    "assigned": N_("The assignee was changed."),
+    "status": N_("The status was changed."),
+    "priority": N_("The priority was changed; the due times follow it."),
+    "merged": N_("The tickets were merged."),
+    "canned": N_("The canned reply was saved."),
+}
+
+
+def notice_of(request: Request) -> str | None:
+    """The console's own notice for the action just done (``?notice=``)."""
+    message = NOTICES.get(request.query_params.get("notice") or "")
+    return gettext(locale_of(request), message) if message else None
 
 
 @router.get("/console/tickets", response_class=HTMLResponse)
@@ -68,10 +84,7 @@ async def _page(
             "ticket": ticket,
             "requester": requester,
             "thread": await service.thread(s, ticket, internal=True),
-            "intake": [
-                (gettext(locale, k), gettext(locale, v))
-                for k, v in intake.intake_lines(ticket.category, ticket.intake)
-            ],
+            "intake": intake_of(ticket, locale),
             "merged_target": await service.merged_target(s, ticket),
             "canned": await staff.canned(s),
             "staff_people": people,
@@ -103,16 +116,29 @@ async def console_action(request: Request, reference: str, action: str) -> Respo
     ticket = await service.any_ticket(s, reference)
     values, uploads = await posted(request)
     try:
-        await _act(s, settings, who, ticket, action, values, uploads, locale_of(request))
+        done = await _act(s, settings, who, ticket, action, values, uploads, locale_of(request))
     except DomainError as exc:
         return await _page(request, who, reference, exc)
-    return redirect(f"/console/tickets/{ticket.reference}", notice="preferences_saved")
+    if action == "merge":  # the source is closed: show the ticket everything went to
+        return redirect(f"/console/tickets/{done}", notice="merged")
+    return redirect(
+        f"/console/tickets/{ticket.reference}", notice=action_notice(action, values, ticket)
+    )
+
+
+def action_notice(action: str, values: dict[str, str], ticket: Any) -> str:
+    if action == "reply":
+        if values.get("internal") == "on":
+            return "note_added"
+        return "emailed" if ticket.requester_email else "replied"
+    return "assigned" if action == "assign" else action
 
 
 async def _act(
     s: Any, settings: Any, who: Caller, ticket: Any, action: str, values: dict[str, str],
     uploads: list[Any], locale: str,
-) -> None:  # fmt: skip
+) -> str:  # fmt: skip
+    """Does ``action``; returns the reference of the ticket to show next."""
     if action == "reply":
         body = values.get("body", "")
         if values.get("canned") and not body.strip():
@@ -129,7 +155,8 @@ async def _act(
     elif action == "priority":
         await staff.set_priority(s, settings, who.user, ticket, values.get("priority", ""))
     elif action == "merge":
-        await staff.merge(s, settings, who.user, ticket, values.get("target", ""))
+        target = await staff.merge(s, settings, who.user, ticket, values.get("target", ""))
+        return str(target.reference)
     elif action == "canned":
         await staff.add_canned(
             s, who.user, title=values.get("title", ""), body_zh=values.get("body_zh", ""),
@@ -137,6 +164,7 @@ async def _act(
         )  # fmt: skip
     else:
         raise service.TicketNotFound()
+    return str(ticket.reference)
 
 
 @router.get("/console/tickets/{reference}/attachments/{attachment_id}")

@@ -42,7 +42,11 @@ async def _page(
     caller = await current_caller(request)
     callback: dict[str, Any] | None = None
     if caller is not None:
-        existing = await callbacks.open_request(db_session(request), caller.user.id)
+        s = db_session(request)
+        existing = await callbacks.open_request(s, caller.user.id)
+        ticket = None
+        if existing is not None:
+            ticket = (await callbacks.tickets_of(s, [existing])).get(existing.id)
         callback = {
             "phone": mask_phone(caller.user.phone),
             "windows": [(k, hours.window_label(k, locale)) for k in hours.windows(opening)],
@@ -53,6 +57,7 @@ async def _page(
                 "window": hours.window_label(existing.time_window, locale),
                 "topic": gettext(locale, callbacks.TOPICS.get(existing.topic, existing.topic)),
                 "at": existing.created_at,
+                "ticket": ticket.reference if ticket is not None else None,
             },
             "values": values or {},
         }
@@ -91,7 +96,7 @@ async def contact_callback(request: Request) -> Response:
     try:
         await callbacks.request(
             db_session(request),
-            request.app.state.settings.support,
+            request.app.state.settings,
             user_id=caller.user.id,
             phone=caller.user.phone,
             window=values.get("window", ""),

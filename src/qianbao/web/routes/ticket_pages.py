@@ -14,6 +14,7 @@ from starlette.responses import Response
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
+from qianbao.support.channels import callbacks, hours
 from qianbao.support.tickets import intake, service, staff, transcript
 from qianbao.support.tickets.attachments import Upload
 from qianbao.wallet.history import Filters, get_transaction, list_transactions
@@ -59,6 +60,23 @@ def labels(locale: str) -> dict[str, Any]:
         "priority": {k: gettext(locale, v) for k, v in intake.PRIORITY_LABELS.items()},
         "category": {c.slug: gettext(locale, c.label) for c in intake.CATEGORIES},
     }
+
+
+def intake_of(ticket: Any, locale: str) -> list[tuple[str, str]]:
+    """The ticket's intake fields, translated; a call-back ticket adds its time and topic."""
+    lines = [
+        (gettext(locale, k), gettext(locale, v))
+        for k, v in intake.intake_lines(ticket.category, ticket.intake)
+    ]
+    if ticket.channel == "callback":
+        window, topic = ticket.intake.get("window"), ticket.intake.get("topic")
+        if window:
+            lines.append((gettext(locale, N_("Preferred time (China time)")),
+                          hours.window_label(window, locale)))  # fmt: skip
+        if topic:
+            lines.append((gettext(locale, N_("What is it about?")),
+                          gettext(locale, callbacks.TOPICS.get(topic, topic))))  # fmt: skip
+    return lines
 
 
 def category_forms(locale: str) -> list[dict[str, Any]]:
@@ -168,10 +186,7 @@ async def _ticket_page(
         {
             "ticket": ticket,
             "thread": await service.thread(s, ticket, internal=False),
-            "intake": [
-                (gettext(locale, k), gettext(locale, v))
-                for k, v in intake.intake_lines(ticket.category, ticket.intake)
-            ],
+            "intake": intake_of(ticket, locale),
             "tx": tx,
             "merged_target": target,
             "labels": labels(locale),
