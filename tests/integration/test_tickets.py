@@ -403,7 +403,16 @@ async def test_console_pages(client: httpx.AsyncClient, app: FastAPI):
     assert ref in r.text
     async with app.state.db.session() as s:
         n = (await s.execute(select(func.count()).select_from(TicketEvent))).scalar_one()
+        # The staff reads and actions are also in the console's audit log (E9).
+        from qianbao.support.console.models import AuditEntry
+
+        actions = set(
+            (
+                await s.execute(select(AuditEntry.action).where(AuditEntry.object_id == ref))
+            ).scalars()
+        )
     assert n > 0
+    assert {"ticket.viewed", "ticket.note_added", "ticket.assigned"} <= actions, actions
     r = await client.post(f"/console/tickets/{ref}/merge", data={"target": "T00000000-000000", "csrf_token": csrf},
                           headers=h)  # fmt: skip
     assert r.status_code == 409 and "no ticket with this reference" in r.text

@@ -22,6 +22,7 @@ from qianbao.support.chat.hours import expected_reply
 from qianbao.support.chat.models import ChatAgent, ChatConversation, ChatMessage
 from qianbao.support.chat.service import Config, add_message, clean_text, system_message
 from qianbao.support.chat.texts import AGENT
+from qianbao.support.console import audit
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,14 @@ async def conversation_for_agent(
     return conv
 
 
+async def view_for_agent(s: Any, user: User, conversation_id: uuid.UUID) -> ChatConversation:
+    """The agent opens a conversation (the customer's messages, name and masked number): the
+    read is written to the audit log (E9)."""
+    conv = await conversation_for_agent(s, user, conversation_id)
+    await audit.record(s, user, "chat.viewed", subject_user_id=conv.user_id, obj=("chat", conv.id))
+    return conv
+
+
 async def reply(
     s: Any, cfg: Config, user: User, conversation_id: uuid.UUID, text: str
 ) -> ChatMessage:
@@ -168,6 +177,7 @@ async def reply(
     if conv.status != "assigned":
         raise ConversationClosed()
     hidden = mask(text)
+    await audit.record(s, user, "chat.replied", subject_user_id=conv.user_id, obj=("chat", conv.id))
     return await add_message(
         s, cfg, conv, sender="agent", body=hidden.text, masked=hidden.masked, author_id=user.id
     )
@@ -179,6 +189,7 @@ async def close(s: Any, cfg: Config, user: User, conversation_id: uuid.UUID) -> 
         raise ConversationClosed()
     conv.status, conv.closed_at = "closed", cfg.now()
     await s.flush()
+    await audit.record(s, user, "chat.closed", subject_user_id=conv.user_id, obj=("chat", conv.id))
     await system_message(s, cfg, conv, "closed")
     await hub.publish(s, hub.conversation_channel(conv.id), {"t": "s", "c": str(conv.id)})
     await pull_queue(s, cfg)  # the freed place goes to the next waiting customer

@@ -10,6 +10,7 @@ from typing import Any
 
 from qianbao.identity.models import STAFF_ROLES
 from qianbao.kernel.i18n import N_
+from qianbao.support.console import audit as audit_log
 from qianbao.support.tickets import attachments as att
 from qianbao.support.tickets import mail_out
 from qianbao.support.tickets import repository as repo
@@ -29,8 +30,8 @@ from qianbao.support.tickets.service import (
     check_uploads,
     clean_body,
     recompute_sla,
-    record,
 )
+from qianbao.support.tickets.service import record as record_event
 
 QUEUES = ("mine", "unassigned", "breaching", "all")
 SETTABLE = ("open", "waiting", "resolved", "closed")
@@ -55,6 +56,22 @@ DEFAULT_CANNED = (
 
 def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
+
+
+async def record(
+    s: Any, ticket: Ticket, action: str, actor: uuid.UUID | None, **detail: Any
+) -> None:
+    """A staff read or action: in the ticket's own trail and in the console's audit log (E9)."""
+    await record_event(s, ticket, action, actor, **detail)
+    if actor is not None:
+        await audit_log.record(
+            s,
+            actor,
+            f"ticket.{action}",
+            subject_user_id=ticket.user_id,
+            obj=("ticket", ticket.reference),
+            details=detail,
+        )
 
 
 def require_staff(user: Any) -> None:

@@ -126,7 +126,7 @@ async def console_conversation(request: Request, conversation_id: str) -> Respon
     if isinstance(who, Response):
         return who
     s = db_session(request)
-    conv = await desk.conversation_for_agent(s, who.user, _conversation_id(conversation_id))
+    conv = await desk.view_for_agent(s, who.user, _conversation_id(conversation_id))
     viewer = Viewer(s, side="agent", locale=locale_of(request))
     return render(
         request,
