@@ -346,6 +346,19 @@ async def test_handoff_round_robin_within_capacity(app: FastAPI, browsers: list[
     assert agent_msg["agent"]["name"] in ("Agent Wu", "Agent Chen")
     assert re.fullmatch(r"QB-\d{6}", agent_msg["agent"]["agent_id"])
     assert r.json()["conversation"]["status"] == "closed"
+    from sqlalchemy import select
+
+    from qianbao.support.console.models import AuditEntry
+
+    async with app.state.db.transaction() as s:
+        actions = set(
+            (
+                await s.execute(
+                    select(AuditEntry.action).where(AuditEntry.object_id == str(first_conv))
+                )
+            ).scalars()
+        )
+    assert {"chat.replied", "chat.closed"} <= actions  # the console's audit log (E9)
 
 
 async def test_outside_business_hours_a_ticket_or_the_queue_with_a_reply_time(
