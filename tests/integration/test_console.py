@@ -139,6 +139,18 @@ async def test_context_contents_and_audit(client: httpx.AsyncClient, app: FastAP
     r = await client.get(f"/console/customers/{uuid.uuid4()}", headers=h)
     assert r.status_code == 404
 
+    # The same context inside a ticket's view: the ticket page loads the panel (HTMX), which is
+    # the context block alone, audited like the page.
+    r = await client.get(f"/console/tickets/{ref}", headers=h)
+    assert f"/console/customers/{alice.id}/context" in r.text
+    r = await client.get(f"/console/customers/{alice.id}/context", headers=h)
+    assert r.status_code == 200 and "<html" not in r.text
+    assert "¥123.45" in r.text and "R0021x" in r.text and 'id="customer-actions"' not in r.text
+    assert len(await audit_rows(app, action="customer.viewed")) == 3
+    assert (
+        await client.get(f"/console/customers/{alice.id}/context", headers=bearer(token))
+    ).status_code == 403
+
 
 async def test_customers_and_agents_without_two_factor_are_refused(
     client: httpx.AsyncClient, app: FastAPI
@@ -146,7 +158,8 @@ async def test_customers_and_agents_without_two_factor_are_refused(
     token, alice = await customer(client, app)
     no2fa_token, no2fa_id = await staff_member(app, two_factor=False)
     for headers in (bearer(token), bearer(no2fa_token)):
-        for path in (f"/console/customers/{alice.id}", "/console", "/console/audit",
+        for path in (f"/console/customers/{alice.id}", f"/console/customers/{alice.id}/context",
+                     "/console", "/console/audit",
                      "/console/reports", "/api/v1/support/reports"):  # fmt: skip
             r = await client.get(path, headers=headers)
             assert r.status_code == 403, (path, r.status_code)

@@ -81,6 +81,12 @@ def test_customer_opens_a_ticket_and_an_agent_answers(open_page, server, tmp_pat
     agent.goto("/console/tickets?queue=unassigned")
     agent.get_by_role("link", name="充值未到账").first.click()
     agent.wait_for_url(f"**/console/tickets/{reference}")
+    # The customer's context opens inside the ticket view (loaded when asked for, audited).
+    agent.locator(".customer-panel summary").click()
+    agent.wait_for_selector(".customer-panel #customer-balances")
+    assert "Recent security events" in agent.locator(".customer-panel").inner_text()
+    shot(agent, "ticket-console-context-en")
+    agent.locator(".customer-panel summary").click()
     agent.get_by_role("button", name="Assign to me").click()
     agent.locator("#reply-body").fill("Checked the acquirer log: callback delayed.")
     agent.locator("#reply-internal").check()

@@ -113,6 +113,7 @@ async def _customer_page(
     user_id: str,
     exc: DomainError | None = None,
     values: dict[str, str] | None = None,
+    block: str | None = None,
 ) -> Response:
     s, locale = db_session(request), locale_of(request)
     ctx = await context.customer_context(s, who.user, user_id, ip=client_ip(request))
@@ -139,6 +140,7 @@ async def _customer_page(
             "notice": _notice(request),
         },
         status_code=problem.status if problem else 200,
+        block=block,
     )
 
 
@@ -160,6 +162,15 @@ async def customer_page(request: Request, user_id: str) -> Response:
     if isinstance(who, Response):
         return who
     return await _customer_page(request, who, user_id)
+
+
+@router.get("/console/customers/{user_id}/context", response_class=HTMLResponse)
+async def customer_context_panel(request: Request, user_id: str) -> Response:
+    """The customer's context alone (loaded into a ticket or chat view); the read is audited."""
+    who = await _staff(request)
+    if isinstance(who, Response):
+        return who
+    return await _customer_page(request, who, user_id, block="context")
 
 
 @router.post("/console/customers/{user_id}/{action}", response_class=HTMLResponse)
