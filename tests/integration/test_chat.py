@@ -563,3 +563,17 @@ async def test_two_processes_share_a_conversation(fresh_db_url: str):
             ) as ws:
                 await ws.recv()
     assert agent.id is not None
+
+
+async def test_two_first_messages_at_once_share_one_conversation(fresh_app: FastAPI):
+    """Real concurrency (a committing database, two connections): the unique open
+    conversation per customer is created once; the loser of the race joins it."""
+    _, token = await make_user(fresh_app, name="Racer")
+    c = Browser(fresh_app, token)
+    await c.open()
+    first, second = await asyncio.gather(c.say("first question"), c.say("second question"))
+    assert first.status_code == second.status_code == 201 or (
+        first.status_code in (200, 201) and second.status_code in (200, 201)
+    ), (first.text, second.text)
+    assert first.json()["conversation"]["id"] == second.json()["conversation"]["id"]
+    await c.close()

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from qianbao.kernel.clock import Clock, system_clock
 from qianbao.support.chat import hub
 from qianbao.support.chat import repository as repo
@@ -145,8 +147,16 @@ async def _open(s: Any, cfg: Config, who: Customer) -> ChatConversation:
     )
     if conv.user_id is None and conv.visitor_hash is None:
         raise ConversationNotFound()
-    s.add(conv)
-    await s.flush()
+    try:
+        async with s.begin_nested():  # one open conversation per customer (unique index)
+            s.add(conv)
+            await s.flush()
+    except IntegrityError:
+        # The same customer's other first message won the race: use its conversation.
+        found = await current(s, who)
+        if found is None:
+            raise
+        return found
     return conv
 
 
