@@ -11,8 +11,8 @@ from qianbao.rails import factory as rails
 from qianbao.rails import sandbox
 from qianbao.support.chat import mail as _chat_mail  # noqa: F401  (its e-mail template)
 from qianbao.support.tickets import tasks as ticket_tasks
+from qianbao.wallet import payouts, topup, withdrawal_steps
 from qianbao.wallet import tasks as wallet_tasks
-from qianbao.wallet import topup, withdraw
 from qianbao.worker import JobContext, registry
 
 
@@ -23,11 +23,11 @@ async def expire_ledger_holds(ctx: JobContext) -> None:
 
 async def submit_withdrawal(ctx: JobContext, payload: dict[str, Any]) -> None:
     settings = ctx.services["settings"]
-    await withdraw.submit(ctx.session, settings, rails.payouts(settings), payload["withdrawal_id"])
+    await payouts.submit(ctx.session, settings, rails.payouts(settings), payload["withdrawal_id"])
 
 
 async def poll_payouts(ctx: JobContext) -> None:
-    await withdraw.poll(ctx.session, rails.payouts(ctx.services["settings"]))
+    await payouts.poll(ctx.session, rails.payouts(ctx.services["settings"]))
 
 
 async def expire_topups(ctx: JobContext) -> None:
@@ -49,7 +49,7 @@ def register_tasks(
     registry.periodic("wallet.expire_topups", intervals["wallet.expire_topups"], expire_topups)
     registry.register(sandbox.NOTIFY_TASK, sandbox.notify)
     registry.register(
-        "wallet.submit_withdrawal", submit_withdrawal, subscribes=[withdraw.SUBMIT_TOPIC]
+        "wallet.submit_withdrawal", submit_withdrawal, subscribes=[withdrawal_steps.SUBMIT_TOPIC]
     )
     registry.register(
         wallet_tasks.TRANSACTION_TASK,

@@ -11,7 +11,7 @@ from qianbao.identity import accounts as id_accounts
 from qianbao.identity.models import User
 from qianbao.ledger import Ledger, accounts, transfer
 from qianbao.rails import factory as rails
-from qianbao.wallet import withdraw
+from qianbao.wallet import payouts
 from qianbao.wallet.accounts import wallet_account
 from tests.support.identity import bearer, deliver, e164, last_code, sign_up
 from tests.support.secrets import remember
@@ -88,7 +88,7 @@ async def settle_payouts(app: FastAPI) -> int:
     periodic job does, and run the worker again."""
     await deliver(app)
     async with app.state.db.transaction() as s:
-        changed = await withdraw.poll(s, rails.payouts(app.state.settings))
+        changed = await payouts.poll(s, rails.payouts(app.state.settings))
     await deliver(app)
     return changed
 

@@ -29,7 +29,7 @@ from qianbao.rails import CardPaymentEvent, PayoutStatus
 from qianbao.rails import factory as rails
 from qianbao.rails.acquiring import Outcome
 from qianbao.rails.dev_payouts import RETURNED_REASON
-from qianbao.wallet import cards, topup, withdraw
+from qianbao.wallet import cards, payouts, topup, withdraw
 from qianbao.wallet import transfer as wallet_transfer
 from qianbao.wallet.banks import recognise_card
 from qianbao.wallet.fees import FeeSchedule
@@ -142,12 +142,10 @@ async def _run(session: Any, ctx: IdentityContext, event: Event, i: int, at: dat
         w = await withdraw.place(session, ctx, user, card, amount, fee, key=key, fingerprint=key)
         if event.outcome == "review":
             return
-        await withdraw.submit(session, ctx.settings, rails.payouts(ctx.settings), str(w.id))
-        await withdraw.apply_payout_status(session, w, PayoutStatus("settled"))
+        await payouts.submit(session, ctx.settings, rails.payouts(ctx.settings), str(w.id))
+        await payouts.apply_payout_status(session, w, PayoutStatus("settled"))
         if event.outcome == "returned":
-            await withdraw.apply_payout_status(
-                session, w, PayoutStatus("returned", RETURNED_REASON)
-            )
+            await payouts.apply_payout_status(session, w, PayoutStatus("returned", RETURNED_REASON))
 
 
 async def _already_seeded(session: Any) -> bool:

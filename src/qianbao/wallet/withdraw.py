@@ -4,9 +4,9 @@ Request: the fee (settings.payments.withdrawal_fees per method) and the limits a
 (``quote``); the user confirms with the PIN and an SMS code; the amount and the fee are held in
 the ledger (two holds: amount → payout clearing, fee → fee revenue). Under the review threshold
 the withdrawal is approved at once, above it an operator approves or rejects it with a reason.
-Approved withdrawals go to the payout provider from a job; a periodic job asks the provider
-for news: settled → both holds posted; failed → both voided (nothing was taken, the fee comes
-back); returned after settling → both entries reversed (amount and fee credited again).
+Approved withdrawals go to the payout provider from a job, and a periodic job applies what it
+says (``qianbao.wallet.payouts``): settled → both holds posted; failed → both voided (nothing
+was taken, the fee is not charged); returned after settling → both entries reversed.
 Every step is written to the timeline the user follows. Cards bound during a security
 cooling-off (new password, phone or device) cannot receive withdrawals until it ends."""
 
@@ -28,15 +28,14 @@ from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.errors import IdempotencyKeyReused
 from qianbao.kernel.logging import get_logger
 from qianbao.kernel.money import Money
-from qianbao.kernel.outbox import emit
-from qianbao.ledger import CreateHold, Ledger, PostHold, Reverse, VoidHold
+from qianbao.ledger import CreateHold, Ledger
 from qianbao.ledger.accounts import system_account_id
 from qianbao.ledger.commands import check_key
 from qianbao.ledger.errors import InsufficientFunds
-from qianbao.rails import PayoutInstruction, PayoutProvider, PayoutStatus
 from qianbao.risk import restrictions
 from qianbao.risk.limits import Decision, Limit
 from qianbao.wallet import cards, limits
+from qianbao.wallet import withdrawal_steps as steps
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.banks import mask
 from qianbao.wallet.business_days import arrival_date
@@ -52,10 +51,6 @@ from qianbao.wallet.models import BankCard, WalletTransaction, Withdrawal, Withd
 from qianbao.wallet.transfer import new_reference
 
 log = get_logger(__name__)
-
-NOTIFY_TOPIC = "wallet.transaction_updated"
-SUBMIT_TOPIC = "wallet.withdrawal_approved"
-OPEN_STATUSES = ("approved", "submitted")
 
 
 @dataclass(frozen=True)
@@ -163,26 +158,6 @@ async def request_code(
 
 def _fingerprint(card_id: str, amount: Money) -> str:
     return hashlib.sha256(f"{card_id}|{amount.minor}|{amount.currency}".encode()).hexdigest()
-
-
-async def _event(
-    session: Any,
-    withdrawal: Withdrawal,
-    status: str,
-    *,
-    note: str | None = None,
-    actor: uuid.UUID | None = None,
-) -> None:
-    session.add(
-        WithdrawalEvent(
-            withdrawal_id=withdrawal.id,
-            status=status,
-            note=note,
-            actor_id=actor,
-            created_at=datetime.now(UTC),
-        )
-    )
-    await session.flush()
 
 
 async def request(
@@ -319,29 +294,11 @@ async def place(
     )
     session.add(withdrawal)
     await session.flush()
-    await _event(session, withdrawal, "requested")
+    await steps.add_event(session, withdrawal, "requested")
     if needs_review:
-        await _event(session, withdrawal, "in_review")
+        await steps.add_event(session, withdrawal, "in_review")
     else:
-        await _approve(session, withdrawal, actor=None)
-    return withdrawal
-
-
-async def _approve(session: Any, withdrawal: Withdrawal, *, actor: uuid.UUID | None) -> None:
-    withdrawal.status = "approved"
-    withdrawal.updated_at = datetime.now(UTC)
-    await _event(session, withdrawal, "approved", actor=actor)
-    await emit(session, SUBMIT_TOPIC, {"withdrawal_id": str(withdrawal.id)})
-
-
-async def _locked(session: Any, withdrawal_id: str | uuid.UUID) -> Withdrawal:
-    try:
-        ident = uuid.UUID(str(withdrawal_id))
-    except ValueError:
-        raise WithdrawalNotFound() from None
-    withdrawal = await session.get(Withdrawal, ident, with_for_update=True)
-    if withdrawal is None:
-        raise WithdrawalNotFound()
+        await steps.approve_now(session, withdrawal, actor=None)
     return withdrawal
 
 
@@ -383,52 +340,11 @@ async def list_by_status(
 
 
 async def approve(session: Any, withdrawal_id: str, *, actor: uuid.UUID | None) -> Withdrawal:
-    withdrawal = await _locked(session, withdrawal_id)
+    withdrawal = await steps.locked(session, withdrawal_id)
     if withdrawal.status != "in_review":
         raise WithdrawalNotReviewable()
-    await _approve(session, withdrawal, actor=actor)
+    await steps.approve_now(session, withdrawal, actor=actor)
     return withdrawal
-
-
-async def _release(
-    session: Any, withdrawal: Withdrawal, status: str, reason: str, actor: uuid.UUID | None
-) -> None:
-    """Void both holds: nothing leaves the wallet, the fee is not charged."""
-    ledger = await Ledger.of_session(session)
-    await ledger.hold(
-        VoidHold(f"withdrawal:{withdrawal.id}:void", withdrawal.amount_hold_id, reason=status)
-    )
-    if withdrawal.fee_hold_id is not None:
-        await ledger.hold(
-            VoidHold(f"withdrawal:{withdrawal.id}:void-fee", withdrawal.fee_hold_id, reason=status)
-        )
-    await _finish(session, withdrawal, status, "failed", reason=reason, actor=actor)
-
-
-async def _finish(
-    session: Any,
-    withdrawal: Withdrawal,
-    status: str,
-    row_status: str,
-    *,
-    reason: str | None = None,
-    actor: uuid.UUID | None = None,
-    balance_after: int | None = None,
-) -> None:
-    withdrawal.status = status
-    withdrawal.updated_at = datetime.now(UTC)
-    row = await session.get(WalletTransaction, withdrawal.transaction_id, with_for_update=True)
-    row.status = row_status
-    if balance_after is not None:
-        row.balance_after = balance_after
-    if reason:
-        row.details = {**row.details, "reason": reason}
-    await _event(session, withdrawal, status, note=reason, actor=actor)
-    await emit(
-        session,
-        NOTIFY_TOPIC,
-        {"transaction_id": str(row.id), "template": f"wallet.withdrawal_{status}"},
-    )
 
 
 async def reject(
@@ -437,102 +353,8 @@ async def reject(
     reason = " ".join((reason or "").split())[:300]
     if len(reason) < 5:
         raise ReasonRequired()
-    withdrawal = await _locked(session, withdrawal_id)
+    withdrawal = await steps.locked(session, withdrawal_id)
     if withdrawal.status != "in_review":
         raise WithdrawalNotReviewable()
-    await _release(session, withdrawal, "rejected", reason, actor)
+    await steps.release(session, withdrawal, "rejected", reason, actor)
     return withdrawal
-
-
-async def submit(session: Any, settings: Any, provider: PayoutProvider, withdrawal_id: str) -> None:
-    """Hand an approved withdrawal to the payout provider (a job; safe to run twice)."""
-    withdrawal = await _locked(session, withdrawal_id)
-    if withdrawal.status != "approved":
-        return
-    card = await session.get(BankCard, withdrawal.card_id)
-    assert card is not None  # removed cards keep their row
-    ref = await provider.submit(
-        session,
-        PayoutInstruction(
-            reference=str(withdrawal.id),
-            amount=withdrawal.amount,
-            currency=withdrawal.currency,
-            account_kind=card.kind,
-            account_number=cards.reveal(settings, card),
-            holder_name=card.holder_name,
-            bank_name=card.bank_name,
-        ),
-    )
-    withdrawal.provider, withdrawal.provider_ref = provider.name, ref
-    withdrawal.status = "submitted"
-    withdrawal.updated_at = datetime.now(UTC)
-    await _event(session, withdrawal, "submitted")
-
-
-async def poll(session: Any, provider: PayoutProvider, *, limit: int = 200) -> int:
-    """Ask the provider about submitted (and recently settled) payouts; apply what changed."""
-    recent = datetime.now(UTC) - timedelta(days=30)
-    rows = (
-        await session.execute(
-            select(Withdrawal)
-            .where(
-                Withdrawal.provider == provider.name,
-                (Withdrawal.status == "submitted")
-                | ((Withdrawal.status == "settled") & (Withdrawal.updated_at > recent)),
-            )
-            .order_by(Withdrawal.updated_at)
-            .with_for_update(skip_locked=True)
-            .limit(limit)
-        )
-    ).scalars()
-    changed = 0
-    for withdrawal in list(rows):
-        assert withdrawal.provider_ref is not None
-        changed += await apply_payout_status(
-            session, withdrawal, await provider.status(session, withdrawal.provider_ref)
-        )
-    return changed
-
-
-async def apply_payout_status(session: Any, withdrawal: Withdrawal, news: PayoutStatus) -> int:
-    """Move a submitted or settled withdrawal on by what the provider says; returns the number
-    of steps taken (0, 1 or 2: settled and returned at once)."""
-    steps = 0
-    if withdrawal.status == "submitted" and news.state in ("settled", "returned"):
-        await _settle(session, withdrawal)
-        steps += 1
-    elif withdrawal.status == "submitted" and news.state == "failed":
-        await _release(session, withdrawal, "failed", news.reason or "", None)
-        steps += 1
-    if withdrawal.status == "settled" and news.state == "returned":
-        await _return(session, withdrawal, news.reason or "")
-        steps += 1
-    return steps
-
-
-async def _settle(session: Any, withdrawal: Withdrawal) -> None:
-    ledger = await Ledger.of_session(session)
-    entry = await ledger.post(
-        PostHold(f"withdrawal:{withdrawal.id}:settle", withdrawal.amount_hold_id)
-    )
-    withdrawal.amount_entry_id = entry.entry_id
-    balances = [p.balance_after for p in entry.postings if p.amount < 0]
-    if withdrawal.fee_hold_id is not None:
-        fee_entry = await ledger.post(
-            PostHold(f"withdrawal:{withdrawal.id}:settle-fee", withdrawal.fee_hold_id)
-        )
-        withdrawal.fee_entry_id = fee_entry.entry_id
-        balances = [p.balance_after for p in fee_entry.postings if p.amount < 0]
-    await _finish(session, withdrawal, "settled", "completed", balance_after=balances[0])
-
-
-async def _return(session: Any, withdrawal: Withdrawal, reason: str) -> None:
-    """The bank sent the money back after settling: reverse both entries (the fee too)."""
-    ledger = await Ledger.of_session(session)
-    assert withdrawal.amount_entry_id is not None
-    await ledger.post(Reverse(f"withdrawal:{withdrawal.id}:return", withdrawal.amount_entry_id))
-    if withdrawal.fee_entry_id is not None:
-        await ledger.post(
-            Reverse(f"withdrawal:{withdrawal.id}:return-fee", withdrawal.fee_entry_id)
-        )
-    await _finish(session, withdrawal, "returned", "reversed", reason=reason)
