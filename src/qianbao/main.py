@@ -51,6 +51,7 @@ from qianbao.web.routes import (
     chat_ws,
     console_channels,
     console_chat,
+    console_customers,
     console_desk,
     console_pages,
     console_tickets,
@@ -194,6 +195,7 @@ def create_app(
     app.include_router(contact_pages.router)
     app.include_router(console_channels.router)
     app.include_router(console_desk.router)
+    app.include_router(console_customers.router)
     app.include_router(console_api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

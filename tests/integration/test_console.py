@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from qianbao.identity import accounts as id_accounts
-from qianbao.identity import sessions
+from qianbao.identity import security, sessions
 from qianbao.identity.errors import StaffNeedsTwoFactor
 from qianbao.identity.models import User
 from qianbao.kernel.clock import LOCAL_TZ
@@ -216,6 +216,69 @@ async def test_freeze_with_a_reason_is_audited_and_freezes_the_ledger(
                           headers=h)  # fmt: skip
     assert r.status_code == 403
     assert len(await audit_rows(app, action="customer.frozen")) == 1
+
+
+async def test_unfreeze_is_for_supervisors_with_a_reason(client: httpx.AsyncClient, app: FastAPI):
+    user_token, alice = await customer(client, app, minor=5_000)
+    agent_token, agent_id = await staff_member(app)
+    sup_token, sup_id = await staff_member(app, role="supervisor", name="Boss Zhao")
+    # An agent freezes through the JSON API (audited like the page).
+    r = await client.post(f"/api/v1/support/customers/{alice.id}/freeze",
+                          json={"reason": "Caller says the phone was stolen"},
+                          headers=bearer(agent_token))  # fmt: skip
+    assert r.status_code == 204, r.text
+    assert [a.actor_id for a in await audit_rows(app, action="customer.frozen")] == [agent_id]
+    # The customer cannot lift a freeze made by support; an agent cannot either.
+    r = await client.post("/api/v1/me/unfreeze", json={"password": STRONG_PASSWORD, "code": "000000"},
+                          headers=bearer(user_token))  # fmt: skip
+    assert r.status_code in (403, 409) and r.json()["code"] == "identity.frozen_by_support"
+    r = await client.post(f"/api/v1/support/customers/{alice.id}/unfreeze",
+                          json={"reason": "Customer insists"}, headers=bearer(agent_token))  # fmt: skip
+    assert r.status_code == 403 and r.json()["code"] == "console.supervisors_only"
+    h = {**bearer(agent_token), "Accept-Language": "en"}
+    page = await client.get(f"/console/customers/{alice.id}", headers=h)
+    assert "Only a supervisor can unfreeze" in page.text and "unfreeze-form" not in page.text
+    r = await client.post(f"/console/customers/{alice.id}/unfreeze",
+                          data={"reason": "Customer insists", "csrf_token": await csrf(client, h)},
+                          headers=h)  # fmt: skip
+    assert r.status_code == 403 and "Only supervisors" in r.text
+    async with app.state.db.session() as s:
+        assert (await s.get(User, alice.id)).frozen_at is not None
+
+    hs = {**bearer(sup_token), "Accept-Language": "zh-CN"}
+    page = await client.get(f"/console/customers/{alice.id}", headers=hs)
+    assert "unfreeze-form" in page.text
+    tok = await csrf(client, hs)
+    r = await client.post(f"/console/customers/{alice.id}/unfreeze",
+                          data={"reason": "ok", "csrf_token": tok}, headers=hs)  # fmt: skip
+    assert r.status_code == 422
+    async with app.state.db.session() as s:
+        assert (await s.get(User, alice.id)).frozen_at is not None
+    reason = "Video call, ID card matches, phone recovered"
+    r = await client.post(f"/console/customers/{alice.id}/unfreeze",
+                          data={"reason": reason, "csrf_token": tok}, headers=hs)  # fmt: skip
+    assert r.status_code == 303, r.text
+    page = await client.get(r.headers["location"], headers=hs)
+    assert "账户已解冻" in page.text, page.text[:2000]
+    async with app.state.db.session() as s:
+        user = await s.get(User, alice.id)
+        assert user.frozen_at is None and user.frozen_by is None
+        ledger = await Ledger.of_session(s)
+        owned = await ledger_accounts.accounts_of_owner(ledger.conn, alice.id)
+        assert owned and {a.status for a in owned} == {"active"}
+        # Unfreezing without the customer's password and code starts the cooling-off.
+        assert await security.cooling_off_until(s, app.state.identity, alice.id) is not None
+        kinds = [e.kind for e in await security.recent_events(s, alice.id)]
+        assert kinds[0] == "account_unfrozen_by_staff"
+    rows = await audit_rows(app, action="customer.unfrozen")
+    assert [(r.actor_id, r.subject_user_id, r.details["reason"]) for r in rows] == [
+        (sup_id, alice.id, reason)
+    ]
+    assert rows[0].details["frozen_reason"] == "Caller says the phone was stolen"
+    # Money moves again; a second unfreeze is a clear conflict.
+    r = await client.post(f"/api/v1/support/customers/{alice.id}/unfreeze",
+                          json={"reason": reason}, headers=bearer(sup_token))  # fmt: skip
+    assert r.status_code == 409 and r.json()["code"] == "identity.not_frozen"
 
 
 async def test_escalation_to_a_supervisor(client: httpx.AsyncClient, app: FastAPI):

@@ -1,7 +1,8 @@
 """The agent console in a real browser: a support agent signed in with an authenticator code
 finds a customer by phone number from the desk, sees the customer's context, freezes the account
 with a reason and sees the entry in the customer's audit trail; a supervisor finds it in the audit
-log and opens the reports (tables and server-drawn SVG bars). Screenshots at desktop size."""
+log, opens the reports (tables and server-drawn SVG bars) and unfreezes the account with a note.
+Screenshots at desktop size."""
 
 from __future__ import annotations
 
@@ -139,4 +140,21 @@ def test_agent_freezes_a_customer_and_a_supervisor_reads_audit_and_reports(open_
     assert supervisor.locator("#chart-category rect").count() >= 4
     assert "Agent Wang" in supervisor.locator("#report-agents").inner_text()
     shot(supervisor, "console-reports-zh_CN")
+
+    # The customer cannot undo a freeze made by support; the agent cannot either, a supervisor
+    # can, with a note of how the customer was checked.
+    customer.goto("/security#freeze")
+    assert "该账户已被客服冻结" in customer.locator("#freeze").inner_text()
+    assert "Only a supervisor can unfreeze" in agent.locator("#customer-actions").inner_text()
+    supervisor.goto(agent.url.split("?")[0])
+    supervisor.locator("#unfreeze-reason").fill("视频通话核对身份证，确认本人")
+    shot(supervisor, "console-unfreeze-zh_CN")
+    supervisor.get_by_role("button", name="解冻账户").click()
+    supervisor.wait_for_url("**notice=unfrozen")
+    assert "账户已解冻" in notice_text(supervisor)
+    assert supervisor.locator("#customer-frozen").count() == 0
+    assert "正常" in supervisor.locator("body").inner_text()  # the wallet's status, translated
+    assert "解冻了账户" in supervisor.locator("#customer-audit").inner_text()
+    customer.goto("/security")
+    assert "客服已解冻账户" in customer.locator("body").inner_text()
     assert script_errors(supervisor) == []

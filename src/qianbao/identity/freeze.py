@@ -1,7 +1,7 @@
 """Freezing an account (A9): in one step by the user (no password: speed matters when a phone
 is lost), or by support/admins with a reason. A frozen user can sign in and read, but money
 cannot move: every ledger account the user owns is frozen too, and the ledger refuses. Unfreezing
-needs the password and an SMS code."""
+needs the password and an SMS code, or a supervisor (who starts the cooling-off)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from qianbao.identity.errors import Forbidden, FrozenBySupport, NotFrozen, Wrong
 from qianbao.identity.models import STAFF_ROLES, User
 from qianbao.identity.passwords import verify_password
 from qianbao.ledger import Ledger, accounts
+
+UNFREEZE_ROLES = ("supervisor", "admin")
 
 
 async def _set_ledger_status(session: AsyncSession, user: User, status: str) -> None:
@@ -79,6 +81,35 @@ async def unfreeze(
     user.frozen_by = None
     await _set_ledger_status(session, user, "active")
     await security.record(session, ctx, user, "account_unfrozen", ip=ip)
+
+
+async def unfreeze_by_staff(
+    session: AsyncSession,
+    ctx: IdentityContext,
+    user: User,
+    *,
+    by: User,
+    ip: str | None = None,
+) -> None:
+    """A supervisor or admin lifts a freeze (their own team's, or the customer's when the phone
+    that would receive the code is lost), after checking who is asking. Because it bypasses the
+    password and the SMS code, it starts the cooling-off like a password reset does."""
+    if by.role not in UNFREEZE_ROLES or by.id == user.id:
+        raise Forbidden()
+    if user.frozen_at is None:
+        raise NotFrozen()
+    user.frozen_at = None
+    user.frozen_reason = None
+    user.frozen_by = None
+    await _set_ledger_status(session, user, "active")
+    await security.record(
+        session,
+        ctx,
+        user,
+        "account_unfrozen_by_staff",
+        ip=ip,
+        details={"by": "staff"},  # the reason stays in the staff audit log
+    )
 
 
 def is_frozen(user: User) -> bool:

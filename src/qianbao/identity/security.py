@@ -34,6 +34,7 @@ EVENTS: dict[str, tuple[bool, str | None]] = {
     "session_revoked": (False, None),
     "account_frozen": (False, "security.account_frozen"),
     "account_unfrozen": (False, "security.account_unfrozen"),
+    "account_unfrozen_by_staff": (True, "security.account_unfrozen"),
     "email_verified": (False, None),
 }
 

@@ -1,6 +1,7 @@
 """Staff actions from the customer page, each written to the audit log: freeze the account with
-a reason (every ledger account of the customer is frozen too), send a published help article to
-the customer's in-app inbox, and escalate a ticket or a customer to a supervisor."""
+a reason (every ledger account of the customer is frozen too), unfreeze it (supervisors), send a
+published help article to the customer's in-app inbox, and escalate a ticket or a customer to a
+supervisor."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from qianbao.identity import freeze as identity_freeze
+from qianbao.identity.errors import NotFrozen
 from qianbao.kernel.ids import uuid7
 from qianbao.notifications import inbox
 from qianbao.support.console import audit
@@ -62,6 +64,37 @@ async def freeze_account(
         subject_user_id=user.id,
         obj=("user", user.id),
         details={"reason": why, "already_frozen": True} if was_frozen else {"reason": why},
+        ip=ip,
+    )
+    await session.flush()
+
+
+async def unfreeze_account(
+    session: Any,
+    identity_ctx: Any,
+    staff: Any,
+    user_id: uuid.UUID | str,
+    reason: str,
+    *,
+    ip: str | None = None,
+) -> None:
+    """Lift a freeze (supervisors and admins only, with a reason: how the customer was checked).
+    Agents can freeze at once but not unfreeze, so one person cannot undo a protective freeze
+    on a caller's word alone."""
+    require_supervisor(staff)
+    why = _reason(reason)
+    user = await customer(session, user_id)
+    if user.frozen_at is None:
+        raise NotFrozen()
+    was = {"frozen_at": user.frozen_at.isoformat(), "frozen_reason": user.frozen_reason}
+    await identity_freeze.unfreeze_by_staff(session, identity_ctx, user, by=staff, ip=ip)
+    await audit.record(
+        session,
+        staff,
+        "customer.unfrozen",
+        subject_user_id=user.id,
+        obj=("user", user.id),
+        details={"reason": why, **was},
         ip=ip,
     )
     await session.flush()

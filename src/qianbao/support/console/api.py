@@ -1,23 +1,26 @@
-"""JSON: /api/v1/support/reports (supervisors and admins with two-step verification) and
+"""JSON: /api/v1/support/reports (supervisors and admins with two-step verification),
+/api/v1/support/customers/{id}/freeze|unfreeze (staff; unfreezing is for supervisors) and
 /api/v1/support/tickets/{reference}/rating (the ticket's customer, once it is resolved)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from qianbao.identity.deps import Caller, require_ready_caller
 from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.http import TxRoute, db_session
-from qianbao.support.console import audit, ratings, reports
+from qianbao.support.console import actions, audit, ratings, reports
 from qianbao.support.console.schemas import (
     AgentOut,
     CategoryOut,
     DurationsOut,
     RatingIn,
     RatingOut,
+    ReasonIn,
     ReportOut,
 )
 
@@ -87,3 +90,37 @@ async def report(
 async def rate(reference: str, body: RatingIn, s: DbSession, caller: Me) -> RatingOut:
     rating = await ratings.rate_ticket(s, caller.user, reference, body.score, body.comment)
     return RatingOut(ticket=reference, score=rating.score, comment=rating.comment)
+
+
+@router.post(
+    "/customers/{user_id}/freeze",
+    status_code=204,
+    summary="Freeze a customer's account with a reason (staff with two-step verification)",
+)
+async def freeze(
+    user_id: uuid.UUID, body: ReasonIn, request: Request, s: DbSession, caller: Me
+) -> Response:
+    """Every ledger account of the customer is frozen too; the customer gets an SMS; the action
+    and its reason go to the audit log."""
+    ip = request.client.host if request.client else None
+    await actions.freeze_account(
+        s, request.app.state.identity, caller.user, user_id, body.reason, ip=ip
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/customers/{user_id}/unfreeze",
+    status_code=204,
+    summary="Unfreeze a customer's account (supervisors and admins)",
+)
+async def unfreeze(
+    user_id: uuid.UUID, body: ReasonIn, request: Request, s: DbSession, caller: Me
+) -> Response:
+    """The reason says how the customer was checked. It starts the 72-hour cooling-off for
+    withdrawals to new cards; the customer gets an SMS; the action goes to the audit log."""
+    ip = request.client.host if request.client else None
+    await actions.unfreeze_account(
+        s, request.app.state.identity, caller.user, user_id, body.reason, ip=ip
+    )
+    return Response(status_code=204)

@@ -1,10 +1,10 @@
-"""JSON shapes of the support reports and ratings."""
+"""JSON shapes of the support reports, ratings and customer actions."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class DurationsOut(BaseModel):
@@ -51,3 +51,9 @@ class RatingOut(BaseModel):
     ticket: str
     score: int
     comment: str | None
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(
+        max_length=500, description="Why (at least 5 characters); kept in the audit log"
+    )

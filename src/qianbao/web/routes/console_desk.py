@@ -1,8 +1,7 @@
-"""The agent console's desk and customer side (E9, E10): /console (queues across channels),
-/console/customers (search and the customer context, with freeze, send an article and escalate),
-/console/escalations, /console/audit and /console/reports (supervisors, admins), and the
-customer's CSAT form (/support/ratings). Staff need two-step verification; every read of customer
-data and every action goes to the audit log."""
+"""The agent console's desk (E9, E10): /console (queues across channels), /console/escalations,
+/console/audit and /console/reports (supervisors, admins), and the customer's CSAT form
+(/support/ratings). The customer pages are in console_customers. Staff need two-step
+verification; every read of customer data and every action goes to the audit log."""
 
 from __future__ import annotations
 
@@ -20,24 +19,20 @@ from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
 from qianbao.support.chat import desk as chat_desk
-from qianbao.support.console import actions, audit, context, ratings, reports
+from qianbao.support.console import actions, audit, ratings, reports
 from qianbao.support.console.access import is_supervisor
-from qianbao.support.console.errors import CustomerNotFound
 from qianbao.support.tickets import staff as ticket_staff
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, current_caller, login_redirect, redirect
+from qianbao.web.routes.console_customers import ACTION_LABELS, audit_entry
 from qianbao.web.routes.console_pages import _staff
 from qianbao.web.routes.ops_pages import _operator
-from qianbao.web.routes.security_view import EVENT_LABELS
 from qianbao.web.routes.ticket_pages import labels, posted
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
-DESK_NOTICES = {
-    "frozen": N_("The account is frozen. The customer was told by SMS."),
-    "article_sent": N_("The article is in the customer's inbox."),
-    "escalated": N_("A supervisor will take it over."),
+DESK_NOTICES = {  # the customer page's notices live in console_customers
     "taken": N_("The escalation is yours."),
 }
 QUEUES = (
@@ -45,15 +40,6 @@ QUEUES = (
     ("unassigned", N_("Unassigned")),
     ("breaching", N_("Breaching SLA")),
 )
-ACTION_LABELS = {
-    "customer.viewed": N_("Viewed the customer"),
-    "customer.searched": N_("Searched for a customer"),
-    "customer.frozen": N_("Froze the account"),
-    "article.sent": N_("Sent a help article"),
-    "escalation.opened": N_("Escalated to a supervisor"),
-    "escalation.taken": N_("Took an escalation"),
-    "report.viewed": N_("Viewed the reports"),
-}
 
 
 def _notice(request: Request) -> str | None:
@@ -92,118 +78,6 @@ async def desk(request: Request) -> Response:
 async def _chats_waiting(s: Any) -> int | None:
     """Chats waiting for an agent (queued for hand-off to a person)."""
     return int(await chat_desk.queued_count(s))
-
-
-@router.get("/console/customers", response_class=HTMLResponse)
-async def customers(request: Request, q: str = "") -> Response:
-    who = await _staff(request)
-    if isinstance(who, Response):
-        return who
-    s = db_session(request)
-    region = request.app.state.settings.identity.default_region
-    found = await context.find(s, who.user, q, region=region, ip=client_ip(request)) if q else []
-    if len(found) == 1 and found[0].user_id is not None:
-        return redirect(f"/console/customers/{found[0].user_id}")
-    return render(request, "console/customers.html", {"q": q[:64], "found": found})
-
-
-async def _customer_page(
-    request: Request,
-    who: Caller,
-    user_id: str,
-    exc: DomainError | None = None,
-    values: dict[str, str] | None = None,
-    block: str | None = None,
-) -> Response:
-    s, locale = db_session(request), locale_of(request)
-    ctx = await context.customer_context(s, who.user, user_id, ip=client_ip(request))
-    entries = await audit.of_customer(s, ctx.user_id)
-    names = await audit.people(s, {e.actor_id for e in entries})
-    problem = _problem(request, exc)
-    return render(
-        request,
-        "console/customer.html",
-        {
-            "c": ctx,
-            "labels": labels(locale),
-            "events": [
-                {
-                    "label": gettext(locale, EVENT_LABELS.get(e.kind, e.kind)),
-                    "at": e.created_at,
-                    "ip": e.ip,
-                }
-                for e in ctx.security_events
-            ],
-            "entries": [_entry(e, names, locale) for e in entries],
-            "values": values or {},
-            "problem": problem,
-            "notice": _notice(request),
-        },
-        status_code=problem.status if problem else 200,
-        block=block,
-    )
-
-
-def _entry(e: Any, names: dict[Any, Any], locale: str) -> dict[str, Any]:
-    return {
-        "e": e,
-        "action": gettext(locale, ACTION_LABELS[e.action])
-        if e.action in ACTION_LABELS
-        else e.action,
-        "actor": names.get(e.actor_id, {"name": str(e.actor_id)[:8], "phone": ""}),
-        "subject": names.get(e.subject_user_id) if e.subject_user_id else None,
-        "details": ", ".join(f"{k}: {v}" for k, v in (e.details or {}).items() if v is not None),
-    }
-
-
-@router.get("/console/customers/{user_id}", response_class=HTMLResponse)
-async def customer_page(request: Request, user_id: str) -> Response:
-    who = await _staff(request)
-    if isinstance(who, Response):
-        return who
-    return await _customer_page(request, who, user_id)
-
-
-@router.get("/console/customers/{user_id}/context", response_class=HTMLResponse)
-async def customer_context_panel(request: Request, user_id: str) -> Response:
-    """The customer's context alone (loaded into a ticket or chat view); the read is audited."""
-    who = await _staff(request)
-    if isinstance(who, Response):
-        return who
-    return await _customer_page(request, who, user_id, block="context")
-
-
-@router.post("/console/customers/{user_id}/{action}", response_class=HTMLResponse)
-async def customer_action(request: Request, user_id: str, action: str) -> Response:
-    who = await _staff(request)
-    if isinstance(who, Response):
-        return who
-    s, ip = db_session(request), client_ip(request)
-    values, _ = await posted(request)
-    try:
-        if action == "freeze":
-            await actions.freeze_account(
-                s, request.app.state.identity, who.user, user_id, values.get("reason", ""), ip=ip
-            )
-            notice = "frozen"
-        elif action == "article":
-            await actions.send_article(s, who.user, user_id, values.get("slug", ""), ip=ip)
-            notice = "article_sent"
-        elif action == "escalate":
-            await actions.escalate(
-                s,
-                who.user,
-                reason=values.get("reason", ""),
-                user_id=user_id,
-                ticket_reference=values.get("ticket") or None,
-                ip=ip,
-            )
-            notice = "escalated"
-        else:
-            raise CustomerNotFound()
-    except DomainError as exc:
-        return await _customer_page(request, who, user_id, exc, values)
-    return redirect(f"/console/customers/{user_id}", notice=notice)
 
 
 @router.get("/console/escalations", response_class=HTMLResponse)
@@ -286,7 +160,7 @@ async def audit_page(request: Request) -> Response:
         request,
         "console/audit.html",
         {
-            "entries": [_entry(e, names, locale) for e in entries],
+            "entries": [audit_entry(e, names, locale) for e in entries],
             "staff_people": staff_people,
             "action_choices": [
                 (a, gettext(locale, ACTION_LABELS.get(a, a))) for a in await audit.actions(s)

@@ -39,6 +39,7 @@ EVENT_LABELS: dict[str, str] = {
     "session_revoked": N_("A device was signed out"),
     "account_frozen": N_("Account frozen"),
     "account_unfrozen": N_("Account unfrozen"),
+    "account_unfrozen_by_staff": N_("Account unfrozen by customer service"),
     "email_verified": N_("E-mail address verified"),
 }
 

@@ -1,0 +1,168 @@
+"""The agent console's customer side (E9): /console/customers (search), the customer context
+(/console/customers/{id}, and its panel loaded inside the ticket and chat views) and the actions
+on it: freeze with a reason, unfreeze (supervisors), send a help article, escalate. Every read and
+action is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from qianbao.identity.deps import Caller
+from qianbao.kernel.errors import DomainError
+from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.i18n import N_
+from qianbao.support.console import actions, audit, context
+from qianbao.support.console.access import is_supervisor
+from qianbao.support.console.errors import CustomerNotFound
+from qianbao.web.i18n import gettext
+from qianbao.web.problems import domain_problem
+from qianbao.web.routes.account_common import client_ip, redirect
+from qianbao.web.routes.console_pages import _staff
+from qianbao.web.routes.security_view import EVENT_LABELS
+from qianbao.web.routes.ticket_pages import labels, posted
+from qianbao.web.templating import locale_of, render
+
+router = APIRouter(include_in_schema=False, route_class=TxRoute)
+NOTICES = {
+    "frozen": N_("The account is frozen. The customer was told by SMS."),
+    "unfrozen": N_("The account is unfrozen. The customer was told by SMS."),
+    "article_sent": N_("The article is in the customer's inbox."),
+    "escalated": N_("A supervisor will take it over."),
+}
+ACTION_LABELS = {
+    "customer.viewed": N_("Viewed the customer"),
+    "customer.searched": N_("Searched for a customer"),
+    "customer.frozen": N_("Froze the account"),
+    "customer.unfrozen": N_("Unfroze the account"),
+    "article.sent": N_("Sent a help article"),
+    "escalation.opened": N_("Escalated to a supervisor"),
+    "escalation.taken": N_("Took an escalation"),
+    "report.viewed": N_("Viewed the reports"),
+}
+
+
+def audit_entry(e: Any, names: dict[Any, Any], locale: str) -> dict[str, Any]:
+    return {
+        "e": e,
+        "action": gettext(locale, ACTION_LABELS[e.action])
+        if e.action in ACTION_LABELS
+        else e.action,
+        "actor": names.get(e.actor_id, {"name": str(e.actor_id)[:8], "phone": ""}),
+        "subject": names.get(e.subject_user_id) if e.subject_user_id else None,
+        "details": ", ".join(f"{k}: {v}" for k, v in (e.details or {}).items() if v is not None),
+    }
+
+
+@router.get("/console/customers", response_class=HTMLResponse)
+async def customers(request: Request, q: str = "") -> Response:
+    who = await _staff(request)
+    if isinstance(who, Response):
+        return who
+    s = db_session(request)
+    region = request.app.state.settings.identity.default_region
+    found = await context.find(s, who.user, q, region=region, ip=client_ip(request)) if q else []
+    if len(found) == 1 and found[0].user_id is not None:
+        return redirect(f"/console/customers/{found[0].user_id}")
+    return render(request, "console/customers.html", {"q": q[:64], "found": found})
+
+
+async def _customer_page(
+    request: Request,
+    who: Caller,
+    user_id: str,
+    exc: DomainError | None = None,
+    values: dict[str, str] | None = None,
+    block: str | None = None,
+) -> Response:
+    s, locale = db_session(request), locale_of(request)
+    ctx = await context.customer_context(s, who.user, user_id, ip=client_ip(request))
+    entries = await audit.of_customer(s, ctx.user_id)
+    names = await audit.people(s, {e.actor_id for e in entries})
+    problem = domain_problem(exc, locale_of(request)) if exc else None
+    return render(
+        request,
+        "console/customer.html",
+        {
+            "c": ctx,
+            "labels": labels(locale),
+            "events": [
+                {
+                    "label": gettext(locale, EVENT_LABELS.get(e.kind, e.kind)),
+                    "at": e.created_at,
+                    "ip": e.ip,
+                }
+                for e in ctx.security_events
+            ],
+            "entries": [audit_entry(e, names, locale) for e in entries],
+            "values": values or {},
+            "problem": problem,
+            "notice": _notice(request),
+            "supervisor": is_supervisor(who.user),
+        },
+        status_code=problem.status if problem else 200,
+        block=block,
+    )
+
+
+@router.get("/console/customers/{user_id}", response_class=HTMLResponse)
+async def customer_page(request: Request, user_id: str) -> Response:
+    who = await _staff(request)
+    if isinstance(who, Response):
+        return who
+    return await _customer_page(request, who, user_id)
+
+
+@router.get("/console/customers/{user_id}/context", response_class=HTMLResponse)
+async def customer_context_panel(request: Request, user_id: str) -> Response:
+    """The customer's context alone (loaded into a ticket or chat view); the read is audited."""
+    who = await _staff(request)
+    if isinstance(who, Response):
+        return who
+    return await _customer_page(request, who, user_id, block="context")
+
+
+@router.post("/console/customers/{user_id}/{action}", response_class=HTMLResponse)
+async def customer_action(request: Request, user_id: str, action: str) -> Response:
+    who = await _staff(request)
+    if isinstance(who, Response):
+        return who
+    s, ip = db_session(request), client_ip(request)
+    values, _ = await posted(request)
+    try:
+        if action == "freeze":
+            await actions.freeze_account(
+                s, request.app.state.identity, who.user, user_id, values.get("reason", ""), ip=ip
+            )
+            notice = "frozen"
+        elif action == "unfreeze":
+            await actions.unfreeze_account(
+                s, request.app.state.identity, who.user, user_id, values.get("reason", ""), ip=ip
+            )
+            notice = "unfrozen"
+        elif action == "article":
+            await actions.send_article(s, who.user, user_id, values.get("slug", ""), ip=ip)
+            notice = "article_sent"
+        elif action == "escalate":
+            await actions.escalate(
+                s,
+                who.user,
+                reason=values.get("reason", ""),
+                user_id=user_id,
+                ticket_reference=values.get("ticket") or None,
+                ip=ip,
+            )
+            notice = "escalated"
+        else:
+            raise CustomerNotFound()
+    except DomainError as exc:
+        return await _customer_page(request, who, user_id, exc, values)
+    return redirect(f"/console/customers/{user_id}", notice=notice)
+
+
+def _notice(request: Request) -> str | None:
+    key = request.query_params.get("notice") or ""
+    return gettext(locale_of(request), NOTICES[key]) if key in NOTICES else None
