@@ -339,6 +339,17 @@ class ChatSettings(BaseModel):
     )
     bot_articles: int = 3
     visitor_cookie: str = "qb_chat_visitor"
+    presence_ttl_s: int = Field(
+        default=90,
+        ge=15,
+        description="An online agent whose console was not seen for this long gets no new chats.",
+    )
+    abandon_after_s: int = Field(
+        default=300,
+        ge=30,
+        description="After this long unseen the agent is set offline and their open chats go "
+        "back to the front of the queue.",
+    )
 
 
 class Settings(BaseSettings):

@@ -9,7 +9,9 @@ from qianbao import notifications
 from qianbao.ledger import Ledger
 from qianbao.rails import factory as rails
 from qianbao.rails import sandbox
+from qianbao.support.chat import desk as chat_desk
 from qianbao.support.chat import mail as _chat_mail  # noqa: F401  (its e-mail template)
+from qianbao.support.chat.service import Config as ChatConfig
 from qianbao.support.tickets import tasks as ticket_tasks
 from qianbao.wallet import payouts, topup, withdrawal_steps
 from qianbao.wallet import tasks as wallet_tasks
@@ -30,6 +32,10 @@ async def poll_payouts(ctx: JobContext) -> None:
     await payouts.poll(ctx.session, rails.payouts(ctx.services["settings"]))
 
 
+async def release_absent_agents(ctx: JobContext) -> None:
+    await chat_desk.release_absent(ctx.session, ChatConfig.of(ctx.services["settings"]))
+
+
 async def expire_topups(ctx: JobContext) -> None:
     settings = ctx.services["settings"]
     await topup.expire_stale(ctx.session, settings.payments.topup_expiry_minutes)
@@ -42,11 +48,17 @@ def register_tasks(
         "ledger.expire_holds": 10.0,
         "wallet.poll_payouts": settings.payments.payout_poll_interval_s if settings else 10.0,
         "wallet.expire_topups": 60.0,
+        "support.release_absent_agents": 30.0,
         **(interval_overrides or {}),
     }
     registry.periodic("ledger.expire_holds", intervals["ledger.expire_holds"], expire_ledger_holds)
     registry.periodic("wallet.poll_payouts", intervals["wallet.poll_payouts"], poll_payouts)
     registry.periodic("wallet.expire_topups", intervals["wallet.expire_topups"], expire_topups)
+    registry.periodic(
+        "support.release_absent_agents",
+        intervals["support.release_absent_agents"],
+        release_absent_agents,
+    )
     registry.register(sandbox.NOTIFY_TASK, sandbox.notify)
     registry.register(
         "wallet.submit_withdrawal", submit_withdrawal, subscribes=[withdrawal_steps.SUBMIT_TOPIC]

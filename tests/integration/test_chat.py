@@ -476,6 +476,26 @@ def quiet_sockets() -> Any:
         logging.getLogger(n).setLevel(level)
 
 
+async def last_seen_ago(url: str, agent_id: Any, set_s: float | None = None) -> float:
+    """Seconds since the agent was last seen (after setting it ``set_s`` seconds back)."""
+    from sqlalchemy import text
+
+    back = text(
+        "UPDATE chat_agents SET last_seen_at = now() - make_interval(secs => :s) WHERE user_id = :id"
+    )
+    ago = text(
+        "SELECT extract(epoch FROM now() - last_seen_at) FROM chat_agents WHERE user_id = :id"
+    )
+    db = Database(url)
+    try:
+        async with db.transaction() as s:
+            if set_s is not None:
+                await s.execute(back, {"s": set_s, "id": agent_id})
+            return float((await s.execute(ago, {"id": agent_id})).scalar_one())
+    finally:
+        await db.dispose()
+
+
 @pytest.mark.usefixtures("quiet_sockets")
 async def test_two_processes_share_a_conversation(fresh_db_url: str):
     from websockets.asyncio.client import connect
@@ -525,12 +545,19 @@ async def test_two_processes_share_a_conversation(fresh_db_url: str):
             while state["conversation"]["status"] != "assigned":
                 state = await next_frame(customer, "conversation")
             assert state["conversation"]["agent"]["name"] == "Agent Fan"
+            await last_seen_ago(fresh_db_url, agent.id, set_s=600)
             async with connect(
                 ws_two,
                 origin=two.url,
                 additional_headers={"Cookie": f"{cookie}={agent_token}"},  # type: ignore[arg-type]
             ) as desk:
                 await next_frame(desk, "conversation")
+                # The open console is a heartbeat: the agent is seen again at once.
+                for _ in range(50):
+                    if await last_seen_ago(fresh_db_url, agent.id) < 30:
+                        break
+                    await asyncio.sleep(0.1)
+                assert await last_seen_ago(fresh_db_url, agent.id) < 30
                 await customer.send(json.dumps({"type": "typing"}))
                 assert (await next_frame(desk, "typing"))["by"] == "customer"
                 await customer.send(json.dumps({"type": "message", "text": "my PIN is 1234"}))

@@ -239,6 +239,7 @@ async def set_presence(
 @router.get("/agent/conversations", summary="Agent: my conversations")
 async def agent_conversations(request: Request, s: DbSession, me: Agent) -> dict[str, Any]:
     convs = await desk.mine(s, me.user)
+    await desk.seen(s, me.user)  # an API client polling its conversations is present
     viewer = Viewer(s, side="agent", locale=locale_of(request))
     return {
         "conversations": [await viewer.conversation(c) for c in convs],
@@ -257,6 +258,7 @@ async def agent_messages(
     since: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> dict[str, Any]:
     conv = await desk.conversation_for_agent(s, me.user, conversation_id)
+    await desk.seen(s, me.user)  # the page's fallback polling (socket down) is a sign of life
     return await _state(s, Viewer(s, side="agent", locale=locale_of(request)), conv, since)
 
 

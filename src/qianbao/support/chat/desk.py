@@ -74,16 +74,47 @@ async def set_presence(
         agent.max_concurrent = capacity
     agent.updated_at = cfg.now()
     await s.flush()
+    await repo.touch_agent(s, user.id)
     if online:
         await pull_queue(s, cfg)
     return agent
+
+
+async def seen(s: Any, user: User) -> None:
+    """The agent's console (a WebSocket heartbeat, a page or an API poll) is alive."""
+    await repo.touch_agent(s, user.id)
+
+
+async def release_absent(s: Any, cfg: Config) -> int:
+    """Agents marked online but unseen for ``cfg.abandon_after_s`` (a closed laptop, a lost
+    connection) go offline; their open conversations go back to the front of the queue with a
+    word to the customer, and present agents take them. Returns how many were put back."""
+    absent = list(await repo.absent_agents_locked(s, cfg.abandon_after_s))
+    for agent in absent:
+        agent.online = False
+        agent.updated_at = cfg.now()
+    await s.flush()  # before handing off: nobody gives a conversation back to an absent agent
+    returned = 0
+    for agent in absent:
+        for conv in await repo.of_agent(s, agent.user_id):
+            place = conv.queued_at or conv.assigned_at or conv.created_at
+            conv.status, conv.agent_id = "bot", None
+            await system_message(s, cfg, conv, "agent_gone")
+            # Another agent now, or a ticket / the queue with the reply time, as for a new
+            # hand-off; in the queue the customer keeps their place.
+            await handoff(s, cfg, conv)
+            if conv.status == "queued":
+                conv.queued_at = place
+            returned += 1
+    await s.flush()
+    return returned
 
 
 async def _assign(s: Any, cfg: Config, conv: ChatConversation) -> User | None:
     """Give ``conv`` to the online agent who waited longest for one and is under capacity."""
     if not cfg.hours.is_open(cfg.now()):
         return None
-    for agent, holding in await repo.available_agents_locked(s):
+    for agent, holding in await repo.available_agents_locked(s, cfg.presence_ttl_s):
         if holding >= agent.max_concurrent:
             continue
         user = await repo.user(s, agent.user_id)
@@ -114,7 +145,7 @@ async def handoff(s: Any, cfg: Config, conv: ChatConversation) -> ChatConversati
     now = cfg.now()
     is_open = cfg.hours.is_open(now)
     ticket = None
-    if not is_open or not await repo.any_agent_online(s):
+    if not is_open or not await repo.any_agent_online(s, cfg.presence_ttl_s):
         ticket = await tickets_link.open_from_chat(s, cfg, conv)
     if ticket is not None:
         reference, due = ticket

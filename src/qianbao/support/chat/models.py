@@ -122,8 +122,8 @@ class ChatMessage(Base):
 
 
 class ChatAgent(Base):
-    """A support agent's presence in the chat: online or not, how many conversations at once,
-    and when they were last given one (the round-robin order)."""
+    """A support agent's presence in the chat: online or not, when last seen, how many
+    conversations at once, and when they were last given one (the round-robin order)."""
 
     __tablename__ = "chat_agents"
 
@@ -131,6 +131,12 @@ class ChatAgent(Base):
     online: Mapped[bool] = mapped_column(Boolean, server_default="false")
     max_concurrent: Mapped[int] = mapped_column(SmallInteger, server_default="3")
     last_assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last sign of life from a console page or API client (database time): an online agent
+    # not seen within ``chat.presence_ttl_s`` gets no new conversations.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = _now()
 
-    __table_args__ = (CheckConstraint("max_concurrent BETWEEN 1 AND 50", name="capacity_range"),)
+    __table_args__ = (
+        CheckConstraint("max_concurrent BETWEEN 1 AND 50", name="capacity_range"),
+        Index("ix_chat_agents_online_last_seen", "last_seen_at", postgresql_where=text("online")),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -86,19 +86,48 @@ async def agent(s: Any, user_id: uuid.UUID) -> ChatAgent | None:
     return await s.get(ChatAgent, user_id)
 
 
-async def available_agents_locked(s: Any) -> list[tuple[ChatAgent, int]]:
-    """Online agents who are still staff with two-step verification, in round-robin order
-    (longest without a new conversation first), locked for this transaction, each with the
-    number of conversations they hold now."""
+def _present(ttl_s: int) -> Any:
+    """Online, seen within ``ttl_s`` seconds (database time on both sides), and still staff
+    with two-step verification and not frozen."""
+    return (
+        ChatAgent.online.is_(True),
+        ChatAgent.last_seen_at > func.now() - timedelta(seconds=ttl_s),
+        User.role.in_(STAFF_ROLES),
+        User.totp_enabled_at.is_not(None),
+        User.frozen_at.is_(None),
+    )
+
+
+async def touch_agent(s: Any, user_id: uuid.UUID) -> None:
+    """A sign of life from the agent's console or API client."""
+    await s.execute(
+        update(ChatAgent).where(ChatAgent.user_id == user_id).values(last_seen_at=func.now())
+    )
+
+
+async def absent_agents_locked(s: Any, after_s: int) -> Sequence[ChatAgent]:
+    """Agents still marked online but not seen for ``after_s`` seconds (others skip them)."""
+    stmt = (
+        select(ChatAgent)
+        .where(
+            ChatAgent.online.is_(True),
+            (ChatAgent.last_seen_at.is_(None))
+            | (ChatAgent.last_seen_at <= func.now() - timedelta(seconds=after_s)),
+        )
+        .order_by(ChatAgent.user_id)
+        .with_for_update(skip_locked=True)
+    )
+    return (await s.execute(stmt)).scalars().all()
+
+
+async def available_agents_locked(s: Any, ttl_s: int) -> list[tuple[ChatAgent, int]]:
+    """Present agents (see ``_present``), in round-robin order (longest without a new
+    conversation first), locked for this transaction, each with the number of conversations
+    they hold now."""
     stmt = (
         select(ChatAgent)
         .join(User, User.id == ChatAgent.user_id)
-        .where(
-            ChatAgent.online.is_(True),
-            User.role.in_(STAFF_ROLES),
-            User.totp_enabled_at.is_not(None),
-            User.frozen_at.is_(None),
-        )
+        .where(*_present(ttl_s))
         .order_by(ChatAgent.last_assigned_at.asc().nulls_first(), ChatAgent.user_id)
         .with_for_update(of=ChatAgent)
     )
@@ -161,16 +190,11 @@ async def unread_for_agent(s: Any, conversation_ids: Sequence[uuid.UUID]) -> dic
     return {cid: int(n) for cid, n in (await s.execute(stmt)).all()}
 
 
-async def any_agent_online(s: Any) -> bool:
+async def any_agent_online(s: Any, ttl_s: int) -> bool:
     stmt = (
         select(ChatAgent.user_id)
         .join(User, User.id == ChatAgent.user_id)
-        .where(
-            ChatAgent.online.is_(True),
-            User.role.in_(STAFF_ROLES),
-            User.totp_enabled_at.is_not(None),
-            User.frozen_at.is_(None),
-        )
+        .where(*_present(ttl_s))
         .limit(1)
     )
     return (await s.execute(stmt)).first() is not None

@@ -42,6 +42,8 @@ class Config:
     max_capacity: int = 10
     queue_reply_minutes: int = 30
     bot_articles: int = 3
+    presence_ttl_s: int = 90
+    abandon_after_s: int = 300
     hours: Hours = field(
         default_factory=lambda: Hours.of(opens_at=0, closes_at=24, business_days_only=False)
     )
@@ -58,6 +60,8 @@ class Config:
             max_capacity=chat.max_capacity,
             queue_reply_minutes=chat.queue_reply_minutes,
             bot_articles=chat.bot_articles,
+            presence_ttl_s=chat.presence_ttl_s,
+            abandon_after_s=chat.abandon_after_s,
             hours=Hours.of(
                 opens_at=chat.opens_at,
                 closes_at=chat.closes_at,

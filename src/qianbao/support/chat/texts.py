@@ -34,6 +34,10 @@ TEXTS: dict[str, str] = {
         "under Support tickets."
     ),
     "closed": N_("This conversation is closed. Thank you for contacting Qianbao."),
+    "agent_gone": N_(
+        "Your agent lost the connection. The next free agent will continue here, with this "
+        "conversation in front of them."
+    ),
 }
 AGENT = N_("Agent")
 

@@ -242,6 +242,25 @@ class AgentSocket(Socket):
         assert self.conversation_id is not None
         return await desk.conversation_for_agent(s, self.user, self.conversation_id)
 
+    async def heartbeat(self) -> None:
+        """While the console is open, the agent is present: a sign of life three times per
+        presence window (a closed laptop stops it; the worker then hands the chats on)."""
+        every = max(5.0, self.cfg.presence_ttl_s / 3)
+        while True:
+            with contextlib.suppress(Exception):  # a database hiccup: try again next beat
+                async with self.db.transaction() as s:
+                    await desk.seen(s, self.user)
+            await asyncio.sleep(every)
+
+    async def run(self) -> None:
+        beat = asyncio.create_task(self.heartbeat())
+        try:
+            await super().run()
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await beat
+
     async def start(self, conversation_id: uuid.UUID | None) -> None:
         await self.listen(hub.agent_channel(self.user.id))
         if conversation_id is not None:

@@ -73,6 +73,7 @@ async def _list_page(request: Request, who: Any, exc: DomainError | None = None)
             "items": items,
             "queued": await desk.queued_count(s),
             "max_capacity": cfg.max_capacity,
+            "abandon_minutes": max(1, round(cfg.abandon_after_s / 60)),
             "open_now": cfg.hours.is_open(cfg.now()),
             "hours": cfg.hours,
             "problem": problem,

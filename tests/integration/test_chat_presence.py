@@ -1,0 +1,112 @@
+"""Agent presence in the live chat: an agent marked online but whose console has not been seen
+for the presence window gets no new conversations; after the longer abandon window the worker's
+periodic task sets them offline and hands their open conversations on (to a present agent, to
+the queue keeping the customer's place, or to a ticket), telling the customer. The WebSocket
+heartbeat is tested with real sockets in test_chat.py (two processes)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select, text
+
+from qianbao.support.chat import desk
+from qianbao.support.chat.models import ChatAgent, ChatConversation, ChatMessage
+from qianbao.support.chat.service import Config
+from tests.integration import test_chat as chat_tests
+from tests.integration.test_chat import Browser, agent_online, browser, make_user
+
+settings = chat_tests.settings  # the same fixtures: the desk open all day, an SMS outbox file
+browsers = chat_tests.browsers
+
+
+async def age(app: FastAPI, agent_id: uuid.UUID, seconds: int) -> None:
+    async with app.state.db.transaction() as s:
+        await s.execute(
+            text("UPDATE chat_agents SET last_seen_at = now() - make_interval(secs => :s) "
+                 "WHERE user_id = :id"),
+            {"s": seconds, "id": agent_id},
+        )  # fmt: skip
+
+
+async def handoff(c: Browser) -> dict[str, Any]:
+    await c.open()
+    conv = (await c.say("I need help with a payment")).json()["conversation"]["id"]
+    r = await c.post(f"/api/v1/chat/conversations/{conv}/handoff")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def state(app: FastAPI, conv_id: str) -> tuple[ChatConversation, list[str]]:
+    async with app.state.db.session() as s:
+        conv = await s.get(ChatConversation, uuid.UUID(conv_id))
+        keys = (
+            await s.execute(
+                select(ChatMessage.data["key"].astext)
+                .where(ChatMessage.conversation_id == conv.id, ChatMessage.sender == "system")
+                .order_by(ChatMessage.id)
+            )
+        ).scalars()
+        return conv, list(keys)
+
+
+async def release(app: FastAPI) -> int:
+    cfg = Config.of(app.state.settings)
+    async with app.state.db.transaction() as s:
+        return await desk.release_absent(s, cfg)
+
+
+async def test_an_absent_agent_gets_nothing_and_their_chats_move_on(
+    app: FastAPI, browsers: list[Browser]
+):
+    gone, gone_h = await agent_online(app, 2, "Agent Gone")
+    visitor = await handoff(browser(app, browsers))
+    _, token = await make_user(app, name="Customer Two")
+    member = await handoff(browser(app, browsers, token))
+    for r in (visitor, member):
+        assert r["conversation"]["agent"]["name"] == "Agent Gone"
+    visitor_id, member_id = visitor["conversation"]["id"], member["conversation"]["id"]
+
+    # Not seen for two minutes (over the 90 s presence window): no new conversation for them,
+    # and with nobody else present a signed-in customer gets a ticket.
+    await age(app, gone.id, 120)
+    _, token3 = await make_user(app, name="Customer Three")
+    third = await handoff(browser(app, browsers, token3))
+    assert third["conversation"]["status"] == "closed"
+    assert "We turned this chat into ticket T" in third["messages"][-1]["text"]
+    assert await release(app) == 0  # under the 300 s abandon window: they keep their chats
+
+    # An API client polling its conversations is a sign of life.
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        assert (await c.get("/api/v1/chat/agent/conversations", headers=gone_h)).status_code == 200
+    fresh = text(
+        "SELECT now() - last_seen_at < interval '10 seconds' FROM chat_agents WHERE user_id = :id"
+    )
+    async with app.state.db.session() as s:
+        seen = (await s.execute(fresh, {"id": gone.id})).scalar_one()
+    assert seen is True
+
+    # Gone for good (over 300 s): offline, and their two chats are handed on in order.
+    here, _ = await agent_online(app, 1, "Agent Here")
+    await age(app, gone.id, 400)
+    async with app.state.db.session() as s:
+        before = (await s.get(ChatConversation, uuid.UUID(member_id))).assigned_at
+    assert await release(app) == 2
+    async with app.state.db.session() as s:
+        assert (await s.get(ChatAgent, gone.id)).online is False
+    conv, keys = await state(app, visitor_id)
+    assert conv.status == "assigned" and conv.agent_id == here.id
+    assert keys[-2:] == ["agent_gone", "assigned"]
+    conv, keys = await state(app, member_id)
+    assert conv.status == "queued" and conv.agent_id is None  # Agent Here is at capacity
+    assert conv.queued_at is not None and conv.queued_at <= before  # keeps their place
+    assert keys[-2:] == ["agent_gone", "queued"]
+    # The customer reads it in their language, from their own view.
+    r = await browsers[1].http.get(f"/api/v1/chat/conversations/{member_id}/messages")
+    texts = [m["text"] for m in r.json()["messages"]]
+    assert any(t.startswith("Your agent lost the connection.") for t in texts)
+    assert await release(app) == 0  # nothing left to release
