@@ -38,6 +38,7 @@ from qianbao.wallet.api_cards import router as cards_api
 from qianbao.wallet.api_ops import router as wallet_ops_api
 from qianbao.wallet.api_payments import callbacks as payment_callbacks
 from qianbao.wallet.api_payments import router as payments_api
+from qianbao.wallet.api_statements import router as statements_api
 from qianbao.web.errors import UnhandledErrorMiddleware, install_error_handlers, respond_error
 from qianbao.web.middleware import (
     RequestContextMiddleware,
@@ -166,6 +167,7 @@ def create_app(
     app.include_router(me_api)
     app.include_router(staff_api)
     app.include_router(wallet_api)
+    app.include_router(statements_api)
     app.include_router(cards_api)
     app.include_router(payments_api)
     app.include_router(payment_callbacks)

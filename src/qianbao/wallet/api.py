@@ -1,19 +1,19 @@
-"""The wallet JSON API: balances, transfers (with ``Idempotency-Key``), history, monthly
-statements."""
+"""The wallet JSON API: balances, transfers (with ``Idempotency-Key``), history. Monthly
+statements are in api_statements."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, identity_ctx, require_ready_caller
 from qianbao.kernel.http import TxRoute, db_session, locale_of
 from qianbao.kernel.money import Money
 from qianbao.risk.limits import CHANNELS
-from qianbao.wallet import accounts, export, history, limits, statement, transfer
+from qianbao.wallet import accounts, export, history, limits, transfer
 from qianbao.wallet.errors import IdempotencyKeyMissing
 from qianbao.wallet.models import WalletTransaction
 
@@ -293,150 +293,3 @@ async def export_csv(
 )
 async def get_transaction(transaction_id: str, s: DbSession, caller: Me) -> TransactionOut:
     return transaction_out(await history.get_transaction(s, caller.user.id, transaction_id))
-
-
-class StatementLineOut(BaseModel):
-    time: datetime
-    kind: str = Field(
-        description="Wallet kind; `reversal`, `fee` or `adjustment` for a posting without one"
-    )
-    direction: Literal["in", "out"]
-    status: str
-    amount: MoneyOut = Field(description="Without the fee")
-    fee: MoneyOut
-    balance_after: MoneyOut
-    transaction_id: str | None
-    reference: str | None
-    counterparty_name: str | None
-    counterparty_phone: str | None
-    note: str | None
-
-
-class StatementOut(BaseModel):
-    month: str = Field(examples=["2026-10"])
-    currency: str
-    period_start: datetime = Field(description="First instant of the month, China time")
-    period_end: datetime = Field(description="First instant of the next month (exclusive)")
-    complete: bool = Field(description="False while the month is still running")
-    opening_balance: MoneyOut
-    total_in: MoneyOut
-    total_out: MoneyOut
-    total_fees: MoneyOut
-    closing_balance: MoneyOut = Field(description="opening + in - out - fees")
-    count: int
-    lines: list[StatementLineOut] = Field(description="Oldest first, with the running balance")
-
-
-class StatementMonthsOut(BaseModel):
-    currency: str
-    months: list[str] = Field(description="Newest first; the current month is always listed")
-
-
-MONTH_PROBLEM: dict[int | str, dict[str, Any]] = {
-    422: {
-        "description": "`wallet.statement_month_invalid` (not YYYY-MM, or in the future) or "
-        "`money.unknown_currency`, as application/problem+json",
-    }
-}
-
-
-def statement_out(st: statement.Statement) -> StatementOut:
-    cur = st.currency
-    return StatementOut(
-        month=st.label,
-        currency=cur,
-        period_start=st.start,
-        period_end=st.end,
-        complete=st.complete,
-        opening_balance=money(st.opening, cur),
-        total_in=money(st.total_in, cur),
-        total_out=money(st.total_out, cur),
-        total_fees=money(st.total_fees, cur),
-        closing_balance=money(st.closing, cur),
-        count=st.count,
-        lines=[
-            StatementLineOut(
-                time=line.at,
-                kind=line.kind,
-                direction=line.direction,
-                status=line.status,
-                amount=money(line.amount, cur),
-                fee=money(line.fee, cur),
-                balance_after=money(line.balance_after, cur),
-                transaction_id=str(line.transaction_id) if line.transaction_id else None,
-                reference=line.reference,
-                counterparty_name=line.counterparty_name,
-                counterparty_phone=line.counterparty_phone,
-                note=line.note,
-            )
-            for line in st.lines
-        ],
-    )
-
-
-StatementMonth = Annotated[
-    str,
-    Path(
-        description="The month as YYYY-MM, China time; not after the current month",
-        examples=["2026-10"],
-    ),
-]
-StatementCurrency = Annotated[
-    str, Query(max_length=8, description="The wallet currency of the statement")
-]
-
-
-@router.get(
-    "/statements",
-    response_model=StatementMonthsOut,
-    summary="Months that have a statement (months with activity)",
-    responses={422: MONTH_PROBLEM[422]},
-)
-async def statement_months(
-    s: DbSession, caller: Me, currency: StatementCurrency = "CNY"
-) -> StatementMonthsOut:
-    months = await statement.months_with_activity(s, caller.user.id, currency)
-    return StatementMonthsOut(currency=currency, months=[statement.month_key(m) for m in months])
-
-
-@router.get(
-    "/statements/{month}.csv",
-    summary="The monthly statement as CSV (UTF-8 with BOM, headers in the caller's language)",
-    responses={
-        200: {"content": {"text/csv": {}}, "description": "The statement"},
-        **MONTH_PROBLEM,
-    },
-)
-async def statement_csv(
-    month: StatementMonth,
-    request: Request,
-    s: DbSession,
-    caller: Me,
-    currency: StatementCurrency = "CNY",
-) -> Response:
-    st = await statement.monthly_statement(
-        s, caller.user.id, statement.parse_month(month), currency
-    )
-    return Response(
-        export.statement_csv(st, locale_of(request)),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{export.statement_filename(st)}"'},
-    )
-
-
-@router.get(
-    "/statements/{month}",
-    response_model=StatementOut,
-    summary="The monthly statement: balances, totals and every transaction of the month",
-    description="`month` is `YYYY-MM` in China time (Asia/Shanghai); the current month so far "
-    "is allowed, a future one is not. Balances come from the ledger: "
-    "`opening + total_in - total_out - total_fees = closing`.",
-    responses=MONTH_PROBLEM,
-)
-async def get_statement(
-    month: StatementMonth, s: DbSession, caller: Me, currency: StatementCurrency = "CNY"
-) -> StatementOut:
-    st = await statement.monthly_statement(
-        s, caller.user.id, statement.parse_month(month), currency
-    )
-    return statement_out(st)
