@@ -82,6 +82,11 @@ class ChatSettings(BaseModel):
         default=30, description="In business hours with no agent free: the reply time promised."
     )
     bot_articles: int = 3
+    max_messages_per_minute: int = Field(
+        default=20,
+        ge=0,
+        description="Messages and images a customer may send per minute (0: no limit).",
+    )
     visitor_cookie: str = "qb_chat_visitor"
     presence_ttl_s: int = Field(
         default=90,

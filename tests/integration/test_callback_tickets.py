@@ -54,7 +54,7 @@ async def test_a_callback_request_opens_a_ticket(app: FastAPI, client: httpx.Asy
     assert REF.fullmatch(ref)
     ticket, thread = await ticket_of(app, ref)
     assert (ticket.channel, ticket.category, ticket.priority, ticket.status) == (
-        "callback", "other", "normal", "new"
+        "callback", "withdrawal", "normal", "new"
     )  # fmt: skip
     assert ticket.intake == {"callback": made["id"], "topic": "withdrawal", "window": "18-21"}
     assert ticket.subject == "Call-back request: A withdrawal, 18:00–21:00"
@@ -122,7 +122,9 @@ async def test_a_callback_request_opens_a_ticket(app: FastAPI, client: httpx.Asy
     second = REF.search(page.text.split('id="callback-ticket"')[1]).group(0)  # type: ignore[union-attr]
     assert second != ref
     ticket, thread = await ticket_of(app, second)
-    assert ticket.intake["topic"] == "fraud" and ticket.priority == "normal"
+    # Fraud is a security ticket with high priority (a shorter SLA), as on the ticket pages.
+    assert ticket.intake["topic"] == "fraud"
+    assert (ticket.category, ticket.priority) == ("security", "high")
     assert ticket.subject.startswith("回电请求") and thread[0].message.body == "请给我回电。"
 
 

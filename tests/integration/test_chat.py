@@ -184,6 +184,27 @@ async def test_codes_pins_and_cards_are_masked_before_storing(
     assert not any("123456" in b or "2580" in b or "4111 1111" in b for b in bodies)
 
 
+async def test_a_flood_of_messages_is_refused_and_nothing_stored(
+    app: FastAPI, browsers: list[Browser]
+):
+    app.state.settings.chat.max_messages_per_minute = 3
+    c = browser(app, browsers)
+    await c.open()
+    first = await c.say("one")
+    conv = first.json()["conversation"]["id"]
+    for text in ("two", "three"):
+        assert (await c.say(text, conversation_id=conv)).status_code in (200, 201)
+    before = await count(app, ChatMessage)
+    r = await c.say("four", conversation_id=conv)
+    assert r.status_code == 429, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "chat.too_fast" and "very fast" in r.json()["title"]
+    r = await c.post(f"/api/v1/chat/images?conversation_id={conv}",
+                     files={"file": ("a.png", png(), "image/png")})  # fmt: skip
+    assert r.status_code == 429
+    assert await count(app, ChatMessage) == before
+
+
 async def test_html_in_messages_is_escaped(app: FastAPI, browsers: list[Browser]):
     visitor = browser(app, browsers)
     await visitor.open()
@@ -579,6 +600,11 @@ async def test_two_processes_share_a_conversation(fresh_db_url: str):
                         break
                 assert agent_msgs[0]["text"] == "Never share it. How can I help?"
                 assert agent_msgs[0]["agent"]["name"] == "Agent Fan"
+            # A flood of frames: the burst passes, the rest get one "too fast" and are dropped.
+            for _ in range(60):
+                await customer.send(json.dumps({"type": "typing"}))
+            error = await next_frame(customer, "error")
+            assert error["code"] == "chat.too_fast"
         # A foreign page cannot open a socket with the customer's cookie.
         from websockets.exceptions import InvalidStatus
 

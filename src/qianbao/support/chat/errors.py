@@ -46,3 +46,9 @@ class NoEmailAddress(DomainError):
     code = "chat.no_email"
     kind = ErrorKind.CONFLICT
     message = N_("Add and verify an e-mail address in the security centre first.")
+
+
+class TooFast(DomainError):
+    code = "chat.too_fast"
+    kind = ErrorKind.RATE_LIMITED
+    message = N_("You are sending messages very fast. Wait a moment, then send again.")

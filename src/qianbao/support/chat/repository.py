@@ -36,6 +36,15 @@ async def conversation(
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
+async def customer_messages_since(s: Any, conversation_id: uuid.UUID, since: datetime) -> int:
+    stmt = select(func.count()).where(
+        ChatMessage.conversation_id == conversation_id,
+        ChatMessage.sender == "customer",
+        ChatMessage.created_at > since,
+    )
+    return int((await s.execute(stmt)).scalar_one())
+
+
 async def messages_since(
     s: Any, conversation_id: uuid.UUID, since: int, limit: int = 200
 ) -> Sequence[ChatMessage]:

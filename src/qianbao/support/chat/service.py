@@ -21,6 +21,7 @@ from qianbao.support.chat.errors import (
     ConversationClosed,
     ConversationNotFound,
     MessageInvalid,
+    TooFast,
 )
 from qianbao.support.chat.hours import Hours
 from qianbao.support.chat.masking import mask
@@ -42,6 +43,7 @@ class Config:
     max_capacity: int = 10
     queue_reply_minutes: int = 30
     bot_articles: int = 3
+    max_messages_per_minute: int = 20
     presence_ttl_s: int = 90
     abandon_after_s: int = 300
     hours: Hours = field(
@@ -60,6 +62,7 @@ class Config:
             max_capacity=chat.max_capacity,
             queue_reply_minutes=chat.queue_reply_minutes,
             bot_articles=chat.bot_articles,
+            max_messages_per_minute=chat.max_messages_per_minute,
             presence_ttl_s=chat.presence_ttl_s,
             abandon_after_s=chat.abandon_after_s,
             hours=Hours.of(
@@ -216,6 +219,18 @@ def clean_text(cfg: Config, text: str) -> str:
     return text
 
 
+async def _check_pace(s: Any, cfg: Config, conv: ChatConversation) -> None:
+    """At most ``max_messages_per_minute`` messages and images from the customer per
+    conversation and minute (the conversation row is locked, so this holds under concurrency):
+    a flood costs storage, the agent's attention and every listener's bandwidth."""
+    if cfg.max_messages_per_minute <= 0:
+        return
+    await repo.conversation(s, conv.id, lock=True)  # one writer at a time counts
+    since = cfg.now() - timedelta(seconds=60)
+    if await repo.customer_messages_since(s, conv.id, since) >= cfg.max_messages_per_minute:
+        raise TooFast()
+
+
 async def post_message(
     s: Any,
     cfg: Config,
@@ -233,6 +248,7 @@ async def post_message(
             raise ConversationClosed()
     else:
         conv = await _open(s, cfg, who)
+    await _check_pace(s, cfg, conv)
     hidden = mask(text)
     out = [
         await add_message(s, cfg, conv, sender="customer", body=hidden.text, masked=hidden.masked)
@@ -282,6 +298,7 @@ async def post_image(
             raise ConversationClosed()
     else:
         conv = await _open(s, cfg, who)
+    await _check_pace(s, cfg, conv)
     attachment = ChatAttachment(
         conversation_id=conv.id, content_type=kind, size=len(data), data=data, created_at=cfg.now()
     )

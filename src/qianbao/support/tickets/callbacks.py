@@ -1,5 +1,6 @@
 """Call-back requests as tickets (E4): each request of ``support.channels.callbacks`` opens a
-ticket in the same transaction (category "other", channel ``callback``, priority normal, the
+ticket in the same transaction (channel ``callback``; the category follows the topic — fraud is
+"security" with priority high, like a security ticket opened on the pages, the rest normal; the
 request's id, topic and time window in the intake fields, the customer's note as the first
 message). Marking the request done adds an internal note to that ticket: the call counts as
 the first response and a new ticket becomes open.
@@ -26,6 +27,15 @@ from qianbao.support.tickets.service import (
 )
 
 CHANNEL = "callback"
+# The call-back topics of support.channels.callbacks.TOPICS, as ticket categories.
+TOPIC_CATEGORY = {
+    "account": "account",
+    "topup": "topup",
+    "withdrawal": "withdrawal",
+    "payment": "payment",
+    "fraud": "security",
+    "other": "other",
+}
 DONE_NOTE = "Call-back done: the customer was called. / 已回电：已致电客户。"
 
 
@@ -49,11 +59,13 @@ async def open_for_callback(
     body = note.strip()[: settings.tickets.max_body_chars] or gettext(
         locale, N_("Please call me back.")
     )
+    category = TOPIC_CATEGORY.get(topic, "other")
     new = NewTicket(
-        category="other",
+        category=category,
         subject=subject,
         body=body,
         intake={"callback": str(callback_id), "topic": topic, "window": window},
+        priority="high" if category == "security" else "normal",
     )
     return await open_ticket(
         s, settings, new=new, user_id=user_id, requester_email=email, channel=CHANNEL,

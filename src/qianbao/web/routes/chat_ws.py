@@ -9,13 +9,17 @@ Server → client: {"type": "messages", "messages": [...]}, {"type": "conversati
 (agents), {"type": "error", "code", "title"}.
 
 Each write is its own transaction and announces itself with NOTIFY; every process's hub hands
-the notification to its sockets, which read what is new from the database."""
+the notification to its sockets, which read what is new from the database. A socket may send
+FRAME_BURST frames at once and FRAMES_PER_S after (more get one "chat.too_fast" error and are
+dropped; MAX_REFUSED in a row close it); typing notices are relayed at most every 2 s; the
+customers' messages are also limited per conversation and minute by the service."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +31,7 @@ from qianbao.identity.models import User
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.logging import get_logger
 from qianbao.support.chat import desk, hub, service, visitor
-from qianbao.support.chat.errors import AgentsOnly
+from qianbao.support.chat.errors import AgentsOnly, TooFast
 from qianbao.support.chat.service import Config, Customer
 from qianbao.support.chat.views import Viewer
 from qianbao.web.i18n import gettext, negotiate
@@ -36,6 +40,27 @@ router = APIRouter(include_in_schema=False)
 log = get_logger(__name__)
 MAX_FRAME = 8_000
 POLICY_VIOLATION = 1008
+FRAMES_PER_S = 5.0  # a socket's frames, after a burst of FRAME_BURST
+FRAME_BURST = 20
+MAX_REFUSED = 200  # frames refused in a row before the socket is closed
+TYPING_EVERY_S = 2.0  # typing notices relayed at most this often per socket
+
+
+class Pace:
+    """A token bucket: ``burst`` frames at once, then ``rate`` per second."""
+
+    def __init__(self, rate: float = FRAMES_PER_S, burst: int = FRAME_BURST) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.at = float(burst), time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def _int(value: Any) -> int:
@@ -87,6 +112,17 @@ class Socket:
         self.conversation_id: uuid.UUID | None = None
         self.last_id = 0
         self.lock = asyncio.Lock()
+        self.pace = Pace()
+        self.refused = 0
+        self.typed_at = 0.0
+
+    def typing_due(self) -> bool:
+        """Typing notices are hints: relayed at most every TYPING_EVERY_S, the rest dropped."""
+        now = time.monotonic()
+        if now - self.typed_at < TYPING_EVERY_S:
+            return False
+        self.typed_at = now
+        return True
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send_text(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
@@ -173,6 +209,15 @@ class Socket:
                     continue
                 if not isinstance(frame, dict):
                     continue
+                if not self.pace.allow():
+                    self.refused += 1
+                    if self.refused == 1:
+                        await self.refuse(TooFast())
+                    if self.refused >= MAX_REFUSED:
+                        await self.ws.close(code=POLICY_VIOLATION)
+                        return
+                    continue
+                self.refused = 0
                 try:
                     await self.handle(frame)
                 except DomainError as exc:
@@ -223,8 +268,9 @@ class CustomerSocket(Socket):
                 await desk.handoff(s, self.cfg, conv)
             await self.sync(with_state=True)
         elif kind == "typing":
-            async with self.db.transaction() as s:
-                await service.typing(s, await self.load(s), by="customer")
+            if self.typing_due():
+                async with self.db.transaction() as s:
+                    await service.typing(s, await self.load(s), by="customer")
         elif kind == "read":
             async with self.db.transaction() as s:
                 conv = await self.load(s)
@@ -287,8 +333,9 @@ class AgentSocket(Socket):
             self.last_id = max(0, _int(frame.get("since")))
             await self.sync(with_state=True)
         elif kind == "typing":
-            async with self.db.transaction() as s:
-                await service.typing(s, await self.load(s), by="agent")
+            if self.typing_due():
+                async with self.db.transaction() as s:
+                    await service.typing(s, await self.load(s), by="agent")
         elif kind == "read":
             async with self.db.transaction() as s:
                 conv = await self.load(s)
