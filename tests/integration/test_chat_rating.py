@@ -125,9 +125,13 @@ async def test_rating_rules_and_transcripts(app: FastAPI, browsers: list[Browser
     supervisor, _ = await make_user(app, role="supervisor", name="Boss")
     today = datetime.now(LOCAL_TZ).date()
     async with app.state.db.transaction() as s:
-        report = await reports.build(s, supervisor, today, today)
+        report = await reports.build(s, supervisor, today, today, settings=app.state.settings)
     assert report.csat_count == 1 and report.csat_chat_count == 1
     assert report.csat_by_score[5] == 1
+    # The chat counts for its agent, with its rating.
+    assert report.chat is not None and report.chat.with_agent >= 1
+    mine = [row for row in report.by_agent if row.chats]
+    assert any(row.csat_count == 1 and row.csat_average == 5.0 for row in mine)
 
     # The transcript: plain text, masked as stored, the agent by name and public id only.
     r = await a.http.get(f"/support/chats/{conv}/transcript.txt")

@@ -9,6 +9,7 @@ import re
 import secrets
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +25,7 @@ from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.ledger import Ledger
 from qianbao.ledger import accounts as ledger_accounts
 from qianbao.notifications import inbox
+from qianbao.support.chat.models import ChatConversation, ChatMessage
 from qianbao.support.console import audit, context, reports
 from qianbao.support.console.errors import ConsoleStaffOnly, SupervisorsOnly
 from qianbao.support.console.models import AuditEntry, Escalation, Rating
@@ -177,7 +179,8 @@ async def test_customers_and_agents_without_two_factor_are_refused(
         assert (await client.get(path, headers=bearer(agent_token))).status_code == 403
     async with app.state.db.session() as s:
         with pytest.raises(SupervisorsOnly):
-            await reports.build(s, await s.get(User, agent_id), date(2026, 3, 1), date(2026, 3, 2))
+            await reports.build(s, await s.get(User, agent_id), date(2026, 3, 1),
+                                date(2026, 3, 2), settings=app.state.settings)  # fmt: skip
 
 
 async def test_freeze_with_a_reason_is_audited_and_freezes_the_ledger(
@@ -412,6 +415,7 @@ async def test_report_figures_on_known_data(client: httpx.AsyncClient, app: Fast
     sup_token, sup_id = await staff_member(app, role="supervisor", name="Boss Zhao")
     _, a1 = await staff_member(app, name="Agent A")
     _, a2 = await staff_member(app, name="Agent B")
+    _, a3 = await staff_member(app, name="Agent C")
     day = datetime(2026, 3, 2, 10, 0, tzinfo=LOCAL_TZ)
     async with app.state.db.transaction() as s:
         rows = [
@@ -434,31 +438,85 @@ async def test_report_figures_on_known_data(client: httpx.AsyncClient, app: Fast
         for ticket, score in ((rows[0], 5), (rows[1], 4), (rows[2], 2)):
             s.add(Rating(ticket_id=ticket.id, user_id=alice.id, score=score,
                          created_at=day + timedelta(hours=12)))  # fmt: skip
+
+        # Live chats: one taken at once by Agent A (rated 5), one queued 10 minutes for Agent
+        # B, one for Agent C only (no tickets), one answered by the bot alone, one that became
+        # a ticket; one outside the range.
+        def chat(
+            agent: uuid.UUID | None,
+            *,
+            queued: int | None = None,
+            taken: int | None = None,
+            reply: int | None = None,
+            ticket: bool = False,
+            when: datetime = day,
+        ) -> Any:
+            conv = ChatConversation(
+                user_id=None, visitor_hash=secrets.token_bytes(16), status="closed",
+                agent_id=agent, created_at=when, closed_at=when + timedelta(hours=1),
+                queued_at=when + timedelta(minutes=queued) if queued is not None else None,
+                assigned_at=when + timedelta(minutes=taken) if taken is not None else None,
+                ticket_id=uuid.uuid4() if ticket else None,
+            )  # fmt: skip
+            s.add(conv)
+            return conv, reply
+
+        chats = [chat(a1, taken=1, reply=3), chat(a2, queued=2, taken=12, reply=14),
+                 chat(a3, taken=5, reply=6), chat(None), chat(None, ticket=True),
+                 chat(a1, taken=1, when=day - timedelta(days=40))]  # fmt: skip
+        await s.flush()
+        for conv, reply in chats:
+            if reply is not None:
+                s.add(ChatMessage(conversation_id=conv.id, sender="agent", body="hi",
+                                  author_id=conv.agent_id,
+                                  created_at=day + timedelta(minutes=reply)))  # fmt: skip
+        s.add(Rating(conversation_id=chats[0][0].id, user_id=alice.id, score=5,
+                     created_at=day + timedelta(hours=12)))  # fmt: skip
     async with app.state.db.session() as s:
         sup = await s.get(User, sup_id)
-        r = await reports.build(s, sup, date(2026, 3, 1), date(2026, 3, 31))
+        r = await reports.build(s, sup, date(2026, 3, 1), date(2026, 3, 31),
+                                settings=app.state.settings)  # fmt: skip
     assert r.tickets == 5
     assert r.first_response == reports.Durations(4, 150.0, 222.0)
     assert r.resolution == reports.Durations(3, 240.0, 528.0)
-    assert (r.csat_count, r.csat_average) == (3, 3.67)
-    assert r.csat_by_score == {1: 0, 2: 1, 3: 0, 4: 1, 5: 1}
+    # In business hours (09-18 on Monday 2 March): the 600-minute resolution (10:00 to 20:00)
+    # counts 480 minutes. Every answer and resolution came in time; ticket 5 was never
+    # answered and tickets 4 and 5 never resolved, all long past due.
+    assert r.business is not None
+    assert r.business.first_response == reports.Durations(4, 150.0, 222.0)
+    assert r.business.resolution == reports.Durations(3, 240.0, 432.0)
+    assert (r.business.first_response_sla.due, r.business.first_response_sla.met) == (5, 4)
+    assert (r.business.resolution_sla.due, r.business.resolution_sla.met) == (5, 3)
+    assert r.business.resolution_sla.percent == 60.0
+    assert r.chat is not None
+    assert (r.chat.conversations, r.chat.handed_off, r.chat.with_agent, r.chat.to_ticket,
+            r.chat.bot_only) == (5, 4, 3, 1, 1)  # fmt: skip
+    assert r.chat.wait == reports.Durations(3, 0.0, 8.0)  # 0, 0 and 10 minutes
+    assert r.chat.first_reply == reports.Durations(3, 2.0, 2.0)
+    assert (r.csat_count, r.csat_chat_count, r.csat_average) == (4, 1, 4.0)
+    assert r.csat_by_score == {1: 0, 2: 1, 3: 0, 4: 1, 5: 2}
     assert r.by_category == [("other", 2), ("topup", 2), ("withdrawal", 1)]
     by_agent = {(a.name, a.tickets, a.resolved, a.median_first_response_minutes, a.csat_average,
-                 a.csat_count) for a in r.by_agent}  # fmt: skip
+                 a.csat_count, a.chats) for a in r.by_agent}  # fmt: skip
     assert by_agent == {
-        ("Agent A", 2, 2, 90.0, 4.5, 2),
-        ("Agent B", 1, 1, 180.0, 2.0, 1),
-        (None, 2, 0, 240.0, None, 0),
+        ("Agent A", 2, 2, 90.0, 4.67, 3, 1),
+        ("Agent B", 1, 1, 180.0, 2.0, 1, 1),
+        ("Agent C", 0, 0, None, None, 0, 1),
+        (None, 2, 0, 240.0, None, 0, 0),
     }
     h = {**bearer(sup_token), "Accept-Language": "en"}
     r2 = await client.get("/api/v1/support/reports?start=2026-03-01&end=2026-03-31", headers=h)
     assert r2.status_code == 200, r2.text
     body = r2.json()
     assert body["first_response"] == {"count": 4, "median_minutes": 150.0, "p90_minutes": 222.0}
-    assert body["csat_by_score"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1}
+    assert body["csat_by_score"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 2}
+    assert body["business_hours"]["resolution"]["p90_minutes"] == 432.0
+    assert body["business_hours"]["first_response_sla"] == {"due": 5, "met": 4, "percent": 80.0}
+    assert body["chat"]["with_agent"] == 3 and body["chat"]["wait"]["p90_minutes"] == 8.0
     page = await client.get("/console/reports?start=2026-03-01&end=2026-03-31", headers=h)
     assert page.status_code == 200
-    assert "<svg" in page.text and "Agent A" in page.text and "3.67" in page.text
+    assert "<svg" in page.text and "Agent A" in page.text and "4.67" in page.text
+    assert 'id="chart-chat"' in page.text and "80.0% (4/5)" in page.text
     bad = await client.get("/console/reports?start=2026-03-31&end=2026-03-01", headers=h)
     assert bad.status_code == 422
     assert [e.action for e in await audit_rows(app, actor_id=sup_id)] == [

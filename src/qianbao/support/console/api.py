@@ -16,7 +16,10 @@ from qianbao.kernel.http import TxRoute, db_session
 from qianbao.support.console import actions, audit, ratings, reports
 from qianbao.support.console.schemas import (
     AgentOut,
+    BusinessOut,
     CategoryOut,
+    ChatOut,
+    ComplianceOut,
     DurationsOut,
     RatingIn,
     RatingOut,
@@ -30,7 +33,33 @@ Me = Annotated[Caller, Depends(require_ready_caller)]
 
 
 def to_out(r: reports.Report) -> ReportOut:
+    assert r.business is not None
+    assert r.chat is not None
+    b, c = r.business, r.chat
     return ReportOut(
+        business_hours=BusinessOut(
+            first_response=DurationsOut(**b.first_response.__dict__),
+            resolution=DurationsOut(**b.resolution.__dict__),
+            first_response_sla=ComplianceOut(
+                due=b.first_response_sla.due,
+                met=b.first_response_sla.met,
+                percent=b.first_response_sla.percent,
+            ),
+            resolution_sla=ComplianceOut(
+                due=b.resolution_sla.due,
+                met=b.resolution_sla.met,
+                percent=b.resolution_sla.percent,
+            ),
+        ),
+        chat=ChatOut(
+            conversations=c.conversations,
+            handed_off=c.handed_off,
+            with_agent=c.with_agent,
+            to_ticket=c.to_ticket,
+            bot_only=c.bot_only,
+            wait=DurationsOut(**c.wait.__dict__),
+            first_reply=DurationsOut(**c.first_reply.__dict__),
+        ),
         start=r.start,
         end=r.end,
         tickets=r.tickets,
@@ -50,6 +79,7 @@ def to_out(r: reports.Report) -> ReportOut:
                 median_first_response_minutes=a.median_first_response_minutes,
                 csat_average=a.csat_average,
                 csat_count=a.csat_count,
+                chats=a.chats,
             )
             for a in r.by_agent
         ],
@@ -69,7 +99,7 @@ async def report(
     default: the last 30 days)."""
     last = end or datetime.now(LOCAL_TZ).date()
     first = start or last - timedelta(days=29)
-    built = await reports.build(s, caller.user, first, last)
+    built = await reports.build(s, caller.user, first, last, settings=request.app.state.settings)
     ip = request.client.host if request.client else None
     await audit.record(
         s,

@@ -1,32 +1,35 @@
 """Support reports (E10) for a range of local days: first-response and resolution times (median
-and 90th percentile, in minutes), CSAT (average and count, by score; ratings of tickets and of
-live chats alike, with the chats' share), ticket volume by category and per agent. Tickets count
-by their creation time; ratings by theirs. Read-only."""
+and 90th percentile, in minutes, wall-clock and in business hours), SLA compliance, CSAT (average
+and count, by score; ratings of tickets and of live chats alike, with the chats' share), ticket
+volume by category, the live chat's volume, outcomes and times, and per agent (tickets, chats,
+CSAT). Tickets and chats count by their creation time; ratings by theirs. Read-only."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Float, cast, func, select
 
 from qianbao.identity.models import User
 from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.support.chat.models import ChatConversation
 from qianbao.support.console.access import require_supervisor
 from qianbao.support.console.errors import ReportRangeInvalid
 from qianbao.support.console.models import Rating
+from qianbao.support.console.reports_more import (
+    NO_TIMES,
+    ChatFigures,
+    Durations,
+    TicketBusiness,
+    chat_figures,
+    ticket_business,
+)
 from qianbao.support.tickets.models import Ticket
 
 MAX_DAYS = 366
-
-
-@dataclass(frozen=True)
-class Durations:
-    count: int
-    median_minutes: float | None
-    p90_minutes: float | None
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,9 @@ class AgentRow:
     tickets: int
     resolved: int
     median_first_response_minutes: float | None
-    csat_average: float | None
+    csat_average: float | None  # of their tickets' and their chats' ratings
     csat_count: int
+    chats: int = 0  # live chats they took (started in the range)
 
 
 @dataclass
@@ -45,14 +49,16 @@ class Report:
     start: date
     end: date  # inclusive
     tickets: int = 0
-    first_response: Durations = Durations(0, None, None)
-    resolution: Durations = Durations(0, None, None)
+    first_response: Durations = NO_TIMES
+    resolution: Durations = NO_TIMES
     csat_average: float | None = None
     csat_count: int = 0
     csat_chat_count: int = 0  # of csat_count: ratings of live-chat conversations
     csat_by_score: dict[int, int] = field(default_factory=dict)
     by_category: list[tuple[str, int]] = field(default_factory=list)
     by_agent: list[AgentRow] = field(default_factory=list)
+    business: TicketBusiness | None = None
+    chat: ChatFigures | None = None
 
 
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -79,10 +85,16 @@ def _percentiles(seconds: Any) -> list[Any]:
     ]
 
 
-async def build(session: Any, staff: Any, start: date, end: date) -> Report:
+async def build(
+    session: Any, staff: Any, start: date, end: date, *, settings: Any, now: datetime | None = None
+) -> Report:
+    """``settings`` gives the business calendar of the tickets' SLA; ``now`` decides which due
+    times have come (default: the present)."""
     require_supervisor(staff)
     since, until = bounds(start, end)
     report = Report(start=start, end=end)
+    report.business = await ticket_business(session, settings, since, until, now or _now())
+    report.chat = await chat_figures(session, since, until)
     created = (Ticket.created_at >= since, Ticket.created_at < until, Ticket.merged_into.is_(None))
     frt = _seconds(Ticket.first_responded_at, Ticket.created_at)
     res = _seconds(Ticket.resolved_at, Ticket.created_at)
@@ -134,7 +146,23 @@ async def build(session: Any, staff: Any, start: date, end: date) -> Report:
         .where(*rated)
         .group_by(Ticket.assignee_id)
     )
-    by_agent_csat = {agent: (avg, n) for agent, avg, n in (await session.execute(csat)).all()}
+    chat_csat = (
+        select(
+            ChatConversation.agent_id.label("agent"),
+            func.sum(Rating.score).label("total"),
+            func.count(Rating.id).label("n"),
+        )
+        .join(ChatConversation, ChatConversation.id == Rating.conversation_id)
+        .where(*rated)
+        .group_by(ChatConversation.agent_id)
+    )
+    sums: dict[Any, tuple[float, int]] = {}
+    for agent, avg, n in (await session.execute(csat)).all():
+        sums[agent] = (float(avg) * int(n), int(n))
+    for agent, total, n in (await session.execute(chat_csat)).all():
+        before = sums.get(agent, (0.0, 0))
+        sums[agent] = (before[0] + float(total), before[1] + int(n))
+    by_agent_csat = {a: (total / n if n else None, n) for a, (total, n) in sums.items()}
     rows = await session.execute(
         select(
             Ticket.assignee_id,
@@ -148,6 +176,7 @@ async def build(session: Any, staff: Any, start: date, end: date) -> Report:
         .group_by(Ticket.assignee_id, User.real_name)
         .order_by(func.count().desc(), User.real_name)
     )
+    chats = dict(report.chat.per_agent)
     for agent, name, count, resolved, med in rows.all():
         avg, n = by_agent_csat.get(agent, (None, 0))
         report.by_agent.append(
@@ -159,9 +188,37 @@ async def build(session: Any, staff: Any, start: date, end: date) -> Report:
                 _minutes(med),
                 None if avg is None else round(float(avg), 2),
                 int(n),
+                chats.pop(agent, 0) if agent is not None else 0,
+            )
+        )
+    # Agents who only chatted in the range.
+    names = await _names(session, list(chats))
+    for agent, n_chats in sorted(chats.items(), key=lambda kv: (-kv[1], names.get(kv[0]) or "")):
+        avg, n = by_agent_csat.get(agent, (None, 0))
+        report.by_agent.append(
+            AgentRow(
+                agent,
+                names.get(agent),
+                0,
+                0,
+                None,
+                None if avg is None else round(float(avg), 2),
+                int(n),
+                n_chats,
             )
         )
     return report
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _names(session: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.real_name).where(User.id.in_(ids)))
+    return {i: name for i, name in rows.all()}
 
 
 @dataclass(frozen=True)

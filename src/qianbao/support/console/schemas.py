@@ -24,8 +24,38 @@ class AgentOut(BaseModel):
     tickets: int
     resolved: int
     median_first_response_minutes: float | None
-    csat_average: float | None
+    csat_average: float | None = Field(description="Of their tickets' and chats' ratings")
     csat_count: int
+    chats: int = Field(description="Live chats they took (started in the range)")
+
+
+class ComplianceOut(BaseModel):
+    due: int = Field(description="Tickets whose target has come (due, answered or resolved)")
+    met: int
+    percent: float | None
+
+
+class BusinessOut(BaseModel):
+    """Ticket times in business minutes (the SLA calendar); resolution less the time waiting
+    for the customer; and how many tickets met their SLA targets."""
+
+    first_response: DurationsOut
+    resolution: DurationsOut
+    first_response_sla: ComplianceOut
+    resolution_sla: ComplianceOut
+
+
+class ChatOut(BaseModel):
+    """Live chats started in the range: outcomes, and wall-clock minutes from the hand-off (or
+    the queue) to an agent, and from an agent taking it to their first message."""
+
+    conversations: int
+    handed_off: int
+    with_agent: int
+    to_ticket: int
+    bot_only: int
+    wait: DurationsOut
+    first_reply: DurationsOut
 
 
 class ReportOut(BaseModel):
@@ -40,6 +70,8 @@ class ReportOut(BaseModel):
     csat_by_score: dict[str, int]
     by_category: list[CategoryOut]
     by_agent: list[AgentOut]
+    business_hours: BusinessOut
+    chat: ChatOut
 
 
 class RatingIn(BaseModel):

@@ -188,7 +188,7 @@ async def reports_page(request: Request) -> Response:
     start, end = report_range(request)
     problem, report = None, None
     try:
-        report = await reports.build(s, who.user, start, end)
+        report = await reports.build(s, who.user, start, end, settings=request.app.state.settings)
     except DomainError as exc:
         problem = _problem(request, exc)
     else:
@@ -212,8 +212,21 @@ async def reports_page(request: Request) -> Response:
                         float(a.tickets),
                     )
                     for a in report.by_agent
+                    if a.tickets
                 ]
             ),
+            "chat": reports.bars(
+                [
+                    (gettext(locale, label), float(value))
+                    for label, value in (
+                        (N_("Bot only"), report.chat.bot_only),
+                        (N_("With an agent"), report.chat.with_agent),
+                        (N_("Became a ticket"), report.chat.to_ticket),
+                    )
+                ]
+            )
+            if report.chat and report.chat.conversations
+            else [],
             "csat": reports.bars(
                 [(f"{k}★", float(v)) for k, v in sorted(report.csat_by_score.items())]
             ),
