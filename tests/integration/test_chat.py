@@ -205,6 +205,35 @@ async def test_a_flood_of_messages_is_refused_and_nothing_stored(
     assert await count(app, ChatMessage) == before
 
 
+async def test_a_visitor_downloads_their_transcript_and_nobody_else_can(
+    app: FastAPI, browsers: list[Browser]
+):
+    _, agent_h = await agent_online(app, 3, "Agent Tan")
+    v = browser(app, browsers)
+    await v.open()
+    conv = (await v.say("where is my top-up? <script>x</script>")).json()["conversation"]["id"]
+    assert (await v.post(f"/api/v1/chat/conversations/{conv}/handoff")).status_code == 200
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as agent:
+        r = await agent.post(f"/api/v1/chat/agent/conversations/{conv}/close", headers=agent_h)
+        assert r.status_code == 200
+    page = await v.http.get("/chat")
+    assert f'href="/chat/transcript.txt?c={conv}"' in page.text
+    r = await v.http.get(f"/chat/transcript.txt?c={conv}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert "attachment" in r.headers["content-disposition"]
+    assert "where is my top-up? <script>x</script>" in r.text and "Agent Tan" in r.text
+    # Another visitor, a signed-in customer, no cookie at all, a bad id: not found.
+    other = browser(app, browsers)
+    await other.open()
+    _, token = await make_user(app)
+    member = browser(app, browsers, token)
+    bare = browser(app, browsers)
+    for who in (other, member, bare):
+        assert (await who.http.get(f"/chat/transcript.txt?c={conv}")).status_code == 404
+    assert (await v.http.get("/chat/transcript.txt?c=nope")).status_code == 404
+
+
 async def test_html_in_messages_is_escaped(app: FastAPI, browsers: list[Browser]):
     visitor = browser(app, browsers)
     await visitor.open()

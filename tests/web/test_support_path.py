@@ -172,6 +172,11 @@ def test_ask_article_handoff_answer_close_rate_transcript(open_page, server, tmp
     # A reload still shows the thanks; the supervisor's reports count the chat rating.
     customer.reload()
     assert customer.locator("#rating-done").inner_text().endswith("5 out of 5.")
+    # The chat page offers the closed conversation's transcript (visitors get it too).
+    link = customer.locator("#chat-transcript")
+    assert (
+        link.is_visible() and link.get_attribute("href") == f"/chat/transcript.txt?c={conversation}"
+    )
     agent.goto("/console/reports")
     assert "CSAT ratings from live chats:" in agent.locator("#csat-chats").inner_text()
     shot(agent, "path-09-reports")

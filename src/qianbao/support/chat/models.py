@@ -76,6 +76,19 @@ class ChatConversation(Base):
         ),
         Index("ix_chat_conversations_agent_status", "agent_id", "status"),
         Index("ix_chat_conversations_status_queued_at", "status", "queued_at"),
+        Index(
+            "ix_chat_conversations_user_closed",
+            "user_id",
+            "closed_at",
+            postgresql_where=text("user_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_chat_conversations_visitor_closed",
+            "visitor_hash",
+            "closed_at",
+            postgresql_where=text("visitor_hash IS NOT NULL"),
+        ),
+        Index("ix_chat_conversations_created_at", "created_at"),
     )
 
 

@@ -230,6 +230,16 @@ async def latest_closed_of_user(s: Any, user_id: uuid.UUID) -> ChatConversation 
     return (await s.execute(stmt)).scalar_one_or_none()
 
 
+async def latest_closed_of_visitor(s: Any, visitor_hash: bytes) -> ChatConversation | None:
+    stmt = (
+        select(ChatConversation)
+        .where(ChatConversation.visitor_hash == visitor_hash, ChatConversation.status == "closed")
+        .order_by(ChatConversation.closed_at.desc().nulls_last(), ChatConversation.id.desc())
+        .limit(1)
+    )
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
 async def first_customer_texts(
     s: Any, conversation_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, str]:

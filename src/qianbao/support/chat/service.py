@@ -107,11 +107,14 @@ async def current(s: Any, who: Customer) -> ChatConversation | None:
 
 
 async def recently_closed(s: Any, cfg: Config, who: Customer) -> ChatConversation | None:
-    """A signed-in customer's last conversation when it closed within a day (the chat page
-    offers to rate it)."""
-    if who.user_id is None:
+    """The customer's (or visitor's) last conversation when it closed within a day (the chat
+    page offers its transcript, and signed-in customers can rate it)."""
+    if who.user_id is not None:
+        conv = await repo.latest_closed_of_user(s, who.user_id)
+    elif who.visitor_hash is not None:
+        conv = await repo.latest_closed_of_visitor(s, who.visitor_hash)
+    else:
         return None
-    conv = await repo.latest_closed_of_user(s, who.user_id)
     if conv is None or conv.closed_at is None or cfg.now() - conv.closed_at > RATE_WITHIN:
         return None
     return conv

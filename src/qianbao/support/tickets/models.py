@@ -68,6 +68,7 @@ class Ticket(Base):
         CheckConstraint(f"priority IN {PRIORITIES!r}", name="priority_known"),
         CheckConstraint("user_id IS NOT NULL OR requester_email IS NOT NULL", name="has_requester"),
         Index("ix_tickets_status_updated", "status", "updated_at"),
+        Index("ix_tickets_created_at", "created_at"),
     )
 
 

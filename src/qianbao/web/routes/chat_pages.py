@@ -11,12 +11,12 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from starlette.responses import Response
 
 from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.http import TxRoute, db_session
-from qianbao.support.chat import desk, service
+from qianbao.support.chat import desk, service, transcript
 from qianbao.support.chat.api import config, customer_of, set_visitor_cookie
 from qianbao.support.chat.errors import ConversationNotFound
 from qianbao.support.chat.views import Viewer
@@ -43,10 +43,10 @@ async def _page(request: Request, *, exc: DomainError | None = None, text: str =
     problem = domain_problem(exc, locale_of(request)) if exc else None
     cfg = config(request)
     rate: dict[str, Any] = {"rate_conv": None}
-    if conv is None and who.user_id is not None:
-        closed = await service.recently_closed(s, cfg, who)
+    closed = await service.recently_closed(s, cfg, who) if conv is None else None
+    if closed is not None and who.user_id is not None:
         caller = await current_caller(request)
-        if closed is not None and caller is not None:
+        if caller is not None:
             rate = await _rating_state(s, caller.user, closed.id)
     response = render(
         request,
@@ -58,6 +58,7 @@ async def _page(request: Request, *, exc: DomainError | None = None, text: str =
             "text": text,
             "max_image_bytes": cfg.max_image_bytes,
             "max_chars": cfg.max_message_chars,
+            "transcript_of": closed,
             **rate,
         },
         status_code=problem.status if problem else 200,
@@ -76,6 +77,27 @@ async def _text(request: Request) -> str:
     value = form.get("text")
     await form.close()
     return value[:MAX_FORM_TEXT] if isinstance(value, str) else ""
+
+
+@router.get("/chat/transcript.txt")
+async def chat_transcript(request: Request, c: str = "") -> Response:
+    """The customer's own conversation as plain text: a signed-in customer's or a visitor's
+    (by the signed visitor cookie); anyone else's is not found."""
+    s = db_session(request)
+    who, _ = await customer_of(request)
+    if who.user_id is None and who.visitor_hash is None:
+        raise ConversationNotFound()
+    conv = await service.owned(s, who, conversation_id_of(c))
+    site = str(request.app.state.settings.http.public_url)
+    text = await transcript.as_text(s, conv, locale_of(request), site=site)
+    return PlainTextResponse(
+        text,
+        headers={
+            "Content-Disposition": f'attachment; filename="{transcript.filename(conv)}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post("/chat", response_class=HTMLResponse)

@@ -31,6 +31,7 @@
   var side = root.dataset.side;
   var api = root.dataset.api;
   var conversation = root.dataset.conversation || null;
+  var transcriptLink = document.getElementById("chat-transcript");
   var status = root.dataset.status || "new";
   var lastId = Number(root.dataset.last || 0);
   var readUpto = Number(root.dataset.readUpto || 0);
@@ -162,6 +163,10 @@
       if (closeForm) { closeForm.hidden = true; }
     }
     if (fileInput) { fileInput.disabled = false; }
+    if (transcriptLink) {
+      transcriptLink.href = "/chat/transcript.txt?c=" + encodeURIComponent(c.id);
+      transcriptLink.parentElement.hidden = false;
+    }
     if (side === "customer" && status === "closed") { showRating(c.id); }
     applyRead(c.read_upto);
   }
