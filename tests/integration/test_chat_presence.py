@@ -1,11 +1,13 @@
 """Agent presence in the live chat: an agent marked online but whose console has not been seen
 for the presence window gets no new conversations; after the longer abandon window the worker's
 periodic task sets them offline and hands their open conversations on (to a present agent, to
-the queue keeping the customer's place, or to a ticket), telling the customer. The WebSocket
-heartbeat is tested with real sockets in test_chat.py (two processes)."""
+the queue keeping the customer's place, or to a ticket), telling the customer. An agent hands a
+chat to another present agent with room. The WebSocket heartbeat is tested with real sockets in
+test_chat.py (two processes)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy import select, text
 from qianbao.support.chat import desk
 from qianbao.support.chat.models import ChatAgent, ChatConversation, ChatMessage
 from qianbao.support.chat.service import Config
+from qianbao.support.console.models import AuditEntry
 from tests.integration import test_chat as chat_tests
 from tests.integration.test_chat import Browser, agent_online, browser, make_user
 
@@ -110,3 +113,75 @@ async def test_an_absent_agent_gets_nothing_and_their_chats_move_on(
     texts = [m["text"] for m in r.json()["messages"]]
     assert any(t.startswith("Your agent lost the connection.") for t in texts)
     assert await release(app) == 0  # nothing left to release
+
+
+async def test_an_agent_transfers_a_chat_to_a_present_agent_with_room(
+    app: FastAPI, browsers: list[Browser]
+):
+    first, first_h = await agent_online(app, 3, "Agent First")
+    _, token = await make_user(app, name="Customer T")
+    customer = browser(app, browsers, token)
+    conv_id = (await handoff(customer))["conversation"]["id"]
+    other = await handoff(browser(app, browsers))  # a second chat, also Agent First's
+    second, second_h = await agent_online(app, 1, "Agent Second")
+    absent, _ = await agent_online(app, 3, "Agent Absent")
+    await age(app, absent.id, 120)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        url = f"/api/v1/chat/agent/conversations/{conv_id}/transfer"
+        # Not to oneself, not to an agent who is not present.
+        for target in (first.id, absent.id):
+            r = await c.post(url, json={"agent_id": str(target)}, headers=first_h)
+            assert r.status_code == 409 and r.json()["code"] == "chat.transfer_unavailable"
+        # The page lists who can take it (present, with room, not the holder).
+        page = await c.get(f"/console/chat/{conv_id}", headers=first_h)
+        assert "Agent Second" in page.text and "Agent Absent" not in page.text
+        r = await c.post(url, json={"agent_id": str(second.id)}, headers=first_h)
+        assert r.status_code == 200, r.text
+        # Agent Second has it now; Agent First no longer sees it.
+        r = await c.get("/api/v1/chat/agent/conversations", headers=second_h)
+        assert [x["id"] for x in r.json()["conversations"]] == [conv_id]
+        r = await c.get(f"/api/v1/chat/agent/conversations/{conv_id}/messages", headers=first_h)
+        assert r.status_code == 404
+        # Agent Second is full: the other chat cannot follow.
+        r = await c.post(
+            f"/api/v1/chat/agent/conversations/{other['conversation']['id']}/transfer",
+            json={"agent_id": str(second.id)},
+            headers=first_h,
+        )
+        assert r.status_code == 409
+        page = await c.get(f"/console/chat/{other['conversation']['id']}", headers=first_h)
+        assert 'id="transfer-none"' in page.text
+        # The page's form: Agent Second hands it back, and is told so.
+        page = await c.get(f"/console/chat/{conv_id}", headers=second_h)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        r = await c.post(f"/console/chat/{conv_id}/transfer", headers=second_h,
+                         data={"agent": str(first.id), "csrf_token": token})  # fmt: skip
+        assert r.status_code == 303 and r.headers["location"].endswith("notice=chat_transferred")
+        r = await c.get("/console/chat?notice=chat_transferred", headers=second_h)
+        assert "对话已转给另一位客服。" in r.text
+        page = await c.get(f"/console/chat/{conv_id}", headers=first_h)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        r = await c.post(f"/console/chat/{conv_id}/transfer", headers=first_h,
+                         data={"agent": "nobody", "csrf_token": token})  # fmt: skip
+        assert r.status_code == 409 and "该客服现在无法接手此对话" in r.text
+    conv, keys = await state(app, conv_id)
+    assert conv.agent_id == first.id and conv.status == "assigned"
+    assert keys[-2:] == ["transferred", "transferred"]
+    r = await customer.http.get(f"/api/v1/chat/conversations/{conv_id}/messages")
+    assert r.json()["conversation"]["agent"]["name"] == "Agent First"
+    texts = [m["text"] for m in r.json()["messages"]]
+    assert texts[-2].startswith("Agent Second (agent ID QB-") and "taking over" in texts[-2]
+    async with app.state.db.session() as s:
+        rows = (
+            await s.execute(
+                select(AuditEntry)
+                .where(AuditEntry.action == "chat.transferred", AuditEntry.object_id == conv_id)
+                .order_by(AuditEntry.id)
+            )
+        ).scalars()
+        entries = [(e.actor_id, e.details) for e in rows]
+    assert entries == [
+        (first.id, {"from": str(first.id), "to": str(second.id)}),
+        (second.id, {"from": str(second.id), "to": str(first.id)}),
+    ]

@@ -42,6 +42,10 @@ class ReadIn(BaseModel):
     upto: int = Field(ge=0, le=2**62)
 
 
+class TransferIn(BaseModel):
+    agent_id: uuid.UUID = Field(description="The user id of the agent who takes over")
+
+
 class PresenceIn(BaseModel):
     online: bool
     capacity: int | None = None
@@ -282,6 +286,18 @@ async def agent_close(
     return {
         "conversation": await Viewer(s, side="agent", locale=locale_of(request)).conversation(conv)
     }
+
+
+@router.post(
+    "/agent/conversations/{conversation_id}/transfer",
+    summary="Agent: hand the conversation to another agent who is online with room",
+)
+async def agent_transfer(
+    request: Request, s: DbSession, me: Agent, conversation_id: uuid.UUID, body: TransferIn
+) -> dict[str, Any]:
+    """`409 chat.transfer_unavailable` when that agent is offline, absent or full."""
+    conv = await desk.transfer(s, config(request), me.user, conversation_id, body.agent_id)
+    return {"conversation": {"id": str(conv.id), "status": conv.status}}
 
 
 @router.post("/agent/conversations/{conversation_id}/read", status_code=204)

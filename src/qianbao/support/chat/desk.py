@@ -17,6 +17,7 @@ from qianbao.support.chat.errors import (
     CapacityInvalid,
     ConversationClosed,
     ConversationNotFound,
+    TransferUnavailable,
 )
 from qianbao.support.chat.hours import expected_reply
 from qianbao.support.chat.models import ChatAgent, ChatConversation, ChatMessage
@@ -224,6 +225,59 @@ async def close(s: Any, cfg: Config, user: User, conversation_id: uuid.UUID) -> 
     await system_message(s, cfg, conv, "closed")
     await hub.publish(s, hub.conversation_channel(conv.id), {"t": "s", "c": str(conv.id)})
     await pull_queue(s, cfg)  # the freed place goes to the next waiting customer
+    return conv
+
+
+async def transfer_targets(s: Any, cfg: Config, user: User, conv: ChatConversation) -> list[Any]:
+    """Who can take ``conv`` from its agent now: present agents with room, but not its holder;
+    each as (user, card, holding, capacity)."""
+    check_agent(user)
+    out = []
+    for agent, holding in await repo.available_agents_locked(s, cfg.presence_ttl_s, lock=False):
+        if agent.user_id == conv.agent_id or holding >= agent.max_concurrent:
+            continue
+        other = await repo.user(s, agent.user_id)
+        assert other is not None
+        out.append((other, await card_of(s, other, conv.locale), holding, agent.max_concurrent))
+    return out
+
+
+async def transfer(
+    s: Any, cfg: Config, user: User, conversation_id: uuid.UUID, to_agent_id: uuid.UUID
+) -> ChatConversation:
+    """The agent (or a supervisor) hands a conversation to another present agent with room.
+    The customer is told who takes over; the new agent sees the whole conversation; the freed
+    place goes to the queue. Audited."""
+    conv = await conversation_for_agent(s, user, conversation_id, lock=True)
+    if conv.status != "assigned":
+        raise ConversationClosed()
+    target = None
+    for agent, holding in await repo.available_agents_locked(s, cfg.presence_ttl_s):
+        if agent.user_id == to_agent_id and agent.user_id != conv.agent_id:
+            if holding < agent.max_concurrent:
+                target = agent
+            break
+    if target is None:
+        raise TransferUnavailable()
+    taker = await repo.user(s, target.user_id)
+    assert taker is not None
+    previous = conv.agent_id
+    conv.agent_id = taker.id
+    target.last_assigned_at = cfg.now()
+    await s.flush()
+    card = await card_of(s, taker, conv.locale)
+    await system_message(s, cfg, conv, "transferred", name=card.name, agent_id=card.agent_id)
+    await audit.record(
+        s,
+        user,
+        "chat.transferred",
+        subject_user_id=conv.user_id,
+        obj=("chat", conv.id),
+        details={"from": str(previous), "to": str(taker.id)},
+    )
+    await hub.publish(s, hub.agent_channel(taker.id), {"t": "a", "c": str(conv.id)})
+    await hub.publish(s, hub.conversation_channel(conv.id), {"t": "s", "c": str(conv.id)})
+    await pull_queue(s, cfg)
     return conv
 
 

@@ -52,3 +52,12 @@ class TooFast(DomainError):
     code = "chat.too_fast"
     kind = ErrorKind.RATE_LIMITED
     message = N_("You are sending messages very fast. Wait a moment, then send again.")
+
+
+class TransferUnavailable(DomainError):
+    code = "chat.transfer_unavailable"
+    kind = ErrorKind.CONFLICT
+    message = N_(
+        "This agent cannot take the conversation now: they are offline or have no room. "
+        "Choose another one."
+    )

@@ -129,17 +129,20 @@ async def absent_agents_locked(s: Any, after_s: int) -> Sequence[ChatAgent]:
     return (await s.execute(stmt)).scalars().all()
 
 
-async def available_agents_locked(s: Any, ttl_s: int) -> list[tuple[ChatAgent, int]]:
+async def available_agents_locked(
+    s: Any, ttl_s: int, *, lock: bool = True
+) -> list[tuple[ChatAgent, int]]:
     """Present agents (see ``_present``), in round-robin order (longest without a new
-    conversation first), locked for this transaction, each with the number of conversations
-    they hold now."""
+    conversation first), locked for this transaction (unless ``lock`` is false: a list to
+    show), each with the number of conversations they hold now."""
     stmt = (
         select(ChatAgent)
         .join(User, User.id == ChatAgent.user_id)
         .where(*_present(ttl_s))
         .order_by(ChatAgent.last_assigned_at.asc().nulls_first(), ChatAgent.user_id)
-        .with_for_update(of=ChatAgent)
     )
+    if lock:
+        stmt = stmt.with_for_update(of=ChatAgent)
     agents = list((await s.execute(stmt)).scalars().all())
     if not agents:
         return []

@@ -34,6 +34,10 @@ TEXTS: dict[str, str] = {
         "under Support tickets."
     ),
     "closed": N_("This conversation is closed. Thank you for contacting Qianbao."),
+    "transferred": N_(
+        "{name} (agent ID {agent_id}) is taking over this conversation and can see everything "
+        "written so far."
+    ),
     "agent_gone": N_(
         "Your agent lost the connection. The next free agent will continue here, with this "
         "conversation in front of them."

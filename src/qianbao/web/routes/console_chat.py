@@ -13,18 +13,31 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from qianbao.identity.accounts import by_id
-from qianbao.kernel.errors import DomainError
+from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.i18n import N_
 from qianbao.support.chat import desk, service
 from qianbao.support.chat.api import config
 from qianbao.support.chat.errors import ConversationNotFound
 from qianbao.support.chat.views import Viewer
+from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import form_values, notice_of, redirect
 from qianbao.web.routes.console_pages import _staff
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
+NOTICES = {
+    "chat_closed": N_("The conversation is closed."),
+    "chat_transferred": N_("The conversation is with the other agent now."),
+}
+
+
+def _notice(request: Request) -> str | None:
+    key = request.query_params.get("notice") or ""
+    if key in NOTICES:
+        return gettext(locale_of(request), NOTICES[key])
+    return notice_of(request)
 
 
 def mask_name(name: str | None) -> str:
@@ -77,7 +90,7 @@ async def _list_page(request: Request, who: Any, exc: DomainError | None = None)
             "open_now": cfg.hours.is_open(cfg.now()),
             "hours": cfg.hours,
             "problem": problem,
-            "notice": notice_of(request),
+            "notice": _notice(request),
         },
         status_code=problem.status if problem else 200,
     )
@@ -126,9 +139,19 @@ async def console_conversation(request: Request, conversation_id: str) -> Respon
     who = await _staff(request)
     if isinstance(who, Response):
         return who
-    s = db_session(request)
-    conv = await desk.view_for_agent(s, who.user, _conversation_id(conversation_id))
+    return await _conversation_page(request, who, _conversation_id(conversation_id))
+
+
+async def _conversation_page(
+    request: Request, who: Any, cid: uuid.UUID, exc: DomainError | None = None
+) -> Response:
+    s, cfg = db_session(request), config(request)
+    conv = await desk.view_for_agent(s, who.user, cid)
     viewer = Viewer(s, side="agent", locale=locale_of(request))
+    targets = []
+    if conv.status == "assigned":
+        targets = await desk.transfer_targets(s, cfg, who.user, conv)
+    problem = domain_problem(exc, locale_of(request)) if exc else None
     return render(
         request,
         "console/chat_view.html",
@@ -136,8 +159,11 @@ async def console_conversation(request: Request, conversation_id: str) -> Respon
             "conversation": await viewer.conversation(conv),
             "messages": await viewer.messages(conv, await service.since(s, conv, 0)),
             "customer": await _customer(s, conv),
-            "max_chars": config(request).max_message_chars,
+            "max_chars": cfg.max_message_chars,
+            "targets": targets,
+            "problem": problem,
         },
+        status_code=problem.status if problem else 200,
     )
 
 
@@ -164,4 +190,24 @@ async def console_close(request: Request, conversation_id: str) -> Response:
     await desk.close(
         db_session(request), config(request), who.user, _conversation_id(conversation_id)
     )
-    return redirect("/console/chat", notice="preferences_saved")
+    return redirect("/console/chat", notice="chat_closed")
+
+
+@router.post("/console/chat/{conversation_id}/transfer", response_class=HTMLResponse)
+async def console_transfer(request: Request, conversation_id: str) -> Response:
+    who = await _staff(request)
+    if isinstance(who, Response):
+        return who
+    values = await form_values(request)
+    cid = _conversation_id(conversation_id)
+    try:
+        target = uuid.UUID(values.get("agent", ""))
+    except ValueError:
+        target = uuid.UUID(int=0)  # nobody: refused below like an unavailable agent
+    try:
+        await desk.transfer(db_session(request), config(request), who.user, cid, target)
+    except DomainError as exc:
+        if exc.kind == ErrorKind.NOT_FOUND:
+            raise
+        return await _conversation_page(request, who, cid, exc)
+    return redirect("/console/chat", notice="chat_transferred")

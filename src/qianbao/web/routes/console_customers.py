@@ -42,6 +42,19 @@ ACTION_LABELS = {
     "escalation.opened": N_("Escalated to a supervisor"),
     "escalation.taken": N_("Took an escalation"),
     "report.viewed": N_("Viewed the reports"),
+    "chat.viewed": N_("Opened a chat"),
+    "chat.replied": N_("Replied in a chat"),
+    "chat.closed": N_("Closed a chat"),
+    "chat.transferred": N_("Transferred a chat to another agent"),
+    "ticket.viewed": N_("Opened a ticket"),
+    "ticket.replied": N_("Replied to a ticket"),
+    "ticket.note_added": N_("Added an internal note"),
+    "ticket.assigned": N_("Assigned a ticket"),
+    "ticket.status": N_("Changed a ticket's status"),
+    "ticket.priority": N_("Changed a ticket's priority"),
+    "ticket.merged_into": N_("Merged a ticket into another"),
+    "ticket.merged_from": N_("Merged another ticket into this one"),
+    "ticket.callback_done": N_("Called the customer back"),
 }
 
 

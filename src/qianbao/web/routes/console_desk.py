@@ -220,7 +220,7 @@ async def reports_page(request: Request) -> Response:
                     (gettext(locale, label), float(value))
                     for label, value in (
                         (N_("Bot only"), report.chat.bot_only),
-                        (N_("With an agent"), report.chat.with_agent),
+                        (N_("Taken by an agent"), report.chat.with_agent),
                         (N_("Became a ticket"), report.chat.to_ticket),
                     )
                 ]
