@@ -39,6 +39,12 @@ async def test_a_month_of_history_that_the_statements_agree_with(demo_env, fresh
             ).all()
         )
         assert counts["transfer"] >= 20 and counts["topup"] >= 4 and counts["withdrawal"] >= 4
+        # A reference starts with its booking date (UTC), also for history seeded into the past.
+        dated = await s.execute(text("SELECT reference, created_at FROM wallet_transactions"))
+        wrong = [
+            (ref, at) for ref, at in dated.all() if ref[:8] != at.astimezone(UTC).strftime("%Y%m%d")
+        ]
+        assert wrong == []
         statuses = {r[0] for r in await s.execute(text("SELECT status FROM wallet_transactions"))}
         assert statuses >= {"completed", "failed", "pending", "reversed"}
         for phone in ("+8613800138000", "+8613900139000"):

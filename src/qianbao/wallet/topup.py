@@ -35,7 +35,7 @@ from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.banks import mask
 from qianbao.wallet.errors import TopupNotFound
 from qianbao.wallet.models import Topup, WalletTransaction
-from qianbao.wallet.transfer import new_reference
+from qianbao.wallet.transfer import booking_time, new_reference
 
 log = get_logger(__name__)
 
@@ -80,7 +80,7 @@ async def start(
     account = await wallet_account(session, user.id, amount.currency)
     if account.status in ("frozen", "closed"):  # the card would be charged for nothing
         raise AccountFrozen() if account.status == "frozen" else AccountClosed()
-    now = datetime.now(UTC)
+    now = booking_time(session)
     topup_id = uuid.uuid4()
     row = WalletTransaction(
         user_id=user.id,

@@ -67,6 +67,13 @@ class TransferDone:
     replayed: bool
 
 
+def booking_time(session: Any) -> datetime:
+    """Now, or the moment a seeder books at (``session.info["ledger_clock"]``, the same clock
+    the ledger uses), so that a row's time and reference agree with its ledger entry."""
+    clock = session.info.get("ledger_clock") if session is not None else None
+    return clock.now() if clock is not None else datetime.now(UTC)
+
+
 def new_reference(now: datetime) -> str:
     """A reference number people can read out to support: date + 10 random digits."""
     return now.strftime("%Y%m%d") + f"{secrets.randbelow(10**10):010d}"
@@ -172,7 +179,7 @@ async def send(
             created_at=row.created_at,
             replayed=True,
         )
-    now = datetime.now(UTC)
+    now = booking_time(session)
     reference = new_reference(now)
     recipient_balance = next(p.balance_after for p in entry.postings if p.account_id == target.id)
     transaction_id = uuid7()
