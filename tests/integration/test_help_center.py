@@ -69,6 +69,26 @@ async def test_shipped_articles_are_loaded_and_searchable(client: httpx.AsyncCli
     assert "<table>" in body["body_html"] and "25.00" in body["body_html"]
 
 
+async def test_articles_show_the_operators_contact_details(client: httpx.AsyncClient, app: FastAPI):
+    support = app.state.settings.support
+    support.hotline, support.email = "400-888-0000 <b>", "help@wallet.example"
+    support.hotline_days = [1, 2, 3, 4, 5]
+    page = await client.get("/help/contact-us", headers={"Accept-Language": "en"})
+    assert "400-888-0000 &lt;b&gt;" in page.text and "{{" not in page.text
+    assert "Monday to Friday, 09:00–21:00 (China time)" in page.text
+    assert "help@wallet.example" in page.text
+    page = await client.get("/help/contact-us", headers={"Accept-Language": "zh-CN"})
+    assert "400-888-0000 &lt;b&gt;" in page.text and "周一至周五" in page.text
+    r = await client.get("/api/v1/help/articles/contact-us", params={"locale": "en"})
+    body = r.json()
+    assert (
+        "400-888-0000 <b>" in body["body_markdown"] and "{{hotline}}" not in body["body_markdown"]
+    )
+    assert "400-888-0000 &lt;b&gt;" in body["body_html"]
+    r = await client.get("/api/v1/help/search", params={"q": "hotline number", "locale": "en"})
+    assert not any("{{" in h["snippet"] for h in r.json()["hits"])
+
+
 async def test_search_service_for_other_features(app: FastAPI):
     async with app.state.db.session() as s:
         hits = await search(s, "how do I recharg my wallet", "en", 3)

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from qianbao.identity.deps import Caller, require_ready_caller
 from qianbao.identity.models import STAFF_ROLES
 from qianbao.kernel.http import TxRoute, db_session, locale_of
+from qianbao.support.channels import details
 from qianbao.support.helpcenter import service
 from qianbao.support.helpcenter.errors import StaffOnly
 from qianbao.support.helpcenter.models import HelpArticle
 from qianbao.support.helpcenter.ranking import search
-from qianbao.support.helpcenter.render import to_html
+from qianbao.support.helpcenter.render import fill, to_html
 from qianbao.support.helpcenter.schemas import (
     ArticleCreate,
     ArticleIn,
@@ -88,6 +89,7 @@ async def search_articles(
 ) -> SearchOut:
     loc = _locale(request, locale)
     hits = await search(s, q, loc, limit)
+    values = details.contact_values(request.app.state.settings.support, loc)
     return SearchOut(
         query=q,
         locale=loc,
@@ -98,7 +100,7 @@ async def search_articles(
                 category=h.article.category,
                 url=h.article.url,
                 score=h.score,
-                snippet=h.snippet,
+                snippet=fill(h.snippet, values),
             )
             for h in hits
         ],
@@ -112,13 +114,14 @@ async def article(
     loc = _locale(request, locale)
     a = await service.published(s, slug)
     category = await service.category_of(s, a)
+    values = details.contact_values(request.app.state.settings.support, loc)
     return ArticleOut(
         slug=a.slug,
         category=category.slug,
         locale=loc,
         title=a.title(loc),
-        body_markdown=a.body(loc),
-        body_html=to_html(a.body(loc)),
+        body_markdown=fill(a.body(loc), values),
+        body_html=to_html(a.body(loc), values),
         helpful_yes=a.helpful_yes,
         helpful_no=a.helpful_no,
         updated_at=a.updated_at,

@@ -1,11 +1,17 @@
 """Markdown to safe HTML (markdown-it-py, raw HTML disabled, then nh3 as a second fence), and
-Markdown to plain text for search snippets."""
+Markdown to plain text for search snippets.
+
+Articles may name the operator's contact details instead of spelling them out — ``{{hotline}}``,
+``{{hotline_hours}}``, ``{{support_email}}``, ``{{website}}`` — filled in from the settings when
+shown (``fill``), so a changed number is right everywhere at once. In HTML the values are
+escaped."""
 
 from __future__ import annotations
 
 import logging
 import re
 from functools import lru_cache
+from html import escape as html_escape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -26,7 +32,30 @@ def _md() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
-def to_html(markdown: str) -> str:
+PLACEHOLDERS = ("hotline", "hotline_hours", "support_email", "website")
+_PLACEHOLDER = re.compile(r"\{\{\s*(" + "|".join(PLACEHOLDERS) + r")\s*\}\}")
+
+
+def fill(text: str, values: dict[str, str] | None, *, escape: bool = False) -> str:
+    """Put the known placeholders' values into ``text`` (unknown ones stay as written)."""
+    if not values:
+        return text
+
+    def value(m: re.Match[str]) -> str:
+        found = values.get(m.group(1))
+        if found is None:
+            return m.group(0)
+        return html_escape(found) if escape else found
+
+    return _PLACEHOLDER.sub(value, text)
+
+
+def to_html(markdown: str, values: dict[str, str] | None = None) -> str:
+    """Safe HTML of an article; ``values`` fill its placeholders (escaped)."""
+    return fill(_clean_html(markdown), values, escape=True)
+
+
+def _clean_html(markdown: str) -> str:
     html = _md().render(markdown)
     # A heading level 1 belongs to the page; shift article headings down one level.
     html = re.sub(r"<(/?)h1>", r"<\1h2>", html)

@@ -17,6 +17,7 @@ from qianbao.identity.models import STAFF_ROLES
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
+from qianbao.support.channels import details
 from qianbao.support.helpcenter import service
 from qianbao.support.helpcenter.render import to_html
 from qianbao.web.i18n import gettext
@@ -70,17 +71,23 @@ def _draft(values: dict[str, str]) -> service.ArticleDraft:
     )
 
 
-def _preview(values: dict[str, str]) -> list[dict[str, str]]:
+def _preview(values: dict[str, str], support: Any) -> list[dict[str, str]]:
     return [
         {
             "lang": "zh-CN",
             "title": values.get("title_zh", ""),
-            "html": to_html(values.get("body_zh", "")),
+            "html": to_html(
+                values.get("body_zh", ""),
+                details.contact_values(support, "zh_CN"),
+            ),
         },
         {
             "lang": "en",
             "title": values.get("title_en", ""),
-            "html": to_html(values.get("body_en", "")),
+            "html": to_html(
+                values.get("body_en", ""),
+                details.contact_values(support, "en"),
+            ),
         },
     ]
 
@@ -124,7 +131,7 @@ async def _edit_page(
             "values": {"position": "0", **values},
             "categories": categories,
             "problem": problem,
-            "preview": _preview(values) if preview else None,
+            "preview": _preview(values, request.app.state.settings.support) if preview else None,
             "events": events,
             "notice": notice_of(request),
         },

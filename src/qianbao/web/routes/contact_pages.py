@@ -14,7 +14,7 @@ from starlette.responses import Response
 from qianbao.identity.phones import mask_phone
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
-from qianbao.support.channels import callbacks, hours
+from qianbao.support.channels import callbacks, details, hours
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
@@ -61,7 +61,7 @@ async def _page(
             },
             "values": values or {},
         }
-    website = cfg.website if "://" in cfg.website else f"https://{cfg.website}"
+    website = details.website(cfg)
     return render(
         request,
         "contact/contact.html",

@@ -6,6 +6,7 @@ the voter)."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from typing import Any
 
@@ -14,8 +15,9 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from qianbao.kernel.http import TxRoute, db_session
+from qianbao.support.channels import details
 from qianbao.support.helpcenter import search, service
-from qianbao.support.helpcenter.render import to_html
+from qianbao.support.helpcenter.render import fill, to_html
 from qianbao.web.routes.account_common import current_caller, form_values, redirect
 from qianbao.web.routes.public import ONE_YEAR
 from qianbao.web.templating import locale_of, render
@@ -56,7 +58,12 @@ async def help_search(request: Request, q: str = "") -> Response:
     q = q.strip()[:200]
     if not q:
         return redirect("/help")
-    hits = await search(db_session(request), q, locale_of(request), 10)
+    locale = locale_of(request)
+    values = details.contact_values(request.app.state.settings.support, locale)
+    hits = [
+        dataclasses.replace(h, snippet=fill(h.snippet, values))
+        for h in await search(db_session(request), q, locale, 10)
+    ]
     return render(request, "help/search.html", {"q": q, "hits": hits})
 
 
@@ -70,7 +77,10 @@ async def _article_context(request: Request, slug: str, voted: bool | None = Non
         "article": {
             "slug": article.slug,
             "title": article.title(locale),
-            "html": to_html(article.body(locale)),
+            "html": to_html(
+                article.body(locale),
+                details.contact_values(request.app.state.settings.support, locale),
+            ),
             "updated_at": article.updated_at,
             "yes": article.helpful_yes,
             "no": article.helpful_no,
