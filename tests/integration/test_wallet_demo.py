@@ -69,9 +69,19 @@ async def test_a_month_of_history_that_the_statements_agree_with(demo_env, fresh
             (balance,) = [b for b in await accounts.balances(s, user.id) if b.currency == "CNY"]
             assert balance.posted == closing
         entries = (await s.execute(text("SELECT count(*) FROM ledger_entries"))).scalar_one()
+        # The support desk's demo: tickets in several states, ratings, a closed rated chat.
+        desk = dict(
+            (await s.execute(text("SELECT status, count(*) FROM tickets GROUP BY 1"))).all()
+        )
+        assert desk.get("resolved", 0) >= 2 and desk.get("waiting", 0) >= 1 and desk.get("new")
+        rated = (await s.execute(text("SELECT count(*) FROM support_ratings"))).scalar_one()
+        assert rated >= 3
+        tickets_before = sum(desk.values())
 
     await load_demo_data(fresh_db)  # again: nothing new
     async with fresh_db.transaction() as s:
         assert (
             await s.execute(text("SELECT count(*) FROM ledger_entries"))
         ).scalar_one() == entries
+        again = (await s.execute(text("SELECT count(*) FROM tickets"))).scalar_one()
+        assert again == tickets_before
