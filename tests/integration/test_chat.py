@@ -659,3 +659,31 @@ async def test_two_first_messages_at_once_share_one_conversation(fresh_app: Fast
     ), (first.text, second.text)
     assert first.json()["conversation"]["id"] == second.json()["conversation"]["id"]
     await c.close()
+
+
+async def test_typing_over_http_is_relayed_at_most_every_two_seconds(
+    fresh_app: FastAPI, fresh_db_url: str
+):
+    """The HTTP fallback's typing notices are paced like the socket's: ten posts in a row
+    announce one NOTIFY on the conversation's channel (listened to with a real connection)."""
+    import asyncpg
+
+    from qianbao.kernel.db import asyncpg_dsn
+
+    _, token = await make_user(fresh_app, name="Typist")
+    c = Browser(fresh_app, token)
+    await c.open()
+    conv = (await c.say("hello")).json()["conversation"]["id"]
+    heard: list[str] = []
+    listener = await asyncpg.connect(asyncpg_dsn(fresh_db_url))
+    channel = f"qb_chat_c_{conv.replace('-', '')}"
+    await listener.add_listener(channel, lambda *args: heard.append(args[3]))
+    try:
+        for _ in range(10):
+            r = await c.post(f"/api/v1/chat/conversations/{conv}/typing")
+            assert r.status_code == 204
+        await asyncio.sleep(0.5)
+    finally:
+        await listener.close()
+        await c.close()
+    assert [json.loads(p)["t"] for p in heard] == ["ty"]

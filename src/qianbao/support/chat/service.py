@@ -6,6 +6,7 @@ Every write announces itself on the conversation's NOTIFY channel in the same tr
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -330,7 +331,20 @@ async def mark_read(s: Any, cfg: Config, conv: ChatConversation, *, by: str, upt
     return changed
 
 
+TYPING_EVERY_S = 2.0
+_typed: dict[tuple[uuid.UUID, str], float] = {}
+
+
 async def typing(s: Any, conv: ChatConversation, *, by: str) -> None:
+    """Tell the other side someone is typing — at most every TYPING_EVERY_S per conversation
+    and side in this process (a hint; the rest are dropped, whatever the client sends)."""
+    now = time.monotonic()
+    key = (conv.id, by)
+    if now - _typed.get(key, -TYPING_EVERY_S) < TYPING_EVERY_S:
+        return
+    if len(_typed) > 10_000:
+        _typed.clear()
+    _typed[key] = now
     await hub.publish(
         s, hub.conversation_channel(conv.id), {"t": "ty", "c": str(conv.id), "by": by}
     )
