@@ -32,8 +32,8 @@ async def poll_payouts(ctx: JobContext) -> None:
     await payouts.poll(ctx.session, rails.payouts(ctx.services["settings"]))
 
 
-async def release_absent_agents(ctx: JobContext) -> None:
-    await chat_desk.release_absent(ctx.session, ChatConfig.of(ctx.services["settings"]))
+async def tend_chat_desk(ctx: JobContext) -> None:
+    await chat_desk.tend(ctx.session, ChatConfig.of(ctx.services["settings"]))
 
 
 async def expire_topups(ctx: JobContext) -> None:
@@ -48,17 +48,13 @@ def register_tasks(
         "ledger.expire_holds": 10.0,
         "wallet.poll_payouts": settings.payments.payout_poll_interval_s if settings else 10.0,
         "wallet.expire_topups": 60.0,
-        "support.release_absent_agents": 30.0,
+        "support.tend_chat_desk": 30.0,
         **(interval_overrides or {}),
     }
     registry.periodic("ledger.expire_holds", intervals["ledger.expire_holds"], expire_ledger_holds)
     registry.periodic("wallet.poll_payouts", intervals["wallet.poll_payouts"], poll_payouts)
     registry.periodic("wallet.expire_topups", intervals["wallet.expire_topups"], expire_topups)
-    registry.periodic(
-        "support.release_absent_agents",
-        intervals["support.release_absent_agents"],
-        release_absent_agents,
-    )
+    registry.periodic("support.tend_chat_desk", intervals["support.tend_chat_desk"], tend_chat_desk)
     registry.register(sandbox.NOTIFY_TASK, sandbox.notify)
     registry.register(
         "wallet.submit_withdrawal", submit_withdrawal, subscribes=[withdrawal_steps.SUBMIT_TOPIC]

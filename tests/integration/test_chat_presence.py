@@ -115,6 +115,30 @@ async def test_an_absent_agent_gets_nothing_and_their_chats_move_on(
     assert await release(app) == 0  # nothing left to release
 
 
+async def test_the_worker_round_moves_the_queue_when_the_desk_opens(
+    app: FastAPI, browsers: list[Browser]
+):
+    """Queued before opening time with an agent already online: nothing else happens, the
+    worker's round gives the chat to the agent once the desk is open."""
+    from datetime import datetime, time
+
+    from qianbao.kernel.clock import LOCAL_TZ, FrozenClock
+
+    app.state.settings.chat.opens_at, app.state.settings.chat.closes_at = 8, 22
+    today = datetime.now(LOCAL_TZ).date()
+    app.state.identity.clock = FrozenClock(datetime.combine(today, time(7, 50), tzinfo=LOCAL_TZ))
+    agent, _ = await agent_online(app, 2, "Agent Early")
+    queued = await handoff(browser(app, browsers))  # a visitor: queued until opening
+    assert queued["conversation"]["status"] == "queued"
+    opening = datetime.combine(today, time(8, 1), tzinfo=LOCAL_TZ)
+    morning = Config.of(app.state.settings, FrozenClock(opening))
+    async with app.state.db.transaction() as s:
+        assert await desk.tend(s, morning) == (0, 1)
+    conv, keys = await state(app, queued["conversation"]["id"])
+    assert conv.status == "assigned" and conv.agent_id == agent.id
+    assert keys[-1] == "assigned"
+
+
 async def test_an_agent_transfers_a_chat_to_a_present_agent_with_room(
     app: FastAPI, browsers: list[Browser]
 ):

@@ -111,6 +111,14 @@ async def release_absent(s: Any, cfg: Config) -> int:
     return returned
 
 
+async def tend(s: Any, cfg: Config) -> tuple[int, int]:
+    """The worker's periodic round (every 30 s): hand on absent agents' chats, then give
+    waiting chats to agents with room — so the queue also moves when the desk opens in the
+    morning or an agent frees a place without closing a chat. Returns (handed on, assigned)."""
+    handed = await release_absent(s, cfg)
+    return handed, await pull_queue(s, cfg)
+
+
 async def _assign(s: Any, cfg: Config, conv: ChatConversation) -> User | None:
     """Give ``conv`` to the online agent who waited longest for one and is under capacity."""
     if not cfg.hours.is_open(cfg.now()):
