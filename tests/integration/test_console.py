@@ -497,12 +497,13 @@ async def test_report_figures_on_known_data(client: httpx.AsyncClient, app: Fast
     assert r.csat_by_score == {1: 0, 2: 1, 3: 0, 4: 1, 5: 2}
     assert r.by_category == [("other", 2), ("topup", 2), ("withdrawal", 1)]
     by_agent = {(a.name, a.tickets, a.resolved, a.median_first_response_minutes, a.csat_average,
-                 a.csat_count, a.chats) for a in r.by_agent}  # fmt: skip
+                 a.csat_count, a.chats, a.median_chat_first_reply_minutes)
+                for a in r.by_agent}  # fmt: skip
     assert by_agent == {
-        ("Agent A", 2, 2, 90.0, 4.67, 3, 1),
-        ("Agent B", 1, 1, 180.0, 2.0, 1, 1),
-        ("Agent C", 0, 0, None, None, 0, 1),
-        (None, 2, 0, 240.0, None, 0, 0),
+        ("Agent A", 2, 2, 90.0, 4.67, 3, 1, 2.0),
+        ("Agent B", 1, 1, 180.0, 2.0, 1, 1, 2.0),
+        ("Agent C", 0, 0, None, None, 0, 1, 1.0),
+        (None, 2, 0, 240.0, None, 0, 0, None),
     }
     h = {**bearer(sup_token), "Accept-Language": "en"}
     r2 = await client.get("/api/v1/support/reports?start=2026-03-01&end=2026-03-31", headers=h)

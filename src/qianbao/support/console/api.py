@@ -80,6 +80,7 @@ def to_out(r: reports.Report) -> ReportOut:
                 csat_average=a.csat_average,
                 csat_count=a.csat_count,
                 chats=a.chats,
+                median_chat_first_reply_minutes=a.median_chat_first_reply_minutes,
             )
             for a in r.by_agent
         ],

@@ -42,6 +42,7 @@ class AgentRow:
     csat_average: float | None  # of their tickets' and their chats' ratings
     csat_count: int
     chats: int = 0  # live chats they took (started in the range)
+    median_chat_first_reply_minutes: float | None = None
 
 
 @dataclass
@@ -189,6 +190,7 @@ async def build(
                 None if avg is None else round(float(avg), 2),
                 int(n),
                 chats.pop(agent, 0) if agent is not None else 0,
+                report.chat.per_agent_first_reply.get(agent) if agent is not None else None,
             )
         )
     # Agents who only chatted in the range.
@@ -205,6 +207,7 @@ async def build(
                 None if avg is None else round(float(avg), 2),
                 int(n),
                 n_chats,
+                report.chat.per_agent_first_reply.get(agent),
             )
         )
     return report

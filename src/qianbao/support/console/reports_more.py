@@ -62,6 +62,7 @@ class ChatFigures:
     wait: Durations  # from the hand-off (or the queue) to an agent, wall-clock minutes
     first_reply: Durations  # from an agent taking it to their first message, wall-clock minutes
     per_agent: dict[uuid.UUID, int]
+    per_agent_first_reply: dict[uuid.UUID, float | None]  # median minutes
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:
@@ -143,6 +144,7 @@ async def chat_figures(session: Any, since: datetime, until: datetime) -> ChatFi
     wait: list[float] = []
     first_reply: list[float] = []
     per_agent: dict[uuid.UUID, int] = {}
+    replies: dict[uuid.UUID, list[float]] = {}
     for agent_id, queued_at, assigned_at, ticket_id, replied_at in rows.all():
         total += 1
         if assigned_at is not None or queued_at is not None or ticket_id is not None:
@@ -152,10 +154,14 @@ async def chat_figures(session: Any, since: datetime, until: datetime) -> ChatFi
         if assigned_at is not None:
             with_agent += 1
             wait.append(max(0.0, (assigned_at - (queued_at or assigned_at)).total_seconds() / 60))
+            reply = None
             if replied_at is not None:
-                first_reply.append(max(0.0, (replied_at - assigned_at).total_seconds() / 60))
+                reply = max(0.0, (replied_at - assigned_at).total_seconds() / 60)
+                first_reply.append(reply)
             if agent_id is not None:
                 per_agent[agent_id] = per_agent.get(agent_id, 0) + 1
+                if reply is not None:
+                    replies.setdefault(agent_id, []).append(reply)
     return ChatFigures(
         conversations=total,
         handed_off=handed,
@@ -165,4 +171,5 @@ async def chat_figures(session: Any, since: datetime, until: datetime) -> ChatFi
         wait=durations(wait),
         first_reply=durations(first_reply),
         per_agent=per_agent,
+        per_agent_first_reply={a: durations(m).median_minutes for a, m in replies.items()},
     )

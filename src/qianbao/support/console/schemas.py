@@ -27,6 +27,9 @@ class AgentOut(BaseModel):
     csat_average: float | None = Field(description="Of their tickets' and chats' ratings")
     csat_count: int
     chats: int = Field(description="Live chats they took (started in the range)")
+    median_chat_first_reply_minutes: float | None = Field(
+        default=None, description="From taking a chat to their first message, wall-clock"
+    )
 
 
 class ComplianceOut(BaseModel):
