@@ -28,6 +28,7 @@ from qianbao.settings import Settings, get_settings
 from qianbao.support.channels.api import public as verify_api
 from qianbao.support.channels.api import router as channels_api
 from qianbao.support.chat.api import router as chat_api
+from qianbao.support.chat.api_history import router as chat_history_api
 from qianbao.support.chat.hub import ChatHub
 from qianbao.support.console.api import router as console_api
 from qianbao.support.helpcenter.api import router as help_api
@@ -175,6 +176,7 @@ def create_app(
     app.include_router(risk_api)
     app.include_router(help_api)
     app.include_router(chat_api)
+    app.include_router(chat_history_api)
     app.include_router(tickets_api)
     app.include_router(verify_api)
     app.include_router(channels_api)

@@ -202,3 +202,53 @@ def conv_id(raw: str):  # type: ignore[no-untyped-def]
     import uuid
 
     return uuid.UUID(raw)
+
+
+async def test_json_api_for_past_chats(app: FastAPI):
+    _, agent_h = await agent_online(app, 3, "Agent Lin")
+    carol, token = await make_user(app, name="Carol")
+    _, dave_token = await make_user(app, name="Dave")
+    bearer = {"Authorization": f"Bearer {token}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        r = await c.post("/api/v1/chat/messages", json={"text": "my card 6222020200112233446"},
+                         headers=bearer)  # fmt: skip
+        conv = r.json()["conversation"]["id"]
+        await c.post(f"/api/v1/chat/conversations/{conv}/handoff", headers=bearer)
+        await agent_call(app, "POST", f"/api/v1/chat/agent/conversations/{conv}/messages",
+                         agent_h, json={"text": "Hello Carol."})  # fmt: skip
+        # Rating before it is closed: refused; no rating yet.
+        url = f"/api/v1/chat/conversations/{conv}/rating"
+        assert (await c.post(url, json={"score": 5}, headers=bearer)).status_code == 409
+        assert (await c.get(url, headers=bearer)).json() is None
+        await agent_call(app, "POST", f"/api/v1/chat/agent/conversations/{conv}/close", agent_h)
+
+        r = await c.get("/api/v1/chat/conversations", headers=bearer)
+        assert r.status_code == 200
+        (item,) = r.json()
+        assert item["id"] == conv and item["status"] == "closed"
+        assert item["title"].startswith("my card ") and "6222020200112233446" not in item["title"]
+        assert item["agent"].startswith("Agent Lin (QB-")
+        r = await c.get(f"/api/v1/chat/conversations/{conv}/transcript", headers=bearer)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        assert "Hello Carol." in r.text and "6222020200112233446" not in r.text
+        assert (await c.post(url, json={"score": 6}, headers=bearer)).status_code == 422
+        r = await c.post(url, json={"score": 4, "comment": "ok"}, headers=bearer)
+        assert r.status_code == 201 and r.json() == {
+            "conversation_id": conv, "score": 4, "comment": "ok"
+        }  # fmt: skip
+        assert (await c.get(url, headers=bearer)).json()["score"] == 4
+        assert (await c.post(url, json={"score": 1}, headers=bearer)).status_code == 409
+        # No verified e-mail address: a clear refusal.
+        r = await c.post(f"/api/v1/chat/conversations/{conv}/transcript/email", headers=bearer)
+        assert r.status_code == 409 and r.json()["code"] == "chat.no_email"
+        # Someone else: not found everywhere; nobody signed in: 401.
+        other = {"Authorization": f"Bearer {dave_token}"}
+        for method, path in (("GET", url), ("POST", url),
+                             ("GET", f"/api/v1/chat/conversations/{conv}/transcript"),
+                             ("POST", f"/api/v1/chat/conversations/{conv}/transcript/email")):  # fmt: skip
+            r = await c.request(method, path, json={"score": 3}, headers=other)
+            assert r.status_code == 404, (method, path, r.status_code)
+        assert (await c.get("/api/v1/chat/conversations", headers=other)).json() == []
+        assert (await c.get("/api/v1/chat/conversations")).status_code == 401
+    assert carol.id is not None
