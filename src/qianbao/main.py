@@ -31,6 +31,7 @@ from qianbao.support.chat.api import router as chat_api
 from qianbao.support.chat.api_history import router as chat_history_api
 from qianbao.support.chat.hub import ChatHub
 from qianbao.support.console.api import router as console_api
+from qianbao.support.console.api_desk import router as console_desk_api
 from qianbao.support.helpcenter.api import router as help_api
 from qianbao.support.tickets.api import router as tickets_api
 from qianbao.tasks import register_tasks
@@ -201,6 +202,7 @@ def create_app(
     app.include_router(console_desk.router)
     app.include_router(console_customers.router)
     app.include_router(console_api)
+    app.include_router(console_desk_api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

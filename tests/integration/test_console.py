@@ -344,6 +344,62 @@ async def test_article_sent_appears_in_the_inbox(client: httpx.AsyncClient, app:
     assert [(r.subject_user_id, r.object_id) for r in rows] == [(alice.id, "fake-customer-service")]
 
 
+async def test_the_console_json_api(client: httpx.AsyncClient, app: FastAPI):
+    token, alice = await customer(client, app, minor=12_345)
+    ref = await open_ticket(client, token, category="other")
+    agent_token, agent_id = await staff_member(app)
+    sup_token, sup_id = await staff_member(app, role="supervisor")
+    no2fa_token, _ = await staff_member(app, two_factor=False)
+    ah, sh = bearer(agent_token), bearer(sup_token)
+    # Find by phone number and by ticket reference; the context, as on the page.
+    r = await client.get("/api/v1/support/customers", params={"q": alice.phone}, headers=ah)
+    assert r.status_code == 200 and [f["user_id"] for f in r.json()] == [str(alice.id)]
+    r = await client.get("/api/v1/support/customers", params={"q": ref}, headers=ah)
+    assert r.json()[0]["ticket_reference"] == ref
+    r = await client.get(f"/api/v1/support/customers/{alice.id}", headers=ah)
+    assert r.status_code == 200, r.text
+    c = r.json()
+    assert (
+        c["name"] == "李雷"
+        and alice.phone not in str(c)
+        and c["phone_masked"].endswith(alice.phone[-4:])
+    )
+    assert c["balances"] == [{"currency": "CNY", "available": {"amount": "123.45", "currency": "CNY"},
+                              "pending": {"amount": "0.00", "currency": "CNY"}, "status": "active"}]  # fmt: skip
+    assert [t["reference"] for t in c["open_tickets"]] == [ref]
+    assert any(e["kind"] == "signed_up" for e in c["security_events"])
+    # A help article and an escalation.
+    r = await client.post(f"/api/v1/support/customers/{alice.id}/article",
+                          json={"slug": "payment-pin"}, headers=ah)  # fmt: skip
+    assert r.status_code == 201 and r.json() == {"link": "/help/payment-pin"}
+    r = await client.post("/api/v1/support/escalations",
+                          json={"reason": "Wants a refund", "ticket": ref}, headers=ah)  # fmt: skip
+    assert r.status_code == 201 and r.json()["ticket"] == ref and r.json()["status"] == "open"
+    esc = r.json()["id"]
+    # Supervisors only: the queue, taking it, the audit log.
+    for path in ("/api/v1/support/escalations", "/api/v1/support/audit"):
+        r = await client.get(path, headers=ah)
+        assert r.status_code == 403 and r.json()["code"] == "console.supervisors_only"
+    r = await client.get("/api/v1/support/escalations", headers=sh)
+    assert [(e["id"], e["ticket"], e["from_agent_id"]) for e in r.json()] == [
+        (esc, ref, str(agent_id))
+    ]
+    r = await client.post(f"/api/v1/support/escalations/{esc}/take", headers=sh)
+    assert r.status_code == 200 and r.json()["taken_by"] == str(sup_id)
+    assert (
+        await client.post(f"/api/v1/support/escalations/{esc}/take", headers=sh)
+    ).status_code == 409
+    r = await client.get("/api/v1/support/audit", params={"actor": str(agent_id)}, headers=sh)
+    actions = [e["action"] for e in r.json()]
+    assert {"customer.searched", "customer.viewed", "article.sent", "escalation.opened"} <= set(
+        actions
+    )
+    # Nobody else: a customer, staff without two-step verification.
+    for h in (bearer(token), bearer(no2fa_token)):
+        r = await client.get(f"/api/v1/support/customers/{alice.id}", headers=h)
+        assert r.status_code == 403
+
+
 async def test_audit_rows_cannot_be_changed_or_deleted(app: FastAPI):
     actor = uuid.uuid4()
     async with app.state.db.transaction() as s:
