@@ -88,8 +88,9 @@ async def seen(s: Any, user: User) -> None:
 
 async def release_absent(s: Any, cfg: Config) -> int:
     """Agents marked online but unseen for ``cfg.abandon_after_s`` (a closed laptop, a lost
-    connection) go offline; their open conversations go back to the front of the queue with a
-    word to the customer, and present agents take them. Returns how many were put back."""
+    connection) go offline; each of their open conversations gets a word to the customer and a
+    new hand-off (a present agent, else the queue keeping its place, else a ticket). Returns how
+    many were handed on."""
     absent = list(await repo.absent_agents_locked(s, cfg.abandon_after_s))
     for agent in absent:
         agent.online = False
