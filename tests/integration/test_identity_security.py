@@ -359,7 +359,9 @@ async def test_staff_freeze_with_reason_cannot_be_undone_by_the_user(
     victim = await _user(fresh_app, phone)
     _, other = await sign_up(fresh_client, fresh_app)
     r = await fresh_client.post(
-        f"/api/v1/staff/users/{victim.id}/freeze", json={"reason": "x"}, headers=bearer(other)
+        f"/api/v1/support/customers/{victim.id}/freeze",
+        json={"reason": "not staff"},
+        headers=bearer(other),
     )
     assert r.status_code == 403  # not staff
     agent_phone = new_phone()
@@ -379,7 +381,7 @@ async def test_staff_freeze_with_reason_cannot_be_undone_by_the_user(
     ).json()["token"]
     await _enable_totp(fresh_client, agent)
     r = await fresh_client.post(
-        f"/api/v1/staff/users/{victim.id}/freeze",
+        f"/api/v1/support/customers/{victim.id}/freeze",
         json={"reason": "reported stolen phone"},
         headers=bearer(agent),
     )

@@ -101,10 +101,6 @@ class PasskeyIn(BaseModel):
     name: str = Field(default="Passkey", max_length=100)
 
 
-class FreezeIn(BaseModel):
-    reason: str = Field(default="", max_length=500)
-
-
 class TokenOut(BaseModel):
     token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a token type, not a secret
