@@ -124,7 +124,7 @@ async def _assign(s: Any, cfg: Config, conv: ChatConversation) -> User | None:
     """Give ``conv`` to the online agent who waited longest for one and is under capacity."""
     if not cfg.hours.is_open(cfg.now()):
         return None
-    for agent, holding in await repo.available_agents_locked(s, cfg.presence_ttl_s):
+    for agent, holding in await repo.available_agents(s, cfg.presence_ttl_s):
         if holding >= agent.max_concurrent:
             continue
         user = await repo.user(s, agent.user_id)
@@ -242,7 +242,7 @@ async def transfer_targets(s: Any, cfg: Config, user: User, conv: ChatConversati
     each as (user, card, holding, capacity)."""
     check_agent(user)
     out = []
-    for agent, holding in await repo.available_agents_locked(s, cfg.presence_ttl_s, lock=False):
+    for agent, holding in await repo.available_agents(s, cfg.presence_ttl_s, lock=False):
         if agent.user_id == conv.agent_id or holding >= agent.max_concurrent:
             continue
         other = await repo.user(s, agent.user_id)
@@ -261,7 +261,7 @@ async def transfer(
     if conv.status != "assigned":
         raise ConversationClosed()
     target = None
-    for agent, holding in await repo.available_agents_locked(s, cfg.presence_ttl_s):
+    for agent, holding in await repo.available_agents(s, cfg.presence_ttl_s):
         if agent.user_id == to_agent_id and agent.user_id != conv.agent_id:
             if holding < agent.max_concurrent:
                 target = agent

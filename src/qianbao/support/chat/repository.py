@@ -129,9 +129,7 @@ async def absent_agents_locked(s: Any, after_s: int) -> Sequence[ChatAgent]:
     return (await s.execute(stmt)).scalars().all()
 
 
-async def available_agents_locked(
-    s: Any, ttl_s: int, *, lock: bool = True
-) -> list[tuple[ChatAgent, int]]:
+async def available_agents(s: Any, ttl_s: int, *, lock: bool = True) -> list[tuple[ChatAgent, int]]:
     """Present agents (see ``_present``), in round-robin order (longest without a new
     conversation first), locked for this transaction (unless ``lock`` is false: a list to
     show), each with the number of conversations they hold now."""
