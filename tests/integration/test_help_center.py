@@ -4,14 +4,17 @@ per voter), drafts hidden from the public, staff-only editing (2FA required), sa
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from qianbao.identity import accounts as id_accounts
 from qianbao.identity import sessions
 from qianbao.support.helpcenter import content, search
+from qianbao.support.helpcenter.seed import ensure_default_content
 from tests.support.identity import STRONG_PASSWORD, bearer, new_phone, sign_up
 
 ARTICLE = {
@@ -87,6 +90,36 @@ async def test_articles_show_the_operators_contact_details(client: httpx.AsyncCl
     assert "400-888-0000 &lt;b&gt;" in body["body_html"]
     r = await client.get("/api/v1/help/search", params={"q": "hotline number", "locale": "en"})
     assert not any("{{" in h["snippet"] for h in r.json()["hits"])
+
+
+async def test_a_newer_shipped_text_replaces_only_unedited_articles(app: FastAPI):
+    """An article seeded from an older release gets the new shipped text at the next start;
+    one a staff member edited keeps theirs."""
+    old_text = text(
+        "UPDATE help_articles SET body_en = 'old text', updated_by = :by WHERE slug = :slug"
+    )
+    staff_id = uuid.uuid4()
+    async with app.state.db.transaction() as s:
+        await ensure_default_content(s)
+        await s.execute(old_text, {"by": None, "slug": "contact-us"})
+        await s.execute(old_text, {"by": staff_id, "slug": "payment-pin"})
+        assert await ensure_default_content(s) == 0  # nothing missing
+        bodies = dict(
+            (await s.execute(
+                text("SELECT slug, body_en FROM help_articles WHERE slug IN ('contact-us', 'payment-pin')")
+            )).all()
+        )  # fmt: skip
+        events = (await s.execute(text(
+            "SELECT count(*) FROM help_article_events e JOIN help_articles a ON a.id = e.article_id"
+            " WHERE a.slug = 'contact-us' AND e.action = 'reseeded'"
+        ))).scalar_one()  # fmt: skip
+    shipped = {a.slug: a for a in content.articles()}
+    assert (
+        bodies["contact-us"] == shipped["contact-us"].body_en
+        and "{{hotline}}" in bodies["contact-us"]
+    )
+    assert bodies["payment-pin"] == "old text"
+    assert events == 1
 
 
 async def test_search_service_for_other_features(app: FastAPI):

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from qianbao.support.helpcenter.models import (
@@ -84,6 +84,28 @@ async def insert_articles_missing(s: Any, rows: list[dict[str, Any]]) -> list[uu
         insert(HelpArticle).values(rows).on_conflict_do_nothing().returning(HelpArticle.id)
     )
     return list(result.scalars())
+
+
+SEEDED_FIELDS = (
+    "category_id", "position", "title_zh", "title_en", "body_zh", "body_en",
+    "keywords_zh", "keywords_en",
+)  # fmt: skip
+
+
+async def refresh_unedited(s: Any, rows: list[dict[str, Any]]) -> list[uuid.UUID]:
+    """Bring articles no staff member ever edited (``updated_by`` is null) up to the shipped
+    text; an edited one is left alone. Returns the ids changed."""
+    changed: list[uuid.UUID] = []
+    for row in rows:
+        differs = or_(*(getattr(HelpArticle, f) != row[f] for f in SEEDED_FIELDS))
+        result = await s.execute(
+            update(HelpArticle)
+            .where(HelpArticle.slug == row["slug"], HelpArticle.updated_by.is_(None), differs)
+            .values({f: row[f] for f in SEEDED_FIELDS} | {"updated_at": row["updated_at"]})
+            .returning(HelpArticle.id)
+        )
+        changed.extend(result.scalars())
+    return changed
 
 
 async def add_events(s: Any, article_ids: list[uuid.UUID], action: str, actor: Any) -> None:

@@ -1,5 +1,6 @@
-"""Loads the shipped articles (content/) into the database: only what is missing, by slug, so
-that what staff edited or unpublished afterwards is never overwritten."""
+"""Loads the shipped articles (content/) into the database: what is missing, by slug, and a
+newer shipped text for articles no staff member ever edited — what staff edited or unpublished
+is never overwritten."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from qianbao.support.helpcenter import repository as repo
 
 
 async def ensure_default_content(s: Any) -> int:
-    """Insert the shipped categories and articles whose slug is not there yet (published).
-    Idempotent and safe when two processes race. Returns how many articles it added."""
+    """Insert the shipped categories and articles whose slug is not there yet (published), and
+    refresh the text of the unedited ones. Idempotent and safe when two processes race.
+    Returns how many articles it added."""
     await repo.insert_categories_missing(
         s,
         [
@@ -43,4 +45,6 @@ async def ensure_default_content(s: Any) -> int:
     ]
     added = await repo.insert_articles_missing(s, rows)
     await repo.add_events(s, added, "seeded", None)
+    refreshed = await repo.refresh_unedited(s, rows)
+    await repo.add_events(s, refreshed, "reseeded", None)
     return len(added)
