@@ -30,8 +30,9 @@ def _now() -> datetime:
 
 
 async def prepare(s: Any) -> None:
-    """Make sure the default articles exist: once per process (missing slugs only, never an
-    edit), and again whenever the tables are empty (a brand-new database)."""
+    """Make sure the shipped articles are there: once per process (missing slugs, and newer
+    texts of articles staff never touched), and again whenever the tables are empty (a
+    brand-new database)."""
     global _synced
     if not _synced or await repo.category_count(s) == 0:
         await ensure_default_content(s)
