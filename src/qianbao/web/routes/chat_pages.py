@@ -87,9 +87,13 @@ async def chat_transcript(request: Request, c: str = "") -> Response:
     who, _ = await customer_of(request)
     if who.user_id is None and who.visitor_hash is None:
         raise ConversationNotFound()
-    conv = await service.owned(s, who, conversation_id_of(c))
+    return await transcript_download(request, await service.owned(s, who, conversation_id_of(c)))
+
+
+async def transcript_download(request: Request, conv: Any) -> Response:
+    """A conversation the caller may see, as a plain-text download (not cached)."""
     site = str(request.app.state.settings.http.public_url)
-    text = await transcript.as_text(s, conv, locale_of(request), site=site)
+    text = await transcript.as_text(db_session(request), conv, locale_of(request), site=site)
     return PlainTextResponse(
         text,
         headers={

@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
-from qianbao.support.chat import mail, service, transcript
+from qianbao.support.chat import mail, service
 from qianbao.support.chat.models import ChatConversation
 from qianbao.support.chat.service import Customer
 from qianbao.support.chat.views import Viewer
@@ -24,7 +24,7 @@ from qianbao.support.tickets import service as tickets
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import current_caller, login_redirect, redirect
-from qianbao.web.routes.chat_pages import conversation_id_of
+from qianbao.web.routes.chat_pages import conversation_id_of, transcript_download
 from qianbao.web.routes.ticket_pages import labels
 from qianbao.web.templating import locale_of, render
 
@@ -124,17 +124,7 @@ async def chat_transcript(request: Request, conversation_id: str) -> Response:
     caller = await current_caller(request)
     if caller is None:
         return login_redirect(request)
-    conv = await _mine(request, caller, conversation_id)
-    site = str(request.app.state.settings.http.public_url)
-    text = await transcript.as_text(db_session(request), conv, locale_of(request), site=site)
-    return PlainTextResponse(
-        text,
-        headers={
-            "Content-Disposition": f'attachment; filename="{transcript.filename(conv)}"',
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return await transcript_download(request, await _mine(request, caller, conversation_id))
 
 
 @router.post("/support/chats/{conversation_id}/transcript", response_class=HTMLResponse)
