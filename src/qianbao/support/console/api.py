@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from qianbao.identity.deps import Caller, require_ready_caller
+from qianbao.identity.deps import Caller, client_ip, require_ready_caller
 from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.support.console import actions, audit, ratings, reports
@@ -101,7 +101,7 @@ async def report(
     last = end or datetime.now(LOCAL_TZ).date()
     first = start or last - timedelta(days=29)
     built = await reports.build(s, caller.user, first, last, settings=request.app.state.settings)
-    ip = request.client.host if request.client else None
+    ip = client_ip(request)
     await audit.record(
         s,
         caller.user,
@@ -133,7 +133,7 @@ async def freeze(
 ) -> Response:
     """Every ledger account of the customer is frozen too; the customer gets an SMS; the action
     and its reason go to the audit log."""
-    ip = request.client.host if request.client else None
+    ip = client_ip(request)
     await actions.freeze_account(
         s, request.app.state.identity, caller.user, user_id, body.reason, ip=ip
     )
@@ -150,7 +150,7 @@ async def unfreeze(
 ) -> Response:
     """The reason says how the customer was checked. It starts the 72-hour cooling-off for
     withdrawals to new cards; the customer gets an SMS; the action goes to the audit log."""
-    ip = request.client.host if request.client else None
+    ip = client_ip(request)
     await actions.unfreeze_account(
         s, request.app.state.identity, caller.user, user_id, body.reason, ip=ip
     )

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from qianbao.identity.deps import Caller, require_ready_caller
+from qianbao.identity.deps import Caller, client_ip, require_ready_caller
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.support.console import actions, audit, context
 from qianbao.wallet.api import MoneyOut, TransactionOut, money, transaction_out
@@ -19,10 +19,6 @@ from qianbao.wallet.api import MoneyOut, TransactionOut, money, transaction_out
 router = APIRouter(prefix="/api/v1/support", tags=["agent console"], route_class=TxRoute)
 DbSession = Annotated[Any, Depends(db_session)]
 Staff = Annotated[Caller, Depends(require_ready_caller)]
-
-
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 class FoundOut(BaseModel):
@@ -127,7 +123,7 @@ async def find_customers(
 ) -> list[FoundOut]:
     """By phone number, user id or ticket reference."""
     region = request.app.state.settings.identity.default_region
-    found = await context.find(s, caller.user, q, region=region, ip=_ip(request))
+    found = await context.find(s, caller.user, q, region=region, ip=client_ip(request))
     return [FoundOut(**f.__dict__) for f in found]
 
 
@@ -139,7 +135,7 @@ async def find_customers(
 async def customer_context(
     user_id: uuid.UUID, request: Request, s: DbSession, caller: Staff
 ) -> CustomerContextOut:
-    c = await context.customer_context(s, caller.user, user_id, ip=_ip(request))
+    c = await context.customer_context(s, caller.user, user_id, ip=client_ip(request))
     return CustomerContextOut(
         user_id=c.user_id,
         verified=c.verified,
@@ -186,7 +182,7 @@ async def customer_context(
 async def send_article(
     user_id: uuid.UUID, body: ArticleIn, request: Request, s: DbSession, caller: Staff
 ) -> ArticleSent:
-    link = await actions.send_article(s, caller.user, user_id, body.slug, ip=_ip(request))
+    link = await actions.send_article(s, caller.user, user_id, body.slug, ip=client_ip(request))
     return ArticleSent(link=link)
 
 
@@ -205,7 +201,7 @@ async def escalate(
         reason=body.reason,
         user_id=body.user_id,
         ticket_reference=body.ticket,
-        ip=_ip(request),
+        ip=client_ip(request),
     )
     await s.refresh(row)  # the database's created_at
     return _escalation(row, body.ticket.strip().upper() if body.ticket else None)
@@ -231,7 +227,7 @@ async def escalations(
 async def take(
     escalation_id: uuid.UUID, request: Request, s: DbSession, caller: Staff
 ) -> EscalationOut:
-    row = await actions.take(s, caller.user, escalation_id, ip=_ip(request))
+    row = await actions.take(s, caller.user, escalation_id, ip=client_ip(request))
     return _escalation(row, None)
 
 
