@@ -55,13 +55,13 @@ class TranscriptSent(BaseModel):
 )
 async def my_conversations(request: Request, s: DbSession, caller: Me) -> list[ConversationItem]:
     items = []
+    cards: dict[uuid.UUID, str | None] = {}  # one lookup per agent, not per conversation
     for conv, title in await service.of_user(s, caller.user.id):
-        card = None
-        if conv.agent_id is not None:
+        if conv.agent_id is not None and conv.agent_id not in cards:
             agent = await repo_user(s, conv.agent_id)
-            if agent is not None:
-                c = await desk.card_of(s, agent, locale_of(request))
-                card = f"{c.name} ({c.agent_id})"
+            c = await desk.card_of(s, agent, locale_of(request)) if agent is not None else None
+            cards[conv.agent_id] = f"{c.name} ({c.agent_id})" if c is not None else None
+        card = cards.get(conv.agent_id) if conv.agent_id is not None else None
         items.append(
             ConversationItem(
                 id=conv.id,
