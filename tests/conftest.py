@@ -28,6 +28,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qianbao.kernel.clock import SESSION_KEY, TestClock
 from qianbao.kernel.db import Database, asyncpg_dsn
 from qianbao.main import create_app
 from qianbao.ops.embedded_pg import EmbeddedPostgres
@@ -199,9 +200,10 @@ class SavepointDatabase(Database):
 
     Services and routes commit as usual; their commits release SAVEPOINTs only."""
 
-    def __init__(self, inner: Database, connection: object) -> None:
+    def __init__(self, inner: Database, connection: object, clock: TestClock) -> None:
         self.url = inner.url
         self.engine = inner.engine
+        self.clock = clock
         self._connection = connection
         self.sessionmaker = None  # type: ignore[assignment]
 
@@ -211,6 +213,7 @@ class SavepointDatabase(Database):
             bind=self._connection,  # type: ignore[arg-type]
             join_transaction_mode="create_savepoint",
             expire_on_commit=False,
+            info={SESSION_KEY: self.clock},
         )
         try:
             yield session
@@ -222,12 +225,20 @@ class SavepointDatabase(Database):
 
 
 @pytest.fixture
-async def tx_db(database: Database) -> AsyncIterator[SavepointDatabase]:
+def clock() -> TestClock:
+    """The time of the service under test: the machine's until the test says otherwise
+    (``clock.freeze(at)``, ``clock.travel(at)``, ``clock.advance(minutes=5)``). The ``app``,
+    ``fresh_app``, ``session`` and ``fresh_db`` fixtures of a test all run on it."""
+    return TestClock()
+
+
+@pytest.fixture
+async def tx_db(database: Database, clock: TestClock) -> AsyncIterator[SavepointDatabase]:
     """A Database for one test: everything it writes is rolled back afterwards."""
     async with database.engine.connect() as conn:
         outer = await conn.begin()
         try:
-            yield SavepointDatabase(database, conn)
+            yield SavepointDatabase(database, conn, clock)
         finally:
             await outer.rollback()
 
@@ -245,8 +256,8 @@ async def fresh_db_url(db_factory: DatabaseFactory) -> str:
 
 
 @pytest.fixture
-async def fresh_db(fresh_db_url: str) -> AsyncIterator[Database]:
-    db = Database(fresh_db_url, pool_size=10, max_overflow=40)
+async def fresh_db(fresh_db_url: str, clock: TestClock) -> AsyncIterator[Database]:
+    db = Database(fresh_db_url, pool_size=10, max_overflow=40, clock=clock)
     try:
         yield db
     finally:
@@ -267,9 +278,13 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, tx_db: SavepointDatabase) -> AsyncIterator[FastAPI]:
+async def app(
+    settings: Settings, tx_db: SavepointDatabase, clock: TestClock
+) -> AsyncIterator[FastAPI]:
     """The real application, its database swapped for the test's rolled-back transaction."""
-    application = create_app(settings, database_url_override=tx_db.url, run_worker=False)
+    application = create_app(
+        settings, database_url_override=tx_db.url, run_worker=False, clock=clock
+    )
     async with application.router.lifespan_context(application):
         application.state.db = tx_db
         yield application
@@ -299,10 +314,14 @@ async def pg_conn(pg_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def fresh_app(settings: Settings, fresh_db_url: str) -> AsyncIterator[FastAPI]:
+async def fresh_app(
+    settings: Settings, fresh_db_url: str, clock: TestClock
+) -> AsyncIterator[FastAPI]:
     """The real application on a fresh database that really commits (no SAVEPOINT trick):
     for flows whose refusals must still count (codes, lockouts)."""
-    application = create_app(settings, database_url_override=fresh_db_url, run_worker=False)
+    application = create_app(
+        settings, database_url_override=fresh_db_url, run_worker=False, clock=clock
+    )
     async with application.router.lifespan_context(application):
         yield application
 

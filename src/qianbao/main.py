@@ -17,6 +17,7 @@ from qianbao.identity.api import auth as auth_api
 from qianbao.identity.api_me import me as me_api
 from qianbao.identity.api_staff import staff as staff_api
 from qianbao.identity.context import IdentityContext
+from qianbao.kernel.clock import Clock, system_clock
 from qianbao.kernel.db import Database, asyncpg_dsn
 from qianbao.kernel.logging import get_logger
 from qianbao.ledger import GroupCommitter
@@ -93,8 +94,12 @@ def create_app(
     *,
     database_url_override: str | None = None,
     run_worker: bool | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
+    """The application. ``clock`` is the one time source of everything it does (pages, API,
+    its database sessions, its worker): tests pass a ``TestClock`` to say what time it is."""
     settings = settings or get_settings()
+    clock = clock or system_clock
     url = database_url_override or database_url(settings)
     run_worker = settings.worker.in_process if run_worker is None else run_worker
 
@@ -106,9 +111,10 @@ def create_app(
             max_overflow=settings.database.max_overflow,
             statement_timeout_ms=settings.database.statement_timeout_ms,
             echo=settings.database.echo,
+            clock=clock,
         )
         app.state.db = db
-        app.state.identity = IdentityContext(settings=settings, db=db)
+        app.state.identity = IdentityContext(settings=settings, db=db, clock=clock)
         try:
             app.state.schema_head = next(iter(heads(url)), None)
         except MigrationFailed:
@@ -121,6 +127,7 @@ def create_app(
             ledger_pool,
             max_batch=settings.ledger.group_commit_max_batch,
             inflight=settings.ledger.group_commit_inflight,
+            clock=clock,
         )
         app.state.chat_hub = ChatHub(asyncpg_dsn(url))  # live chat: LISTEN fan-out
         await app.state.chat_hub.start()
@@ -135,7 +142,7 @@ def create_app(
                 poll_interval=settings.worker.poll_interval_s,
                 batch_size=settings.worker.batch_size,
                 max_attempts=settings.worker.max_attempts,
-                services={"settings": settings},
+                services={"settings": settings, "clock": clock},
             )
             worker_task = asyncio.create_task(worker.run(stop), name="qianbao-worker")
         try:
@@ -160,6 +167,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    app.state.clock = clock
     secret = settings.secret_key_bytes()
 
     install_error_handlers(app)

@@ -33,7 +33,7 @@ async def poll_payouts(ctx: JobContext) -> None:
 
 
 async def tend_chat_desk(ctx: JobContext) -> None:
-    await chat_desk.tend(ctx.session, ChatConfig.of(ctx.services["settings"]))
+    await chat_desk.tend(ctx.session, ChatConfig.of(ctx.services["settings"], ctx.clock))
 
 
 async def expire_topups(ctx: JobContext) -> None:

@@ -13,7 +13,7 @@ import re
 import struct
 import zlib
 from collections.abc import AsyncIterator
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from qianbao.identity import sessions
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
-from qianbao.kernel.clock import LOCAL_TZ, FrozenClock
+from qianbao.kernel.clock import LOCAL_TZ, TestClock
 from qianbao.kernel.db import Database
 from qianbao.main import create_app
 from qianbao.settings import Settings
@@ -412,11 +412,10 @@ async def test_handoff_round_robin_within_capacity(app: FastAPI, browsers: list[
 
 
 async def test_outside_business_hours_a_ticket_or_the_queue_with_a_reply_time(
-    app: FastAPI, browsers: list[Browser]
+    app: FastAPI, browsers: list[Browser], clock: TestClock
 ):
     app.state.settings.chat.opens_at, app.state.settings.chat.closes_at = 8, 22
-    today = datetime.now(LOCAL_TZ).date()
-    app.state.identity.clock = FrozenClock(datetime.combine(today, time(23, 0), tzinfo=LOCAL_TZ))
+    clock.freeze(datetime(2026, 12, 2, 23, 0, tzinfo=LOCAL_TZ))  # a Wednesday, after hours
     await agent_online(app, 3, "Agent Night")
     # A signed-in customer: the chat becomes a ticket with what they wrote (masked).
     user, token = await make_user(app)
@@ -443,7 +442,7 @@ async def test_outside_business_hours_a_ticket_or_the_queue_with_a_reply_time(
     r = await v.post(f"/api/v1/chat/conversations/{conv}/handoff")
     state, last = r.json()["conversation"], r.json()["messages"][-1]
     assert state["status"] == "queued"
-    tomorrow = (today + timedelta(days=1)).strftime("%b %-d, %Y")
+    tomorrow = "Dec 3, 2026"
     assert "Our chat desk is closed now (open 08:00–22:00, China time)" in last["text"]
     assert f"expect a reply by {tomorrow} 8:30" in last["text"], last["text"]
 

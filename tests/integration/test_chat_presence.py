@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -29,9 +30,8 @@ browsers = chat_tests.browsers
 async def age(app: FastAPI, agent_id: uuid.UUID, seconds: int) -> None:
     async with app.state.db.transaction() as s:
         await s.execute(
-            text("UPDATE chat_agents SET last_seen_at = now() - make_interval(secs => :s) "
-                 "WHERE user_id = :id"),
-            {"s": seconds, "id": agent_id},
+            text("UPDATE chat_agents SET last_seen_at = :at WHERE user_id = :id"),
+            {"at": app.state.clock.now() - timedelta(seconds=seconds), "id": agent_id},
         )  # fmt: skip
 
 
@@ -57,7 +57,7 @@ async def state(app: FastAPI, conv_id: str) -> tuple[ChatConversation, list[str]
 
 
 async def release(app: FastAPI) -> int:
-    cfg = Config.of(app.state.settings)
+    cfg = Config.of(app.state.settings, app.state.clock)
     async with app.state.db.transaction() as s:
         return await desk.release_absent(s, cfg)
 
@@ -120,13 +120,13 @@ async def test_the_worker_round_moves_the_queue_when_the_desk_opens(
 ):
     """Queued before opening time with an agent already online: nothing else happens, the
     worker's round gives the chat to the agent once the desk is open."""
-    from datetime import datetime, time
+    from datetime import date, datetime, time
 
     from qianbao.kernel.clock import LOCAL_TZ, FrozenClock
 
     app.state.settings.chat.opens_at, app.state.settings.chat.closes_at = 8, 22
-    today = datetime.now(LOCAL_TZ).date()
-    app.state.identity.clock = FrozenClock(datetime.combine(today, time(7, 50), tzinfo=LOCAL_TZ))
+    today = date(2026, 12, 2)  # a Wednesday
+    app.state.clock.freeze(datetime.combine(today, time(7, 50), tzinfo=LOCAL_TZ))
     agent, _ = await agent_online(app, 2, "Agent Early")
     queued = await handoff(browser(app, browsers))  # a visitor: queued until opening
     assert queued["conversation"]["status"] == "queued"

@@ -7,14 +7,12 @@ conversation is not found."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.outbox import OutboxMessage
 from qianbao.settings import Settings
 from qianbao.support.console import ratings, reports
@@ -123,7 +121,7 @@ async def test_rating_rules_and_transcripts(app: FastAPI, browsers: list[Browser
 
     # The reports count it in CSAT (a supervisor's view).
     supervisor, _ = await make_user(app, role="supervisor", name="Boss")
-    today = datetime.now(LOCAL_TZ).date()
+    today = app.state.clock.today()
     async with app.state.db.transaction() as s:
         report = await reports.build(s, supervisor, today, today, settings=app.state.settings)
     assert report.csat_count == 1 and report.csat_chat_count == 1
@@ -153,7 +151,7 @@ async def test_rating_rules_and_transcripts(app: FastAPI, browsers: list[Browser
     assert r.status_code == 409 and "verify an e-mail address" in r.text
     async with app.state.db.transaction() as s:
         me = await s.get(type(alice), alice.id)
-        me.email, me.email_verified_at = "alice@example.com", datetime.now(LOCAL_TZ)
+        me.email, me.email_verified_at = "alice@example.com", app.state.clock.now()
     r = await a.http.post(f"/support/chats/{conv}/transcript", data={"csrf_token": token})
     assert r.status_code == 303 and r.headers["location"].endswith("notice=transcript_sent")
     r = await b.http.post(

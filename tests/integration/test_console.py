@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -103,7 +103,7 @@ async def test_context_contents_and_audit(client: httpx.AsyncClient, app: FastAP
             s.add(WalletTransaction(
                 user_id=alice.id, account_id=1, kind="topup", direction="in",
                 status="completed", currency="CNY", amount=100 + i, reference=f"R{i:04d}x",
-                created_at=datetime.now(UTC) - timedelta(minutes=30 - i),
+                created_at=app.state.clock.now() - timedelta(minutes=30 - i),
             ))  # fmt: skip
     _, agent_id = await staff_member(app)
 
@@ -583,4 +583,4 @@ async def test_report_figures_on_known_data(client: httpx.AsyncClient, app: Fast
     # The audit page filters by action and staff member.
     r3 = await client.get(f"/console/audit?action=report.viewed&actor={sup_id}", headers=h)
     assert r3.status_code == 200 and r3.text.count("Viewed the reports") >= 2
-    assert datetime.now(UTC) > day
+    assert app.state.clock.now() > day

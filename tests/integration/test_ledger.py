@@ -162,7 +162,7 @@ async def test_holds_reduce_available_then_post_partly_void_or_expire(pg_conn: a
     a = await open_wallet(pg_conn)
     b = await open_wallet(pg_conn)
     await fund(pg_conn, a, 10_000)
-    clock = FrozenClock(datetime.now(UTC))
+    clock = FrozenClock(datetime(2026, 11, 2, 10, 0, tzinfo=UTC))
     ledger = Ledger(pg_conn, clock=clock)
 
     held = await ledger.hold(CreateHold(key(), a, b, 6_000, "CNY", entry_type="withdrawal"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -102,6 +102,7 @@ async def test_operator_api_errors_are_problems(client: httpx.AsyncClient):
 
 
 async def test_the_worker_sweeps_expired_holds(fresh_db):
+    clock = fresh_db.clock
     register_tasks()
     assert "ledger.expire_holds" in registry.periodic_tasks
     async with fresh_db.transaction() as session:
@@ -109,7 +110,7 @@ async def test_the_worker_sweeps_expired_holds(fresh_db):
         a = await open_wallet(ledger.conn)
         b = await open_wallet(ledger.conn)
         await fund(ledger.conn, a, 1_000)
-        past = datetime.now(UTC) - timedelta(seconds=1)
+        past = clock.now() - timedelta(seconds=1)
         held = await ledger.hold(CreateHold(key(), a, b, 400, "CNY", expires_at=past))
         kept = await ledger.hold(
             CreateHold(key(), a, b, 100, "CNY", expires_at=past + timedelta(hours=1))

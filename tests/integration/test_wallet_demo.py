@@ -3,7 +3,7 @@ monthly statements agree on; running it again changes nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,6 @@ from sqlalchemy import text
 
 from qianbao.demo import load_demo_data
 from qianbao.identity.accounts import by_phone
-from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.db import Database
 from qianbao.settings import get_settings
 from qianbao.wallet import accounts, history, statement
@@ -52,12 +51,12 @@ async def test_a_month_of_history_that_the_statements_agree_with(demo_env, fresh
             assert user is not None
             page = await history.list_transactions(s, user.id, history.Filters(), limit=100)
             oldest = min(r.created_at for r in page.rows)
-            assert datetime.now(UTC) - oldest > timedelta(days=25)  # a month, not one instant
+            assert fresh_db.clock.now() - oldest > timedelta(days=25)  # a month, not one instant
             recent = await history.list_transactions(
                 s, user.id, history.Filters(period="7d"), limit=100
             )
             assert 0 < len(recent.rows) < len(page.rows)
-            today = datetime.now(LOCAL_TZ).date().replace(day=1)
+            today = fresh_db.clock.today().replace(day=1)
             months = [today, (today - timedelta(days=1)).replace(day=1)]
             closing = None
             for month in reversed(months):

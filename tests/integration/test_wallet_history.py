@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -221,8 +221,8 @@ async def test_history_filters_by_status_and_amount_with_pages_and_csv(
     assert "The highest amount is not valid" in r.text
 
 
-def _months_ago(n: int) -> date:
-    month = datetime.now(UTC).astimezone(LOCAL_TZ).date().replace(day=1)
+def _months_ago(n: int, today: date) -> date:
+    month = today.replace(day=1)
     for _ in range(n):
         month = (month - timedelta(days=1)).replace(day=1)
     return month
@@ -258,7 +258,10 @@ def _check_arithmetic(st: dict) -> None:
 async def test_monthly_statement_matches_the_ledger_across_a_month_boundary(
     fresh_client: httpx.AsyncClient, fresh_app: FastAPI
 ):
-    earlier, last, this = _months_ago(2), _months_ago(1), _months_ago(0)
+    # Mid-month, so that the test itself never runs across a month's end.
+    today = fresh_app.state.clock.today().replace(day=15)
+    fresh_app.state.clock.travel(datetime.combine(today, time(12), tzinfo=LOCAL_TZ))
+    earlier, last, this = _months_ago(2, today), _months_ago(1, today), _months_ago(0, today)
     alice_phone, alice, alice_id, funding = await _user(
         fresh_client, fresh_app, 1000_00, real_name="王小明"
     )

@@ -6,7 +6,7 @@ races, restrictions after very frequent withdrawals."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import date
 
 import httpx
 from fastapi import FastAPI
@@ -14,7 +14,6 @@ from pydantic import SecretStr
 
 from qianbao.identity import accounts as id_accounts
 from qianbao.identity import security
-from qianbao.kernel.clock import LOCAL_TZ
 from tests.support.identity import bearer, deliver, e164, last_code, sms_messages
 from tests.support.wallet import (
     CARD_OK,
@@ -69,7 +68,7 @@ async def test_quote_then_withdraw_hold_payout_and_settle(
     # Card fee: 1.00 + 0.1 % (0.10), at least 1.00, at most 25.00.
     assert quote["fee"]["amount"] == "1.10" and quote["total"]["amount"] == "101.10"
     assert quote["needs_review"] is False and quote["card"] == "•••• 4242"
-    assert date.fromisoformat(quote["expected_arrival"]) > datetime.now(LOCAL_TZ).date()
+    assert date.fromisoformat(quote["expected_arrival"]) > fresh_app.state.clock.today()
     assert quote["limits"]["single_max"]["amount"] == "5000.00"
 
     r = await _withdraw(fresh_client, fresh_app, phone, token, card, "100.00")

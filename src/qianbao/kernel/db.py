@@ -19,6 +19,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Session as OrmSession
+
+from qianbao.kernel.clock import SESSION_KEY, Clock, clock_of, system_clock
 
 # Constraint names that Alembic autogenerate and humans can rely on.
 NAMING_CONVENTION = {
@@ -37,6 +40,21 @@ class Base(DeclarativeBase):
 
 
 Session = AsyncSession
+
+# Columns a new row gets from the session's clock when nobody set them (the database's own
+# ``now()`` stays as the default of raw inserts only): a test or seeder that says what time it
+# is gets rows stamped at that time.
+STAMPED_COLUMNS = ("created_at", "updated_at")
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _stamp_new_rows(session: OrmSession, flush_context: Any, instances: Any) -> None:
+    now = None
+    for obj in session.new:
+        for column in STAMPED_COLUMNS:
+            if hasattr(type(obj), column) and getattr(obj, column, None) is None:
+                now = now or clock_of(session).now()
+                setattr(obj, column, now)
 
 
 def async_url(url: str) -> URL:
@@ -110,8 +128,10 @@ class Database:
         statement_timeout_ms: int = 30_000,
         echo: bool = False,
         ping_after_idle_s: float = PING_AFTER_IDLE_S,
+        clock: Clock = system_clock,
     ) -> None:
         self.url = url
+        self.clock = clock
         connect_args: dict[str, Any] = {
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),
@@ -126,7 +146,10 @@ class Database:
             connect_args=connect_args,
         )
         _ping_idle_connections(self.engine, ping_after_idle_s)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Every session carries the application's clock (``clock_of(session)``).
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={SESSION_KEY: clock}
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from qianbao.kernel.clock import Clock
 from qianbao.kernel.errors import OperatorOnly
 
 
@@ -51,6 +52,12 @@ def db_session(request: Request) -> Any:
 
 def settings_of(request: Request) -> Any:
     return request.app.state.settings
+
+
+def clock_of_app(request: Any) -> Clock:
+    """The application's clock (``create_app(clock=...)``), for routes without a session;
+    with a session, ``kernel.clock.clock_of(session)`` is the same clock."""
+    return request.app.state.clock
 
 
 def require_operator(request: Request) -> None:

@@ -9,7 +9,7 @@ import uuid
 
 def uuid7() -> uuid.UUID:
     """A RFC 9562 version 7 UUID: 48-bit Unix milliseconds, then random bits."""
-    ms = time.time_ns() // 1_000_000
+    ms = time.time_ns() // 1_000_000  # noqa: TID251 - an id's ordering, not business time
     rand = int.from_bytes(os.urandom(10), "big")
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76

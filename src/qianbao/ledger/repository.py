@@ -70,14 +70,14 @@ ins_holds AS (
   INSERT INTO ledger_holds (id, debit_account_id, credit_account_id, currency, amount, status,
                             entry_type, metadata, expires_at, posted_amount, entry_id, resolved_at)
   SELECT h.id, h.d, h.c, h.cur, h.amt, h.st, h.et, h.md, h.exp, h.pa, h.eid,
-         CASE WHEN h.st = 'pending' THEN NULL ELSE statement_timestamp() END
+         CASE WHEN h.st = 'pending' THEN NULL ELSE COALESCE($38::timestamptz, statement_timestamp()) END
     FROM unnest($17::uuid[], $18::bigint[], $19::bigint[], $20::text[], $21::bigint[], $22::text[],
                 $23::text[], $24::jsonb[], $25::timestamptz[], $26::bigint[], $27::uuid[])
          AS h(id, d, c, cur, amt, st, et, md, exp, pa, eid)
 ),
 upd_holds AS (
   UPDATE ledger_holds AS h
-     SET status = u.st, posted_amount = u.pa, entry_id = u.eid, resolved_at = statement_timestamp()
+     SET status = u.st, posted_amount = u.pa, entry_id = u.eid, resolved_at = COALESCE($38::timestamptz, statement_timestamp())
     FROM unnest($28::uuid[], $29::text[], $30::bigint[], $31::uuid[]) AS u(id, st, pa, eid)
    WHERE h.id = u.id
 ),

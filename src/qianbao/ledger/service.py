@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from qianbao.kernel.clock import Clock, system_clock
+from qianbao.kernel.clock import Clock, clock_of, system_clock
 from qianbao.kernel.db import driver_connection
 from qianbao.kernel.errors import DomainError
 from qianbao.ledger import repository as repo
@@ -55,10 +55,10 @@ class Ledger:
     @classmethod
     async def of_session(cls, session: Any, *, clock: Clock | None = None) -> Ledger:
         """The ledger on the connection of a SQLAlchemy ``AsyncSession`` (same transaction).
-        Without ``clock``, a clock put in ``session.info["ledger_clock"]`` is used (seeding
-        demo history: every service of that session then books at that time)."""
+        Without ``clock``, the session's own clock is used (``kernel.clock.clock_of``): the
+        application's, or a seeder's booking history in the past."""
         driver = await driver_connection(session)
-        return cls(driver, clock=clock or session.info.get("ledger_clock") or system_clock)
+        return cls(driver, clock=clock or clock_of(session))
 
     # -- commands ---------------------------------------------------------------------------------
     async def execute(self, commands: Sequence[Command]) -> list[Outcome]:
@@ -121,8 +121,7 @@ class Ledger:
             existing=existing,
         )
         outcomes = batch.run(commands)
-        booked_at = None if self.clock is system_clock else batch.now
-        await repo.write_batch(conn, batch, booked_at)
+        await repo.write_batch(conn, batch, batch.now)  # the clock's time, not the server's
         return outcomes
 
     async def _resolve(self, outcome: Any) -> Outcome:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import aiosmtplib
 
+from qianbao.kernel.clock import Clock, system_clock
 from qianbao.notifications.errors import DeliveryFailed
 
 Attachment = tuple[str, str, bytes]
@@ -76,6 +77,7 @@ def build_message(
     attachments: Sequence[Attachment] = (),
     headers: Mapping[str, str] | None = None,
     message_id: str | None = None,
+    date: datetime,
 ) -> EmailMessage:
     """A complete message: plain text (and HTML alternative), attachments, Message-ID, Date."""
     if "\r" in to or "\n" in to or "@" not in to:
@@ -84,7 +86,7 @@ def build_message(
     msg["From"] = from_address
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now(UTC))
+    msg["Date"] = format_datetime(date.astimezone(UTC))
     msg["Message-ID"] = message_id or new_message_id(from_address)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
     for name, value in (headers or {}).items():
@@ -109,6 +111,7 @@ class _BuildsMessages:
     """What both backends share: build the RFC 5322 message, then ``_deliver`` it."""
 
     from_address: str
+    clock: Clock = system_clock
 
     async def send(
         self,
@@ -130,6 +133,7 @@ class _BuildsMessages:
             attachments=attachments,
             headers=headers,
             message_id=message_id,
+            date=self.clock.now(),
         )
         await self._deliver(msg)
         return str(msg["Message-ID"])
@@ -141,9 +145,10 @@ class _BuildsMessages:
 class FileEmail(_BuildsMessages):
     """Development backend: one RFC 5322 ``.eml`` file per message in ``outbox_dir``."""
 
-    def __init__(self, outbox_dir: Path, *, from_address: str) -> None:
+    def __init__(self, outbox_dir: Path, *, from_address: str, clock: Clock = system_clock) -> None:
         self.outbox_dir = Path(outbox_dir)
         self.from_address = from_address
+        self.clock = clock
 
     async def _deliver(self, msg: EmailMessage) -> None:
         await asyncio.to_thread(self._write_once, msg)
@@ -157,7 +162,7 @@ class FileEmail(_BuildsMessages):
                 existing = sorted(self.outbox_dir.glob(f"*-{stem}.eml"))
                 if existing:
                     return existing[0]
-                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+                stamp = self.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
                 path = self.outbox_dir / f"{stamp}-{stem}.eml"
                 tmp = path.with_suffix(".tmp")
                 tmp.write_bytes(msg.as_bytes(policy=SMTP))
@@ -185,8 +190,10 @@ class SmtpEmail(_BuildsMessages):
         username: str | None = None,
         password: str | None = None,
         timeout_s: float = 15.0,
+        clock: Clock = system_clock,
     ) -> None:
         self.from_address = from_address
+        self.clock = clock
         self.host = host
         self.port = port
         self.starttls = starttls
@@ -234,11 +241,12 @@ class SmtpEmail(_BuildsMessages):
             ) from None
 
 
-def email_sender(settings: Any) -> EmailSender:
-    """The backend named by ``settings.email.backend`` (``settings`` is a ``Settings``)."""
+def email_sender(settings: Any, clock: Clock = system_clock) -> EmailSender:
+    """The backend named by ``settings.email.backend`` (``settings`` is a ``Settings``); its
+    messages are dated by ``clock`` (the worker's)."""
     em = settings.email
     if em.backend == "file":
-        return FileEmail(em.outbox_dir, from_address=em.from_address)
+        return FileEmail(em.outbox_dir, from_address=em.from_address, clock=clock)
     if em.backend == "smtp":
         return SmtpEmail(
             from_address=em.from_address,
@@ -249,5 +257,6 @@ def email_sender(settings: Any) -> EmailSender:
             username=em.smtp_username,
             password=em.smtp_password.get_secret_value() if em.smtp_password else None,
             timeout_s=em.timeout_s,
+            clock=clock,
         )
     raise RuntimeError(f"unknown e-mail backend {em.backend!r}")

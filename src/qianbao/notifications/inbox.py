@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.db import Base
 from qianbao.kernel.ids import uuid7
 from qianbao.notifications.templates import render
@@ -27,7 +28,10 @@ class Notification(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     link: Mapped[str | None] = mapped_column(String(200))
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        server_default=func.now(),  # noqa: TID251 - a raw insert's default
+    )
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
@@ -113,7 +117,7 @@ async def mark_all_read(session: AsyncSession, user_id: uuid.UUID) -> None:
     await session.execute(
         update(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=func.now())
+        .values(read_at=clock_of(session).now())
     )
 
 

@@ -16,12 +16,13 @@ import asyncio
 import fcntl
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import httpx
 
+from qianbao.kernel.clock import Clock, system_clock
 from qianbao.notifications.errors import DeliveryFailed
 
 
@@ -34,16 +35,19 @@ class SmsSender(Protocol):
 class OutboxSms:
     """Development backend: every message lands in a JSON Lines file (and on the console)."""
 
-    def __init__(self, path: Path, *, console_echo: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, console_echo: bool = False, clock: Clock = system_clock
+    ) -> None:
         self.path = Path(path)
         self.console_echo = console_echo
+        self.clock = clock
 
     async def send(self, to_e164: str, text: str, *, idempotency_key: str) -> str:
         record = {
             "id": idempotency_key,
             "to": to_e164,
             "text": text,
-            "sent_at": datetime.now(UTC).isoformat(),
+            "sent_at": self.clock.now().astimezone(UTC).isoformat(),
         }
         written = await asyncio.to_thread(self._append_once, record)
         if written and self.console_echo:
@@ -173,11 +177,11 @@ class TwilioSms:
         )
 
 
-def sms_sender(settings: Any) -> SmsSender:
+def sms_sender(settings: Any, clock: Clock = system_clock) -> SmsSender:
     """The backend named by ``settings.sms.backend`` (``settings`` is a ``Settings``)."""
     sms = settings.sms
     if sms.backend == "outbox":
-        return OutboxSms(sms.outbox_path, console_echo=sms.console_echo)
+        return OutboxSms(sms.outbox_path, console_echo=sms.console_echo, clock=clock)
     if sms.backend == "twilio":
         missing = [
             name

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from qianbao.kernel.crypto import SealError
@@ -92,10 +92,12 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
     try:
         message = render(template, channel, payload["locale"], _params(settings, payload))
         if channel == "sms":
-            sms: SmsSender = ctx.services.get("sms_sender") or sms_sender(settings)
+            sms: SmsSender = ctx.services.get("sms_sender") or sms_sender(settings, ctx.clock)
             provider_id = await sms.send(to, message.text, idempotency_key=key)
         else:
-            mail: EmailSender = ctx.services.get("email_sender") or email_sender(settings)
+            mail: EmailSender = ctx.services.get("email_sender") or email_sender(
+                settings, ctx.clock
+            )
             provider_id = await mail.send(
                 to=to,
                 subject=message.subject or "",
@@ -115,7 +117,7 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
     except ValueError as exc:  # an unknown template or a missing parameter: a bug upstream
         log.error("notification_failed", job_id=ctx.job_id, error=str(exc), **where)
         raise
-    _remember(Delivery(key, channel, template, where["to"], provider_id, datetime.now(UTC)))
+    _remember(Delivery(key, channel, template, where["to"], provider_id, ctx.clock.now()))
     log.info("notification_sent", job_id=ctx.job_id, provider_id=provider_id, **where)
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.rails.models import DevPayout
 from qianbao.rails.payouts import PayoutInstruction, PayoutStatus
@@ -38,7 +39,7 @@ class FilePayouts:
         self._settle_after = timedelta(seconds=settle_after_s)
 
     async def submit(self, session: Any, instruction: PayoutInstruction) -> str:
-        now = datetime.now(UTC)
+        now = clock_of(session).now()
         row = (
             await session.execute(
                 insert(DevPayout)
@@ -81,7 +82,7 @@ class FilePayouts:
         row = await session.get(DevPayout, uuid.UUID(provider_ref))
         if row is None:
             return PayoutStatus("failed", FAILED_REASON)
-        elapsed = datetime.now(UTC) - row.submitted_at
+        elapsed = clock_of(session).now() - row.submitted_at
         if elapsed < self._settle_after:
             return PayoutStatus("pending")
         if row.planned_outcome == "failed":

@@ -5,12 +5,12 @@ the pure rule; the wallet counts and applies it in the transaction of the operat
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.i18n import N_
 from qianbao.risk.models import Restriction
@@ -69,7 +69,7 @@ async def lift(
     row = await active(session, user_id)
     if row is None:
         raise RestrictionNotFound()
-    row.lifted_at = datetime.now(UTC)
+    row.lifted_at = clock_of(session).now()
     row.lifted_by = actor_id
     row.review_note = note[:300]
     await session.flush()

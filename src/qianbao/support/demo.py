@@ -7,13 +7,14 @@ and the reports have something to show. Booked through the services; idempotent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from qianbao.demo import DemoLogin, demo_loader
 from qianbao.identity.accounts import by_phone
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.db import Database
 from qianbao.support.chat import desk
 from qianbao.support.chat import service as chat
@@ -109,7 +110,7 @@ async def _chat(session: Any, settings: Any, agent: Any) -> None:
     rates it."""
     user = await by_phone(session, ZHANG)
     assert user is not None
-    cfg = chat.Config.of(settings)
+    cfg = chat.Config.of(settings, clock_of(session))
     who = chat.Customer(user_id=user.id, visitor_hash=None, locale="zh_CN")
     conv, _ = await chat.post_message(session, cfg, who, "支付密码忘了怎么办？")
     conv.status, conv.agent_id = "assigned", agent.id
@@ -138,6 +139,6 @@ async def load(db: Database) -> list[DemoLogin]:
         zhang = await by_phone(session, ZHANG)
         if agent is None or zhang is None or await _seeded(session, zhang.id):
             return []
-        await _tickets(session, settings, agent, datetime.now(UTC))
+        await _tickets(session, settings, agent, clock_of(session).now())
         await _chat(session, settings, agent)
     return []

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.http import TxRoute, locale_of
 from qianbao.wallet import export, statement
 from qianbao.wallet.api import DbSession, Me, MoneyOut, money
@@ -136,7 +137,7 @@ async def statement_csv(
     currency: StatementCurrency = "CNY",
 ) -> Response:
     st = await statement.monthly_statement(
-        s, caller.user.id, statement.parse_month(month), currency
+        s, caller.user.id, statement.parse_month(month, clock_of(s).now()), currency
     )
     return Response(
         export.statement_csv(st, locale_of(request)),
@@ -158,6 +159,6 @@ async def get_statement(
     month: StatementMonth, s: DbSession, caller: Me, currency: StatementCurrency = "CNY"
 ) -> StatementOut:
     st = await statement.monthly_statement(
-        s, caller.user.id, statement.parse_month(month), currency
+        s, caller.user.id, statement.parse_month(month, clock_of(s).now()), currency
     )
     return statement_out(st)

@@ -6,7 +6,6 @@ binding asks for the payment PIN and an SMS code."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -16,6 +15,7 @@ from qianbao.identity import otp
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.crypto import Sealer
 from qianbao.wallet.banks import Recognised, recognise_card, recognise_iban
 from qianbao.wallet.errors import (
@@ -142,7 +142,7 @@ async def remove(session: Any, user_id: uuid.UUID, card_id: str) -> None:
     was_default = card.is_default
     card.status = "removed"
     card.is_default = False
-    card.removed_at = datetime.now(UTC)
+    card.removed_at = clock_of(session).now()
     await session.flush()
     if was_default:
         remaining = await list_cards(session, user_id)

@@ -4,7 +4,8 @@ a month of varied history — top-ups (one declined), transfers both ways with n
 history filters and the monthly statements have something to show.
 
 Each event goes through the wallet's services at a moment of the past month: the ledger books it
-at that moment (``session.info["ledger_clock"]``) and the wallet rows carry the same time, so
+at that moment (the session runs on a ``FrozenClock`` there: ``kernel.clock.with_clock``) and
+the wallet rows carry the same time, so
 the history and the statements agree to the cent. Only the last days' events notify the users
 (their inbox and the SMS outbox), not the whole month."""
 
@@ -21,7 +22,7 @@ from qianbao.identity import pin as identity_pin
 from qianbao.identity.accounts import by_phone
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
-from qianbao.kernel.clock import LOCAL_TZ, FrozenClock
+from qianbao.kernel.clock import LOCAL_TZ, FrozenClock, clock_of, with_clock
 from qianbao.kernel.db import Database
 from qianbao.kernel.money import Money
 from qianbao.kernel.outbox import OutboxMessage
@@ -101,7 +102,7 @@ async def _ensure_cards(session: Any, ctx: IdentityContext, user: User, numbers:
             recognised = recognise_card(number)
             assert recognised is not None
             card = await cards.store(session, ctx, user, recognised, user.real_name or "")
-            card.created_at = datetime.now(UTC) - timedelta(days=40)
+            card.created_at = clock_of(session).now() - timedelta(days=40)
 
 
 async def _run(session: Any, ctx: IdentityContext, event: Event, i: int, at: datetime) -> None:
@@ -163,7 +164,7 @@ async def _already_seeded(session: Any) -> bool:
 async def load(db: Database) -> list[DemoLogin]:
     from qianbao.settings import get_settings
 
-    ctx = IdentityContext(settings=get_settings(), db=db)
+    ctx = IdentityContext(settings=get_settings(), db=db, clock=db.clock)
     async with db.transaction() as session:
         if await _already_seeded(session):
             return [
@@ -178,32 +179,18 @@ async def load(db: Database) -> list[DemoLogin]:
             if phone == LI:
                 user.kyc_tier = 1  # identity verified: higher limits (a large withdrawal to review)
             await _ensure_cards(session, ctx, user, numbers)
-    today = datetime.now(LOCAL_TZ)
-    real_now = datetime.now(UTC)
+    now = db.clock.now()
+    today = now.astimezone(LOCAL_TZ)
     for i, event in sorted(enumerate(EVENTS), key=lambda p: (-p[1].days_ago, p[1].hour)):
-        at = min(_moment(event, today), real_now - timedelta(minutes=len(EVENTS) - i))
+        at = min(_moment(event, today), now - timedelta(minutes=len(EVENTS) - i))
         async with db.transaction() as session:
-            session.info["ledger_clock"] = FrozenClock(at)
+            # Every service of this session (ledger, wallet rows, events) books at ``at``.
+            with_clock(session, FrozenClock(at))
             first_message = (
                 await session.execute(select(func.coalesce(func.max(OutboxMessage.id), 0)))
             ).scalar_one()
-            started = datetime.now(UTC)
             await _run(session, ctx, event, i, at)
             await session.flush()
-            for table in (
-                "wallet_transactions",
-                "wallet_topups",
-                "wallet_withdrawals",
-                "wallet_withdrawal_events",
-            ):
-                await session.execute(
-                    text(f"UPDATE {table} SET created_at = :at WHERE created_at >= :started"),  # noqa: S608
-                    {"at": at, "started": started},
-                )
-            await session.execute(
-                text("UPDATE wallet_withdrawals SET updated_at = :at WHERE updated_at >= :started"),
-                {"at": at, "started": started},
-            )
             if event.days_ago >= NOTIFY_DAYS:
                 await session.execute(
                     text("DELETE FROM outbox_messages WHERE id > :first AND topic LIKE 'wallet.%'"),

@@ -7,12 +7,12 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select
 
-from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.errors import ValidationFailed
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money, MoneyError
@@ -133,7 +133,7 @@ async def list_transactions(
 ) -> Page:
     limit = max(1, min(limit, 100))
     stmt = select(WalletTransaction).where(WalletTransaction.user_id == user_id)
-    since, until = period_bounds(filters, now or datetime.now(UTC))
+    since, until = period_bounds(filters, now or clock_of(session).now())
     if since is not None:
         stmt = stmt.where(WalletTransaction.created_at >= since)
     if until is not None:

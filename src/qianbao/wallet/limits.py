@@ -5,13 +5,13 @@ both squeeze under the limit."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, literal, select, true
 
 from qianbao.identity.models import User
-from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.money import Money
 from qianbao.risk import restrictions
 from qianbao.risk.limits import REASONS, Decision, Limit, LimitExceeded, Usage, decide
@@ -63,7 +63,7 @@ async def allowance(
 ) -> tuple[Limit, Decision]:
     """What the user may still do (for showing before they commit)."""
     limit = await get_limit(session, tier=user.kyc_tier, channel=channel, currency=currency)
-    used = await usage(session, user.id, channel, currency, datetime.now(UTC))
+    used = await usage(session, user.id, channel, currency, clock_of(session).now())
     return limit, decide(limit, used, 0)
 
 
@@ -105,7 +105,7 @@ async def enforce(
     await session.execute(
         select(func.pg_advisory_xact_lock(func.hashtext(f"limits:{channel}:{user.id}")))
     )
-    now = datetime.now(UTC)
+    now = clock_of(session).now()
     local = now.astimezone(LOCAL_TZ)
     day_start = datetime.combine(local.date(), time.min, tzinfo=LOCAL_TZ)
     month_start = day_start.replace(day=1)

@@ -5,11 +5,12 @@ failed → both voided (the fee is not charged); returned after settling → bot
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from qianbao.kernel.clock import clock_of
 from qianbao.ledger import Ledger, PostHold, Reverse
 from qianbao.rails import PayoutInstruction, PayoutProvider, PayoutStatus
 from qianbao.wallet import cards
@@ -38,13 +39,13 @@ async def submit(session: Any, settings: Any, provider: PayoutProvider, withdraw
     )
     withdrawal.provider, withdrawal.provider_ref = provider.name, ref
     withdrawal.status = "submitted"
-    withdrawal.updated_at = datetime.now(UTC)
+    withdrawal.updated_at = clock_of(session).now()
     await add_event(session, withdrawal, "submitted")
 
 
 async def poll(session: Any, provider: PayoutProvider, *, limit: int = 200) -> int:
     """Ask the provider about submitted (and recently settled) payouts; apply what changed."""
-    recent = datetime.now(UTC) - timedelta(days=30)
+    recent = clock_of(session).now() - timedelta(days=30)
     rows = (
         await session.execute(
             select(Withdrawal)

@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import func, select
 
-from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.money import currency as lookup_currency
 from qianbao.ledger import Ledger
 from qianbao.ledger import accounts as ledger_accounts
@@ -85,12 +85,12 @@ def month_key(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
-def current_month(now: datetime | None = None) -> date:
-    today = (now or datetime.now(UTC)).astimezone(LOCAL_TZ).date()
+def current_month(now: datetime) -> date:
+    today = now.astimezone(LOCAL_TZ).date()
     return today.replace(day=1)
 
 
-def parse_month(text: str, now: datetime | None = None) -> date:
+def parse_month(text: str, now: datetime) -> date:
     """``"2026-10"`` → 2026-10-01. Malformed, or after the current month (China time):
     ``wallet.statement_month_invalid``."""
     match = _MONTH_RE.match((text or "").strip())
@@ -136,7 +136,7 @@ async def months_with_activity(
         .group_by(local_month)
     )
     months = {value.date().replace(day=1) for (value,) in rows}
-    months.add(current_month(now))
+    months.add(current_month(now or clock_of(session).now()))
     return sorted(months, reverse=True)
 
 
@@ -151,7 +151,7 @@ async def monthly_statement(
     """The statement of ``month`` (see :func:`parse_month`) for the user's wallet account in
     ``currency``."""
     lookup_currency(currency)
-    now = now or datetime.now(UTC)
+    now = now or clock_of(session).now()
     if month > current_month(now):
         raise StatementMonthInvalid()
     start, end = month_bounds(month)

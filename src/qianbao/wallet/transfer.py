@@ -8,7 +8,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -18,6 +18,7 @@ from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import InvalidPhoneNumber
 from qianbao.identity.models import User
 from qianbao.identity.phones import mask_name, mask_phone, normalize_phone
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.ids import uuid7
 from qianbao.kernel.money import Money
 from qianbao.ledger import Ledger
@@ -68,10 +69,9 @@ class TransferDone:
 
 
 def booking_time(session: Any) -> datetime:
-    """Now, or the moment a seeder books at (``session.info["ledger_clock"]``, the same clock
-    the ledger uses), so that a row's time and reference agree with its ledger entry."""
-    clock = session.info.get("ledger_clock") if session is not None else None
-    return clock.now() if clock is not None else datetime.now(UTC)
+    """Now on the session's clock (the one the ledger books with: the application's, or a
+    seeder's in the past), so that a row's time and reference agree with its ledger entry."""
+    return clock_of(session).now()
 
 
 def new_reference(now: datetime) -> str:

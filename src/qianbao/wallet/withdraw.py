@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,7 +24,7 @@ from qianbao.identity import otp, security
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
-from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.errors import IdempotencyKeyReused
 from qianbao.kernel.logging import get_logger
 from qianbao.kernel.money import Money
@@ -122,7 +122,7 @@ async def quote(
         amount=amount,
         fee=fee,
         total=amount.minor + fee,
-        expected_on=expected_on(ctx, card.kind, datetime.now(UTC)),
+        expected_on=expected_on(ctx, card.kind, clock_of(session).now()),
         needs_review=amount.minor > review_threshold(ctx, amount.currency),
         limit=limit,
         decision=decision,

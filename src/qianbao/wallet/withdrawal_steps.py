@@ -6,9 +6,9 @@ notification) — with voiding both holds when it ends without paying out."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.outbox import emit
 from qianbao.ledger import Ledger, VoidHold
 from qianbao.wallet.errors import WithdrawalNotFound
@@ -32,7 +32,7 @@ async def add_event(
             status=status,
             note=note,
             actor_id=actor,
-            created_at=datetime.now(UTC),
+            created_at=clock_of(session).now(),
         )
     )
     await session.flush()
@@ -40,7 +40,7 @@ async def add_event(
 
 async def approve_now(session: Any, withdrawal: Withdrawal, *, actor: uuid.UUID | None) -> None:
     withdrawal.status = "approved"
-    withdrawal.updated_at = datetime.now(UTC)
+    withdrawal.updated_at = clock_of(session).now()
     await add_event(session, withdrawal, "approved", actor=actor)
     await emit(session, SUBMIT_TOPIC, {"withdrawal_id": str(withdrawal.id)})
 
@@ -82,7 +82,7 @@ async def finish(
     balance_after: int | None = None,
 ) -> None:
     withdrawal.status = status
-    withdrawal.updated_at = datetime.now(UTC)
+    withdrawal.updated_at = clock_of(session).now()
     row = await session.get(WalletTransaction, withdrawal.transaction_id, with_for_update=True)
     row.status = row_status
     if balance_after is not None:

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qianbao.kernel.clock import Clock, clock_of
+
 
 @dataclass
 class JobContext:
@@ -22,6 +24,11 @@ class JobContext:
     job_id: int
     attempt: int
     services: dict[str, Any]
+
+    @property
+    def clock(self) -> Clock:
+        """The service's clock (the one its database sessions carry)."""
+        return clock_of(self.session)
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]

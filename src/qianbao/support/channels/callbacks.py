@@ -9,9 +9,9 @@ first message); "done" adds an internal note to that ticket.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.translations import gettext
 from qianbao.support.channels import hours
@@ -101,7 +101,7 @@ async def mark_done(
     if found is None:
         raise CallbackNotFound()
     if found.status == "new":
-        found.status, found.done_at, found.done_by = "done", datetime.now(UTC), actor
+        found.status, found.done_at, found.done_by = "done", clock_of(s).now(), actor
         await s.flush()
         await ticket_callbacks.callback_done(
             s, settings, callback_id=found.id, actor_id=actor, now=found.done_at

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qianbao.identity.models import STAFF_ROLES, User
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.settings import SupportSettings
 from qianbao.support.channels import normalize
@@ -36,10 +37,6 @@ KIND_NAMES = {
     "social": N_("Social media account"),
     "agent_id": N_("Agent id"),
 }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -104,7 +101,7 @@ async def check_rate(
     """Count one lookup for this client IP; refuse beyond the window's allowance."""
     if cfg.verify_max_lookups <= 0:
         return
-    now = now or _now()
+    now = now or clock_of(s).now()
     window = max(cfg.verify_window_s, 1)
     start = datetime.fromtimestamp(int(now.timestamp()) // window * window, UTC)
     count = await repo.count_lookup(s, (ip or "unknown")[:64], start)
@@ -237,7 +234,7 @@ async def add_channel(
     zh = _clean_label(label_zh, N_("the Chinese label is missing or too long"))
     en = _clean_label(label_en, N_("the English label is missing or too long"))
     existing = await repo.channel_by_value(s, kind, normal)
-    now = _now()
+    now = clock_of(s).now()
     if existing is not None:
         if existing.active:
             raise ChannelExists()
@@ -273,6 +270,6 @@ async def deactivate(s: Any, channel_id: uuid.UUID | str, *, actor: uuid.UUID) -
         raise ChannelNotFound()
     if channel.active:
         channel.active = False
-        channel.updated_by, channel.updated_at = actor, _now()
+        channel.updated_by, channel.updated_at = actor, clock_of(s).now()
         await s.flush()
     return channel

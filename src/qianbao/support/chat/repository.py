@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from qianbao.identity.models import STAFF_ROLES, User
+from qianbao.kernel.clock import clock_of
 from qianbao.support.chat.models import ChatAgent, ChatAttachment, ChatConversation, ChatMessage
 
 
@@ -95,12 +96,12 @@ async def agent(s: Any, user_id: uuid.UUID) -> ChatAgent | None:
     return await s.get(ChatAgent, user_id)
 
 
-def _present(ttl_s: int) -> Any:
-    """Online, seen within ``ttl_s`` seconds (database time on both sides), and still staff
+def _present(ttl_s: int, now: datetime) -> Any:
+    """Online, seen within ``ttl_s`` seconds of ``now`` (the service's clock), and still staff
     with two-step verification and not frozen."""
     return (
         ChatAgent.online.is_(True),
-        ChatAgent.last_seen_at > func.now() - timedelta(seconds=ttl_s),
+        ChatAgent.last_seen_at > now - timedelta(seconds=ttl_s),
         User.role.in_(STAFF_ROLES),
         User.totp_enabled_at.is_not(None),
         User.frozen_at.is_(None),
@@ -110,7 +111,7 @@ def _present(ttl_s: int) -> Any:
 async def touch_agent(s: Any, user_id: uuid.UUID) -> None:
     """A sign of life from the agent's console or API client."""
     await s.execute(
-        update(ChatAgent).where(ChatAgent.user_id == user_id).values(last_seen_at=func.now())
+        update(ChatAgent).where(ChatAgent.user_id == user_id).values(last_seen_at=clock_of(s).now())
     )
 
 
@@ -121,7 +122,7 @@ async def absent_agents_locked(s: Any, after_s: int) -> Sequence[ChatAgent]:
         .where(
             ChatAgent.online.is_(True),
             (ChatAgent.last_seen_at.is_(None))
-            | (ChatAgent.last_seen_at <= func.now() - timedelta(seconds=after_s)),
+            | (ChatAgent.last_seen_at <= clock_of(s).now() - timedelta(seconds=after_s)),
         )
         .order_by(ChatAgent.user_id)
         .with_for_update(skip_locked=True)
@@ -136,7 +137,7 @@ async def available_agents(s: Any, ttl_s: int, *, lock: bool = True) -> list[tup
     stmt = (
         select(ChatAgent)
         .join(User, User.id == ChatAgent.user_id)
-        .where(*_present(ttl_s))
+        .where(*_present(ttl_s, clock_of(s).now()))
         .order_by(ChatAgent.last_assigned_at.asc().nulls_first(), ChatAgent.user_id)
     )
     if lock:
@@ -204,7 +205,7 @@ async def any_agent_online(s: Any, ttl_s: int) -> bool:
     stmt = (
         select(ChatAgent.user_id)
         .join(User, User.id == ChatAgent.user_id)
-        .where(*_present(ttl_s))
+        .where(*_present(ttl_s, clock_of(s).now()))
         .limit(1)
     )
     return (await s.execute(stmt)).first() is not None

@@ -54,7 +54,7 @@ class Config:
     settings: Any = None  # the whole Settings (the tickets package takes it)
 
     @classmethod
-    def of(cls, settings: Any, clock: Clock = system_clock) -> Config:
+    def of(cls, settings: Any, clock: Clock) -> Config:
         chat = settings.chat
         return cls(
             max_message_chars=chat.max_message_chars,

@@ -6,13 +6,13 @@ supervisor."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from qianbao.identity import freeze as identity_freeze
 from qianbao.identity.errors import NotFrozen
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.ids import uuid7
 from qianbao.notifications import inbox
 from qianbao.support.console import audit
@@ -196,7 +196,7 @@ async def take(
         raise EscalationTaken()
     row.status = "taken"
     row.taken_by = staff.id
-    row.taken_at = datetime.now(UTC)
+    row.taken_at = clock_of(session).now()
     await audit.record(
         session,
         staff,

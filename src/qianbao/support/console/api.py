@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from qianbao.identity.deps import Caller, client_ip, require_ready_caller
-from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.support.console import actions, audit, ratings, reports
 from qianbao.support.console.schemas import (
@@ -98,7 +98,7 @@ async def report(
     """First-response and resolution times (median, p90, minutes), CSAT and volume by category
     and per agent for the tickets opened between ``start`` and ``end`` (local days, inclusive;
     default: the last 30 days)."""
-    last = end or datetime.now(LOCAL_TZ).date()
+    last = end or clock_of(s).today()
     first = start or last - timedelta(days=29)
     built = await reports.build(s, caller.user, first, last, settings=request.app.state.settings)
     ip = client_ip(request)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Float, cast, func, select
 
 from qianbao.identity.models import User
-from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.support.chat.models import ChatConversation
 from qianbao.support.console.access import require_supervisor
 from qianbao.support.console.errors import ReportRangeInvalid
@@ -94,7 +94,8 @@ async def build(
     require_supervisor(staff)
     since, until = bounds(start, end)
     report = Report(start=start, end=end)
-    report.business = await ticket_business(session, settings, since, until, now or _now())
+    now = now or clock_of(session).now()
+    report.business = await ticket_business(session, settings, since, until, now)
     report.chat = await chat_figures(session, since, until)
     created = (Ticket.created_at >= since, Ticket.created_at < until, Ticket.merged_into.is_(None))
     frt = _seconds(Ticket.first_responded_at, Ticket.created_at)
@@ -211,10 +212,6 @@ async def build(
             )
         )
     return report
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _names(session: Any, ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:

@@ -4,9 +4,9 @@ is never overwritten."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from qianbao.kernel.clock import clock_of
 from qianbao.support.helpcenter import content
 from qianbao.support.helpcenter import repository as repo
 
@@ -23,7 +23,7 @@ async def ensure_default_content(s: Any) -> int:
         ],
     )
     ids = {c.slug: c.id for c in await repo.categories(s)}
-    now = datetime.now(UTC)
+    now = clock_of(s).now()
     rows = [
         {
             "slug": a.slug,

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.support.helpcenter import repository as repo
 from qianbao.support.helpcenter.errors import ArticleInvalid, ArticleNotFound, SlugTaken
@@ -23,10 +24,6 @@ MAX_BODY = 20_000
 MAX_KEYWORDS = 1_000
 RESERVED_SLUGS = frozenset({"search", "new"})  # page addresses under /help and /console/help
 _synced = False  # the shipped articles were checked once in this process
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def prepare(s: Any) -> None:
@@ -139,7 +136,7 @@ async def vote(s: Any, slug: str, *, voter: str, helpful: bool) -> HelpArticle:
             existing = await repo.vote_of(s, article.id, voter)
     if existing is not None and existing.helpful != helpful:
         existing.helpful = helpful
-        existing.updated_at = _now()
+        existing.updated_at = clock_of(s).now()
         delta = 1 if helpful else -1
         await repo.bump_counts(s, article.id, delta, -delta)
     await s.flush()
@@ -194,7 +191,9 @@ async def _category_id(s: Any, slug: str) -> int:
     return category.id
 
 
-def _apply(article: HelpArticle, draft: ArticleDraft, category_id: int, actor: uuid.UUID) -> None:
+def _apply(
+    article: HelpArticle, draft: ArticleDraft, category_id: int, actor: uuid.UUID, now: datetime
+) -> None:
     article.category_id = category_id
     article.title_zh = draft.title_zh.strip()
     article.title_en = draft.title_en.strip()
@@ -203,7 +202,7 @@ def _apply(article: HelpArticle, draft: ArticleDraft, category_id: int, actor: u
     article.keywords_zh = draft.keywords_zh.strip()
     article.keywords_en = draft.keywords_en.strip()
     article.position = draft.position
-    article.updated_at = _now()
+    article.updated_at = now
     article.updated_by = actor
 
 
@@ -219,8 +218,9 @@ async def create(s: Any, *, slug: str, draft: ArticleDraft, actor: uuid.UUID) ->
     category_id = await _category_id(s, draft.category)
     if await repo.article_by_slug(s, slug) is not None:
         raise SlugTaken()
-    article = HelpArticle(slug=slug, status="draft", created_at=_now())
-    _apply(article, draft, category_id, actor)
+    now = clock_of(s).now()
+    article = HelpArticle(slug=slug, status="draft", created_at=now)
+    _apply(article, draft, category_id, actor, now)
     s.add(article)
     await s.flush()
     await repo.add_events(s, [article.id], "created", actor)
@@ -232,7 +232,7 @@ async def update(s: Any, slug: str, *, draft: ArticleDraft, actor: uuid.UUID) ->
     if article is None:
         raise ArticleNotFound()
     _check(draft)
-    _apply(article, draft, await _category_id(s, draft.category), actor)
+    _apply(article, draft, await _category_id(s, draft.category), actor, clock_of(s).now())
     await s.flush()
     await repo.add_events(s, [article.id], "updated", actor)
     return article
@@ -245,7 +245,7 @@ async def set_published(s: Any, slug: str, *, published: bool, actor: uuid.UUID)
     status = "published" if published else "draft"
     if article.status != status:
         article.status = status
-        article.updated_at = _now()
+        article.updated_at = clock_of(s).now()
         article.updated_by = actor
         if published:
             article.published_at = article.updated_at

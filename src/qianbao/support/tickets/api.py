@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from qianbao.identity.deps import Caller, require_ready_caller
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.http import TxRoute, db_session, locale_of, settings_of
 from qianbao.support.tickets import service, staff, transcript
 from qianbao.support.tickets.models import Ticket
@@ -88,7 +89,7 @@ async def _staff_detail(s: Any, t: Ticket) -> StaffTicketOut:
         first_response_due=t.first_response_due,
         resolution_due=t.resolution_due,
         first_responded_at=t.first_responded_at,
-        breaching=staff.breaching(t),
+        breaching=staff.breaching(t, clock_of(s).now()),
     )
 
 

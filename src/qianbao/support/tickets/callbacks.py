@@ -11,9 +11,10 @@ links the two tables."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.translations import gettext
 from qianbao.support.tickets import repository as repo
@@ -97,7 +98,7 @@ async def callback_done(
         ticket = await repo.by_id(s, ticket.merged_into)
     if ticket is None:
         return None
-    at = now or datetime.now(UTC)
+    at = now or clock_of(s).now()
     await add_message(
         s, ticket, author_kind="agent", author_id=actor_id, body=DONE_NOTE, internal=True,
         via=CHANNEL, now=at,

@@ -54,7 +54,7 @@ def _sender(ctx: JobContext) -> Any:
     own = settings.model_copy(
         update={"email": settings.email.model_copy(update={"from_address": reply_from(settings)})}
     )
-    return email_sender(own)
+    return email_sender(own, ctx.clock)
 
 
 async def send(ctx: JobContext, payload: dict[str, Any]) -> None:

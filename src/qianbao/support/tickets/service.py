@@ -10,10 +10,10 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.support.tickets import attachments as att
 from qianbao.support.tickets import intake
@@ -36,8 +36,8 @@ from qianbao.wallet.history import get_transaction
 MAX_SUBJECT = 200
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
+def _now(s: Any, now: datetime | None) -> datetime:
+    return now or clock_of(s).now()
 
 
 @dataclass
@@ -170,7 +170,7 @@ async def add_message(
                 data=u.data,
             )
         )
-    ticket.updated_at = _now(now)
+    ticket.updated_at = _now(s, now)
     await s.flush()
     return msg
 
@@ -189,7 +189,7 @@ async def open_ticket(
     now: datetime | None = None,
 ) -> Ticket:
     """Store a new ticket with its first message (inputs already checked)."""
-    at = _now(now)
+    at = _now(s, now)
     if new.priority not in PRIORITIES:
         raise TicketInvalid(problem=N_("unknown priority."))
     ticket = Ticket(
@@ -325,7 +325,7 @@ async def customer_reply(
         raise TicketClosed()
     body = clean_body(body, settings)
     files = checked if checked is not None else check_uploads(settings, list(uploads))
-    at = _now(now)
+    at = _now(s, now)
     msg = await add_message(
         s,
         ticket,

@@ -5,10 +5,11 @@ queues and canned replies. Every read and every action goes to the ticket's audi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from qianbao.identity.models import STAFF_ROLES
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.support.console import audit as audit_log
 from qianbao.support.tickets import attachments as att
@@ -54,8 +55,8 @@ DEFAULT_CANNED = (
 )
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
+def _now(s: Any, now: datetime | None) -> datetime:
+    return now or clock_of(s).now()
 
 
 async def record(
@@ -107,7 +108,7 @@ async def reply(
     files = check_uploads(settings, list(uploads))
     if status is not None and status not in SETTABLE:
         raise TicketInvalid(problem=N_("unknown status."))
-    at = _now(now)
+    at = _now(s, now)
     if ticket.status == "closed" and not internal:
         raise StatusChangeRefused(old=ticket.status, new="open")
     msg = await add_message(
@@ -145,7 +146,7 @@ async def assign(s: Any, agent: Any, ticket: Ticket, assignee_id: str | None) ->
             raise TicketInvalid(problem=N_("choose a staff member."))
     old = ticket.assignee_id
     ticket.assignee_id = new
-    ticket.updated_at = datetime.now(UTC)
+    ticket.updated_at = clock_of(s).now()
     await record(s, ticket, "assigned", agent.id, old=str(old) if old else None,
                  new=str(new) if new else None)  # fmt: skip
     await s.flush()
@@ -162,7 +163,7 @@ async def set_status(
     ):
         raise StatusChangeRefused(old=ticket.status, new=status)
     old = ticket.status
-    apply_status(ticket, status, settings, _now(now))
+    apply_status(ticket, status, settings, _now(s, now))
     await record(s, ticket, "status", agent.id, old=old, new=status)
     await s.flush()
 
@@ -174,7 +175,7 @@ async def set_priority(s: Any, settings: Any, agent: Any, ticket: Ticket, priori
     old = ticket.priority
     ticket.priority = priority
     recompute_sla(ticket, settings)
-    ticket.updated_at = datetime.now(UTC)
+    ticket.updated_at = clock_of(s).now()
     await record(s, ticket, "priority", agent.id, old=old, new=priority)
     await s.flush()
 
@@ -198,7 +199,7 @@ async def merge(s: Any, settings: Any, agent: Any, source: Ticket, target_ref: s
     if not same:
         raise MergeRefused(problem=N_("the tickets belong to different customers."))
     moved = await repo.move_messages(s, source.id, target.id)
-    now = datetime.now(UTC)
+    now = clock_of(s).now()
     source.merged_into = target.id
     apply_status(source, "closed", settings, now)
     await add_message(
@@ -222,13 +223,13 @@ async def queue(s: Any, agent: Any, name: str, *, now: datetime | None = None) -
     if name == "unassigned":
         return await repo.queue(s, assignee=None, unassigned=True, breaching_before=None)
     if name == "breaching":
-        soon = _now(now) + timedelta(hours=1)
+        soon = _now(s, now) + timedelta(hours=1)
         return await repo.queue(s, assignee=None, unassigned=False, breaching_before=soon)
     return await repo.queue(s, assignee=None, unassigned=False, breaching_before=None)
 
 
-def breaching(ticket: Ticket, now: datetime | None = None) -> bool:
-    at = _now(now)
+def breaching(ticket: Ticket, now: datetime) -> bool:
+    at = now
     if ticket.status not in ("new", "open"):
         return False
     return (ticket.first_responded_at is None and ticket.first_response_due <= at) or (

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from qianbao.identity.deps import Caller
 from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.errors import DomainError, ErrorKind
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, clock_of_app, db_session
 from qianbao.kernel.i18n import N_
 from qianbao.support.chat import desk as chat_desk
 from qianbao.support.console import actions, audit, ratings, reports
@@ -173,7 +173,7 @@ async def audit_page(request: Request) -> Response:
 
 
 def report_range(request: Request) -> tuple[date, date]:
-    today = datetime.now(LOCAL_TZ).date()
+    today = clock_of_app(request).today()
     end = _day(request.query_params.get("end")) or today
     start = _day(request.query_params.get("start")) or end - timedelta(days=29)
     return start, end

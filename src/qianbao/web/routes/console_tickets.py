@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from qianbao.identity.deps import Caller
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
@@ -56,13 +57,14 @@ async def console_tickets(request: Request, queue: str = "mine") -> Response:
     queue = queue if queue in staff.QUEUES else "mine"
     s = db_session(request)
     tickets = await staff.queue(s, who.user, queue)
+    now = clock_of(s).now()
     return render(
         request,
         "console/tickets.html",
         {
             "queue": queue,
             "queues": [(q, gettext(locale_of(request), QUEUE_LABELS[q])) for q in staff.QUEUES],
-            "tickets": [{"t": t, "breaching": staff.breaching(t)} for t in tickets],
+            "tickets": [{"t": t, "breaching": staff.breaching(t, now)} for t in tickets],
             "labels": labels(locale_of(request)),
             "notice": notice_of(request),
         },
@@ -89,7 +91,7 @@ async def _page(
             "canned": await staff.canned(s),
             "staff_people": people,
             "events": await staff.audit(s, ticket),
-            "breaching": staff.breaching(ticket),
+            "breaching": staff.breaching(ticket, clock_of(s).now()),
             "labels": labels(locale),
             "settable": staff.SETTABLE,
             "problem": problem,

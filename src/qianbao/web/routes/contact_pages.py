@@ -4,7 +4,6 @@ signed-in user, a call-back request (on the account's own number; one open at a 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,7 +12,7 @@ from starlette.responses import Response
 
 from qianbao.identity.phones import mask_phone
 from qianbao.kernel.errors import DomainError
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, clock_of_app, db_session
 from qianbao.support.channels import callbacks, details, hours
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
@@ -69,7 +68,7 @@ async def _page(
             "hotline": cfg.hotline,
             "hotline_tel": _tel(cfg.hotline),
             "hours": hours.describe(opening, locale),
-            "open_now": opening.open_at(datetime.now(UTC)),
+            "open_now": opening.open_at(clock_of_app(request).now()),
             "email": cfg.email,
             "website": website,
             "social": sorted(cfg.social_accounts.items()),

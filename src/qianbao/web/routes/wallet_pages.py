@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from qianbao.identity.deps import Caller, identity_ctx
 from qianbao.identity.phones import mask_phone
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.money import CURRENCIES, Money, MoneyError
@@ -289,13 +290,13 @@ async def statement_page(request: Request) -> Response:
     if currency not in owned:
         currency = accounts.DEFAULT_CURRENCY
     chosen = (params.get("month") or "").strip()[:16] or statement.month_key(
-        statement.current_month()
+        statement.current_month(clock_of(s).now())
     )
     problem = None
     st = None
     try:
         st = await statement.monthly_statement(
-            s, caller.user.id, statement.parse_month(chosen), currency
+            s, caller.user.id, statement.parse_month(chosen, clock_of(s).now()), currency
         )
     except DomainError as exc:
         problem = domain_problem(exc, locale)
@@ -337,7 +338,7 @@ async def statement_csv(request: Request) -> Response:
     s = db_session(request)
     params = request.query_params
     currency = params.get("currency") or accounts.DEFAULT_CURRENCY
-    month = statement.parse_month(params.get("month") or "")
+    month = statement.parse_month(params.get("month") or "", clock_of(s).now())
     st = await statement.monthly_statement(s, caller.user.id, month, currency[:8])
     return Response(
         export.statement_csv(st, locale_of(request)),
