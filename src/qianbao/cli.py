@@ -76,6 +76,9 @@ def _serve(
     from qianbao.main import create_app
 
     _check_port_free(host, port)
+    # --host/--port win over the settings: the app's own address (settings.http.base_url, used
+    # by jobs that call back into it) must be where it really listens.
+    settings.http.host, settings.http.port = host, port
     application = create_app(settings, database_url_override=target.url, run_worker=worker)
     config = uvicorn.Config(
         application,

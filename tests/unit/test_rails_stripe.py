@@ -4,8 +4,8 @@ through an httpx mock transport standing in for api.stripe.com) and webhook sign
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-import time
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
@@ -24,9 +24,12 @@ REQUEST = CardPaymentRequest(
     card_number="6222020000000004242",
     holder_name="王小明",
     description="Qianbao top-up 202611220000000001",
-    return_url="https://wallet.example.com/wallet/topup/0193c0de",
-    notify_url="https://wallet.example.com/api/v1/payments/stripe/notify",
+    return_path="/wallet/topup/0193c0de",
+    notify_path="/api/v1/payments/stripe/notify",
+    site="https://wallet.example.com",
 )
+# Webhooks are checked against a fixed moment: nothing here depends on the time of day.
+NOW = datetime(2026, 11, 22, 8, 30, tzinfo=UTC)
 
 
 def _acquirer(handler) -> StripeCheckoutAcquirer:
@@ -57,6 +60,24 @@ def test_create_payment_posts_a_checkout_session():
     assert form["line_items[0][price_data][unit_amount]"] == "12345"
     assert form["line_items[0][price_data][currency]"] == "cny"
     assert REQUEST.card_number not in request.content.decode()  # Stripe collects the card
+    # Stripe needs absolute addresses to send the browser back: our path on ``site``.
+    assert form["success_url"] == "https://wallet.example.com/wallet/topup/0193c0de"
+    assert form["cancel_url"] == "https://wallet.example.com/wallet/topup/0193c0de"
+
+
+def test_return_urls_follow_the_site_the_request_came_in_on():
+    """Without a public URL the route passes the request's own origin as ``site``: a deployment
+    on another port sends the browser back there, not to a default address."""
+    forms: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        forms.append({k: v[0] for k, v in parse_qs(request.content.decode()).items()})
+        return httpx.Response(200, json={"id": "cs_test_2", "url": "https://checkout.stripe.com/x"})
+
+    on_port = dataclasses.replace(REQUEST, site="http://localhost:8301/")
+    asyncio.run(_acquirer(handler).create_payment(None, on_port))
+    assert forms[0]["success_url"] == "http://localhost:8301/wallet/topup/0193c0de"
+    assert forms[0]["cancel_url"] == "http://localhost:8301/wallet/topup/0193c0de"
 
 
 def test_create_payment_refused_or_unreachable_is_unavailable():
@@ -84,8 +105,8 @@ def _event(kind: str, **obj: object) -> bytes:
 
 def test_webhook_signatures_and_events():
     acq = _acquirer(lambda r: httpx.Response(500))
-    now = datetime.now(UTC)
-    t = int(time.time())
+    now = NOW
+    t = int(NOW.timestamp())
 
     def parse(body: bytes, header: str):
         return acq.parse_callback({"stripe-signature": header}, body, now)

@@ -129,7 +129,7 @@ def server(
     # so the pages are opened on http://localhost:<port> (a secure context, like 127.0.0.1).
     origin = live.url.replace("127.0.0.1", "localhost")
     settings.identity.webauthn_origin = origin  # the port is known only now
-    settings.http.public_url = origin  # the sandbox bank's pages and callbacks come back here
+    settings.http.port = live.port  # where it listens (QIANBAO_HTTP__PORT); no public URL is set
     live.start()
     try:
         yield PagesServer(app, live, origin)
@@ -160,3 +160,50 @@ def open_page(browser: Any, server: Any) -> Iterator[Callable[..., Any]]:
     yield make
     for context in contexts:
         context.close()
+
+
+# -- a second live server, configured by its port only ---------------------------------------
+@pytest.fixture(scope="session")
+def other_port_server(
+    db_factory: DatabaseFactory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    """Another deployment, started the way an operator starts one on a port other than 8000:
+    ``QIANBAO_HTTP__PORT=<port>`` and nothing else. No public URL is configured and none is set
+    afterwards; its pages are opened on http://localhost:<port>."""
+    import threading
+
+    import uvicorn
+
+    from qianbao.kernel.clock import TestClock
+    from tests.support.pages import PagesServer
+    from tests.web.browser import free_port
+
+    url = _run(db_factory.create())
+    folder = tmp_path_factory.mktemp("pages-other-port")
+    port = free_port()
+    settings = base_settings(
+        http={"port": port},
+        sms={"outbox_path": folder / "sms.jsonl", "console_echo": False},
+        email={"backend": "file", "outbox_dir": folder / "mail"},
+        worker={"poll_interval_s": 0.2},
+        identity={"otp_max_sends_per_ip_hour": 10_000, "otp_resend_cooldown_s": 0},
+        payments={
+            "payout_outbox_path": folder / "payouts.jsonl",
+            "sandbox_secret": "other-port-sandbox-signing-key",
+        },
+    )
+    assert settings.http.public_url is None
+    app = create_app(settings, database_url_override=url, run_worker=True, clock=TestClock())
+    live = LiveServer(app)
+    # Listen where the settings say (LiveServer would pick a free port of its own).
+    live.port, live.url = port, f"http://{settings.http.host}:{port}"
+    live.server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.http.host, port=port, log_config=None, access_log=False)
+    )
+    live.thread = threading.Thread(target=live.server.run, name="live-server-2", daemon=True)
+    live.start()
+    try:
+        yield PagesServer(app, live, f"http://localhost:{port}")
+    finally:
+        live.stop()

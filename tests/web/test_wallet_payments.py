@@ -1,6 +1,11 @@
 """Top-up through the sandbox bank's page and withdrawal with its fee, code, PIN and timeline, in
 a real browser; a large withdrawal approved by an operator on the operations page (a second
-browser context); both languages at phone width."""
+browser context); both languages at phone width.
+
+The pages are opened on http://localhost:<port> and no public URL is configured: the sandbox
+bank's page, its way back and its signed callback must stay on the deployment the browser is
+on (also on a second server on a port of its own), and a top-up waiting for the bank is shown as
+waiting, not as money in."""
 
 from __future__ import annotations
 
@@ -16,7 +21,15 @@ from qianbao.identity.context import IdentityContext
 from qianbao.kernel.db import Database
 from tests.conftest import in_thread
 from tests.support.identity import STRONG_PASSWORD, e164, new_phone
-from tests.support.pages import alert_text, no_sideways_scroll, notice_text, shot, sign_in, sign_up
+from tests.support.pages import (
+    alert_text,
+    no_sideways_scroll,
+    notice_text,
+    script_errors,
+    shot,
+    sign_in,
+    sign_up,
+)
 from tests.support.secrets import remember
 from tests.support.wallet import CARD_DECLINED, CARD_OK, PIN
 from tests.web.test_wallet_pages import _fund_and_pin
@@ -38,6 +51,7 @@ TEXT = {
         "requested": "提现申请已提交",
         "paid_out": "已付出",
         "in_review": "等待审核",
+        "waiting_bank": "等待银行确认",
     },
     "en": {
         "cards": "Bank cards",
@@ -53,6 +67,7 @@ TEXT = {
         "requested": "Your withdrawal is on its way",
         "paid_out": "Paid out",
         "in_review": "Waiting for review",
+        "waiting_bank": "Waiting for the bank",
     },
 }
 
@@ -71,30 +86,62 @@ def _bind(page, server, phone: str, number: str, locale: str) -> None:
     page.wait_for_url(re.compile(r".*/wallet/cards\?notice=card_bound(#bind)?$"))
 
 
+def _top_up(page, server, locale: str, amount: str, shots: str | None = None) -> None:
+    """From the wallet through the sandbox bank's page and back, on the browser's own origin:
+    while the bank has not answered, the wallet lists the top-up as waiting (grey, no "+");
+    once confirmed, the status page says the money arrived and the wallet lists it as in."""
+    t = TEXT[locale]
+    page.goto("/wallet")
+    page.get_by_role("link", name=t["topup"], exact=True).click()
+    page.locator("#topup-amount").fill(amount)
+    page.locator("#topup-pin").fill(PIN)
+    if shots:
+        shot(page, f"wallet-topup-{shots}")
+    page.get_by_role("button", name=t["go_bank"]).click()
+    # Same origin as the page (the CSP allows form redirects to 'self' only).
+    page.wait_for_url(
+        re.compile(re.escape(server.url) + r"/sandbox/pay/[0-9a-f-]+$"), timeout=10_000
+    )
+    bank_page = page.url
+    assert "•••• 4242" in page.content()
+    no_sideways_scroll(page)
+    if shots:
+        shot(page, f"sandbox-bank-{shots}")
+
+    page.goto("/wallet")
+    line = page.locator(".tx-list li").first
+    assert t["waiting_bank"] in line.inner_text()
+    shown = line.locator(".tx-amount").inner_text().strip()
+    assert amount in shown and not shown.startswith("+"), shown
+    assert "muted" in (line.locator(".tx-amount").get_attribute("class") or "")
+    if shots:
+        shot(page, f"wallet-topup-pending-{shots}")
+
+    page.goto(bank_page)
+    page.get_by_role("button", name=t["confirm_pay"]).click()
+    page.wait_for_url(re.compile(re.escape(server.url) + r"/wallet/topup/[0-9a-f-]+$"))
+    # The page refreshes itself until the bank's callback has credited the wallet.
+    page.wait_for_selector(f"text={t['arrived']}", timeout=15_000)
+    if shots:
+        shot(page, f"wallet-topup-done-{shots}")
+    page.goto("/wallet")
+    line = page.locator(".tx-list li").first
+    assert t["waiting_bank"] not in line.inner_text()
+    assert line.locator(".tx-amount.in").inner_text().strip().startswith("+")
+
+
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
 def test_top_up_through_the_sandbox_bank(open_page, server, locale):
     t = TEXT[locale]
     page = open_page(locale=locale)
+    assert server.url.startswith("http://localhost:")
+    assert server.app.state.settings.http.public_url is None
     phone = sign_up(page, server, locale)
     _fund_and_pin(server, phone, 0)
     _bind(page, server, phone, CARD_OK, locale)
-    page.goto("/wallet")
-    page.get_by_role("link", name=t["topup"], exact=True).click()
-    page.locator("#topup-amount").fill("100")
-    page.locator("#topup-pin").fill(PIN)
-    shot(page, f"wallet-topup-{locale}")
-    page.get_by_role("button", name=t["go_bank"]).click()
-    page.wait_for_url(re.compile(r".*/sandbox/pay/[0-9a-f-]+$"))
-    assert "•••• 4242" in page.content()
-    no_sideways_scroll(page)
-    shot(page, f"sandbox-bank-{locale}")
-    page.get_by_role("button", name=t["confirm_pay"]).click()
-    page.wait_for_url(re.compile(r".*/wallet/topup/[0-9a-f-]+$"))
-    # The page refreshes itself until the bank's callback has credited the wallet.
-    page.wait_for_selector(f"text={t['arrived']}", timeout=15_000)
-    shot(page, f"wallet-topup-done-{locale}")
-    page.goto("/wallet")
+    _top_up(page, server, locale, "100", shots=locale)
     assert "100.00" in page.locator(".balance-card").inner_text()
+    assert script_errors(page) == []  # no CSP violation on the way
 
     # A declined card: the top-up fails with the reason, nothing is added.
     _bind(page, server, phone, CARD_DECLINED, locale)
@@ -107,6 +154,30 @@ def test_top_up_through_the_sandbox_bank(open_page, server, locale):
     page.wait_for_selector(f"text={t['declined']}", timeout=15_000)
     page.goto("/wallet")
     assert "100.00" in page.locator(".balance-card").inner_text()
+
+
+def test_top_up_on_a_server_on_another_port_without_a_public_url(browser, other_port_server):
+    """A second deployment on a port of its own, configured by QIANBAO_HTTP__PORT only: the
+    sandbox bank's page and its way back stay on that origin, and the in-process worker's signed
+    callback reaches that port (the wallet is credited)."""
+    server = other_port_server
+    assert server.app.state.settings.http.public_url is None
+    assert server.app.state.settings.http.port != 8000
+    context = browser.new_context(
+        base_url=server.url, locale="en-US", viewport={"width": 375, "height": 812}
+    )
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    try:
+        phone = sign_up(page, server, "en")
+        _fund_and_pin(server, phone, 0)
+        _bind(page, server, phone, CARD_OK, "en")
+        _top_up(page, server, "en", "12")
+        assert "12.00" in page.locator(".balance-card").inner_text()
+        assert script_errors(page) == []
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])

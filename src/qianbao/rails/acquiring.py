@@ -23,14 +23,22 @@ class CardPaymentRequest:
     card_number: str  # whole: server to server only, never stored by us in clear
     holder_name: str
     description: str
-    return_url: str  # where the hosted step sends the browser back
-    notify_url: str  # where the provider posts the signed callback
+    # Our own addresses are paths (``/wallet/topup/<id>``), never absolute URLs baked in when
+    # the payment starts: a provider inside this deployment (the sandbox) keeps them relative
+    # and resolves them when it uses them; an outside provider that needs absolute URLs joins
+    # them to ``site`` (``absolute``).
+    return_path: str  # where the hosted step sends the browser back
+    notify_path: str  # where the provider posts the signed callback
+    site: str  # our public URL if configured, else the origin the user's request came in on
+
+    def absolute(self, path: str) -> str:
+        return f"{self.site.rstrip('/')}{path}"
 
 
 @dataclass(frozen=True)
 class CardPaymentCreated:
     provider_ref: str
-    confirmation_url: str
+    confirmation_url: str  # the hosted step: a path on this site (sandbox) or an absolute URL
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,7 @@ def acquirer(settings: Any) -> CardAcquirer:
             base_url=p.stripe_base_url,
             tolerance_s=p.callback_tolerance_s,
         )
-    return SandboxAcquirer(
-        sandbox_secret(settings), settings.http.public_url, p.callback_tolerance_s
-    )
+    return SandboxAcquirer(sandbox_secret(settings), p.callback_tolerance_s)
 
 
 def payouts(settings: Any) -> PayoutProvider:

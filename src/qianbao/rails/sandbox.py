@@ -1,13 +1,18 @@
 """The sandbox acquirer: behaves like a real card provider without moving real money.
 
-- ``create_payment`` registers the payment and returns the URL of its hosted confirmation page
-  (``/sandbox/pay/<id>``), where the user confirms or cancels, like a bank's 3-D Secure step.
+- ``create_payment`` registers the payment and returns the address of its hosted confirmation
+  page, ``/sandbox/pay/<id>`` — a path: the sandbox bank lives inside this deployment, so the
+  browser stays on the origin it is on — where the user confirms or cancels, like a bank's
+  3-D Secure step.
 - The outcome depends on the card number, as with real providers' test cards (docs/wallet.md):
   a number ending in 0002 is declined, one ending in 9995 fails for insufficient funds, any
   other valid number succeeds.
-- After the user's decision it posts a callback to ``notify_url`` from a background job
-  (asynchronous, retried until we answer 2xx), signed with HMAC-SHA256 over ``"<t>.<body>"``
-  in the header ``Sandbox-Signature: t=<unix time>,v1=<hex>``.
+- After the user's decision it posts a callback from a background job (asynchronous, retried
+  until we answer 2xx), signed with HMAC-SHA256 over ``"<t>.<body>"`` in the header
+  ``Sandbox-Signature: t=<unix time>,v1=<hex>``. The payment keeps the callback's *path*; the
+  job joins it to the service's base URL as configured when it runs (``settings.http.base_url``),
+  so a changed port or public URL, or a restart, never leaves a callback knocking at an old
+  address. Rows written before this kept absolute URLs: only their path is used.
 """
 
 from __future__ import annotations
@@ -15,15 +20,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import select
 
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.logging import get_logger
@@ -80,12 +86,25 @@ def sign(secret: bytes, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
+def local_path(url: str) -> str:
+    """The path (and query) of one of our own addresses: a path stays as it is, an absolute URL
+    (rows written when absolute URLs were stored) loses its scheme and host."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def pay_page(payment_id: Any) -> str:
+    return f"/sandbox/pay/{payment_id}"
+
+
 class SandboxAcquirer:
     name = "sandbox"
 
-    def __init__(self, secret: bytes, public_url: str, tolerance_s: int = 300) -> None:
+    def __init__(self, secret: bytes, tolerance_s: int = 300) -> None:
         self._secret = secret
-        self._public_url = public_url.rstrip("/")
         self._tolerance_s = tolerance_s
 
     async def create_payment(self, session: Any, request: CardPaymentRequest) -> CardPaymentCreated:
@@ -102,15 +121,14 @@ class SandboxAcquirer:
             card_last4=request.card_number[-4:],
             planned_outcome=planned_outcome(request.card_number),
             description=request.description[:200],
-            return_url=request.return_url,
-            notify_url=request.notify_url,
+            return_url=local_path(request.return_path),  # paths, resolved when used
+            notify_url=local_path(request.notify_path),
         )
         if existing is None:
             session.add(payment)
             await session.flush()
         return CardPaymentCreated(
-            provider_ref=str(payment.id),
-            confirmation_url=f"{self._public_url}/sandbox/pay/{payment.id}",
+            provider_ref=str(payment.id), confirmation_url=pay_page(payment.id)
         )
 
     def parse_callback(
@@ -157,7 +175,7 @@ async def decide(session: Any, payment_id: str, *, confirm: bool) -> SandboxPaym
     if payment.status in FINAL:
         raise SandboxPaymentDone()
     payment.status = payment.planned_outcome if confirm else "cancelled"
-    payment.confirmed_at = datetime.now(UTC)
+    payment.confirmed_at = clock_of(session).now()
     await session.flush()
     await enqueue(
         session, NOTIFY_TASK, {"payment_id": str(payment.id)}, dedup_key=f"sandbox:{payment.id}"
@@ -178,22 +196,29 @@ def callback_body(payment: SandboxPayment) -> bytes:
     ).encode()
 
 
+def notify_target(settings: Any, stored: str) -> str:
+    """Where the callback goes now: the stored path on the service's current base URL."""
+    return f"{settings.http.base_url}{local_path(stored)}"
+
+
 async def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Post the signed callback; an error or a non-2xx answer makes the job retry later."""
     payment = await ctx.session.get(SandboxPayment, uuid.UUID(payload["payment_id"]))
     if payment is None:
         return
-    secret = sandbox_secret(ctx.services["settings"])
+    settings = ctx.services["settings"]
+    secret = sandbox_secret(settings)
+    url = notify_target(settings, payment.notify_url)
     body = callback_body(payment)
     headers = {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(secret, body, int(time.time())),
+        SIGNATURE_HEADER: sign(secret, body, ctx.clock.timestamp()),
     }
     client: httpx.AsyncClient | None = ctx.services.get("http")
     if client is not None:
-        response = await client.post(payment.notify_url, content=body, headers=headers)
+        response = await client.post(url, content=body, headers=headers)
     else:
         async with httpx.AsyncClient(timeout=10.0) as own:
-            response = await own.post(payment.notify_url, content=body, headers=headers)
-    log.info("sandbox.callback", payment=str(payment.id), status=response.status_code)
+            response = await own.post(url, content=body, headers=headers)
+    log.info("sandbox.callback", payment=str(payment.id), to=url, status=response.status_code)
     response.raise_for_status()

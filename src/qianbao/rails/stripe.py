@@ -4,7 +4,8 @@ protocol with httpx, no SDK.
 
 - ``create_payment``: ``POST /v1/checkout/sessions`` (form-encoded, ``mode=payment``, one line
   item of the top-up amount in the currency's minor unit, ``client_reference_id`` = our top-up id,
-  ``success_url``/``cancel_url`` = our status page), with our reference as the
+  ``success_url``/``cancel_url`` = our status page, made absolute on ``request.site``: the
+  configured public URL, else the origin the user's request came in on), with our reference as the
   ``Idempotency-Key``; the hosted confirmation step is the session's ``url``. Stripe collects the
   card on its own page (the wallet never sends it a card number).
 - ``parse_callback``: the ``Stripe-Signature`` header is ``t=<unix time>,v1=<hex>[,v1=…]``; the
@@ -68,8 +69,8 @@ class StripeCheckoutAcquirer:
         form = {
             "mode": "payment",
             "client_reference_id": request.reference,
-            "success_url": request.return_url,
-            "cancel_url": request.return_url,
+            "success_url": request.absolute(request.return_path),
+            "cancel_url": request.absolute(request.return_path),
             "line_items[0][quantity]": "1",
             "line_items[0][price_data][currency]": request.currency.lower(),
             "line_items[0][price_data][unit_amount]": str(request.amount),

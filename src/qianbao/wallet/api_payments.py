@@ -5,18 +5,20 @@ first result, another body under the same key is refused (``idempotency.key_reus
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import NotFound
 from qianbao.kernel.http import TxRoute, db_session, locale_of, settings_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
 from qianbao.rails import factory as rails
+from qianbao.rails.sandbox import local_path
 from qianbao.wallet import topup, withdraw
 from qianbao.wallet.api import LimitOut, MoneyOut, money
 from qianbao.wallet.banks import mask
@@ -46,21 +48,39 @@ class TopupOut(BaseModel):
     amount: MoneyOut
     transaction_id: str
     confirmation_url: str | None = Field(
-        description="Open this page (the provider's hosted step) to confirm the payment"
+        description="Open this page (the provider's hosted step) to confirm the payment. The "
+        "sandbox's page is on this site: its URL is built on the origin of your request."
     )
     created_at: datetime
     completed_at: datetime | None
     replayed: bool = False
 
 
-def topup_out(t: Topup, replayed: bool = False) -> TopupOut:
+def site_of(request: Request) -> str:
+    """This deployment's absolute base for this request: the public URL if configured, else the
+    origin the request came in on."""
+    return str(settings_of(request).http.site_url(str(request.base_url)))
+
+
+def confirmation_url(t: Topup, site: str) -> str | None:
+    """The hosted step, absolute for API clients. A page on this site (the sandbox's, stored as
+    a path; older rows kept an absolute URL of whatever the setting was then) is put on
+    ``site``; an outside provider's URL is kept as it is."""
+    if t.status != "pending" or not t.confirmation_url:
+        return None
+    if t.provider == "sandbox" or t.confirmation_url.startswith("/"):
+        return f"{site}{local_path(t.confirmation_url)}"
+    return t.confirmation_url
+
+
+def topup_out(t: Topup, site: str, replayed: bool = False) -> TopupOut:
     return TopupOut(
         id=str(t.id),
         status=t.status,
         failure=t.failure,
         amount=money(t.amount, t.currency),
         transaction_id=str(t.transaction_id),
-        confirmation_url=t.confirmation_url if t.status == "pending" else None,
+        confirmation_url=confirmation_url(t, site),
         created_at=t.created_at,
         completed_at=t.completed_at,
         replayed=replayed,
@@ -88,13 +108,14 @@ async def create_topup(
         amount=amount,
         pin=body.pin,
         key=idempotency_key,
+        site=site_of(request),
     )
-    return topup_out(done, replayed)
+    return topup_out(done, site_of(request), replayed)
 
 
 @router.get("/topups/{topup_id}", response_model=TopupOut, summary="One of my top-ups")
-async def get_topup(topup_id: str, s: DbSession, caller: Me) -> TopupOut:
-    return topup_out(await topup.get(s, caller.user.id, topup_id))
+async def get_topup(topup_id: str, request: Request, s: DbSession, caller: Me) -> TopupOut:
+    return topup_out(await topup.get(s, caller.user.id, topup_id), site_of(request))
 
 
 @callbacks.post(
@@ -107,7 +128,7 @@ async def provider_notify(provider: str, request: Request, s: DbSession) -> Resp
     acquirer = rails.acquirer(settings_of(request))
     if provider != acquirer.name:
         raise NotFound()
-    event = acquirer.parse_callback(request.headers, await request.body(), datetime.now(UTC))
+    event = acquirer.parse_callback(request.headers, await request.body(), clock_of(s).now())
     if event is not None:
         await topup.settle(s, acquirer.name, event)
     return Response(status_code=204)

@@ -2,7 +2,9 @@
 
 1. ``start``: the user picks a card and an amount and confirms with the PIN; limits are checked
    (pending top-ups count); a pending wallet row and a top-up are written, and the acquirer
-   registers the payment and returns its hosted confirmation URL.
+   registers the payment and returns its hosted confirmation URL. Our own addresses go to the
+   acquirer as paths (with ``site``, the public URL or the request's origin, for a provider that
+   needs absolute ones): nothing absolute is baked in from a setting's default.
 2. The user confirms at the provider; the provider posts a signed callback.
 3. ``settle``: only a verified callback moves money — bank clearing → the user's wallet, one
    ledger entry with the key ``topup:<id>`` — and a repeated callback changes nothing.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,6 +22,7 @@ from sqlalchemy import func, select
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
+from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import IdempotencyKeyReused
 from qianbao.kernel.logging import get_logger
 from qianbao.kernel.money import Money
@@ -64,8 +67,12 @@ async def start(
     amount: Money,
     pin: str,
     key: str,
+    site: str | None = None,
 ) -> tuple[Topup, bool]:
-    """Create the top-up and register it with the acquirer; returns (top-up, replayed)."""
+    """Create the top-up and register it with the acquirer; returns (top-up, replayed).
+    ``site``: the absolute base of this deployment for the request at hand
+    (``settings.http.site_url(request origin)``), for providers that need absolute URLs;
+    without a request (the demo data), ``settings.http.base_url``."""
     check_key(key)
     await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"topup:{user.id}"))))
     existing = await _by_key(session, user.id, key)
@@ -110,7 +117,6 @@ async def start(
     )
     session.add(topup)
     await session.flush()
-    public = ctx.settings.http.public_url.rstrip("/")
     created = await acquirer.create_payment(
         session,
         CardPaymentRequest(
@@ -120,8 +126,9 @@ async def start(
             card_number=cards.reveal(ctx.settings, card),
             holder_name=card.holder_name,
             description=f"Qianbao top-up {row.reference}",
-            return_url=f"{public}/wallet/topup/{topup.id}",
-            notify_url=f"{public}/api/v1/payments/{acquirer.name}/notify",
+            return_path=f"/wallet/topup/{topup.id}",
+            notify_path=f"/api/v1/payments/{acquirer.name}/notify",
+            site=site or ctx.settings.http.base_url,
         ),
     )
     topup.provider_ref = created.provider_ref
@@ -164,7 +171,7 @@ async def settle(session: Any, provider: str, event: CardPaymentEvent) -> Topup:
     if topup.status != "pending" and not late_success:
         return topup  # already settled: a repeated callback changes nothing
     row = await session.get(WalletTransaction, topup.transaction_id, with_for_update=True)
-    now = datetime.now(UTC)
+    now = clock_of(session).now()
     if event.status == "succeeded":
         ledger = await Ledger.of_session(session)
         source = await system_account_id(ledger.conn, "bank_clearing", topup.currency, "card")
@@ -220,7 +227,8 @@ async def settle(session: Any, provider: str, event: CardPaymentEvent) -> Topup:
 
 async def expire_stale(session: Any, minutes: int) -> int:
     """Pending top-ups nobody confirmed in time fail as expired (a late success still counts)."""
-    cutoff = datetime.now(UTC) - timedelta(minutes=minutes)
+    now = clock_of(session).now()
+    cutoff = now - timedelta(minutes=minutes)
     stale = (
         await session.execute(
             select(Topup)
@@ -231,7 +239,7 @@ async def expire_stale(session: Any, minutes: int) -> int:
     ).scalars()
     count = 0
     for topup in stale:
-        topup.status, topup.failure, topup.completed_at = "failed", "expired", datetime.now(UTC)
+        topup.status, topup.failure, topup.completed_at = "failed", "expired", now
         row = await session.get(WalletTransaction, topup.transaction_id)
         if row is not None:
             row.status = "failed"

@@ -84,7 +84,7 @@ async def transcript_text(
     request: Request, s: DbSession, conversation_id: uuid.UUID
 ) -> PlainTextResponse:
     _, conv = await _mine(request, s, conversation_id)
-    site = str(request.app.state.settings.http.public_url)
+    site = request.app.state.settings.http.site_url(str(request.base_url))
     return PlainTextResponse(
         await transcript.as_text(s, conv, locale_of(request), site=site),
         headers={"Cache-Control": "private, no-store"},
@@ -103,8 +103,14 @@ async def transcript_email(
 ) -> TranscriptSent:
     """`409 chat.no_email` without a verified e-mail address."""
     _, conv = await _mine(request, s, conversation_id)
+    settings = request.app.state.settings
     sent_to = await mail.email_transcript(
-        s, request.app.state.settings, caller.user, conv, locale_of(request)
+        s,
+        settings,
+        caller.user,
+        conv,
+        locale_of(request),
+        site=settings.http.site_url(str(request.base_url)),
     )
     return TranscriptSent(sent_to=sent_to)
 

@@ -29,14 +29,22 @@ templates.TEMPLATES.setdefault(
 
 
 async def email_transcript(
-    s: Any, settings: Any, user: Any, conv: ChatConversation, locale: str
+    s: Any,
+    settings: Any,
+    user: Any,
+    conv: ChatConversation,
+    locale: str,
+    *,
+    site: str | None = None,
 ) -> str:
-    """Ask for the transcript to be sent to the user's verified address; returns the address."""
+    """Ask for the transcript to be sent to the user's verified address; returns the address.
+    ``site`` makes the links absolute: the public URL if configured, else the origin of the
+    request that asked (``settings.http.site_url(...)``); without it, ``settings.http.base_url``."""
     if conv.user_id != user.id:
         raise ConversationNotFound()
     if not user.email or not user.email_verified_at:
         raise NoEmailAddress()
-    text = await transcript.as_text(s, conv, locale, site=str(settings.http.public_url))
+    text = await transcript.as_text(s, conv, locale, site=site or settings.http.base_url)
     await request(
         s,
         channel="email",

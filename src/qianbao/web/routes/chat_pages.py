@@ -92,7 +92,7 @@ async def chat_transcript(request: Request, c: str = "") -> Response:
 
 async def transcript_download(request: Request, conv: Any) -> Response:
     """A conversation the caller may see, as a plain-text download (not cached)."""
-    site = str(request.app.state.settings.http.public_url)
+    site = request.app.state.settings.http.site_url(str(request.base_url))
     text = await transcript.as_text(db_session(request), conv, locale_of(request), site=site)
     return PlainTextResponse(
         text,

@@ -77,7 +77,11 @@ def origin_ok(ws: WebSocket) -> bool:
     if not origin:
         return False
     netloc = urlsplit(origin).netloc
-    allowed = {ws.headers.get("host", ""), urlsplit(ws.app.state.settings.http.public_url).netloc}
+    allowed = {ws.headers.get("host", "")}
+    public_url = ws.app.state.settings.http.public_url
+    if public_url:  # behind a proxy that rewrites Host: the address people use
+        allowed.add(urlsplit(public_url).netloc)
+    allowed.discard("")
     return netloc in allowed
 
 

@@ -105,13 +105,27 @@ async def topup_start(request: Request) -> Response:
             amount=amount,
             pin=form.get("pin", ""),
             key=values["key"] or uuid.uuid4().hex,
+            site=settings_of(request).http.site_url(str(request.base_url)),
         )
     except DomainError as exc:
         values["key"] = ""  # a new attempt gets a new key
         return await _topup_form(request, caller, values, exc)
-    if started.status == "pending" and started.confirmation_url:
-        return RedirectResponse(started.confirmation_url, status_code=303)
+    hosted = _hosted_step(started)
+    if started.status == "pending" and hosted:
+        # The sandbox's page is a path on this site: the browser stays on its own origin (the
+        # pages' CSP allows form redirects to 'self' only). An outside provider's is absolute.
+        return RedirectResponse(hosted, status_code=303)
     return redirect(f"/wallet/topup/{started.id}")
+
+
+def _hosted_step(found: Any) -> str | None:
+    """Where the user confirms a top-up: the sandbox bank's page as a path on this site (older
+    rows stored an absolute URL, of whatever address was configured then), or the outside
+    provider's URL."""
+    url = found.confirmation_url
+    if not url:
+        return None
+    return sandbox.local_path(url) if found.provider == "sandbox" else str(url)
 
 
 async def _topup_status(request: Request, topup_id: str, block: str | None) -> Response:
@@ -123,7 +137,11 @@ async def _topup_status(request: Request, topup_id: str, block: str | None) -> R
     return render(
         request,
         "wallet/topup_status.html",
-        {"topup": found, "reason": gettext(locale_of(request), reason) if reason else ""},
+        {
+            "topup": found,
+            "hosted": _hosted_step(found),
+            "reason": gettext(locale_of(request), reason) if reason else "",
+        },
         block=block,
     )
 
@@ -301,7 +319,13 @@ async def sandbox_page(request: Request, payment_id: str) -> Response:
     _sandbox_on(request)
     payment = await sandbox.get_payment(db_session(request), payment_id)
     return render(
-        request, "sandbox/pay.html", {"payment": payment, "masked": mask(payment.card_last4)}
+        request,
+        "sandbox/pay.html",
+        {
+            "payment": payment,
+            "masked": mask(payment.card_last4),
+            "back": sandbox.local_path(payment.return_url),
+        },
     )
 
 
@@ -312,7 +336,9 @@ async def sandbox_decide(request: Request, payment_id: str) -> Response:
     payment = await sandbox.decide(
         db_session(request), payment_id, confirm=form.get("action") == "confirm"
     )
-    return RedirectResponse(payment.return_url, status_code=303)
+    # Back to our status page on the origin the browser is on (a path; older rows kept an
+    # absolute URL: its path only).
+    return RedirectResponse(sandbox.local_path(payment.return_url), status_code=303)
 
 
 @router.post(
