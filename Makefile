@@ -11,7 +11,7 @@ CATALOGS := $(LOCALES:.po=.mo)
 .DEFAULT_GOAL := help
 
 help:
-	@echo "make run    - start Qianbao with demo data on http://127.0.0.1:8000 (embedded PostgreSQL)"
+	@echo "make run    - start Qianbao with demo data on http://localhost:8000 (embedded PostgreSQL)"
 	@echo "make test   - run the whole test suite against a throwaway PostgreSQL"
 	@echo "make lint   - ruff, import-linter contracts, mypy"
 	@echo "make bench  - run the benchmarks in bench/"
@@ -37,8 +37,9 @@ translations: $(VENV)/.runtime $(CATALOGS)
 run: $(VENV)/.runtime translations
 	$(BIN)/qianbao run
 
+# TEST_AT="2026-10-03 23:30": the whole suite at another moment (China time), through libfaketime.
 test: $(VENV)/.dev translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python tools/run_at.py "$(TEST_AT)" -- $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench migrations

@@ -13,6 +13,7 @@ shared test database (``session``) or a fresh database cloned from the template
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -94,7 +95,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = base_settings()
     where = "external (QIANBAO_DATABASE__URL)" if settings.database.url else "embedded, throwaway"
     browser = chromium_path()
+    shifted = os.environ.get("TEST_AT")
     return [
+        f"qianbao: the clock says {shifted} (TEST_AT, libfaketime)"
+        if shifted
+        else "qianbao: the machine's clock (TEST_AT unset)",
         f"qianbao: PostgreSQL {where}",
         f"qianbao: browser tests {'use ' + browser if browser else 'SKIPPED: chromium not found'}"
         + (" (required)" if settings.require_browser else ""),

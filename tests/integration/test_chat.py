@@ -13,7 +13,7 @@ import re
 import struct
 import zlib
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import httpx

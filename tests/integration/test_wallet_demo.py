@@ -3,7 +3,7 @@ monthly statements agree on; running it again changes nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from qianbao.demo import load_demo_data
 from qianbao.identity.accounts import by_phone
+from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.db import Database
 from qianbao.settings import get_settings
 from qianbao.wallet import accounts, history, statement
@@ -38,10 +39,13 @@ async def test_a_month_of_history_that_the_statements_agree_with(demo_env, fresh
             ).all()
         )
         assert counts["transfer"] >= 20 and counts["topup"] >= 4 and counts["withdrawal"] >= 4
-        # A reference starts with its booking date (UTC), also for history seeded into the past.
+        # A reference starts with its booking date (China time), also for history seeded into
+        # the past.
         dated = await s.execute(text("SELECT reference, created_at FROM wallet_transactions"))
         wrong = [
-            (ref, at) for ref, at in dated.all() if ref[:8] != at.astimezone(UTC).strftime("%Y%m%d")
+            (ref, at)
+            for ref, at in dated.all()
+            if ref[:8] != at.astimezone(LOCAL_TZ).strftime("%Y%m%d")
         ]
         assert wrong == []
         statuses = {r[0] for r in await s.execute(text("SELECT status FROM wallet_transactions"))}

@@ -14,6 +14,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from qianbao.kernel.clock import TestClock
+from qianbao.kernel.db import Database
 from tests.support.identity import STRONG_PASSWORD, e164, new_phone
 from tests.web.browser import LiveServer
 from tests.web.conftest import screenshot
@@ -73,6 +75,16 @@ class PagesServer:
     app: FastAPI
     live: LiveServer
     url: str
+
+    @property
+    def clock(self) -> TestClock:
+        """The server's clock: moving it moves its pages, API, worker and WebSocket."""
+        clock: TestClock = self.app.state.clock
+        return clock
+
+    def database(self, **kwargs: Any) -> Database:
+        """A Database on the server's database, on the server's clock (to set up test data)."""
+        return Database(self.app.state.db.url, clock=self.clock, **kwargs)
 
     def sms(self, phone_e164: str) -> list[str]:
         path = Path(self.app.state.settings.sms.outbox_path)

@@ -11,10 +11,13 @@ Without chromium the browser tests are skipped with a message saying how to get 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from qianbao.kernel.clock import TestClock
 from qianbao.main import create_app
 from tests.conftest import DatabaseFactory, _run, base_settings
 from tests.web.browser import ARTIFACTS, CHROMIUM_ARGS, LiveServer, chromium_path
@@ -50,7 +53,7 @@ def browser(chromium: str) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def live_server(db_factory: DatabaseFactory) -> Iterator[LiveServer]:
     url = _run(db_factory.create())
-    app = create_app(base_settings(), database_url_override=url, run_worker=True)
+    app = create_app(base_settings(), database_url_override=url, run_worker=True, clock=TestClock())
     server = LiveServer(app).start()
     try:
         yield server
@@ -96,16 +99,15 @@ def screenshot(page: object, name: str) -> str:
     return str(path)
 
 
-# -- one live server for the account and wallet pages ---------------------------------------
-@pytest.fixture(scope="session")
-def server(
-    db_factory: DatabaseFactory,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Any]:
+# -- live servers for the pages: the app on its own database, worker and TestClock ------------
+@contextmanager
+def pages_server(db_factory: DatabaseFactory, folder: Path) -> Iterator[Any]:
+    """A live server for page tests, with its outboxes in ``folder``. Its clock
+    (``server.clock``, a TestClock) is the one its pages, API, jobs and WebSocket read: a test
+    that depends on the time of day moves it (``server.clock.travel(at)``)."""
     from tests.support.pages import PagesServer  # (imports this module)
 
     url = _run(db_factory.create())
-    folder = tmp_path_factory.mktemp("pages")
     settings = base_settings(
         sms={"outbox_path": folder / "sms.jsonl", "console_echo": False},
         email={"backend": "file", "outbox_dir": folder / "mail"},
@@ -123,7 +125,7 @@ def server(
             "withdrawal_review_above": "1000.00",
         },
     )
-    app = create_app(settings, database_url_override=url, run_worker=True)
+    app = create_app(settings, database_url_override=url, run_worker=True, clock=TestClock())
     live = LiveServer(app)
     # Browsers refuse an IP address as a WebAuthn relying-party id ("This is an invalid domain"),
     # so the pages are opened on http://localhost:<port> (a secure context, like 127.0.0.1).
@@ -137,8 +139,24 @@ def server(
         live.stop()
 
 
+# -- one live server for the account and wallet pages ---------------------------------------
+@pytest.fixture(scope="session")
+def server(
+    db_factory: DatabaseFactory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    with pages_server(db_factory, tmp_path_factory.mktemp("pages")) as live:
+        yield live
+
+
 @pytest.fixture
 def open_page(browser: Any, server: Any) -> Iterator[Callable[..., Any]]:
+    yield from page_opener(browser, server)
+
+
+def page_opener(browser: Any, server: Any) -> Iterator[Callable[..., Any]]:
+    """make(locale="zh_CN", viewport="phone") -> a Playwright page on ``server``, in a fresh
+    context closed at the end of the test."""
     contexts: list[Any] = []
 
     def make(locale: str = "zh_CN", viewport: str = "phone") -> Any:

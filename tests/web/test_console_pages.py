@@ -14,7 +14,6 @@ import pytest
 
 from qianbao.identity import accounts as id_accounts
 from qianbao.identity.context import IdentityContext
-from qianbao.kernel.db import Database
 from tests.conftest import in_thread
 from tests.support.identity import STRONG_PASSWORD, new_phone
 from tests.support.pages import alert_text, notice_text, script_errors, shot, sign_in, sign_up
@@ -30,7 +29,7 @@ def _staff(server, role: str, name: str) -> tuple[str, str]:
     remember(secret)
 
     async def go() -> None:
-        db = Database(server.app.state.db.url)
+        db = server.database()
         ctx: IdentityContext = server.app.state.identity
         try:
             async with db.transaction() as s:
@@ -48,18 +47,18 @@ def _staff(server, role: str, name: str) -> tuple[str, str]:
 
 def _seed_tickets(server, customer_phone: str, agent_phone: str) -> None:
     """A few answered, resolved and rated tickets so the reports have something to draw."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from qianbao.support.console.models import Rating
     from qianbao.support.tickets.models import Ticket
 
     async def go() -> None:
-        db = Database(server.app.state.db.url)
+        db = server.database()
         try:
             async with db.transaction() as s:
                 user = await id_accounts.by_phone(s, "+86" + customer_phone)
                 agent = await id_accounts.by_phone(s, "+86" + agent_phone)
-                now = datetime.now(UTC) - timedelta(hours=6)
+                now = server.clock.now() - timedelta(hours=6)
                 plan = [("topup", 35, 90, 5), ("topup", 80, 200, 4), ("withdrawal", 20, 60, 5),
                         ("security", 150, None, None), ("other", None, None, None)]  # fmt: skip
                 for i, (category, frt, res, score) in enumerate(plan):
@@ -87,7 +86,9 @@ def _seed_tickets(server, customer_phone: str, agent_phone: str) -> None:
 def _sign_in_with_code(page, phone: str, secret: str, button: str) -> None:
     sign_in(page, phone)
     page.wait_for_url("**/login/2fa**")
-    page.locator("#twofa-code").fill(pyotp.TOTP(secret).now())
+    page.locator("#twofa-code").fill(
+        pyotp.TOTP(secret).now()
+    )  # the server runs on the machine clock
     page.get_by_role("button", name=button).click()
     page.wait_for_load_state()
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pyotp
 import pytest
 
@@ -144,11 +142,13 @@ def test_two_factor_enrolment_sign_in_and_reset(open_page, server):
     shot(page, "two-factor-enrol-en")
     totp = pyotp.TOTP(secret)
 
-    page.locator("#twofa-confirm-code").fill("000000" if totp.now() != "000000" else "111111")
+    page.locator("#twofa-confirm-code").fill(
+        "000000" if totp.at(server.clock.now()) != "000000" else "111111"
+    )
     page.get_by_role("button", name="Turn on").click()
     assert "The authenticator code is wrong" in alert_text(page)
 
-    page.locator("#twofa-confirm-code").fill(totp.now())
+    page.locator("#twofa-confirm-code").fill(totp.at(server.clock.now()))
     page.get_by_role("button", name="Turn on").click()
     codes = page.locator("[data-recovery-codes] li").all_inner_texts()
     assert len(codes) == 10
@@ -158,12 +158,14 @@ def test_two_factor_enrolment_sign_in_and_reset(open_page, server):
     sign_out(page, locale)
     sign_in(page, phone)
     page.wait_for_url("**/login/2fa?next=/security")
-    page.locator("#twofa-code").fill("000000" if totp.now() != "000000" else "111111")
+    page.locator("#twofa-code").fill(
+        "000000" if totp.at(server.clock.now()) != "000000" else "111111"
+    )
     page.get_by_role("button", name="Continue").click()
     assert "The authenticator code is wrong" in alert_text(page)
     shot(page, "login-2fa-error-en")
     # The code of the next time step: the one just used to turn 2FA on cannot be reused.
-    page.locator("#twofa-code").fill(totp.at(time.time() + 30))
+    page.locator("#twofa-code").fill(totp.at(server.clock.timestamp() + 30))
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url("**/security")
     assert "Recovery codes left: 10." in page.locator("#two-factor").inner_text()

@@ -18,7 +18,6 @@ from sqlalchemy import select, update
 
 from qianbao.identity import accounts as id_accounts
 from qianbao.identity.context import IdentityContext
-from qianbao.kernel.db import Database
 from qianbao.support.chat.models import ChatAgent
 from qianbao.support.console.models import Rating
 from tests.conftest import in_thread
@@ -32,7 +31,7 @@ pytestmark = pytest.mark.browser
 
 def _db_call(server: Any, work: Any) -> Any:
     async def go() -> Any:
-        db = Database(server.app.state.db.url)
+        db = server.database()
         try:
             async with db.transaction() as s:
                 return await work(s)
@@ -86,7 +85,7 @@ def test_ask_article_handoff_answer_close_rate_transcript(open_page, server, tmp
     phone, secret = _agent_with_totp(server, "Agent Zhou")
     sign_in(agent, phone)
     agent.wait_for_url("**/login/2fa**")
-    agent.locator("#twofa-code").fill(pyotp.TOTP(secret).now())
+    agent.locator("#twofa-code").fill(pyotp.TOTP(secret).at(server.clock.now()))
     agent.get_by_role("button", name="Continue").click()
     agent.wait_for_load_state()
     agent.goto("/console/chat")

@@ -31,7 +31,6 @@ from aiosmtpd.controller import Controller
 
 from qianbao.identity import accounts as id_accounts
 from qianbao.identity.context import IdentityContext
-from qianbao.kernel.db import Database
 from qianbao.support.tickets import mail_in
 from tests.conftest import in_thread
 from tests.support.identity import STRONG_PASSWORD, new_phone
@@ -91,7 +90,7 @@ def inbound(server: Any) -> Iterator[int]:
     """The ticket mail listener on 127.0.0.1:<free port>, on the live server's database (its
     own small pool, used only in the listener's thread)."""
     port = free_port()
-    db = Database(server.app.state.db.url, pool_size=2)
+    db = server.database(pool_size=2)
     controller = mail_in.controller(db, server.app.state.settings, host="127.0.0.1", port=port)
     controller.start()
     try:
@@ -107,7 +106,7 @@ def _agent(server: Any) -> tuple[str, str]:
     remember(secret)
 
     async def go() -> None:
-        db = Database(server.app.state.db.url)
+        db = server.database()
         ctx: IdentityContext = server.app.state.identity
         try:
             async with db.transaction() as s:
@@ -157,7 +156,7 @@ def test_mail_becomes_a_ticket_and_the_browser_reply_goes_out_by_smtp(
     phone, secret = _agent(server)
     sign_in(agent, phone)
     agent.wait_for_url("**/login/2fa**")
-    agent.locator("#twofa-code").fill(pyotp.TOTP(secret).now())
+    agent.locator("#twofa-code").fill(pyotp.TOTP(secret).at(server.clock.now()))
     agent.get_by_role("button", name="Continue").click()
     agent.wait_for_load_state()
     agent.goto("/console/tickets?queue=unassigned")

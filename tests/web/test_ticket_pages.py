@@ -13,7 +13,6 @@ import pytest
 
 from qianbao.identity import accounts as id_accounts
 from qianbao.identity.context import IdentityContext
-from qianbao.kernel.db import Database
 from tests.conftest import in_thread
 from tests.support.identity import STRONG_PASSWORD, new_phone
 from tests.support.pages import notice_text, script_errors, shot, sign_in, sign_up
@@ -29,7 +28,7 @@ def _agent(server) -> tuple[str, str]:
     remember(secret)
 
     async def go() -> None:
-        db = Database(server.app.state.db.url)
+        db = server.database()
         ctx: IdentityContext = server.app.state.identity
         try:
             async with db.transaction() as s:
@@ -75,7 +74,7 @@ def test_customer_opens_a_ticket_and_an_agent_answers(open_page, server, tmp_pat
     phone, secret = _agent(server)
     sign_in(agent, phone)
     agent.wait_for_url("**/login/2fa**")
-    agent.locator("#twofa-code").fill(pyotp.TOTP(secret).now())
+    agent.locator("#twofa-code").fill(pyotp.TOTP(secret).at(server.clock.now()))
     agent.get_by_role("button", name="Continue").click()
     agent.wait_for_load_state()
     agent.goto("/console/tickets?queue=unassigned")

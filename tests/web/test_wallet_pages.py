@@ -46,9 +46,8 @@ def _fund_and_pin(server, phone: str, amount: int) -> None:
     from qianbao.identity import pin
 
     async def go() -> None:
-        from qianbao.kernel.db import Database
 
-        db = Database(server.app.state.db.url)
+        db = server.database()
         try:
             async with db.transaction() as s:
                 user = await id_accounts.by_phone(s, e164(phone))

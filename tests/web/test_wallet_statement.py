@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +16,6 @@ from qianbao.identity import accounts as id_accounts
 from qianbao.identity import pin
 from qianbao.identity.context import IdentityContext
 from qianbao.kernel.clock import LOCAL_TZ
-from qianbao.kernel.db import Database
 from qianbao.kernel.money import Money
 from qianbao.ledger import Ledger, transfer
 from qianbao.ledger.accounts import system_account_id
@@ -56,8 +55,8 @@ TEXT = {
 }
 
 
-def _last_month() -> tuple[str, datetime]:
-    first = datetime.now(UTC).astimezone(LOCAL_TZ).date().replace(day=1)
+def _last_month(server: Any) -> tuple[str, datetime]:
+    first = server.clock.today().replace(day=1)
     last = (first - timedelta(days=1)).replace(day=1)
     return f"{last.year:04d}-{last.month:02d}", datetime.combine(
         last.replace(day=20), time(10, 30), tzinfo=LOCAL_TZ
@@ -69,9 +68,9 @@ def _prepare(server: Any, sender: str, receiver: str) -> None:
     of this month's as still processing."""
 
     async def go() -> None:
-        db = Database(server.app.state.db.url)
-        ctx = IdentityContext(settings=server.app.state.settings, db=db)
-        _, last_month_at = _last_month()
+        db = server.database()
+        ctx = IdentityContext(settings=server.app.state.settings, db=db, clock=db.clock)
+        _, last_month_at = _last_month(server)
         try:
             async with db.transaction() as s:
                 user = await id_accounts.by_phone(s, e164(sender))
@@ -152,7 +151,7 @@ def test_monthly_statement_page_and_history_filters(open_page, server, locale):
     page = open_page(locale=locale)
     sender = sign_up(page, server, locale)
     _prepare(server, sender, receiver)
-    month, _ = _last_month()
+    month, _ = _last_month(server)
 
     # From the wallet home to this month's statement (so far).
     page.goto("/wallet")

@@ -44,7 +44,7 @@ class Clock:
         value = self._now()
         if value.tzinfo is None:
             raise ValueError("Clock must return aware datetimes")
-        return value
+        return value.astimezone(UTC)
 
     def local_now(self) -> datetime:
         """Now on the users' calendar (China time)."""

@@ -18,7 +18,7 @@ from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import InvalidPhoneNumber
 from qianbao.identity.models import User
 from qianbao.identity.phones import mask_name, mask_phone, normalize_phone
-from qianbao.kernel.clock import clock_of
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.ids import uuid7
 from qianbao.kernel.money import Money
 from qianbao.ledger import Ledger
@@ -75,8 +75,9 @@ def booking_time(session: Any) -> datetime:
 
 
 def new_reference(now: datetime) -> str:
-    """A reference number people can read out to support: date + 10 random digits."""
-    return now.strftime("%Y%m%d") + f"{secrets.randbelow(10**10):010d}"
+    """A reference number people can read out to support: the date on their calendar (China
+    time, as the history shows it) + 10 random digits."""
+    return now.astimezone(LOCAL_TZ).strftime("%Y%m%d") + f"{secrets.randbelow(10**10):010d}"
 
 
 async def find_recipient(session: Any, ctx: IdentityContext, sender: User, to: str) -> Recipient:
