@@ -110,6 +110,9 @@ def create_app(
             pool_size=settings.database.pool_size,
             max_overflow=settings.database.max_overflow,
             statement_timeout_ms=settings.database.statement_timeout_ms,
+            lock_timeout_ms=settings.database.lock_timeout_ms,
+            pool_timeout_s=settings.database.pool_timeout_s,
+            side_pool_size=settings.database.side_pool_size,
             echo=settings.database.echo,
             clock=clock,
         )
@@ -144,6 +147,7 @@ def create_app(
                 max_attempts=settings.worker.max_attempts,
                 services={"settings": settings, "clock": clock},
             )
+            app.state.worker = worker  # /readyz reports its health
             worker_task = asyncio.create_task(worker.run(stop), name="qianbao-worker")
         try:
             yield

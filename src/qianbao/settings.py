@@ -33,6 +33,21 @@ class DatabaseSettings(BaseModel):
     embedded_db: str = "qianbao"
     pool_size: int = 10
     max_overflow: int = 10
+    pool_timeout_s: float = Field(
+        default=3.0,
+        description="How long a request waits for a free connection before it is answered 503 "
+        "service.unavailable (with Retry-After) instead of queueing.",
+    )
+    side_pool_size: int = Field(
+        default=4,
+        description="Connections of the small second pool for short independent commits made "
+        "while a request's own transaction is open (a wrong PIN or code still counts).",
+    )
+    lock_timeout_ms: int = Field(
+        default=10_000,
+        description="A statement waiting longer than this for a lock gives up: the request is "
+        "answered 503 service.unavailable instead of holding its connection.",
+    )
     statement_timeout_ms: int = 30_000
     echo: bool = False
 

@@ -160,3 +160,45 @@ async def test_the_running_worker_wakes_on_notify(fresh_db: Database):
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=10)
+
+
+async def test_the_loop_survives_any_round_error_backs_off_and_recovers(fresh_db: Database):
+    """A round that fails with anything (here the pool's timeout, which used to end the loop for
+    good) is logged and retried after a back-off; health says "failing" meanwhile; queued work
+    runs once the database answers again (issue 13, defect 10)."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    await _effects_table(fresh_db)
+
+    class Flaky(Worker):
+        left = 2
+
+        async def relay_once(self) -> int:
+            if self.left:
+                self.left -= 1
+                raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
+            return await super().relay_once()
+
+    worker = Flaky(fresh_db, _registry(), poll_interval=0.1)
+    assert worker.health() == {"status": "starting"}
+    async with fresh_db.transaction() as s:
+        await emit(s, "test.happened", {"tag": "queued-during-trouble", "n": 1})
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        for _ in range(20):
+            if worker.health()["status"] == "failing":
+                break
+            await asyncio.sleep(0.05)
+        failing = worker.health()
+        assert failing["status"] == "failing" and "QueuePool" in failing["error"]
+        for _ in range(200):
+            if len(await _effects(fresh_db)) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert len(await _effects(fresh_db)) == 2  # the queued work ran once it could
+        assert worker.health() == {"status": "ok"} and not task.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    assert worker.health() == {"status": "stopped"}

@@ -30,7 +30,7 @@ USERS = [
 async def load(db: Database) -> list[DemoLogin]:
     from qianbao.settings import get_settings
 
-    ctx = IdentityContext(settings=get_settings(), db=db)
+    ctx = IdentityContext(settings=get_settings(), db=db, clock=db.clock)
     logins: list[DemoLogin] = []
     async with db.transaction() as session:
         for number, name, birthday, role, locale in USERS:

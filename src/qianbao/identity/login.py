@@ -18,6 +18,7 @@ from qianbao.identity.models import LoginThrottle, User
 from qianbao.identity.passwords import hash_password, needs_rehash, verify_password
 from qianbao.identity.phones import normalize_phone
 from qianbao.identity.totp import verify_second_factor
+from qianbao.kernel.db import release_connection
 
 
 @dataclass
@@ -31,7 +32,7 @@ async def _throttle(ctx: IdentityContext, phone: str, *, failed: bool) -> None:
     """Count a failure (or clear the count) in its own committed transaction."""
     cfg = ctx.settings.identity
     now = ctx.clock.now()
-    async with ctx.db.transaction() as s:
+    async with ctx.db.side_transaction() as s:
         if not failed:
             await s.execute(
                 LoginThrottle.__table__.delete().where(LoginThrottle.phone == phone)  # type: ignore[attr-defined]
@@ -88,6 +89,9 @@ async def login(
     if minutes is not None:
         raise LoginLocked(minutes=minutes)
     user = await by_phone(session, phone)
+    # Nothing is written yet: no pooled connection waits while the password is hashed (a burst
+    # of sign-ins must not take the pool from everybody; issue 13, defect 2).
+    await release_connection(session)
     if not await verify_password(user.password_hash if user else None, password) or user is None:
         await _throttle(ctx, phone, failed=True)
         minutes = await _locked_minutes(session, ctx, phone)

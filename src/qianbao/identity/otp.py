@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import CodeCooldown, CodeInvalid, CodeSendLimit, CodeTooManyChecks
 from qianbao.identity.models import OneTimeCode
+from qianbao.kernel.text import is_ascii_digits
 from qianbao.notifications import request as request_notification
 
 PURPOSES = (
@@ -150,7 +151,7 @@ async def check_code(
     cfg = ctx.settings.identity
     # The check is counted in its own transaction, committed at once: a wrong guess fails the
     # request (and rolls back its work) but still uses up one of the code's checks.
-    async with ctx.db.transaction() as counter:
+    async with ctx.db.side_transaction() as counter:
         counted = (
             await counter.execute(
                 update(OneTimeCode)
@@ -189,7 +190,7 @@ async def check_code(
     code_id, stored, _ = counted
     candidate = str(code).strip() if code is not None else ""
     expected = ctx.keyed_hash("otp", _material(destination, purpose, context, candidate))
-    if not (len(candidate) == 6 and candidate.isdigit() and hmac.compare_digest(stored, expected)):
+    if not (is_ascii_digits(candidate, 6) and hmac.compare_digest(stored, expected)):
         raise CodeInvalid()
     consumed = await session.execute(
         update(OneTimeCode)

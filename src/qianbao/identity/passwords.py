@@ -4,7 +4,10 @@ and argon2id hashing with OWASP parameters, off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import lru_cache
 
@@ -19,6 +22,14 @@ MAX_LENGTH = 128
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, hash_len=32, salt_len=16)
 _DUMMY_HASH = HASHER.hash("not-a-real-password-just-for-timing")
+# Hashing is CPU work: at most one per core at once. A burst of sign-ins waits in this line
+# without holding a database connection (callers give theirs back first:
+# kernel.db.release_connection), so it cannot take the pool or every thread from everyone else.
+_HASHING = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="argon2")
+
+
+async def _hashing(fn: Callable[[], object]) -> object:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, fn)
 
 
 @lru_cache(maxsize=1)
@@ -83,7 +94,7 @@ def check_password(
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(HASHER.hash, password)
+    return str(await _hashing(lambda: HASHER.hash(password)))
 
 
 async def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -95,7 +106,7 @@ async def verify_password(stored_hash: str | None, password: str) -> bool:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    return await asyncio.to_thread(_verify)
+    return bool(await _hashing(_verify))
 
 
 def needs_rehash(stored_hash: str) -> bool:

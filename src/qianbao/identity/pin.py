@@ -26,6 +26,7 @@ from qianbao.identity.errors import (
 from qianbao.identity.models import User
 from qianbao.identity.passwords import verify_password
 from qianbao.kernel.db import driver_connection
+from qianbao.kernel.text import is_ascii_digits
 
 SEQUENCE = "01234567890"
 
@@ -35,7 +36,7 @@ def _digest(ctx: IdentityContext, user_id: uuid.UUID, pin: str) -> bytes:
 
 
 def check_pin_rules(pin: str, user: User) -> None:
-    if not (isinstance(pin, str) and len(pin) == 6 and pin.isdigit()):
+    if not is_ascii_digits(pin, 6):
         raise PinFormat()
     trivial = (
         len(set(pin)) <= 2
@@ -82,7 +83,7 @@ async def verify_pin(
 ) -> None:
     """The check every payment and withdrawal calls. Wrong tries are counted in their own
     committed transaction (a failed payment still uses one up); five lock the PIN."""
-    async with ctx.db.transaction() as counter:
+    async with ctx.db.side_transaction() as counter:
         user = (
             await counter.execute(select(User).where(User.id == user_id).with_for_update())
         ).scalar_one()

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -100,6 +101,35 @@ def _ping_idle_connections(engine: AsyncEngine, idle_s: float) -> None:
             raise DisconnectionError() from exc
 
 
+_OVERLOAD_SQLSTATES = {
+    "57014",  # query_canceled: statement_timeout
+    "55P03",  # lock_not_available: lock_timeout
+    "53300",  # too_many_connections
+}
+
+
+def is_overload(exc: BaseException) -> bool:
+    """True when ``exc`` says the database is too busy right now (no free pooled connection in
+    time, a lock or statement timeout, no server connection slot) rather than that something
+    is wrong: the HTTP edge answers 503 with Retry-After, and the client tries again."""
+    if isinstance(exc, SATimeoutError):
+        return True
+    original = getattr(exc, "orig", None) or exc
+    state = getattr(original, "sqlstate", None) or getattr(
+        getattr(original, "__cause__", None), "sqlstate", None
+    )
+    return state in _OVERLOAD_SQLSTATES
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """Give the session's pooled connection back before slow work (a password hash): ends its
+    transaction, which must hold no writes yet; the next statement starts a new one (loaded
+    objects stay usable: sessions do not expire them on commit)."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release_connection: the session has unwritten changes")
+    await session.commit()
+
+
 async def driver_connection(session: AsyncSession) -> Any:
     """The asyncpg connection under a session, inside the session's transaction (begun now if
     it has not started yet), for hot paths that cannot afford the ORM. Statements sent on it
@@ -126,6 +156,9 @@ class Database:
         pool_size: int = 10,
         max_overflow: int = 10,
         statement_timeout_ms: int = 30_000,
+        lock_timeout_ms: int = 10_000,
+        pool_timeout_s: float = 3.0,
+        side_pool_size: int = 4,
         echo: bool = False,
         ping_after_idle_s: float = PING_AFTER_IDLE_S,
         clock: Clock = system_clock,
@@ -135,13 +168,17 @@ class Database:
         connect_args: dict[str, Any] = {
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),
+                "lock_timeout": str(lock_timeout_ms),
                 "application_name": "qianbao",
             }
         }
+        # No free connection within ``pool_timeout_s``: sqlalchemy.exc.TimeoutError, which the
+        # HTTP edge answers with 503 and Retry-After (web/errors.py) instead of a long queue.
         self.engine: AsyncEngine = create_async_engine(
             async_url(url),
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_timeout=pool_timeout_s,
             echo=echo,
             connect_args=connect_args,
         )
@@ -149,6 +186,22 @@ class Database:
         # Every session carries the application's clock (``clock_of(session)``).
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, info={SESSION_KEY: clock}
+        )
+        # A second, small pool for short independent commits made while a request's own
+        # transaction is open (a wrong PIN, code or password counted although the request
+        # fails). Taken from the main pool, N concurrent requests each waiting for their second
+        # connection would hold all N and wait for ever (pool starvation).
+        self.side_engine: AsyncEngine = create_async_engine(
+            async_url(url),
+            pool_size=side_pool_size,
+            max_overflow=side_pool_size,
+            pool_timeout=pool_timeout_s,
+            echo=echo,
+            connect_args=connect_args,
+        )
+        _ping_idle_connections(self.side_engine, ping_after_idle_s)
+        self.side_sessionmaker = async_sessionmaker(
+            self.side_engine, expire_on_commit=False, info={SESSION_KEY: clock}
         )
 
     @asynccontextmanager
@@ -169,6 +222,19 @@ class Database:
             await session.commit()
 
     @asynccontextmanager
+    async def side_transaction(self) -> AsyncIterator[AsyncSession]:
+        """An independent transaction on the side pool, committed when the block ends without
+        error (or earlier by the caller). Keep it short, and take it before the request's own
+        transaction holds locks the side transaction could wait for."""
+        async with self.side_sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
@@ -179,3 +245,4 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.side_engine.dispose()

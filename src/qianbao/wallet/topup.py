@@ -74,16 +74,22 @@ async def start(
     (``settings.http.site_url(request origin)``), for providers that need absolute URLs;
     without a request (the demo data), ``settings.http.base_url``."""
     check_key(key)
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"topup:{user.id}"))))
-    existing = await _by_key(session, user.id, key)
     fingerprint = _fingerprint(str(card_id), amount)
-    if existing is not None:
-        if existing.fingerprint != fingerprint:
-            raise IdempotencyKeyReused()
-        return existing, True
+    for locked in (False, True):  # a replay is answered at once; again under the lock (a twin)
+        existing = await _by_key(session, user.id, key)
+        if existing is not None:
+            if existing.fingerprint != fingerprint:
+                raise IdempotencyKeyReused()
+            return existing, True
+        if not locked:
+            # The PIN before any lock: a wrong try is counted on the side pool, and nobody
+            # waits for this user's lock while its holder waits for a connection.
+            await identity_pin.verify_pin(session, ctx, user.id, pin)
+            await session.execute(
+                select(func.pg_advisory_xact_lock(func.hashtext(f"topup:{user.id}")))
+            )
     card = await cards.get_card(session, user.id, card_id)
     await limits.enforce(session, user, "topup", amount)
-    await identity_pin.verify_pin(session, ctx, user.id, pin)
     account = await wallet_account(session, user.id, amount.currency)
     if account.status in ("frozen", "closed"):  # the card would be charged for nothing
         raise AccountFrozen() if account.status == "frozen" else AccountClosed()

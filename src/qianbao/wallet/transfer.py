@@ -132,6 +132,9 @@ async def send(
     recipient = await find_recipient(session, ctx, sender, to)
     ledger_key = f"p2p:{sender.id}:{key}"
     ledger = await Ledger.of_session(session)
+    # The PIN before any lock: a wrong try is counted on the side pool, and a request never
+    # waits for the limits' lock while the holder waits for a connection (issue 13, defect 1).
+    await identity_pin.verify_pin_in_transaction(session, ctx, sender, pin)
     if not await ledger.has_command(ledger_key):  # a replay was judged the first time
         risk = ctx.settings.risk
         await limits.enforce(
@@ -141,7 +144,6 @@ async def send(
             amount,
             velocity=(risk.velocity_max, risk.velocity_window_s),
         )
-    await identity_pin.verify_pin_in_transaction(session, ctx, sender, pin)
     source = await wallet_account(session, sender.id, amount.currency)
     target = await wallet_account(session, recipient.user_id, amount.currency)
     entry = await ledger.post(

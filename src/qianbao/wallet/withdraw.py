@@ -160,6 +160,19 @@ def _fingerprint(card_id: str, amount: Money) -> str:
     return hashlib.sha256(f"{card_id}|{amount.minor}|{amount.currency}".encode()).hexdigest()
 
 
+async def _replay(session: Any, user: User, key: str, fingerprint: str) -> Withdrawal | None:
+    existing = (
+        await session.execute(
+            select(Withdrawal).where(
+                Withdrawal.user_id == user.id, Withdrawal.idempotency_key == key
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None and existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return existing
+
+
 async def request(
     session: Any,
     ctx: IdentityContext,
@@ -173,28 +186,25 @@ async def request(
 ) -> tuple[Withdrawal, bool]:
     """Ask for a withdrawal; returns (withdrawal, replayed). Nothing is held on any refusal."""
     check_key(key)
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"withdraw:{user.id}"))))
     fingerprint = _fingerprint(str(card_id), amount)
-    existing = (
-        await session.execute(
-            select(Withdrawal).where(
-                Withdrawal.user_id == user.id, Withdrawal.idempotency_key == key
-            )
-        )
-    ).scalar_one_or_none()
-    if existing is not None:
-        if existing.fingerprint != fingerprint:
-            raise IdempotencyKeyReused()
-        return existing, True
+    replay = await _replay(session, user, key, fingerprint)  # answered at once, without a lock
+    if replay is not None:
+        return replay, True
     card = await cards.get_card(session, user.id, card_id)
     await check_cooling_off(session, ctx, user, card)
     fee = fee_schedule(ctx, card.kind, amount.currency).fee_for(amount.minor)
+    # The PIN before any lock: a wrong try is counted on the side pool, and nobody waits for
+    # this user's lock while its holder waits for a connection (issue 13, defect 1).
+    await identity_pin.verify_pin(session, ctx, user.id, pin)
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"withdraw:{user.id}"))))
+    replay = await _replay(session, user, key, fingerprint)  # a twin that got the lock first
+    if replay is not None:
+        return replay, True
     velocity = (ctx.settings.risk.velocity_max, ctx.settings.risk.velocity_window_s)
     await limits.enforce(session, user, "withdrawal", amount, velocity=velocity)
     account = await wallet_account(session, user.id, amount.currency)
-    if account.available < amount.minor + fee:  # before the PIN and the code are used up
+    if account.available < amount.minor + fee:  # before the code is used up
         raise InsufficientFunds()
-    await identity_pin.verify_pin(session, ctx, user.id, pin)
     await otp.check_code(
         session,
         ctx,

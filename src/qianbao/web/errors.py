@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
+from qianbao.kernel.db import is_overload
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.logging import get_logger
 from qianbao.web.problems import (
@@ -88,7 +89,19 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, problem)
 
 
+RETRY_AFTER_S = "2"
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
+    if is_overload(exc):
+        # Too busy right now (no connection in time, a lock or statement timeout): say so at
+        # once and when to come back, instead of a 500 after a long wait.
+        log.warning("overloaded", path=request.url.path, error_type=type(exc).__name__)
+        return problem_response(
+            request,
+            edge_problem("service.unavailable", locale_of(request)),
+            headers={"Retry-After": RETRY_AFTER_S},
+        )
     log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(request, edge_problem("internal", locale_of(request)))
 

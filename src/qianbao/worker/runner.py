@@ -30,6 +30,7 @@ from qianbao.worker.models import JOB_NOTIFY_CHANNEL, Job
 from qianbao.worker.registry import JobContext, TaskRegistry, registry
 
 log = get_logger(__name__)
+MAX_BACKOFF_S = 30.0
 
 _CLAIM = (
     select(Job.id, Job.task, Job.payload, Job.attempts)
@@ -69,6 +70,17 @@ class Worker:
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._next_periodic: dict[str, float] = {}
+        # What /readyz reports: consecutive failed rounds and the last error (none: healthy).
+        self.failures = 0
+        self.last_error: str | None = None
+        self.state = "starting"  # then "running", and "stopped" once its loop has ended
+
+    def health(self) -> dict[str, Any]:
+        if self.state != "running":
+            return {"status": self.state}
+        if self.failures:
+            return {"status": "failing", "failed_rounds": self.failures, "error": self.last_error}
+        return {"status": "ok"}
 
     # -- the relay ------------------------------------------------------------------------------
     async def relay_once(self) -> int:
@@ -241,25 +253,45 @@ class Worker:
         """Work until ``stop`` is set; wake on NOTIFY, poll every ``poll_interval`` anyway."""
         listener = await self._listen()
         log.info("worker_started", tasks=sorted(self.tasks.tasks))
+        self.state = "running"
         try:
             while not stop.is_set():
                 self._wake.clear()
+                timeout = min(self.poll_interval, self._seconds_to_next_periodic())
                 try:
                     await self.run_until_idle(max_rounds=100)
                     await self.run_periodic()
-                except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
-                    log.warning("worker_round_failed", error=str(exc))
+                except Exception as exc:
+                    # Any error of one round (the database away or too busy, a bug): the loop
+                    # survives, backs off and says so (log, /readyz); nothing is lost, the
+                    # jobs stay queued. Issue 13, defect 10.
+                    self.failures += 1
+                    self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                    timeout = min(MAX_BACKOFF_S, 0.5 * 2 ** min(self.failures, 10))
+                    log.warning(
+                        "worker_round_failed",
+                        error=self.last_error,
+                        failed_rounds=self.failures,
+                        retry_in_s=timeout,
+                    )
+                else:
+                    if self.failures:
+                        log.info("worker_recovered", failed_rounds=self.failures)
+                    self.failures, self.last_error = 0, None
+                if listener is None or listener.is_closed():
+                    listener = await self._listen()  # NOTIFY wake-ups again, once it can
                 with contextlib.suppress(TimeoutError):
                     waiter = asyncio.ensure_future(self._wake.wait())
                     stopper = asyncio.ensure_future(stop.wait())
                     _, pending = await asyncio.wait(
                         {waiter, stopper},
-                        timeout=min(self.poll_interval, self._seconds_to_next_periodic()),
+                        timeout=timeout,
                         return_when=asyncio.FIRST_COMPLETED,
                     )
                     for fut in pending:
                         fut.cancel()
         finally:
+            self.state = "stopped"
             if listener is not None:
                 with contextlib.suppress(Exception):
                     await listener.close()

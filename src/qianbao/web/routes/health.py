@@ -18,4 +18,10 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="Readiness: the database answers and the schema is current")
 async def readyz(request: Request) -> JSONResponse:
     report = await readiness(request.app.state.db, request.app.state.schema_head)
+    worker = getattr(request.app.state, "worker", None)
+    # The in-process worker's health is reported, not gated on: pages and the API still serve
+    # while it retries (jobs wait in the queue); "stopped" means it is gone for good.
+    report["worker"] = worker.health() if worker is not None else {"status": "separate"}
+    if report["worker"]["status"] == "stopped":
+        report["status"] = "unavailable"
     return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
