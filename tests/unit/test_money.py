@@ -89,3 +89,47 @@ def test_decimal_string(minor, currency, text):
 def test_round_trip(minor, currency):
     value = Money(minor, currency)
     assert Money.parse(str(value), currency, allow_negative=True) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["１００", "١٠٠", "१००", "1.00\n", "\n1.00", " 1", "1 ", "1.０", "１.00", "+1", "1e2", "0x10"],
+)
+def test_the_api_takes_ascii_digits_only(text):
+    """One parser, one rule (issue 13, defect 3): any other script's digits, a stray newline or
+    space, an exponent or a sign other than "-" is not an amount."""
+    with pytest.raises(m.InvalidAmount):
+        Money.parse(text, "CNY")
+
+
+@pytest.mark.parametrize(
+    ("typed", "understood"),
+    [
+        ("１００", "100"),
+        ("１２．５０", "12.50"),
+        (" 12.5 ", "12.5"),
+        ("－１", "-1"),
+        ("١٠٠", "١٠٠"),
+    ],
+)
+def test_pages_turn_what_an_ime_types_into_ascii_first(typed, understood):
+    from qianbao.kernel.text import from_typing
+
+    assert from_typing(typed) == understood
+
+
+def test_pins_and_codes_are_six_ascii_digits():
+    from qianbao.kernel.text import is_ascii_digits
+
+    assert is_ascii_digits("258013", 6)
+    for wrong in (
+        "２５８０１３",
+        "٢٥٨٠١٣",
+        "25801",
+        "2580133",
+        "258013\n",
+        " 258013",
+        258013,
+        None,
+    ):
+        assert not is_ascii_digits(wrong, 6), wrong

@@ -17,6 +17,7 @@ from qianbao.identity import security
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import TwoFactorInvalid, TwoFactorNotEnabled
 from qianbao.identity.models import RecoveryCode, Session, User
+from qianbao.kernel.text import is_ascii_digits
 
 ISSUER = "Qianbao"
 RECOVERY_CODES = 10
@@ -54,7 +55,7 @@ async def start_enrolment(session: AsyncSession, ctx: IdentityContext, user: Use
 def _accept(ctx: IdentityContext, user: User, code: str) -> int | None:
     """The time step the code belongs to (±1 step of drift), or None."""
     code = (code or "").strip().replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    if not is_ascii_digits(code, 6):
         return None
     totp = _totp(ctx, user)
     now = ctx.clock.now()

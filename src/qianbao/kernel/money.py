@@ -74,7 +74,8 @@ class CurrencyMismatch(MoneyError):
     message = N_("Amounts in different currencies cannot be combined.")
 
 
-_AMOUNT_RE = re.compile(r"^(-)?(\d+)(?:\.(\d+))?$")
+# ASCII digits only, matched whole (``\d`` takes any script's digits, ``$`` a trailing newline).
+_AMOUNT_RE = re.compile(r"(-)?([0-9]+)(?:\.([0-9]+))?")
 
 
 def currency(code: str) -> Currency:
@@ -103,7 +104,7 @@ class Money:
         cur = currency(currency_code)
         if not isinstance(text, str):
             raise InvalidAmount()
-        match = _AMOUNT_RE.match(text)
+        match = _AMOUNT_RE.fullmatch(text)
         if match is None:
             raise InvalidAmount()
         sign, whole, frac = match.groups()

@@ -11,6 +11,7 @@ from schwifty.exceptions import SchwiftyException
 from stdnum import luhn
 
 from qianbao.kernel.i18n import N_
+from qianbao.kernel.text import is_ascii_digits
 
 # Six-digit BIN prefixes of common UnionPay debit cards of the main Chinese banks (public ranges).
 BINS: dict[str, str] = {
@@ -61,7 +62,7 @@ def clean(raw: str) -> str:
 
 def recognise_card(raw: str) -> Recognised | None:
     number = clean(raw)
-    if not (number.isdigit() and 13 <= len(number) <= 19 and luhn.is_valid(number)):
+    if not (is_ascii_digits(number) and 13 <= len(number) <= 19 and luhn.is_valid(number)):
         return None
     return Recognised("card", number, number[-4:], BINS.get(number[:6], UNKNOWN_BANK), "CN")
 

@@ -18,6 +18,7 @@ from qianbao.identity.deps import Caller, client_ip, identity_ctx
 from qianbao.kernel.errors import DomainError, NotFound
 from qianbao.kernel.http import TxRoute, db_session, settings_of
 from qianbao.kernel.money import Money
+from qianbao.kernel.text import from_typing
 from qianbao.kernel.translations import gettext
 from qianbao.rails import factory as rails
 from qianbao.rails import sandbox
@@ -89,7 +90,7 @@ async def topup_start(request: Request) -> Response:
         return login_redirect(request)
     form = await form_values(request)
     values = {
-        "amount": form.get("amount", "").strip()[:32],
+        "amount": from_typing(form.get("amount", ""))[:32],  # "１００" from an IME: 100
         "card_id": form.get("card_id", "")[:64],
         "key": form.get("key", "")[:64],
     }
@@ -222,7 +223,7 @@ async def withdraw_quote(request: Request) -> Response:
         return login_redirect(request)
     form = await form_values(request)
     values = {
-        "amount": form.get("amount", "").strip()[:32],
+        "amount": from_typing(form.get("amount", ""))[:32],  # "１００" from an IME: 100
         "card_id": form.get("card_id", "")[:64],
         "key": form.get("key", "")[:64],
     }
@@ -251,7 +252,7 @@ async def withdraw_send(request: Request) -> Response:
         return login_redirect(request)
     form = await form_values(request)
     values = {
-        "amount": form.get("amount", "").strip()[:32],
+        "amount": from_typing(form.get("amount", ""))[:32],  # "１００" from an IME: 100
         "card_id": form.get("card_id", "")[:64],
         "key": form.get("key", "")[:64] or uuid.uuid4().hex,
     }

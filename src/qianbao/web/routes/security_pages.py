@@ -20,6 +20,7 @@ from qianbao.identity.errors import PinFormat
 from qianbao.kernel.errors import DomainError, NotFound
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
+from qianbao.kernel.text import is_ascii_digits
 from qianbao.web.routes.account_common import (
     client_ip,
     current_caller,
@@ -99,7 +100,7 @@ async def set_pin(request: Request) -> Response:
     async def act(caller: Caller, form: dict[str, str]) -> Response:
         new_pin = form.get("pin", "").strip()
         changing = caller.user.pin_hash is not None
-        if not (len(new_pin) == 6 and new_pin.isdigit()):
+        if not is_ascii_digits(new_pin, 6):
             raise PinFormat()
         if new_pin != form.get("pin_confirm", "").strip():
             raise PinsDiffer()

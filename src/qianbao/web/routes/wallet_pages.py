@@ -20,6 +20,7 @@ from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.money import CURRENCIES, Money, MoneyError
+from qianbao.kernel.text import from_typing
 from qianbao.notifications import inbox
 from qianbao.wallet import accounts, export, history, limits, statement, transfer
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
@@ -89,6 +90,7 @@ async def transfer_check(request: Request) -> Response:
         return login_redirect(request)
     form = await form_values(request)
     values = {k: form.get(k, "").strip() for k in ("to", "amount", "note")}
+    values["amount"] = from_typing(values["amount"])  # "１００" from an IME: 100
     try:
         ensure_ready(caller)
         amount = Money.parse(values["amount"], "CNY", allow_zero=False)
@@ -121,6 +123,7 @@ async def transfer_send(request: Request) -> Response:
         return login_redirect(request)
     form = await form_values(request)
     values = {k: form.get(k, "").strip() for k in ("to", "amount", "note")}
+    values["amount"] = from_typing(values["amount"])  # "１００" from an IME: 100
     key = form.get("key", "")[:64] or uuid.uuid4().hex
     s, ctx = db_session(request), identity_ctx(request)
     try:
@@ -181,8 +184,8 @@ def _filters(params: dict[str, str]) -> tuple[history.Filters, dict[str, str]]:
         q=(params.get("q") or "")[:50] or None,
         status=status,  # type: ignore[arg-type]
         currency=currency,
-        min_amount=(params.get("min_amount") or "").strip()[:32] or None,
-        max_amount=(params.get("max_amount") or "").strip()[:32] or None,
+        min_amount=from_typing(params.get("min_amount") or "")[:32] or None,
+        max_amount=from_typing(params.get("max_amount") or "")[:32] or None,
     )
     shown = {
         "period": period,

@@ -1,0 +1,28 @@
+"""One rule for digits: the API takes ASCII only.
+
+``str.isdigit`` and ``\\d`` accept any Unicode digit ("１００", "١٠٠"), and ``$`` in a regular
+expression accepts a trailing newline: neither may decide whether an amount, a PIN or a code is
+valid. Pages may turn what a person typed with a Chinese input method (full-width digits, point,
+minus) into ASCII first (``from_typing``), then use the same parsers as the API.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_FULLWIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "．": ".", "－": "-"})
+
+
+def is_ascii_digits(text: object, length: int | None = None) -> bool:
+    """``text`` is a string of ASCII digits only (of exactly ``length`` when given)."""
+    if not isinstance(text, str) or _ASCII_DIGITS.fullmatch(text) is None:
+        return False
+    return length is None or len(text) == length
+
+
+def from_typing(text: str) -> str:
+    """What a person typed in a form, as the parsers read it: full-width digits, point and minus
+    become ASCII and surrounding spaces go; nothing else changes (other scripts' digits stay,
+    and are refused by the parser)."""
+    return text.strip().translate(_FULLWIDTH)
