@@ -29,7 +29,7 @@ def china(*args: int) -> datetime:
 async def _quote(client: httpx.AsyncClient, token: str, card: str) -> dict:
     r = await client.post(
         "/api/v1/wallet/withdrawals/quote",
-        json={"card_id": card, "amount": "100.00"},
+        json={"card_id": card, "amount": "100.00", "currency": "CNY"},
         headers=bearer(token),
     )
     assert r.status_code == 200, r.text

@@ -206,7 +206,7 @@ async def test_refusals_replays_and_other_users(
     assert r.json()["code"] == "identity.wrong_pin"
     r = await fresh_client.post(
         "/api/v1/wallet/topups",
-        json={"card_id": card, "amount": "1.00", "pin": PIN},
+        json={"card_id": card, "amount": "1.00", "currency": "CNY", "pin": PIN},
         headers=bearer(token),
     )
     assert r.json()["code"] == "wallet.idempotency_key_missing"

@@ -35,7 +35,7 @@ async def _code(client, app, phone, token, card, amount) -> str:
     app.state.settings.identity.otp_resend_cooldown_s = 0
     r = await client.post(
         "/api/v1/wallet/withdrawals/code",
-        json={"card_id": card, "amount": amount},
+        json={"card_id": card, "amount": amount, "currency": "CNY"},
         headers=bearer(token),
     )
     assert r.status_code == 202, r.text
@@ -60,7 +60,7 @@ async def test_quote_then_withdraw_hold_payout_and_settle(
 
     q = await fresh_client.post(
         "/api/v1/wallet/withdrawals/quote",
-        json={"card_id": card, "amount": "100.00"},
+        json={"card_id": card, "amount": "100.00", "currency": "CNY"},
         headers=bearer(token),
     )
     assert q.status_code == 200, q.text

@@ -108,17 +108,34 @@ _OVERLOAD_SQLSTATES = {
 }
 
 
+_BAD_TEXT_SQLSTATES = {
+    "22021",  # character_not_in_repertoire: a NUL in text
+    "22P05",  # untranslatable_character: \u0000 in JSON
+}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    original = getattr(exc, "orig", None) or exc
+    state = getattr(original, "sqlstate", None) or getattr(
+        getattr(original, "__cause__", None), "sqlstate", None
+    )
+    return state if isinstance(state, str) else None
+
+
+def is_bad_text(exc: BaseException) -> bool:
+    """True when PostgreSQL refused a string the client sent (a NUL character): the request
+    is invalid input (422), not a server error. Free text is cleaned before it gets here
+    (``kernel.text.plain_text``); this is the backstop for every other field."""
+    return _sqlstate(exc) in _BAD_TEXT_SQLSTATES
+
+
 def is_overload(exc: BaseException) -> bool:
     """True when ``exc`` says the database is too busy right now (no free pooled connection in
     time, a lock or statement timeout, no server connection slot) rather than that something
     is wrong: the HTTP edge answers 503 with Retry-After, and the client tries again."""
     if isinstance(exc, SATimeoutError):
         return True
-    original = getattr(exc, "orig", None) or exc
-    state = getattr(original, "sqlstate", None) or getattr(
-        getattr(original, "__cause__", None), "sqlstate", None
-    )
-    return state in _OVERLOAD_SQLSTATES
+    return _sqlstate(exc) in _OVERLOAD_SQLSTATES
 
 
 async def release_connection(session: AsyncSession) -> None:

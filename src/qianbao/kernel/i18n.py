@@ -5,5 +5,12 @@ Babel extractor recognises), and the web edge translates it with the request's l
 """
 
 
+class Message(str):
+    """Text marked with ``N_``: translated and filled at the edge. Any other string is data (a
+    user's input, a code) and is never used as a format string."""
+
+    __slots__ = ()
+
+
 def N_(message: str) -> str:
-    return message
+    return Message(message)

@@ -21,6 +21,17 @@ def is_ascii_digits(text: object, length: int | None = None) -> bool:
     return length is None or len(text) == length
 
 
+# C0 control characters but tab and newline (and DEL): PostgreSQL refuses NUL in text, and none
+# of them means anything in a message a person writes.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def plain_text(text: str | None) -> str:
+    """A person's free text as we store it: line ends as ``\n``, control characters (NUL among
+    them) removed, surrounding blanks trimmed."""
+    return _CONTROLS.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
 def from_typing(text: str) -> str:
     """What a person typed in a form, as the parsers read it: full-width digits, point and minus
     become ASCII and surrounding spaces go; nothing else changes (other scripts' digits stay,

@@ -80,4 +80,9 @@ class _Params(dict[str, Any]):
 def gettext(locale: str, message: str, **params: Any) -> str:
     """Translate and fill ``{placeholders}``; a missing parameter stays as it is, no crash."""
     text = translations(locale).gettext(message)
-    return text.format_map(_Params(params)) if params else text
+    if not params:
+        return text
+    try:
+        return text.format_map(_Params(params))
+    except (ValueError, IndexError, AttributeError, KeyError):  # a broken placeholder: no crash
+        return text

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 
 from qianbao.kernel.http import TxRoute, db_session, require_operator
 from qianbao.ledger import accounts
+from qianbao.ledger.errors import AccountNotFound
 from qianbao.ledger.schemas import (
     AccountRead,
     BalancesRead,
@@ -58,8 +59,15 @@ def _entry(entry: dict[str, Any]) -> EntryRead:
     )
 
 
+def _bigint(account_id: int) -> None:
+    """Account ids are PostgreSQL bigints: a larger number names no account (404, not 500)."""
+    if not 1 <= account_id <= 2**63 - 1:
+        raise AccountNotFound()
+
+
 @router.get("/accounts/{account_id}", response_model=AccountRead, summary="One account")
 async def get_account(account_id: int, session: Session) -> AccountRead:
+    _bigint(account_id)
     ledger = await Ledger.of_session(session)
     acc = await accounts.get_account(ledger.conn, account_id)
     cur = acc.currency
@@ -89,6 +97,7 @@ async def get_account(account_id: int, session: Session) -> AccountRead:
 async def get_balances(
     account_id: int, session: Session, at: datetime | None = None
 ) -> BalancesRead:
+    _bigint(account_id)
     ledger = await Ledger.of_session(session)
     b = await accounts.balances(ledger.conn, account_id, at)
     cur = b.currency
@@ -116,6 +125,7 @@ async def get_statement(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> StatementRead:
+    _bigint(account_id)
     ledger = await Ledger.of_session(session)
     acc = await accounts.get_account(ledger.conn, account_id)
     page = await accounts.statement(

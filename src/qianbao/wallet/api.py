@@ -70,7 +70,9 @@ class RecipientOut(BaseModel):
 
 class TransferIn(RecipientIn):
     amount: str = Field(max_length=32, examples=["12.34"])
-    currency: str = Field(default="CNY", max_length=8)
+    currency: str = Field(
+        max_length=8, examples=["CNY"], description="The amount's currency (required, no default)"
+    )
     note: str | None = Field(default=None, max_length=200)
     pin: str = Field(max_length=12)
 

@@ -35,7 +35,9 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 class TopupIn(BaseModel):
     card_id: str = Field(max_length=64, description="One of my bound cards")
     amount: str = Field(max_length=32, examples=["100.00"])
-    currency: str = Field(default="CNY", max_length=8)
+    currency: str = Field(
+        max_length=8, examples=["CNY"], description="The amount's currency (required, no default)"
+    )
     pin: str = Field(max_length=12)
 
 
@@ -137,7 +139,9 @@ async def provider_notify(provider: str, request: Request, s: DbSession) -> Resp
 class QuoteIn(BaseModel):
     card_id: str = Field(max_length=64)
     amount: str = Field(max_length=32, examples=["500.00"])
-    currency: str = Field(default="CNY", max_length=8)
+    currency: str = Field(
+        max_length=8, examples=["CNY"], description="The amount's currency (required, no default)"
+    )
 
 
 class QuoteOut(BaseModel):

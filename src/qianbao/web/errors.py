@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from qianbao.kernel.db import is_overload
+from qianbao.kernel.db import is_bad_text, is_overload
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.logging import get_logger
 from qianbao.web.problems import (
@@ -101,6 +101,11 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
             request,
             edge_problem("service.unavailable", locale_of(request)),
             headers={"Retry-After": RETRY_AFTER_S},
+        )
+    if is_bad_text(exc):
+        log.warning("bad_text_refused", path=request.url.path)
+        return problem_response(
+            request, edge_problem("request.validation_failed", locale_of(request))
         )
     log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(request, edge_problem("internal", locale_of(request)))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qianbao.kernel.errors import DomainError, ErrorKind
-from qianbao.kernel.i18n import N_
+from qianbao.kernel.i18n import N_, Message
 from qianbao.web.i18n import gettext
 
 PROBLEM_JSON = "application/problem+json"
@@ -88,9 +88,10 @@ def edge_problem(code: str, locale: str, *, detail: str | None = None, **extra: 
 
 def domain_problem(error: DomainError, locale: str) -> Problem:
     status = STATUS_FOR_KIND[error.kind]
-    # String parameters may themselves be messages (a reason marked with N_): translate them too.
+    # A parameter may itself be a message (a reason marked with N_): translate and fill it too.
+    # Any other string is data — the user's own input among it — and is never a format string.
     params = {
-        k: gettext(locale, v, **error.params) if isinstance(v, str) else v
+        k: gettext(locale, v, **error.params) if isinstance(v, Message) else v
         for k, v in error.params.items()
     }
     title = gettext(locale, error.message, **params)

@@ -13,6 +13,7 @@ from typing import Any
 
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
+from qianbao.kernel.text import plain_text
 from qianbao.kernel.translations import gettext
 from qianbao.support.channels import hours
 from qianbao.support.channels import repository as repo
@@ -59,7 +60,7 @@ async def request(
             "phone": phone,
             "time_window": window,
             "topic": topic,
-            "note": " ".join(note.split())[:MAX_NOTE],
+            "note": " ".join(plain_text(note).split())[:MAX_NOTE],
             "locale": locale,
             "status": "new",
         },

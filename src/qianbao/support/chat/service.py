@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from qianbao.kernel.clock import Clock, system_clock
+from qianbao.kernel.text import plain_text
 from qianbao.support.chat import hub
 from qianbao.support.chat import repository as repo
 from qianbao.support.chat.errors import (
@@ -217,7 +218,7 @@ async def system_message(
 
 
 def clean_text(cfg: Config, text: str) -> str:
-    text = (text or "").replace("\r\n", "\n").strip()
+    text = plain_text(text)
     if not text or len(text) > cfg.max_message_chars:
         raise MessageInvalid(limit=cfg.max_message_chars)
     return text

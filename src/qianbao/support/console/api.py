@@ -12,8 +12,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from qianbao.identity.deps import Caller, client_ip, require_ready_caller
 from qianbao.kernel.clock import clock_of
+from qianbao.kernel.errors import ValidationFailed
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.support.console import actions, audit, ratings, reports
+from qianbao.support.console.access import require_supervisor
 from qianbao.support.console.schemas import (
     AgentOut,
     BusinessOut,
@@ -87,6 +89,9 @@ def to_out(r: reports.Report) -> ReportOut:
     )
 
 
+REPORT_YEARS = (2000, 9998)
+
+
 @router.get("/reports", response_model=ReportOut, summary="Support reports (supervisors)")
 async def report(
     request: Request,
@@ -98,6 +103,10 @@ async def report(
     """First-response and resolution times (median, p90, minutes), CSAT and volume by category
     and per agent for the tickets opened between ``start`` and ``end`` (local days, inclusive;
     default: the last 30 days)."""
+    require_supervisor(caller.user)  # who asks comes before anything they sent is used
+    low, high = REPORT_YEARS
+    if any(d is not None and not low <= d.year <= high for d in (start, end)):
+        raise ValidationFailed()
     last = end or clock_of(s).today()
     first = start or last - timedelta(days=29)
     built = await reports.build(s, caller.user, first, last, settings=request.app.state.settings)

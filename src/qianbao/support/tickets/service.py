@@ -15,6 +15,7 @@ from typing import Any
 
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.i18n import N_
+from qianbao.kernel.text import plain_text
 from qianbao.support.tickets import attachments as att
 from qianbao.support.tickets import intake
 from qianbao.support.tickets import repository as repo
@@ -65,7 +66,7 @@ async def new_reference(s: Any, now: datetime) -> str:
 
 
 def clean_body(body: str, settings: Any) -> str:
-    body = (body or "").replace("\r\n", "\n").strip()
+    body = plain_text(body)
     if not body:
         raise TicketInvalid(problem=N_("write a message."))
     if len(body) > settings.tickets.max_body_chars:
@@ -74,7 +75,7 @@ def clean_body(body: str, settings: Any) -> str:
 
 
 def clean_subject(subject: str) -> str:
-    subject = " ".join((subject or "").split())
+    subject = " ".join(plain_text(subject).split())
     if not subject:
         raise TicketInvalid(problem=N_("write a subject."))
     return subject[:MAX_SUBJECT]
