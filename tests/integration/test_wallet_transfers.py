@@ -447,3 +447,18 @@ async def test_very_frequent_transfers_restrict_the_sender(
         headers={**bearer(bob), **_key()},
     )
     assert r.status_code == 201, r.text
+    # An operator lifts it after review: the frequency rule counts again from now, so the next
+    # transfer does not restrict the account straight back (issue 13, defect 12).
+    fresh_app.state.settings.admin.api_token = __import__("pydantic").SecretStr("ops-tok-12345678")
+    ops = {"Authorization": "Bearer ops-tok-12345678"}
+    listed = (await fresh_client.get("/api/v1/ops/restrictions", headers=ops)).json()
+    (mine,) = listed
+    r = await fresh_client.post(
+        f"/api/v1/ops/restrictions/{mine['user_id']}/lift",
+        json={"reason": "called the customer: rent day"},
+        headers=ops,
+    )
+    assert r.status_code == 200 and r.json()["velocity_window"] == "restarted", r.text
+    assert [(await send()).status_code for _ in range(2)] == [201, 201]
+    r = await send()  # the third within the window since the lift restricts again
+    assert r.status_code == 403 and r.json()["code"] == "risk.account_restricted"

@@ -94,4 +94,5 @@ async def lift(user_id: str, body: ReviewIn, s: DbSession) -> dict[str, str]:
     except ValueError:
         raise NotFound() from None
     await restrictions.lift(s, ident, actor_id=None, note=body.reason)
-    return {"status": "lifted"}
+    # The frequency rule counts again from now: what came before the review no longer counts.
+    return {"status": "lifted", "velocity_window": "restarted"}

@@ -129,13 +129,20 @@ async def enforce(
         )
         .subquery()
     )
+    # The velocity window, restarted by an operator's lift: what came before the review is
+    # not counted again (GREATEST ignores a NULL: never lifted). Issue 13, defect 12.
+    last_lift = (
+        select(func.max(Restriction.lifted_at))
+        .where(Restriction.user_id == user.id)
+        .scalar_subquery()
+    )
     recent = (
         select(func.count())
         .where(
             w.user_id == user.id,
             w.direction == "out",
             w.kind.in_(MONEY_OUT_KINDS),
-            w.created_at >= now - timedelta(seconds=window),
+            w.created_at >= func.greatest(now - timedelta(seconds=window), last_lift),
             counted,
         )
         .scalar_subquery()

@@ -52,7 +52,9 @@ NOTICES: dict[str, str] = {
     "withdrawal_requested": N_("Your withdrawal is on its way. Follow it here."),
     "withdrawal_approved": N_("The withdrawal is approved and goes to the bank."),
     "withdrawal_rejected": N_("The withdrawal is rejected; the customer's money is released."),
-    "restriction_lifted": N_("The restriction is lifted."),
+    "restriction_lifted": N_(
+        "The restriction is lifted. The frequency rule counts again from now."
+    ),
 }
 
 
