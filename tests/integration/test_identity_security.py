@@ -160,6 +160,13 @@ async def test_payment_pin_rules_lockout_and_unlock(
     assert r.json()["code"] == "identity.pin_locked"
     r = await fresh_client.post("/api/v1/me/pin/check", json={"pin": "602718"}, headers=h)
     assert r.json()["code"] == "identity.pin_locked"  # even the right PIN
+    # The password alone does not reset a locked PIN (issue 13, defect 5): it needs the SMS code.
+    r = await fresh_client.post(
+        "/api/v1/me/pin", json={"pin": "813572", "password": STRONG_PASSWORD}, headers=h
+    )
+    assert r.status_code == 403 and r.json()["code"] == "identity.pin_locked", r.text
+    r = await fresh_client.post("/api/v1/me/pin/check", json={"pin": "602718"}, headers=h)
+    assert r.json()["code"] == "identity.pin_locked"  # still locked, the old PIN kept
     assert (await fresh_client.post("/api/v1/me/pin/unlock/code", headers=h)).status_code == 202
     code = await last_code(fresh_app, e164(phone))
     r = await fresh_client.post(
@@ -625,3 +632,46 @@ async def test_step_up_marks_the_session_freshly_verified(
             await s.execute(select(Session).where(Session.token_hash == token_hash(token)))
         ).scalar_one()
         assert sessions.step_up_fresh(sess, fresh_app.state.identity.clock.now())
+
+
+async def test_password_guesses_inside_a_session_count_toward_the_sign_in_lockout(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    """A stolen session cannot guess the password without limit (issue 13, defect 6): wrong
+    passwords on /me/pin and /me/password count with wrong sign-ins; at the limit both the
+    in-session checks and signing in are locked, even with the right password."""
+    phone, token = await sign_up(fresh_client, fresh_app)
+    h = bearer(token)
+    assert (
+        await fresh_client.post("/api/v1/me/pin", json={"pin": "602718"}, headers=h)
+    ).status_code == 204
+    limit = fresh_app.state.settings.identity.login_max_failures
+    codes = []
+    for i in range(limit):
+        if i % 2:
+            r = await fresh_client.post(
+                "/api/v1/me/pin", json={"pin": "813572", "password": f"wrong guess {i}"}, headers=h
+            )
+        else:
+            r = await fresh_client.post(
+                "/api/v1/me/password",
+                json={
+                    "old_password": f"wrong guess {i}",
+                    "new_password": "x",
+                    "new_password_confirm": "x",
+                },
+                headers=h,
+            )
+        codes.append(r.json()["code"])
+    assert (
+        codes[:-1] == ["identity.wrong_password"] * (limit - 1)
+        and codes[-1] == "identity.login_locked"
+    )
+    r = await fresh_client.post(
+        "/api/v1/me/pin", json={"pin": "813572", "password": STRONG_PASSWORD}, headers=h
+    )
+    assert r.status_code == 429 and r.json()["code"] == "identity.login_locked"
+    r = await fresh_client.post(
+        "/api/v1/auth/login", json={"phone": phone, "password": STRONG_PASSWORD}
+    )
+    assert r.status_code == 429 and r.json()["code"] == "identity.login_locked"

@@ -17,10 +17,10 @@ from qianbao.identity.errors import (
     NotSignedIn,
     PhoneTaken,
     TwoFactorRequired,
-    WrongPassword,
 )
 from qianbao.identity.models import ROLES, Session, User
-from qianbao.identity.passwords import check_password, hash_password, verify_password
+from qianbao.identity.password_guard import confirm_password
+from qianbao.identity.passwords import check_password, hash_password
 from qianbao.identity.phones import mask_phone, normalize_phone
 from qianbao.identity.totp import verify_second_factor
 
@@ -133,8 +133,7 @@ async def change_password(
     ip: str | None,
 ) -> None:
     """Changing the password ends every other session."""
-    if not await verify_password(user.password_hash, old_password):
-        raise WrongPassword()
+    await confirm_password(session, ctx, user, old_password)
     check_password(
         new_password, confirm=confirm, phone=user.phone, name=user.real_name, birthday=user.birthday
     )
@@ -289,8 +288,7 @@ async def change_phone(
     """Move the account to a new number: the password, and the code sent to the new number. The
     old number is told (a security event that starts the cooling-off)."""
     phone = normalize_phone(phone_raw, ctx.settings.identity.default_region)
-    if not await verify_password(user.password_hash, password):
-        raise WrongPassword()
+    await confirm_password(session, ctx, user, password)
     await otp.check_code(session, ctx, destination=phone, purpose="change_phone", code=code)
     if await by_phone(session, phone) is not None:
         raise PhoneTaken()

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qianbao.identity import otp, security
 from qianbao.identity.context import IdentityContext
-from qianbao.identity.errors import Forbidden, FrozenBySupport, NotFrozen, WrongPassword
+from qianbao.identity.errors import Forbidden, FrozenBySupport, NotFrozen
 from qianbao.identity.models import STAFF_ROLES, User
-from qianbao.identity.passwords import verify_password
+from qianbao.identity.password_guard import confirm_password
 from qianbao.ledger import Ledger, accounts
 
 UNFREEZE_ROLES = ("supervisor", "admin")
@@ -73,8 +73,7 @@ async def unfreeze(
         raise NotFrozen()
     if user.frozen_by is not None and user.frozen_by != user.id:
         raise FrozenBySupport()
-    if not await verify_password(user.password_hash, password):
-        raise WrongPassword()
+    await confirm_password(session, ctx, user, password)
     await otp.check_code(session, ctx, destination=user.phone, purpose="unfreeze", code=code)
     user.frozen_at = None
     user.frozen_reason = None

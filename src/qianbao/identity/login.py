@@ -4,17 +4,15 @@ failures for 30 minutes that answers the same for known and unknown numbers."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qianbao.identity import security, sessions
 from qianbao.identity.accounts import by_phone
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import InvalidPhoneNumber, LoginFailed, LoginLocked, NotSignedIn
-from qianbao.identity.models import LoginThrottle, User
+from qianbao.identity.models import User
+from qianbao.identity.password_guard import locked_minutes, throttle
 from qianbao.identity.passwords import hash_password, needs_rehash, verify_password
 from qianbao.identity.phones import normalize_phone
 from qianbao.identity.totp import verify_second_factor
@@ -26,47 +24,6 @@ class LoginResult:
     user: User
     new: sessions.NewSession
     needs_second_factor: bool
-
-
-async def _throttle(ctx: IdentityContext, phone: str, *, failed: bool) -> None:
-    """Count a failure (or clear the count) in its own committed transaction."""
-    cfg = ctx.settings.identity
-    now = ctx.clock.now()
-    async with ctx.db.side_transaction() as s:
-        if not failed:
-            await s.execute(
-                LoginThrottle.__table__.delete().where(LoginThrottle.phone == phone)  # type: ignore[attr-defined]
-            )
-            return
-        row = (
-            await s.execute(
-                insert(LoginThrottle)
-                .values(phone=phone, failures=1, updated_at=now)
-                .on_conflict_do_update(
-                    index_elements=["phone"],
-                    set_={"failures": LoginThrottle.failures + 1, "updated_at": now},
-                )
-                .returning(LoginThrottle.failures)
-            )
-        ).scalar_one()
-        if row >= cfg.login_max_failures:
-            await s.execute(
-                LoginThrottle.__table__.update()  # type: ignore[attr-defined]
-                .where(LoginThrottle.phone == phone)
-                .values(locked_until=now + timedelta(minutes=cfg.login_lockout_minutes), failures=0)
-            )
-
-
-async def _locked_minutes(session: AsyncSession, ctx: IdentityContext, phone: str) -> int | None:
-    until = (
-        await session.execute(
-            select(LoginThrottle.locked_until).where(LoginThrottle.phone == phone)
-        )
-    ).scalar()
-    now = ctx.clock.now()
-    if until is not None and until > now:
-        return max(1, int((until - now).total_seconds() // 60) + 1)
-    return None
 
 
 async def login(
@@ -85,7 +42,7 @@ async def login(
     except InvalidPhoneNumber:
         await verify_password(None, password)  # same work as a real check
         raise LoginFailed() from None
-    minutes = await _locked_minutes(session, ctx, phone)
+    minutes = await locked_minutes(session, ctx, phone)
     if minutes is not None:
         raise LoginLocked(minutes=minutes)
     user = await by_phone(session, phone)
@@ -93,14 +50,14 @@ async def login(
     # of sign-ins must not take the pool from everybody; issue 13, defect 2).
     await release_connection(session)
     if not await verify_password(user.password_hash if user else None, password) or user is None:
-        await _throttle(ctx, phone, failed=True)
-        minutes = await _locked_minutes(session, ctx, phone)
+        await throttle(ctx, phone, failed=True)
+        minutes = await locked_minutes(session, ctx, phone)
         if minutes is not None:
             if user is not None:
                 await security.record(session, ctx, user, "login_locked", ip=ip)
             raise LoginLocked(minutes=minutes)
         raise LoginFailed()
-    await _throttle(ctx, phone, failed=False)
+    await throttle(ctx, phone, failed=False)
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     second = user.two_factor_enabled

@@ -20,11 +20,10 @@ from qianbao.identity.errors import (
     PinLocked,
     PinNotSet,
     WeakPin,
-    WrongPassword,
     WrongPin,
 )
 from qianbao.identity.models import User
-from qianbao.identity.passwords import verify_password
+from qianbao.identity.password_guard import confirm_password
 from qianbao.kernel.db import driver_connection
 from qianbao.kernel.text import is_ascii_digits
 
@@ -67,11 +66,15 @@ async def set_pin(
     password: str | None = None,
     ip: str | None = None,
 ) -> None:
-    """First PIN after sign-up; changing an existing PIN needs the login password."""
+    """First PIN after sign-up; changing an existing PIN needs the login password. A locked PIN
+    is not changed here: unlocking needs the password *and* an SMS code (``unlock``), so a
+    stolen password alone cannot reset it (issue 13, defect 5)."""
+    if user.pin_locked_at is not None:
+        raise PinLocked()
     check_pin_rules(pin, user)
     changing = user.pin_hash is not None
-    if changing and not await verify_password(user.password_hash, password or ""):
-        raise WrongPassword()
+    if changing:
+        await confirm_password(session, ctx, user, password or "")
     user.pin_hash = _digest(ctx, user.id, pin)
     user.pin_failures = 0
     user.pin_locked_at = None
@@ -168,8 +171,7 @@ async def unlock(
     code: str,
     ip: str | None,
 ) -> None:
-    if not await verify_password(user.password_hash, password):
-        raise WrongPassword()
+    await confirm_password(session, ctx, user, password)
     await otp.check_code(session, ctx, destination=user.phone, purpose="unlock_pin", code=code)
     user.pin_failures = 0
     user.pin_locked_at = None
