@@ -48,11 +48,24 @@ async def test_forgot_password_by_sms_resets_and_signs_out_everywhere(
         "/api/v1/auth/password/forgot", json={"login": phone, "channel": "sms"}
     )
     assert r.status_code == 202
+    ghost_phone = new_phone()
     ghost = await fresh_client.post(
-        "/api/v1/auth/password/forgot", json={"login": new_phone(), "channel": "sms"}
+        "/api/v1/auth/password/forgot", json={"login": ghost_phone, "channel": "sms"}
     )
     assert (ghost.status_code, ghost.json()) == (r.status_code, r.json())  # no hint who exists
     code = await last_code(fresh_app, e164(phone))
+    # Asked again at once: still 202 (issue 13, defect 9), no new code, and when one can be;
+    # the same for a number with no account.
+    fresh_app.state.settings.identity.otp_resend_cooldown_s = 60
+    again = await fresh_client.post(
+        "/api/v1/auth/password/forgot", json={"login": phone, "channel": "sms"}
+    )
+    assert again.status_code == 202 and 0 < again.json()["retry_after_s"] <= 60, again.text
+    ghost_again = await fresh_client.post(
+        "/api/v1/auth/password/forgot", json={"login": ghost_phone, "channel": "sms"}
+    )
+    assert ghost_again.status_code == 202 and "retry_after_s" in ghost_again.json()
+    assert await last_code(fresh_app, e164(phone)) == code  # the code sent stays the one
     body = {
         "login": phone,
         "channel": "sms",

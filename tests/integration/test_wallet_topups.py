@@ -384,3 +384,18 @@ async def test_pending_and_failed_top_ups_do_not_look_like_money_in(
     assert _amounts(listed.text) == [("muted", "CN¥30.00"), ("in", "+CN¥100.00")]
     assert "<s>CN¥30.00</s>" in listed.text and "Failed" in listed.text
     assert "Waiting for the bank" not in listed.text
+
+
+async def test_the_sandbox_helpers_do_not_exist_with_a_real_acquirer(
+    client: httpx.AsyncClient, app: FastAPI
+):
+    """The unauthenticated sandbox helper and hosted page answer only with the sandbox
+    acquirer; with a real one they are 404 (issue 13, defect 9; docs/payments.md)."""
+    app.state.settings.payments.acquirer = "stripe"
+    payment = "00000000-0000-0000-0000-000000000001"
+    for method, path in (
+        ("POST", f"/api/v1/sandbox/payments/{payment}/confirm"),
+        ("GET", f"/sandbox/pay/{payment}"),
+    ):
+        r = await client.request(method, path, headers={"Accept": "application/json"})
+        assert r.status_code == 404, (path, r.text)

@@ -20,6 +20,7 @@ from qianbao.identity.deps import (
     identity_ctx,
     require_caller,
 )
+from qianbao.identity.errors import CodeCooldown
 from qianbao.identity.phones import mask_phone
 from qianbao.identity.schemas import (
     ForgotIn,
@@ -125,15 +126,20 @@ async def logout(
 @auth.post(
     "/password/forgot", status_code=202, summary="Send a password-reset code (SMS or e-mail)"
 )
-async def forgot(body: ForgotIn, request: Request, s: DbSession) -> dict[str, str]:
-    await accounts.request_reset(
-        s,
-        identity_ctx(request),
-        login=body.login,
-        channel=body.channel,
-        ip=client_ip(request),
-        locale=locale_of(request),
-    )
+async def forgot(body: ForgotIn, request: Request, s: DbSession) -> dict[str, str | int]:
+    """202 for registered and unknown numbers alike. Asked again within the resend cooldown, no
+    new code is sent (the one sent stays valid) and ``retry_after_s`` says when one can be."""
+    try:
+        await accounts.request_reset(
+            s,
+            identity_ctx(request),
+            login=body.login,
+            channel=body.channel,
+            ip=client_ip(request),
+            locale=locale_of(request),
+        )
+    except CodeCooldown as wait:
+        return {"status": "sent_if_registered", "retry_after_s": int(wait.params["seconds"])}
     return {"status": "sent_if_registered"}
 
 
