@@ -184,6 +184,20 @@ async def test_codes_pins_and_cards_are_masked_before_storing(
     assert not any("123456" in b or "2580" in b or "4111 1111" in b for b in bodies)
 
 
+async def test_control_characters_are_cleaned_out_not_a_server_error(
+    app: FastAPI, browsers: list[Browser]
+):
+    """A NUL (PostgreSQL stores none) or another control character in a message is removed
+    before it is stored; the message itself goes through (issue 13, defect 11)."""
+    visitor = browser(app, browsers)
+    await visitor.open()
+    r = await visitor.say("my top-up\u0000 failed\u001b twice")
+    assert r.status_code == 201, r.text
+    assert r.json()["messages"][0]["text"] == "my top-up failed twice"
+    r = await visitor.say("\u0000\u0001")
+    assert r.status_code == 422 and r.json()["code"] == "chat.message_invalid", r.text
+
+
 async def test_a_flood_of_messages_is_refused_and_nothing_stored(
     app: FastAPI, browsers: list[Browser]
 ):
