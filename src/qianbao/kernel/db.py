@@ -189,37 +189,30 @@ class Database:
                 "application_name": "qianbao",
             }
         }
-        # No free connection within ``pool_timeout_s``: sqlalchemy.exc.TimeoutError, which the
-        # HTTP edge answers with 503 and Retry-After (web/errors.py) instead of a long queue.
-        self.engine: AsyncEngine = create_async_engine(
-            async_url(url),
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout_s,
-            echo=echo,
-            connect_args=connect_args,
-        )
-        _ping_idle_connections(self.engine, ping_after_idle_s)
-        # Every session carries the application's clock (``clock_of(session)``).
-        self.sessionmaker = async_sessionmaker(
-            self.engine, expire_on_commit=False, info={SESSION_KEY: clock}
-        )
+
+        def pool(size: int, overflow: int) -> tuple[AsyncEngine, Any]:
+            # No free connection within ``pool_timeout_s``: sqlalchemy.exc.TimeoutError, which
+            # the HTTP edge answers with 503 and Retry-After (web/errors.py), not a long queue.
+            engine = create_async_engine(
+                async_url(url),
+                pool_size=size,
+                max_overflow=overflow,
+                pool_timeout=pool_timeout_s,
+                echo=echo,
+                connect_args=connect_args,
+            )
+            _ping_idle_connections(engine, ping_after_idle_s)
+            # Every session carries the application's clock (``clock_of(session)``).
+            return engine, async_sessionmaker(
+                engine, expire_on_commit=False, info={SESSION_KEY: clock}
+            )
+
+        self.engine, self.sessionmaker = pool(pool_size, max_overflow)
         # A second, small pool for short independent commits made while a request's own
         # transaction is open (a wrong PIN, code or password counted although the request
         # fails). Taken from the main pool, N concurrent requests each waiting for their second
         # connection would hold all N and wait for ever (pool starvation).
-        self.side_engine: AsyncEngine = create_async_engine(
-            async_url(url),
-            pool_size=side_pool_size,
-            max_overflow=side_pool_size,
-            pool_timeout=pool_timeout_s,
-            echo=echo,
-            connect_args=connect_args,
-        )
-        _ping_idle_connections(self.side_engine, ping_after_idle_s)
-        self.side_sessionmaker = async_sessionmaker(
-            self.side_engine, expire_on_commit=False, info={SESSION_KEY: clock}
-        )
+        self.side_engine, self.side_sessionmaker = pool(side_pool_size, side_pool_size)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
