@@ -145,7 +145,7 @@ def create_app(
                 poll_interval=settings.worker.poll_interval_s,
                 batch_size=settings.worker.batch_size,
                 max_attempts=settings.worker.max_attempts,
-                services={"settings": settings, "clock": clock},
+                services={"settings": settings},
             )
             app.state.worker = worker  # /readyz reports its health
             worker_task = asyncio.create_task(worker.run(stop), name="qianbao-worker")

@@ -124,10 +124,6 @@ def clock_of(session: Any) -> Clock:
     return found if found is not None else system_clock
 
 
-def now_of(session: Any) -> datetime:
-    return clock_of(session).now()
-
-
 def with_clock(session: Any, clock: Clock) -> Any:
     """Run this session's work on ``clock`` (seeding history at a past moment); returns it."""
     session.info[SESSION_KEY] = clock

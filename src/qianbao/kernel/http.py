@@ -54,6 +54,13 @@ def settings_of(request: Request) -> Any:
     return request.app.state.settings
 
 
+def site_of(request: Request) -> str:
+    """This deployment's absolute base for links that leave the site (an outside provider's
+    return URL, a transcript): the configured public URL, else the origin the request came in
+    on (``settings.http.site_url``)."""
+    return str(request.app.state.settings.http.site_url(str(request.base_url)))
+
+
 def clock_of_app(request: Any) -> Clock:
     """The application's clock (``create_app(clock=...)``), for routes without a session;
     with a session, ``kernel.clock.clock_of(session)`` is the same clock."""

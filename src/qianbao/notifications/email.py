@@ -162,7 +162,7 @@ class FileEmail(_BuildsMessages):
                 existing = sorted(self.outbox_dir.glob(f"*-{stem}.eml"))
                 if existing:
                     return existing[0]
-                stamp = self.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+                stamp = self.clock.now().strftime("%Y%m%dT%H%M%S%fZ")  # UTC
                 path = self.outbox_dir / f"{stamp}-{stem}.eml"
                 tmp = path.with_suffix(".tmp")
                 tmp.write_bytes(msg.as_bytes(policy=SMTP))

@@ -16,7 +16,6 @@ import asyncio
 import fcntl
 import json
 import os
-from datetime import UTC
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -47,7 +46,7 @@ class OutboxSms:
             "id": idempotency_key,
             "to": to_e164,
             "text": text,
-            "sent_at": self.clock.now().astimezone(UTC).isoformat(),
+            "sent_at": self.clock.now().isoformat(),  # UTC
         }
         written = await asyncio.to_thread(self._append_once, record)
         if written and self.console_echo:

@@ -20,6 +20,10 @@ from qianbao.wallet.models import WalletTransaction
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallet"], route_class=TxRoute)
 DbSession = Annotated[Any, Depends(db_session)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
+# Every amount a client sends comes with its currency: no silent default.
+CurrencyIn = Annotated[
+    str, Field(max_length=8, examples=["CNY"], description="The amount's currency (required)")
+]
 
 
 class MoneyOut(BaseModel):
@@ -70,9 +74,7 @@ class RecipientOut(BaseModel):
 
 class TransferIn(RecipientIn):
     amount: str = Field(max_length=32, examples=["12.34"])
-    currency: str = Field(
-        max_length=8, examples=["CNY"], description="The amount's currency (required, no default)"
-    )
+    currency: CurrencyIn
     note: str | None = Field(default=None, max_length=200)
     pin: str = Field(max_length=12)
 

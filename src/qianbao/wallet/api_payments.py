@@ -14,13 +14,13 @@ from pydantic import BaseModel, Field
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import NotFound
-from qianbao.kernel.http import TxRoute, db_session, locale_of, settings_of
+from qianbao.kernel.http import TxRoute, db_session, locale_of, settings_of, site_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
 from qianbao.rails import factory as rails
 from qianbao.rails.sandbox import local_path
 from qianbao.wallet import topup, withdraw
-from qianbao.wallet.api import LimitOut, MoneyOut, money
+from qianbao.wallet.api import CurrencyIn, LimitOut, MoneyOut, money
 from qianbao.wallet.banks import mask
 from qianbao.wallet.errors import IdempotencyKeyMissing
 from qianbao.wallet.models import Topup, Withdrawal, WithdrawalEvent
@@ -35,9 +35,7 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 class TopupIn(BaseModel):
     card_id: str = Field(max_length=64, description="One of my bound cards")
     amount: str = Field(max_length=32, examples=["100.00"])
-    currency: str = Field(
-        max_length=8, examples=["CNY"], description="The amount's currency (required, no default)"
-    )
+    currency: CurrencyIn
     pin: str = Field(max_length=12)
 
 
@@ -56,12 +54,6 @@ class TopupOut(BaseModel):
     created_at: datetime
     completed_at: datetime | None
     replayed: bool = False
-
-
-def site_of(request: Request) -> str:
-    """This deployment's absolute base for this request: the public URL if configured, else the
-    origin the request came in on."""
-    return str(settings_of(request).http.site_url(str(request.base_url)))
 
 
 def confirmation_url(t: Topup, site: str) -> str | None:
@@ -101,6 +93,7 @@ async def create_topup(
     if not idempotency_key:
         raise IdempotencyKeyMissing()
     amount = Money.parse(body.amount, body.currency, allow_zero=False)
+    site = site_of(request)
     done, replayed = await topup.start(
         s,
         identity_ctx(request),
@@ -110,9 +103,9 @@ async def create_topup(
         amount=amount,
         pin=body.pin,
         key=idempotency_key,
-        site=site_of(request),
+        site=site,
     )
-    return topup_out(done, site_of(request), replayed)
+    return topup_out(done, site, replayed)
 
 
 @router.get("/topups/{topup_id}", response_model=TopupOut, summary="One of my top-ups")
@@ -139,9 +132,7 @@ async def provider_notify(provider: str, request: Request, s: DbSession) -> Resp
 class QuoteIn(BaseModel):
     card_id: str = Field(max_length=64)
     amount: str = Field(max_length=32, examples=["500.00"])
-    currency: str = Field(
-        max_length=8, examples=["CNY"], description="The amount's currency (required, no default)"
-    )
+    currency: CurrencyIn
 
 
 class QuoteOut(BaseModel):

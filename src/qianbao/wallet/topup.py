@@ -38,7 +38,7 @@ from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.banks import mask
 from qianbao.wallet.errors import TopupNotFound
 from qianbao.wallet.models import Topup, WalletTransaction
-from qianbao.wallet.transfer import booking_time, new_reference
+from qianbao.wallet.transfer import new_reference
 
 log = get_logger(__name__)
 
@@ -49,12 +49,16 @@ def _fingerprint(card_id: str, amount: Money) -> str:
     return hashlib.sha256(f"{card_id}|{amount.minor}|{amount.currency}".encode()).hexdigest()
 
 
-async def _by_key(session: Any, user_id: uuid.UUID, key: str) -> Topup | None:
-    return (
+async def _replay(session: Any, user_id: uuid.UUID, key: str, fingerprint: str) -> Topup | None:
+    """The top-up already made under ``key``; the same key with another request is refused."""
+    existing = (
         await session.execute(
             select(Topup).where(Topup.user_id == user_id, Topup.idempotency_key == key)
         )
     ).scalar_one_or_none()
+    if existing is not None and existing.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return existing
 
 
 async def start(
@@ -75,25 +79,22 @@ async def start(
     without a request (the demo data), ``settings.http.base_url``."""
     check_key(key)
     fingerprint = _fingerprint(str(card_id), amount)
-    for locked in (False, True):  # a replay is answered at once; again under the lock (a twin)
-        existing = await _by_key(session, user.id, key)
-        if existing is not None:
-            if existing.fingerprint != fingerprint:
-                raise IdempotencyKeyReused()
-            return existing, True
-        if not locked:
-            # The PIN before any lock: a wrong try is counted on the side pool, and nobody
-            # waits for this user's lock while its holder waits for a connection.
-            await identity_pin.verify_pin(session, ctx, user.id, pin)
-            await session.execute(
-                select(func.pg_advisory_xact_lock(func.hashtext(f"topup:{user.id}")))
-            )
+    replay = await _replay(session, user.id, key, fingerprint)  # answered at once, no lock
+    if replay is not None:
+        return replay, True
+    # The PIN before any lock: a wrong try is counted on the side pool, and nobody waits for
+    # this user's lock while its holder waits for a connection (issue 13, defect 1).
+    await identity_pin.verify_pin(session, ctx, user.id, pin)
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"topup:{user.id}"))))
+    replay = await _replay(session, user.id, key, fingerprint)  # a twin that got the lock first
+    if replay is not None:
+        return replay, True
     card = await cards.get_card(session, user.id, card_id)
     await limits.enforce(session, user, "topup", amount)
     account = await wallet_account(session, user.id, amount.currency)
     if account.status in ("frozen", "closed"):  # the card would be charged for nothing
         raise AccountFrozen() if account.status == "frozen" else AccountClosed()
-    now = booking_time(session)
+    now = clock_of(session).now()
     topup_id = uuid.uuid4()
     row = WalletTransaction(
         user_id=user.id,

@@ -68,12 +68,6 @@ class TransferDone:
     replayed: bool
 
 
-def booking_time(session: Any) -> datetime:
-    """Now on the session's clock (the one the ledger books with: the application's, or a
-    seeder's in the past), so that a row's time and reference agree with its ledger entry."""
-    return clock_of(session).now()
-
-
 def new_reference(now: datetime) -> str:
     """A reference number people can read out to support: the date on their calendar (China
     time, as the history shows it) + 10 random digits."""
@@ -182,7 +176,9 @@ async def send(
             created_at=row.created_at,
             replayed=True,
         )
-    now = booking_time(session)
+    # The session's clock is the ledger's (a seeder's in the past): row, reference and entry
+    # agree on the time.
+    now = clock_of(session).now()
     reference = new_reference(now)
     recipient_balance = next(p.balance_after for p in entry.postings if p.account_id == target.id)
     transaction_id = uuid7()

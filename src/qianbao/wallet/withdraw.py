@@ -48,7 +48,7 @@ from qianbao.wallet.errors import (
 )
 from qianbao.wallet.fees import FeeSchedule
 from qianbao.wallet.models import BankCard, WalletTransaction, Withdrawal, WithdrawalEvent
-from qianbao.wallet.transfer import booking_time, new_reference
+from qianbao.wallet.transfer import new_reference
 
 log = get_logger(__name__)
 
@@ -232,7 +232,7 @@ async def place(
     """Hold the amount and the fee and record the withdrawal — after ``request`` has checked
     everything (the demo data uses it directly to seed history)."""
     account = await wallet_account(session, user.id, amount.currency)
-    now = booking_time(session)
+    now = clock_of(session).now()
     withdrawal_id = uuid.uuid4()
     ledger = await Ledger.of_session(session)
     payout_account = await system_account_id(

@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, require_ready_caller
-from qianbao.kernel.http import TxRoute, locale_of
+from qianbao.kernel.http import TxRoute, locale_of, site_of
 from qianbao.support.chat import desk, mail, service, transcript
 from qianbao.support.chat.api import Csrf, DbSession, _mine
 from qianbao.support.chat.repository import user as repo_user
@@ -84,7 +84,7 @@ async def transcript_text(
     request: Request, s: DbSession, conversation_id: uuid.UUID
 ) -> PlainTextResponse:
     _, conv = await _mine(request, s, conversation_id)
-    site = request.app.state.settings.http.site_url(str(request.base_url))
+    site = site_of(request)
     return PlainTextResponse(
         await transcript.as_text(s, conv, locale_of(request), site=site),
         headers={"Cache-Control": "private, no-store"},
@@ -103,14 +103,8 @@ async def transcript_email(
 ) -> TranscriptSent:
     """`409 chat.no_email` without a verified e-mail address."""
     _, conv = await _mine(request, s, conversation_id)
-    settings = request.app.state.settings
     sent_to = await mail.email_transcript(
-        s,
-        settings,
-        caller.user,
-        conv,
-        locale_of(request),
-        site=settings.http.site_url(str(request.base_url)),
+        s, request.app.state.settings, caller.user, conv, locale_of(request), site=site_of(request)
     )
     return TranscriptSent(sent_to=sent_to)
 

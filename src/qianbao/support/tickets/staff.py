@@ -229,11 +229,10 @@ async def queue(s: Any, agent: Any, name: str, *, now: datetime | None = None) -
 
 
 def breaching(ticket: Ticket, now: datetime) -> bool:
-    at = now
     if ticket.status not in ("new", "open"):
         return False
-    return (ticket.first_responded_at is None and ticket.first_response_due <= at) or (
-        ticket.resolution_due <= at
+    return (ticket.first_responded_at is None and ticket.first_response_due <= now) or (
+        ticket.resolution_due <= now
     )
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from starlette.responses import Response
 
 from qianbao.kernel.errors import DomainError, ErrorKind
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, db_session, site_of
 from qianbao.support.chat import desk, service, transcript
 from qianbao.support.chat.api import config, customer_of, set_visitor_cookie
 from qianbao.support.chat.errors import ConversationNotFound
@@ -92,7 +92,7 @@ async def chat_transcript(request: Request, c: str = "") -> Response:
 
 async def transcript_download(request: Request, conv: Any) -> Response:
     """A conversation the caller may see, as a plain-text download (not cached)."""
-    site = request.app.state.settings.http.site_url(str(request.base_url))
+    site = site_of(request)
     text = await transcript.as_text(db_session(request), conv, locale_of(request), site=site)
     return PlainTextResponse(
         text,

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from qianbao.identity.deps import Caller, client_ip, identity_ctx
 from qianbao.kernel.errors import DomainError, NotFound
-from qianbao.kernel.http import TxRoute, db_session, settings_of
+from qianbao.kernel.http import TxRoute, db_session, settings_of, site_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.text import from_typing
 from qianbao.kernel.translations import gettext
@@ -106,7 +106,7 @@ async def topup_start(request: Request) -> Response:
             amount=amount,
             pin=form.get("pin", ""),
             key=values["key"] or uuid.uuid4().hex,
-            site=settings_of(request).http.site_url(str(request.base_url)),
+            site=site_of(request),
         )
     except DomainError as exc:
         values["key"] = ""  # a new attempt gets a new key
