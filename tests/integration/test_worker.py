@@ -193,7 +193,8 @@ async def test_the_loop_survives_any_round_error_backs_off_and_recovers(fresh_db
         failing = worker.health()
         assert failing["status"] == "failing" and "QueuePool" in failing["error"]
         for _ in range(200):
-            if len(await _effects(fresh_db)) == 2:
+            # The effects commit inside the round; health turns "ok" when that round ends.
+            if len(await _effects(fresh_db)) == 2 and worker.health()["status"] == "ok":
                 break
             await asyncio.sleep(0.05)
         assert len(await _effects(fresh_db)) == 2  # the queued work ran once it could
