@@ -174,7 +174,14 @@ class IdentitySettings(BaseModel):
     otp_ttl_s: int = 300
     otp_max_checks: int = 5
     otp_resend_cooldown_s: int = 60
-    otp_max_sends_per_number_hour: int = 5
+    otp_max_sends_per_purpose_hour: int = Field(
+        default=4,
+        description="Codes one number may be sent for one purpose (sign-up, card binding, "
+        "withdrawal, ...) in an hour: using up sign-up's never blocks a withdrawal.",
+    )
+    otp_max_sends_per_number_hour: int = Field(
+        default=12, description="Codes one number may be sent in an hour, all purposes together."
+    )
     otp_max_sends_per_ip_hour: int = 20
     login_max_failures: int = 10
     login_lockout_minutes: int = 30

@@ -196,6 +196,7 @@ async def test_two_withdrawals_racing_for_the_same_balance(
 
 async def test_refusals_change_nothing(fresh_client: httpx.AsyncClient, fresh_app: FastAPI):
     fresh_app.state.settings.identity.otp_max_sends_per_number_hour = 50
+    fresh_app.state.settings.identity.otp_max_sends_per_purpose_hour = 50
     phone, token, _ = await ready_user(fresh_client, fresh_app, minor=50_000)
     card = await bind_card(fresh_client, fresh_app, phone, token, CARD_OK)
     ten = await _code(fresh_client, fresh_app, phone, token, card, "10.00")
@@ -257,6 +258,7 @@ async def test_very_frequent_withdrawals_restrict_until_reviewed(
     fresh_app.state.settings.admin.api_token = SecretStr("ops-token-0123456789")
     fresh_app.state.settings.risk.velocity_max = 3
     fresh_app.state.settings.identity.otp_max_sends_per_number_hour = 50
+    fresh_app.state.settings.identity.otp_max_sends_per_purpose_hour = 50
     phone, token, user_id = await ready_user(fresh_client, fresh_app, minor=50_000)
     card = await bind_card(fresh_client, fresh_app, phone, token, CARD_OK)
     for _ in range(3):

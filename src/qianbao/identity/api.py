@@ -20,7 +20,7 @@ from qianbao.identity.deps import (
     identity_ctx,
     require_caller,
 )
-from qianbao.identity.errors import CodeCooldown
+from qianbao.identity.errors import CodeCooldown, CodeSendLimit
 from qianbao.identity.phones import mask_phone
 from qianbao.identity.schemas import (
     ForgotIn,
@@ -138,8 +138,10 @@ async def forgot(body: ForgotIn, request: Request, s: DbSession) -> dict[str, st
             ip=client_ip(request),
             locale=locale_of(request),
         )
-    except CodeCooldown as wait:
-        return {"status": "sent_if_registered", "retry_after_s": int(wait.params["seconds"])}
+    except (CodeCooldown, CodeSendLimit) as wait:
+        # No new code now (too soon, or the hour's budget is used): the same 202 for every
+        # number, and when to ask again.
+        return {"status": "sent_if_registered", "retry_after_s": wait.retry_after_s() or 1}
     return {"status": "sent_if_registered"}
 
 

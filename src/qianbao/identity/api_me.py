@@ -38,6 +38,7 @@ from qianbao.identity.schemas import (
     PinIn,
     RecoveryCodesOut,
     SessionOut,
+    UnfreezeIn,
     UserOut,
 )
 from qianbao.kernel.errors import NotFound
@@ -294,7 +295,7 @@ async def unfreeze_code(request: Request, s: DbSession, caller: Me) -> dict[str,
 
 
 @me.post("/unfreeze", status_code=204, summary="Unfreeze with the password and the SMS code")
-async def unfreeze_me(body: PasswordCodeIn, request: Request, s: DbSession, caller: Me) -> Response:
+async def unfreeze_me(body: UnfreezeIn, request: Request, s: DbSession, caller: Me) -> Response:
     await freeze.unfreeze(
         s,
         identity_ctx(request),
@@ -302,6 +303,7 @@ async def unfreeze_me(body: PasswordCodeIn, request: Request, s: DbSession, call
         password=body.password,
         code=body.code,
         ip=client_ip(request),
+        authenticator_code=body.authenticator_code,
     )
     return Response(status_code=204)
 

@@ -40,7 +40,7 @@ class CodeCooldown(IdentityError):
 class CodeSendLimit(IdentityError):
     code = "identity.code_send_limit"
     kind = ErrorKind.RATE_LIMITED
-    message = N_("Too many codes were requested. Try again in an hour.")
+    message = N_("Too many codes were requested. You can ask for a new one in {minutes} minutes.")
 
 
 class WeakPassword(IdentityError):

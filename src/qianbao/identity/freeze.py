@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qianbao.identity import otp, security
+from qianbao.identity import otp, password_guard, security
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import Forbidden, FrozenBySupport, NotFrozen
 from qianbao.identity.models import STAFF_ROLES, User
@@ -66,15 +66,21 @@ async def unfreeze(
     user: User,
     *,
     password: str,
-    code: str,
+    code: str | None,
     ip: str | None,
+    authenticator_code: str | None = None,
 ) -> None:
+    """The password and the SMS code, or the password and an authenticator code (the way out
+    when no SMS can be had)."""
     if user.frozen_at is None:
         raise NotFrozen()
     if user.frozen_by is not None and user.frozen_by != user.id:
         raise FrozenBySupport()
     await confirm_password(session, ctx, user, password)
-    await otp.check_code(session, ctx, destination=user.phone, purpose="unfreeze", code=code)
+    if authenticator_code and not code:
+        await password_guard.confirm_authenticator(session, ctx, user, authenticator_code)
+    else:
+        await otp.check_code(session, ctx, destination=user.phone, purpose="unfreeze", code=code)
     user.frozen_at = None
     user.frozen_reason = None
     user.frozen_by = None

@@ -1,6 +1,8 @@
 """One-time codes: 6 digits from ``secrets``, valid 5 minutes, single use, stored as a keyed hash,
 bound to a destination (phone or e-mail) and a purpose, at most 5 checks per code, a resend
-cool-down, at most 5 sends per destination an hour and a per-IP cap.
+cool-down, a budget of sends per destination *and purpose* an hour (so the codes of sign-up and
+card binding never use up the withdrawal's or the unfreeze's — issue 13, defect 7), a larger cap
+for the destination over all purposes, and a per-IP cap. A refusal says when to ask again.
 
 Checks are counted atomically (``UPDATE … SET checks = checks + 1 … WHERE checks < max``), so 100
 parallel wrong guesses evaluate at most 5.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -79,23 +82,27 @@ async def send_code(
         wait = cfg.otp_resend_cooldown_s - int((now - last).total_seconds())
         raise CodeCooldown(seconds=max(1, wait))
     hour_ago = now - timedelta(hours=1)
-    sent_to_destination = (
-        await session.execute(
-            select(func.count()).where(
-                OneTimeCode.destination == destination, OneTimeCode.created_at > hour_ago
-            )
-        )
-    ).scalar_one()
-    if sent_to_destination >= cfg.otp_max_sends_per_number_hour:
-        raise CodeSendLimit()
+    budgets = [
+        (
+            cfg.otp_max_sends_per_purpose_hour,
+            (OneTimeCode.destination == destination, OneTimeCode.purpose == purpose),
+        ),
+        (cfg.otp_max_sends_per_number_hour, (OneTimeCode.destination == destination,)),
+    ]
     if ip:
-        sent_from_ip = (
+        budgets.append((cfg.otp_max_sends_per_ip_hour, (OneTimeCode.ip == ip,)))
+    for limit, where in budgets:
+        sent, oldest = (
             await session.execute(
-                select(func.count()).where(OneTimeCode.ip == ip, OneTimeCode.created_at > hour_ago)
+                select(func.count(), func.min(OneTimeCode.created_at)).where(
+                    *where, OneTimeCode.created_at > hour_ago
+                )
             )
-        ).scalar_one()
-        if sent_from_ip >= cfg.otp_max_sends_per_ip_hour:
-            raise CodeSendLimit()
+        ).one()
+        if sent >= limit:
+            # The window frees a send when its oldest send is an hour old.
+            free_in = (oldest + timedelta(hours=1) - now).total_seconds()
+            raise CodeSendLimit(minutes=max(1, -(-int(free_in) // 60)))
     # Earlier codes for the same purpose stop working: only the newest is valid.
     await session.execute(
         update(OneTimeCode)
@@ -129,6 +136,45 @@ async def send_code(
             secret_params={"code": code},
             sealer=ctx.outbox_sealer,
         )
+
+
+@dataclass(frozen=True)
+class LiveCode:
+    """The code the destination was last sent for a purpose, while it can still be typed."""
+
+    expires_in_s: int
+    resend_in_s: int  # 0: a new one may be asked for now (as far as the cool-down goes)
+
+
+async def live_code(
+    session: AsyncSession, ctx: IdentityContext, *, destination: str, purpose: str
+) -> LiveCode | None:
+    """So a page can bring back the step where the code is typed (with a count-down to the next
+    send) instead of a dead end when the user comes back or asks again too soon."""
+    now = ctx.clock.now()
+    cfg = ctx.settings.identity
+    row = (
+        await session.execute(
+            select(OneTimeCode.created_at, OneTimeCode.expires_at)
+            .where(
+                OneTimeCode.destination == destination,
+                OneTimeCode.purpose == purpose,
+                OneTimeCode.consumed_at.is_(None),
+                OneTimeCode.expires_at > now,
+                OneTimeCode.checks < cfg.otp_max_checks,
+            )
+            .order_by(OneTimeCode.created_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    created, expires = row
+    since = (now - created).total_seconds()
+    return LiveCode(
+        expires_in_s=max(1, int((expires - now).total_seconds())),
+        resend_in_s=max(0, int(cfg.otp_resend_cooldown_s - since)),
+    )
 
 
 def _material(destination: str, purpose: str, context: str | None, code: str) -> str:

@@ -91,6 +91,17 @@ class PasswordCodeIn(BaseModel):
     code: str = Field(max_length=12)
 
 
+class UnfreezeIn(BaseModel):
+    password: str = Field(max_length=256)
+    code: str | None = Field(default=None, max_length=12, description="SMS code")
+    authenticator_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Instead of `code`, when no SMS can be had: a code from the authenticator "
+        "app (or a recovery code). Wrong ones count toward the sign-in lockout.",
+    )
+
+
 class CodeIn(BaseModel):
     code: str = Field(max_length=32)
 

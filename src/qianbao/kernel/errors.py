@@ -36,6 +36,17 @@ class DomainError(Exception):
             self.message = message  # type: ignore[misc]
         super().__init__(self.code)
 
+    def retry_after_s(self) -> int | None:
+        """When a refusal for now (a limit) may be tried again: from a ``seconds`` or
+        ``minutes`` parameter; answered as ``Retry-After`` and ``retry_after_s``."""
+        if self.kind is not ErrorKind.RATE_LIMITED:
+            return None
+        if isinstance(self.params.get("seconds"), int):
+            return max(1, int(self.params["seconds"]))
+        if isinstance(self.params.get("minutes"), int):
+            return max(1, int(self.params["minutes"])) * 60
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, params={self.params!r})"
 

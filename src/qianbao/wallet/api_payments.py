@@ -148,7 +148,15 @@ class QuoteOut(BaseModel):
 
 class WithdrawalIn(QuoteIn):
     pin: str = Field(max_length=12)
-    code: str = Field(max_length=12, description="SMS code from POST /withdrawals/code")
+    code: str | None = Field(
+        default=None, max_length=12, description="SMS code from POST /withdrawals/code"
+    )
+    authenticator_code: str | None = Field(
+        default=None,
+        max_length=32,
+        description="Instead of `code`, when no SMS can be had: a code from the user's "
+        "authenticator app (or a recovery code). Wrong ones count toward the sign-in lockout.",
+    )
 
 
 class StepOut(BaseModel):
@@ -280,6 +288,7 @@ async def create_withdrawal(
         pin=body.pin,
         code=body.code,
         key=idempotency_key,
+        authenticator_code=body.authenticator_code,
     )
     return await withdrawal_out(s, w, locale_of(request), replayed)
 

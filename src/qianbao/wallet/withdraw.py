@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from qianbao.identity import otp, security
+from qianbao.identity import otp, password_guard, security
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
@@ -181,10 +181,14 @@ async def request(
     card_id: str,
     amount: Money,
     pin: str,
-    code: str,
+    code: str | None,
     key: str,
+    authenticator_code: str | None = None,
 ) -> tuple[Withdrawal, bool]:
-    """Ask for a withdrawal; returns (withdrawal, replayed). Nothing is held on any refusal."""
+    """Ask for a withdrawal; returns (withdrawal, replayed). Nothing is held on any refusal.
+
+    The second factor is the SMS code sent for this amount and card, or — when no SMS can be
+    had — a code from the user's authenticator app (``authenticator_code``)."""
     check_key(key)
     fingerprint = _fingerprint(str(card_id), amount)
     replay = await _replay(session, user, key, fingerprint)  # answered at once, without a lock
@@ -205,14 +209,17 @@ async def request(
     account = await wallet_account(session, user.id, amount.currency)
     if account.available < amount.minor + fee:  # before the code is used up
         raise InsufficientFunds()
-    await otp.check_code(
-        session,
-        ctx,
-        destination=user.phone,
-        purpose="withdraw",
-        code=code,
-        context=code_context(str(card.id), amount),
-    )
+    if authenticator_code and not code:
+        await password_guard.confirm_authenticator(session, ctx, user, authenticator_code)
+    else:
+        await otp.check_code(
+            session,
+            ctx,
+            destination=user.phone,
+            purpose="withdraw",
+            code=code,
+            context=code_context(str(card.id), amount),
+        )
     return await place(
         session, ctx, user, card, amount, fee, key=key, fingerprint=fingerprint
     ), False

@@ -62,7 +62,12 @@ def problem_response(
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return problem_response(request, domain_problem(exc, locale_of(request)))
+    problem = domain_problem(exc, locale_of(request))
+    wait = exc.retry_after_s()
+    if wait is None:
+        return problem_response(request, problem)
+    problem.extra["retry_after_s"] = wait
+    return problem_response(request, problem, headers={"Retry-After": str(wait)})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

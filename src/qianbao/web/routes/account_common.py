@@ -10,10 +10,12 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from qianbao.identity.deps import DEVICE_COOKIE, Caller, optional_caller
+from qianbao.identity import otp
+from qianbao.identity.deps import DEVICE_COOKIE, Caller, identity_ctx, optional_caller
 from qianbao.identity.errors import StaffNeedsTwoFactor
 from qianbao.identity.sessions import NewSession
 from qianbao.kernel.errors import DomainError
+from qianbao.kernel.http import db_session
 from qianbao.kernel.i18n import N_
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
@@ -197,3 +199,15 @@ def mask_email(email: str) -> str:
     if len(local) <= 2:
         return f"{local[:1]}***@{domain}"
     return f"{local[0]}***{local[-1]}@{domain}"
+
+
+async def code_step(request: Request, *, destination: str, purpose: str) -> dict[str, Any] | None:
+    """The state of the code a page asked for earlier, while it can still be typed: how long it
+    stays valid and when a new one can be asked for (the button counts down). Lets a page bring
+    back its code step instead of a dead end ("wait N seconds" and no box to type the code)."""
+    live = await otp.live_code(
+        db_session(request), identity_ctx(request), destination=destination, purpose=purpose
+    )
+    if live is None:
+        return None
+    return {"resend_in": live.resend_in_s, "valid_minutes": max(1, -(-live.expires_in_s // 60))}

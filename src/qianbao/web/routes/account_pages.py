@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from qianbao.identity import accounts, login, passkeys, sessions
 from qianbao.identity.deps import identity_ctx
-from qianbao.identity.errors import PasskeyFailed, TwoFactorRequired
+from qianbao.identity.errors import CodeCooldown, CodeSendLimit, PasskeyFailed, TwoFactorRequired
 from qianbao.identity.phones import mask_phone, normalize_phone
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
@@ -24,6 +24,7 @@ from qianbao.web.routes.account_common import (
     clear_pending_cookie,
     clear_session_cookie,
     client_ip,
+    code_step,
     current_caller,
     device_token,
     form_error,
@@ -48,6 +49,10 @@ FORGOT = "account/forgot.html"
 
 def _ttl_minutes(request: Request) -> int:
     return max(1, int(request.app.state.settings.identity.otp_ttl_s) // 60)
+
+
+def _cooldown(request: Request) -> int:
+    return int(request.app.state.settings.identity.otp_resend_cooldown_s)
 
 
 # -- sign up ---------------------------------------------------------------------------------------
@@ -78,10 +83,25 @@ async def signup_code(request: Request) -> Response:
             ip=client_ip(request),
             locale=locale_of(request),
         )
+    except (CodeCooldown, CodeSendLimit) as exc:
+        # Asked again too soon (back button, a second tab) or too often: the code sent earlier
+        # still works, so bring back the step where it is typed, with a count-down.
+        normalized = normalize_phone(phone, _region(request))
+        earlier = await code_step(request, destination=normalized, purpose="sign_up")
+        if earlier is None:
+            return form_error(request, exc, SIGNUP, {**context, "way_out": True})
+        context.update(step="code", sent_to=mask_phone(normalized), earlier=True, **earlier)
+        if isinstance(exc, CodeCooldown):
+            return render(request, SIGNUP, context)
+        return form_error(request, exc, SIGNUP, context)
     except DomainError as exc:
         return form_error(request, exc, SIGNUP, context)
     context.update(
-        step="code", sent_to=mask_phone(normalized), minutes=_ttl_minutes(request), sent=True
+        step="code",
+        sent_to=mask_phone(normalized),
+        minutes=_ttl_minutes(request),
+        sent=True,
+        resend_in=_cooldown(request),
     )
     return render(request, SIGNUP, context)
 
@@ -285,9 +305,25 @@ async def forgot_code(request: Request) -> Response:
             locale=locale_of(request),
         )
         context["sent_to"] = _masked_destination(request, context["channel"], context["login"])
+    except CodeCooldown as wait:
+        # Asked again too soon: the code sent a moment ago still works — its step, with the
+        # count-down to a new one (the same for every number: nothing is told).
+        left = int(request.app.state.settings.identity.otp_ttl_s) - _cooldown(request)
+        context.update(
+            step="code",
+            sent=True,
+            sent_to=_masked_destination(request, context["channel"], context["login"]),
+            minutes=max(1, (left + int(wait.params["seconds"])) // 60),
+            resend_in=int(wait.params["seconds"]),
+        )
+        return render(request, FORGOT, context)
+    except CodeSendLimit as exc:
+        return form_error(request, exc, FORGOT, {**context, "way_out": True})
     except DomainError as exc:
         return form_error(request, exc, FORGOT, context)
-    context.update(step="code", sent=True, minutes=_ttl_minutes(request))
+    context.update(
+        step="code", sent=True, minutes=_ttl_minutes(request), resend_in=_cooldown(request)
+    )
     return render(request, FORGOT, context)
 
 

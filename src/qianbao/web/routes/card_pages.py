@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from qianbao.identity.deps import identity_ctx
+from qianbao.identity.errors import CodeCooldown, CodeSendLimit
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.translations import gettext
@@ -16,6 +17,7 @@ from qianbao.wallet.banks import mask
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
     client_ip,
+    code_step,
     current_caller,
     ensure_ready,
     form_values,
@@ -35,8 +37,12 @@ async def _page(
     exc: DomainError | None = None,
     code_sent: bool = False,
     values: dict[str, str] | None = None,
+    way_out: bool = False,
 ) -> Response:
     locale = locale_of(request)
+    # A code sent earlier that still works brings back the form where it is typed (issue 13,
+    # defect 7): coming back to the page, or asking again too soon, is never a dead end.
+    earlier = await code_step(request, destination=caller.user.phone, purpose="bind_card")
     rows = await cards.list_cards(db_session(request), caller.user.id)
     shown = [
         {
@@ -56,6 +62,9 @@ async def _page(
             "cards": shown,
             "problem": domain_problem(exc, locale) if exc else None,
             "code_sent": code_sent,
+            "earlier": None if code_sent else earlier,
+            "resend_in": earlier["resend_in"] if earlier else 0,
+            "way_out": way_out and earlier is None,
             "values": values or {"holder": caller.user.real_name or ""},
             "notice": notice_of(request),
         },
@@ -81,6 +90,10 @@ async def cards_code(request: Request) -> Response:
         await cards.request_bind_code(
             db_session(request), identity_ctx(request), caller.user, ip=client_ip(request)
         )
+    except CodeCooldown:
+        return await _page(request, caller)  # the earlier code's form, with the count-down
+    except CodeSendLimit as exc:
+        return await _page(request, caller, exc=exc, way_out=True)
     except DomainError as exc:
         return await _page(request, caller, exc=exc)
     return await _page(request, caller, code_sent=True)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.responses import RedirectResponse, Response
 
 from qianbao.identity.deps import Caller, client_ip, identity_ctx
+from qianbao.identity.errors import CodeCooldown, CodeSendLimit
 from qianbao.kernel.errors import DomainError, NotFound
 from qianbao.kernel.http import TxRoute, db_session, settings_of, site_of
 from qianbao.kernel.money import Money
@@ -28,6 +29,7 @@ from qianbao.wallet.fees import FeeSchedule
 from qianbao.wallet.models import Withdrawal
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
+    code_step,
     current_caller,
     ensure_ready,
     form_values,
@@ -194,11 +196,14 @@ async def _confirm(
     *,
     code_sent: bool,
     exc: DomainError | None = None,
+    way_out: bool = False,
 ) -> Response:
     s, ctx = db_session(request), identity_ctx(request)
     amount = Money.parse(values["amount"], "CNY", allow_zero=False)
     q = await withdraw.quote(s, ctx, caller.user, card_id=values["card_id"], amount=amount)
     problem = domain_problem(exc, locale_of(request)) if exc else None
+    # The code sent earlier (for this amount and card, or another): its count-down to a new one.
+    earlier = await code_step(request, destination=caller.user.phone, purpose="withdraw")
     return render(
         request,
         "wallet/withdraw_confirm.html",
@@ -209,6 +214,10 @@ async def _confirm(
             "values": values,
             "key": values.get("key") or uuid.uuid4().hex,
             "code_sent": code_sent,
+            "earlier": earlier if not code_sent else None,
+            "resend_in": earlier["resend_in"] if earlier else 0,
+            "way_out": way_out,
+            "authenticator": caller.user.two_factor_enabled,
             "problem": problem,
         },
         status_code=problem.status if problem else 200,
@@ -238,6 +247,12 @@ async def withdraw_quote(request: Request) -> Response:
         await withdraw.request_code(
             s, ctx, caller.user, card_id=values["card_id"], amount=amount, ip=client_ip(request)
         )
+    except CodeCooldown:
+        # Asked again too soon: the code step, with the earlier code and a count-down.
+        return await _confirm(request, caller, values, code_sent=False)
+    except CodeSendLimit as exc:
+        # No new code this hour: never a dead end (authenticator app, or contact support).
+        return await _confirm(request, caller, values, code_sent=False, exc=exc, way_out=True)
     except DomainError as exc:
         return await _withdraw_form(request, caller, values, exc)
     return await _confirm(request, caller, values, code_sent=True)
@@ -268,6 +283,7 @@ async def withdraw_send(request: Request) -> Response:
             pin=form.get("pin", ""),
             code=form.get("code", "").strip(),
             key=values["key"],
+            authenticator_code=form.get("authenticator_code", "").strip() or None,
         )
     except DomainError as exc:
         try:

@@ -238,6 +238,7 @@ async def unfreeze_now(request: Request) -> Response:
             password=form.get("password", ""),
             code=form.get("code", "").strip(),
             ip=ip,
+            authenticator_code=form.get("authenticator_code", "").strip() or None,
         )
 
     return await _act(request, "freeze", act, notice="unfrozen")

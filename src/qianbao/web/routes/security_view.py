@@ -16,7 +16,7 @@ from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import db_session
 from qianbao.kernel.i18n import N_
 from qianbao.web.problems import domain_problem
-from qianbao.web.routes.account_common import mask_email, notice_of
+from qianbao.web.routes.account_common import code_step, mask_email, notice_of
 from qianbao.web.templating import locale_of, render
 
 PAGE = "account/security.html"
@@ -105,6 +105,12 @@ async def security_page(
             for e in await security.recent_events(s, user.id, limit=10)
         ],
         "cooling_off_until": await security.cooling_off_until(s, ctx, user.id),
+        # Unfreezing: the code sent earlier still works (count-down to a new one); no code this
+        # hour is never a dead end (the authenticator app, or support).
+        "unfreeze_code": await code_step(request, destination=user.phone, purpose="unfreeze")
+        if user.frozen_at is not None
+        else None,
+        "no_code": problem is not None and problem.code == "identity.code_send_limit",
         "notice": notice_of(request),
         "section": section,
         "problem": problem,
