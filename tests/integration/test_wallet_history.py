@@ -517,3 +517,94 @@ async def test_monthly_statement_matches_the_ledger_across_a_month_boundary(
         "/wallet/statement.csv", params={"month": _key(last)}, headers={**bearer(alice), **EN}
     )
     assert r.content.startswith(b"\xef\xbb\xbf") and b"878.00" in r.content
+
+
+async def test_history_balances_follow_each_other_across_a_withdrawal_that_settles_later(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    """Issue 13, defect 8: a withdrawal settles after other money moved; the history is listed
+    in the order money moved, so each row's balance after is the one before it plus or minus
+    this row — also across a withdrawal the bank sends back — and the last one is the balance,
+    as on the monthly statement."""
+    from tests.support.wallet import (
+        CARD_OK,
+        PAYOUT_RETURNED,
+        bind_card,
+        ready_user,
+        settle_payouts,
+    )
+
+    fresh_app.state.settings.identity.otp_max_sends_per_purpose_hour = 50
+    a_phone, alice, _ = await ready_user(fresh_client, fresh_app, minor=100_000)
+    b_phone, bob, _ = await ready_user(fresh_client, fresh_app, minor=100_000)
+    card = await bind_card(fresh_client, fresh_app, a_phone, alice, CARD_OK)
+    returned_card = await bind_card(fresh_client, fresh_app, a_phone, alice, PAYOUT_RETURNED)
+
+    async def withdraw(card_id: str, amount: str) -> None:
+        from tests.support.identity import last_code
+
+        r = await fresh_client.post(
+            "/api/v1/wallet/withdrawals/code",
+            json={"card_id": card_id, "amount": amount, "currency": "CNY"},
+            headers=bearer(alice),
+        )
+        assert r.status_code == 202, r.text
+        code = await last_code(fresh_app, e164(a_phone))
+        r = await fresh_client.post(
+            "/api/v1/wallet/withdrawals",
+            json={
+                "card_id": card_id,
+                "amount": amount,
+                "currency": "CNY",
+                "pin": PIN,
+                "code": code,
+            },
+            headers={**bearer(alice), "Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert r.status_code == 201, r.text
+
+    await withdraw(card, "100.00")  # held now, settles later
+    await _send(fresh_client, bob, a_phone, "50.00")  # money in while it is on its way
+    await _send(fresh_client, alice, b_phone, "10.00")
+    await settle_payouts(fresh_app)  # the withdrawal settles after both transfers
+    await _send(fresh_client, bob, a_phone, "5.00")
+    await withdraw(returned_card, "20.00")
+    await settle_payouts(fresh_app)
+    await settle_payouts(fresh_app)  # ... and the bank sends this one back
+
+    r = await fresh_client.get(
+        "/api/v1/wallet/transactions", params={"limit": 100}, headers=bearer(alice)
+    )
+    rows = list(reversed(r.json()["transactions"]))  # oldest first
+    listed = [row["listed_at"] for row in rows]
+    assert listed == sorted(listed)
+    balance = 100_000
+    for row in rows:
+        if row["balance_after"] is None:
+            assert row["status"] in ("pending", "failed"), row
+            continue
+        sign = 1 if row["direction"] == "in" else -1
+        balance += sign * _minor(row["amount"]) - (_minor(row["fee"]) if sign < 0 else 0)
+        assert balance == _minor(row["balance_after"]), row
+    r = await fresh_client.get("/api/v1/wallet", headers=bearer(alice))
+    assert _minor(r.json()["balances"][0]["available"]) == balance  # nothing on hold any more
+    kinds = [(row["kind"], row["direction"], row["status"]) for row in rows]
+    assert ("withdrawal", "in", "completed") in kinds  # the money sent back is a row of its own
+    # The settled withdrawal sits after the transfers that happened while it was on its way,
+    # and its page says when it was asked for and when it completed.
+    settled = next(
+        row for row in rows if row["kind"] == "withdrawal" and row["amount"]["amount"] == "100.00"
+    )
+    assert rows.index(settled) > 1 and settled["listed_at"] > settled["created_at"]
+    page = await fresh_client.get(f"/wallet/tx/{settled['id']}", headers={**bearer(alice), **EN})
+    assert "Completed at" in page.text
+    # The statement says the same closing balance.
+    month = datetime.fromisoformat(rows[-1]["listed_at"]).astimezone(LOCAL_TZ)
+    st = await fresh_client.get(
+        f"/api/v1/wallet/statements/{month.year:04d}-{month.month:02d}",
+        params={"currency": "CNY"},
+        headers=bearer(alice),
+    )
+    assert st.status_code == 200, st.text
+    _check_arithmetic(st.json())
+    assert _minor(st.json()["closing_balance"]) == balance

@@ -381,7 +381,9 @@ async def test_pending_and_failed_top_ups_do_not_look_like_money_in(
         assert r.status_code == 200
     await deliver(fresh_app)
     listed = await fresh_client.get("/wallet/history", headers={**bearer(token), **en})
-    assert _amounts(listed.text) == [("muted", "CN¥30.00"), ("in", "+CN¥100.00")]
+    # The confirmed one is listed when its money arrived (after the declined one was asked
+    # for); the declined one moved nothing and stays where it was asked for.
+    assert _amounts(listed.text) == [("in", "+CN¥100.00"), ("muted", "CN¥30.00")]
     assert "<s>CN¥30.00</s>" in listed.text and "Failed" in listed.text
     assert "Waiting for the bank" not in listed.text
 

@@ -54,7 +54,13 @@ class TransactionOut(BaseModel):
     counterparty_name: str | None
     counterparty_phone: str | None
     note: str | None
-    created_at: datetime
+    created_at: datetime = Field(description="When it was asked for")
+    listed_at: datetime = Field(
+        description="When its money moved in the ledger (a withdrawal when it settled, a top-up "
+        "when the bank confirmed it), or, while nothing has moved, when it was asked for. The "
+        "history is ordered by it: each `balance_after` is the one before it plus or minus this "
+        "row (pending and failed rows have none)."
+    )
 
 
 class WalletOut(BaseModel):
@@ -109,6 +115,7 @@ def transaction_out(row: WalletTransaction) -> TransactionOut:
         counterparty_phone=row.counterparty_phone,
         note=row.note,
         created_at=row.created_at,
+        listed_at=row.listed_at,
     )
 
 

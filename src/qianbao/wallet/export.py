@@ -70,7 +70,7 @@ async def csv_document(session: Any, user_id: uuid.UUID, filters: Filters, local
             counterparty = " ".join(x for x in (tx.counterparty_name, tx.counterparty_phone) if x)
             writer.writerow(
                 [
-                    tx.created_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+                    tx.listed_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"),
                     gettext(locale, KIND_LABELS.get(tx.kind, tx.kind)),
                     gettext(locale, DIRECTION_LABELS[tx.direction]),
                     Money(tx.amount, tx.currency).to_decimal_string(),

@@ -109,7 +109,7 @@ def amount_bounds(filters: Filters) -> tuple[int | None, int | None]:
 
 
 def _cursor(row: WalletTransaction) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.id}"
+    raw = f"{row.listed_at.isoformat()}|{row.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -135,9 +135,9 @@ async def list_transactions(
     stmt = select(WalletTransaction).where(WalletTransaction.user_id == user_id)
     since, until = period_bounds(filters, now or clock_of(session).now())
     if since is not None:
-        stmt = stmt.where(WalletTransaction.created_at >= since)
+        stmt = stmt.where(WalletTransaction.listed_at >= since)
     if until is not None:
-        stmt = stmt.where(WalletTransaction.created_at < until)
+        stmt = stmt.where(WalletTransaction.listed_at < until)
     if filters.kind:
         stmt = stmt.where(WalletTransaction.kind == filters.kind)
     if filters.direction:
@@ -167,15 +167,15 @@ async def list_transactions(
         at, ident = _uncursor(cursor)
         stmt = stmt.where(
             or_(
-                WalletTransaction.created_at < at,
-                and_(WalletTransaction.created_at == at, WalletTransaction.id < ident),
+                WalletTransaction.listed_at < at,
+                and_(WalletTransaction.listed_at == at, WalletTransaction.id < ident),
             )
         )
     rows = list(
         (
             await session.execute(
                 stmt.order_by(
-                    WalletTransaction.created_at.desc(), WalletTransaction.id.desc()
+                    WalletTransaction.listed_at.desc(), WalletTransaction.id.desc()
                 ).limit(limit + 1)
             )
         ).scalars()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    event,
     func,
     text,
 )
@@ -51,6 +52,11 @@ class WalletTransaction(Base):
     entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Where the row sits in the history: when its money moved in the ledger (a withdrawal when it
+    # settled, a top-up when the bank confirmed it), or, while nothing has moved, when it was
+    # asked for. History is ordered by it, so each row's ``balance_after`` (the ledger's balance
+    # after the row's postings) follows from the one before — as on the monthly statement.
+    listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         CheckConstraint(f"kind IN {KINDS!r}", name="kind_known"),
@@ -60,6 +66,7 @@ class WalletTransaction(Base):
         ),
         CheckConstraint("amount > 0 AND fee >= 0", name="amounts_positive"),
         Index("ix_wallet_transactions_user_created", "user_id", "created_at", "id"),
+        Index("ix_wallet_transactions_user_listed", "user_id", "listed_at", "id"),
         Index("uq_wallet_transactions_entry_user", "entry_id", "user_id", unique=True),
     )
 
@@ -193,3 +200,11 @@ class WithdrawalEvent(Base):
     note: Mapped[str | None] = mapped_column(String(300))  # a reason (an N_ msgid or free text)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+@event.listens_for(WalletTransaction, "before_insert")
+def _listed_when_asked(mapper: Any, connection: Any, row: WalletTransaction) -> None:
+    # Until its money moves (then the code that posts it moves the row), a row is listed at the
+    # moment it was asked for.
+    if row.listed_at is None:
+        row.listed_at = row.created_at

@@ -14,7 +14,8 @@ from qianbao.kernel.clock import clock_of
 from qianbao.ledger import Ledger, PostHold, Reverse
 from qianbao.rails import PayoutInstruction, PayoutProvider, PayoutStatus
 from qianbao.wallet import cards
-from qianbao.wallet.models import BankCard, Withdrawal
+from qianbao.wallet.models import BankCard, WalletTransaction, Withdrawal
+from qianbao.wallet.transfer import new_reference
 from qianbao.wallet.withdrawal_steps import add_event, finish, locked, release
 
 
@@ -104,9 +105,39 @@ async def _return(session: Any, withdrawal: Withdrawal, reason: str) -> None:
     """The bank sent the money back after settling: reverse both entries (the fee too)."""
     ledger = await Ledger.of_session(session)
     assert withdrawal.amount_entry_id is not None
-    await ledger.post(Reverse(f"withdrawal:{withdrawal.id}:return", withdrawal.amount_entry_id))
+    back = await ledger.post(
+        Reverse(f"withdrawal:{withdrawal.id}:return", withdrawal.amount_entry_id)
+    )
+    last = back
     if withdrawal.fee_entry_id is not None:
-        await ledger.post(
+        last = await ledger.post(
             Reverse(f"withdrawal:{withdrawal.id}:return-fee", withdrawal.fee_entry_id)
         )
+    original = await session.get(WalletTransaction, withdrawal.transaction_id)
     await finish(session, withdrawal, "returned", "reversed", reason=reason)
+    # The money coming back is a row of its own, listed now, so the history's balances keep
+    # following each other (the settled row stays where the money left; issue 13, defect 8).
+    now = clock_of(session).now()
+    session.add(
+        WalletTransaction(
+            user_id=withdrawal.user_id,
+            account_id=original.account_id,
+            kind="withdrawal",
+            direction="in",
+            status="completed",
+            currency=withdrawal.currency,
+            amount=withdrawal.amount + withdrawal.fee,
+            balance_after=next(p.balance_after for p in last.postings if p.amount > 0),
+            reference=new_reference(now),
+            entry_id=back.entry_id,
+            details={
+                **{k: v for k, v in original.details.items() if k in ("card", "bank")},
+                "returned_withdrawal_id": str(withdrawal.id),
+                "reason": reason,
+                "fee_back": withdrawal.fee,
+            },
+            created_at=now,
+            listed_at=now,
+        )
+    )
+    await session.flush()

@@ -213,6 +213,7 @@ async def settle(session: Any, provider: str, event: CardPaymentEvent) -> Topup:
             row.balance_after = next(
                 p.balance_after for p in entry.postings if p.account_id == target
             )
+            row.listed_at = now  # the money arrived now: listed here, its balance follows
     else:
         topup.status, topup.failure = "failed", event.status
         row.status = "failed"

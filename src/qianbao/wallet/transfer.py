@@ -36,9 +36,10 @@ WRITE_TRANSFER_ROWS = """
 WITH rows AS (
   INSERT INTO wallet_transactions (id, user_id, account_id, kind, direction, currency, amount,
                                    balance_after, counterparty_user_id, counterparty_name,
-                                   counterparty_phone, note, reference, entry_id, created_at)
+                                   counterparty_phone, note, reference, entry_id, created_at,
+                                   listed_at)
   SELECT id, user_id, account_id, 'transfer', direction, $10, $11, balance_after, party,
-         party_name, party_phone, $12, reference, $13, $14
+         party_name, party_phone, $12, reference, $13, $14, $14
     FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[], $6::uuid[],
                 $7::text[], $8::text[], $9::text[])
          AS t(id, user_id, account_id, direction, balance_after, party, party_name, party_phone,

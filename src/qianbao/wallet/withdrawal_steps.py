@@ -86,7 +86,10 @@ async def finish(
     row = await session.get(WalletTransaction, withdrawal.transaction_id, with_for_update=True)
     row.status = row_status
     if balance_after is not None:
+        # The money left the ledger now: the row moves to this moment in the history, where
+        # its balance follows from the rows before it (issue 13, defect 8).
         row.balance_after = balance_after
+        row.listed_at = clock_of(session).now()
     if reason:
         row.details = {**row.details, "reason": reason}
     await add_event(session, withdrawal, status, note=reason, actor=actor)
