@@ -166,7 +166,7 @@ async def test_withdraw_and_unfreeze_with_an_authenticator_code_when_no_sms_can_
     assert r.status_code == 204, r.text
 
 
-async def test_wrong_authenticator_codes_count_toward_the_sign_in_lockout(
+async def test_wrong_authenticator_codes_in_place_of_an_sms_code_lock_the_second_factor(
     fresh_client: httpx.AsyncClient, fresh_app: FastAPI
 ):
     fresh_app.state.settings.identity.login_max_failures = 3
@@ -182,8 +182,7 @@ async def test_wrong_authenticator_codes_count_toward_the_sign_in_lockout(
             headers={**bearer(token), **key()},
         )
         codes.append(r.json()["code"])
-    assert codes[:3] == ["identity.two_factor_invalid"] * 3
-    assert codes[3] == "identity.login_locked"
+    assert codes == ["identity.two_factor_invalid"] * 2 + ["identity.login_locked"] * 2
 
 
 def _csrf(page: httpx.Response) -> str:
@@ -255,3 +254,34 @@ async def test_the_card_page_comes_back_to_its_code_step_and_offers_a_way_out(
     assert r.status_code == 429
     assert "分钟后可以重新获取" in r.text
     assert 'href="/support"' in r.text and "联系客服" in r.text
+
+
+async def test_a_right_password_does_not_reset_the_count_of_wrong_authenticator_codes(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    """Sign-in with 2FA: each wrong code used to cost nothing (the pending token stayed valid and
+    a right password cleared the count), so the million codes could be tried."""
+    fresh_app.state.settings.identity.login_max_failures = 3
+    phone, _ = await sign_up(fresh_client, fresh_app)
+    totp = await _with_authenticator(fresh_app, phone)
+    answers = []
+    for guess in ("000001", "000002", "000003", "000004"):
+        r = await fresh_client.post(
+            "/api/v1/auth/login", json={"phone": phone, "password": "correct horse battery staple"}
+        )
+        assert r.status_code == 200 and r.json()["second_factor_required"], r.text
+        r = await fresh_client.post(
+            "/api/v1/auth/login/second-factor",
+            json={"pending_token": r.json()["pending_token"], "code": guess},
+        )
+        answers.append(r.json()["code"])
+    assert answers == ["identity.two_factor_invalid"] * 2 + ["identity.login_locked"] * 2
+    # Even the right code waits for the lock to end.
+    r = await fresh_client.post(
+        "/api/v1/auth/login", json={"phone": phone, "password": "correct horse battery staple"}
+    )
+    r = await fresh_client.post(
+        "/api/v1/auth/login/second-factor",
+        json={"pending_token": r.json()["pending_token"], "code": totp.now()},
+    )
+    assert r.json()["code"] == "identity.login_locked"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qianbao.identity import otp, password_guard, security
+from qianbao.identity import otp, security, totp
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import Forbidden, FrozenBySupport, NotFrozen
 from qianbao.identity.models import STAFF_ROLES, User
@@ -78,7 +78,7 @@ async def unfreeze(
         raise FrozenBySupport()
     await confirm_password(session, ctx, user, password)
     if authenticator_code and not code:
-        await password_guard.confirm_authenticator(session, ctx, user, authenticator_code)
+        await totp.confirm_instead_of_sms(session, ctx, user, authenticator_code)
     else:
         await otp.check_code(session, ctx, destination=user.phone, purpose="unfreeze", code=code)
     user.frozen_at = None

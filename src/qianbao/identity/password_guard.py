@@ -12,12 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qianbao.identity import totp
 from qianbao.identity.context import IdentityContext
-from qianbao.identity.errors import LoginLocked, TwoFactorNotEnabled, WrongPassword
+from qianbao.identity.errors import LoginLocked, WrongPassword
 from qianbao.identity.models import LoginThrottle, User
 from qianbao.identity.passwords import verify_password
-from qianbao.kernel.errors import DomainError
 
 
 async def throttle(ctx: IdentityContext, phone: str, *, failed: bool) -> None:
@@ -76,21 +74,3 @@ async def confirm_password(
     if minutes is not None:
         raise LoginLocked(minutes=minutes)
     raise WrongPassword()
-
-
-async def confirm_authenticator(
-    session: AsyncSession, ctx: IdentityContext, user: User, code: str
-) -> None:
-    """An authenticator (or recovery) code in place of an SMS code — the way out when no SMS can
-    be sent or received (issue 13, defect 7). Wrong codes count toward the sign-in lockout, so
-    a stolen session cannot try the million codes."""
-    if not user.two_factor_enabled:
-        raise TwoFactorNotEnabled()
-    minutes = await locked_minutes(session, ctx, user.phone)
-    if minutes is not None:
-        raise LoginLocked(minutes=minutes)
-    try:
-        await totp.verify_second_factor(session, ctx, user, code)
-    except DomainError:
-        await throttle(ctx, user.phone, failed=True)
-        raise

@@ -98,7 +98,7 @@ class UnfreezeIn(BaseModel):
         default=None,
         max_length=32,
         description="Instead of `code`, when no SMS can be had: a code from the authenticator "
-        "app (or a recovery code). Wrong ones count toward the sign-in lockout.",
+        "app (or a recovery code). Ten wrong second-factor codes lock it for 30 minutes.",
     )
 
 

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qianbao.identity import security
 from qianbao.identity.context import IdentityContext
-from qianbao.identity.errors import TwoFactorInvalid, TwoFactorNotEnabled
+from qianbao.identity.errors import LoginLocked, TwoFactorInvalid, TwoFactorNotEnabled
 from qianbao.identity.models import RecoveryCode, Session, User
+from qianbao.identity.password_guard import locked_minutes, throttle
+from qianbao.kernel.errors import DomainError
 from qianbao.kernel.text import is_ascii_digits
 
 ISSUER = "Qianbao"
@@ -122,7 +124,7 @@ async def use_recovery_code(
         update(RecoveryCode)
         .where(
             RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == ctx.keyed_hash("recovery", normalized),
+            RecoveryCode.code_hash.in_(ctx.keyed_hashes("recovery", normalized)),
             RecoveryCode.used_at.is_(None),
         )
         .values(used_at=ctx.clock.now())
@@ -132,14 +134,48 @@ async def use_recovery_code(
         raise TwoFactorInvalid()
 
 
+def _throttle_key(user: User) -> str:
+    return "2fa:" + user.phone  # its own counter: a right password does not clear it
+
+
 async def verify_second_factor(
     session: AsyncSession, ctx: IdentityContext, user: User, code: str
 ) -> None:
-    """An authenticator code, or one of the recovery codes (they contain dashes)."""
-    if "-" in (code or ""):
-        await use_recovery_code(session, ctx, user, code)
-    else:
-        await verify_totp(session, ctx, user, code)
+    """An authenticator code, or one of the recovery codes (they contain dashes).
+
+    Wrong codes are counted (on the side pool, kept when the request fails) under a key of
+    their own that only a right code clears: after ``identity.login_max_failures`` of them the
+    second factor is refused for ``login_lockout_minutes`` wherever it is asked — signing in,
+    resetting the password, step-up, turning 2FA off, in place of an SMS code — so nobody who
+    has the password (or a session) can try the million codes."""
+    key = _throttle_key(user)
+    minutes = await locked_minutes(session, ctx, key)
+    if minutes is not None:
+        raise LoginLocked(minutes=minutes)
+    try:
+        if "-" in (code or ""):
+            await use_recovery_code(session, ctx, user, code)
+        else:
+            await verify_totp(session, ctx, user, code)
+    except DomainError as exc:
+        if isinstance(exc, TwoFactorNotEnabled):
+            raise
+        await throttle(ctx, key, failed=True)
+        minutes = await locked_minutes(session, ctx, key)
+        if minutes is not None:
+            raise LoginLocked(minutes=minutes) from exc
+        raise
+    await throttle(ctx, key, failed=False)
+
+
+async def confirm_instead_of_sms(
+    session: AsyncSession, ctx: IdentityContext, user: User, code: str
+) -> None:
+    """An authenticator (or recovery) code in place of an SMS code — the way out when no SMS can
+    be sent or received (issue 13, defect 7); counted like every second factor."""
+    if not user.two_factor_enabled:
+        raise TwoFactorNotEnabled()
+    await verify_second_factor(session, ctx, user, code)
 
 
 async def step_up(

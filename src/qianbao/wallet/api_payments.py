@@ -155,7 +155,8 @@ class WithdrawalIn(QuoteIn):
         default=None,
         max_length=32,
         description="Instead of `code`, when no SMS can be had: a code from the user's "
-        "authenticator app (or a recovery code). Wrong ones count toward the sign-in lockout.",
+        "authenticator app (or a recovery code). Ten wrong second-factor codes lock it for "
+        "30 minutes.",
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from qianbao.identity import otp, password_guard, security
+from qianbao.identity import otp, security, totp
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
@@ -210,7 +210,7 @@ async def request(
     if account.available < amount.minor + fee:  # before the code is used up
         raise InsufficientFunds()
     if authenticator_code and not code:
-        await password_guard.confirm_authenticator(session, ctx, user, authenticator_code)
+        await totp.confirm_instead_of_sms(session, ctx, user, authenticator_code)
     else:
         await otp.check_code(
             session,
