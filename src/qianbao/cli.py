@@ -21,6 +21,7 @@ from qianbao.ops.database import (
 )
 from qianbao.ops.db_cli import db_app
 from qianbao.ops.embedded_pg import EmbeddedPostgresError
+from qianbao.ops.keys_cli import keys_app
 from qianbao.ops.migrate import MigrationFailed, upgrade
 from qianbao.settings import Settings
 
@@ -31,6 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
 
 def _prepare(settings: Settings, *, start: bool = True) -> DatabaseTarget:
@@ -139,6 +141,7 @@ def run(
 ) -> None:
     """Everything for development: embedded database, migrations, demo data, web + worker."""
     settings = load_settings()
+    _refuse_demo_in_production(settings)
     host = host or settings.http.host
     port = port or settings.http.port
     _check_port_free(host, port)
@@ -154,6 +157,16 @@ def run(
             typer.echo(
                 "Embedded PostgreSQL stopped; the data stays in " + str(target.embedded.data_dir)
             )
+
+
+def _refuse_demo_in_production(settings: Settings) -> None:
+    # The demo users have a published password and a supervisor with a TOTP secret in the
+    # source: they must never reach a production database (ASVS 6.3.2).
+    if settings.environment == "production":
+        raise fail(
+            "Demo data is never loaded in production (QIANBAO_ENVIRONMENT=production): its "
+            "logins are public. Use `qianbao serve` to run, `qianbao migrate` to prepare."
+        )
 
 
 async def _load_demo(url: str) -> list:
@@ -194,6 +207,10 @@ def serve(
             workers=workers,
             log_config=None,
             access_log=False,
+            # Behind a proxy the client address (per-address limits, logs) comes from
+            # X-Forwarded-For, trusted only from these addresses — as with one worker.
+            proxy_headers=True,
+            forwarded_allow_ips=",".join(settings.http.trusted_proxies),
             server_header=False,
         )
         return
@@ -213,6 +230,7 @@ def migrate() -> None:
 def demo() -> None:
     """Load the demo data (idempotent) and print the demo logins."""
     settings = load_settings()
+    _refuse_demo_in_production(settings)
     target = _prepare(settings)
     _migrate(target)
     logins = asyncio.run(_load_demo(target.url))

@@ -42,12 +42,18 @@ from qianbao.wallet.api_ops import router as wallet_ops_api
 from qianbao.wallet.api_payments import callbacks as payment_callbacks
 from qianbao.wallet.api_payments import router as payments_api
 from qianbao.wallet.api_statements import router as statements_api
-from qianbao.web.errors import UnhandledErrorMiddleware, install_error_handlers, respond_error
+from qianbao.web.errors import (
+    UnhandledErrorMiddleware,
+    install_error_handlers,
+    respond_error,
+    respond_rate_limited,
+)
 from qianbao.web.middleware import (
     RequestContextMiddleware,
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
+from qianbao.web.openapi import install_problem_openapi
 from qianbao.web.routes import (
     account_pages,
     card_pages,
@@ -71,6 +77,7 @@ from qianbao.web.routes import (
     verify_pages,
     wallet_pages,
 )
+from qianbao.web.throttle import Buckets, ThrottleMiddleware, throttle_rules
 from qianbao.worker import Worker
 
 log = get_logger(__name__)
@@ -172,9 +179,10 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
-    secret = settings.secret_key_bytes()
+    secret = settings.secret_keys_bytes()  # newest first: signs with the first, accepts all
 
     install_error_handlers(app)
+    install_problem_openapi(app)
     app.include_router(health.router)
     app.include_router(ledger_api)
     app.include_router(auth_api)
@@ -226,6 +234,15 @@ def create_app(
         secret=secret,
         session_cookie=settings.security.session_cookie,
         respond_error=respond_error,
+    )
+    # Per client address, before anything touches the database (issue 13).
+    app.state.throttle_buckets = Buckets()
+    app.add_middleware(
+        ThrottleMiddleware,
+        rules=lambda: throttle_rules(settings.throttle),
+        clock=app.state.clock,
+        refuse=respond_rate_limited,
+        buckets=app.state.throttle_buckets,
     )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.http.https)
     app.add_middleware(

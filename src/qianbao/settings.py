@@ -7,14 +7,15 @@ directory. Nothing else in the code base reads ``os.environ``.
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qianbao.settings_desk import ChatSettings, SupportSettings, TicketsSettings
 
@@ -101,17 +102,43 @@ class HttpSettings(BaseModel):
         return self.base_url
 
 
+def _newest_first(value: object) -> object:
+    """A secret that can be rotated: one value, or several newest first, given as a list or as
+    a JSON list in the variable (``'["new", "old"]'``). Unset or empty: none."""
+    if value is None:
+        return []
+    if isinstance(value, SecretStr):
+        return [value]
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if not text.startswith("["):
+            return [text]
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ValueError("not a JSON list of strings") from None  # never echo the value
+    return value
+
+
+# One value or a list, newest first; kept out of error messages (Settings hides inputs).
+RotatingSecret = Annotated[list[SecretStr], NoDecode, BeforeValidator(_newest_first)]
+
+
 class SecuritySettings(BaseModel):
-    secret_key: SecretStr | None = Field(
-        default=None,
-        description="Signs cookies and CSRF tokens. Required in production; "
-        "in development a random one is kept in var/secret_key.",
+    secret_key: RotatingSecret = Field(
+        default_factory=list,
+        description="Signs cookies, CSRF tokens and chat visitor cookies, keys the hashes of "
+        "codes and seals TOTP secrets. Required in production; in development a random one is "
+        "kept in var/secret_key. Rotation: a JSON list, newest first — the first signs, every "
+        "listed key is still accepted.",
     )
-    data_keys: list[SecretStr] = Field(
+    data_keys: RotatingSecret = Field(
         default_factory=list,
         description="Master keys for card and ID numbers at rest (AES-GCM). The first encrypts "
-        "new data, every listed key still decrypts (rotation: put the new key first). Empty: "
-        "derived from the secret key.",
+        "new data, every listed key still decrypts (rotation: put the new key first, run "
+        "`qianbao keys rewrap`, then drop the old one). Empty: derived from the secret keys.",
     )
     session_cookie: str = "qb_session"
     csrf_cookie: str = "qb_csrf"
@@ -186,10 +213,11 @@ class IdentitySettings(BaseModel):
     login_max_failures: int = 10
     login_lockout_minutes: int = 30
     pin_max_failures: int = 5
-    pin_pepper: SecretStr | None = Field(
-        default=None,
+    pin_pepper: RotatingSecret = Field(
+        default_factory=list,
         description="Secret key for payment-PIN hashes, kept outside the database. Required in "
-        "production; development keeps one in var/pin_pepper.",
+        "production; development keeps one in var/pin_pepper. Rotation: a JSON list, newest "
+        "first; a PIN hashed with an older pepper is re-hashed with the newest when next used.",
     )
     session_days: int = 30
     cooling_off_hours: int = 72
@@ -325,12 +353,31 @@ class RiskSettings(BaseModel):
     velocity_window_s: int = 600
 
 
+class ThrottleSettings(BaseModel):
+    """Requests a minute per client address, refused at the edge before the database is touched
+    (``429 request.rate_limited``, ``Retry-After``); 0 turns a rule off. Generous on purpose:
+    many phones share one address behind a mobile carrier's NAT. The per-account limits
+    (identity.*) still apply behind these."""
+
+    sign_in_per_minute: int = Field(
+        default=30, description="Password, second-factor and passkey sign-ins (API and pages)."
+    )
+    codes_per_minute: int = Field(
+        default=20, description="Sign-up and password-reset requests (codes, checks)."
+    )
+    tickets_per_minute: int = Field(default=10, description="New support tickets.")
+    search_per_minute: int = Field(default=120, description="Help-center searches.")
+    verify_per_minute: int = Field(default=30, description="'Is this really Qianbao?' checks.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="QIANBAO_",
         env_nested_delimiter="__",
         env_file=".env",
         extra="ignore",
+        # A malformed secret (a rotating key list) must not be echoed in the error.
+        hide_input_in_errors=True,
     )
 
     environment: Literal["development", "test", "production"] = "development"
@@ -353,23 +400,38 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     tickets: TicketsSettings = Field(default_factory=TicketsSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
 
     def secret_key_bytes(self) -> bytes:
-        """The signing key. Production must set it; development keeps one under var/."""
-        return self._secret(self.security.secret_key, "QIANBAO_SECURITY__SECRET_KEY", "secret_key")
+        """The signing key (the newest). Production must set it; development keeps one under
+        var/."""
+        return self.secret_keys_bytes()[0]
+
+    def secret_keys_bytes(self) -> list[bytes]:
+        """Every accepted signing key, newest first (the first signs, all verify)."""
+        return self._secrets(self.security.secret_key, "QIANBAO_SECURITY__SECRET_KEY", "secret_key")
 
     def data_key_bytes(self) -> list[bytes]:
         """Master keys for data at rest, newest first."""
         if self.security.data_keys:
             return [k.get_secret_value().encode() for k in self.security.data_keys]
-        return [self.secret_key_bytes()]
+        return self.secret_keys_bytes()
 
     def pin_pepper_bytes(self) -> bytes:
-        """The payment-PIN hashing key (ADR 0007), never stored in the database."""
-        return self._secret(self.identity.pin_pepper, "QIANBAO_IDENTITY__PIN_PEPPER", "pin_pepper")
+        """The payment-PIN hashing key (ADR 0007), never stored in the database: the newest."""
+        return self.pin_peppers_bytes()[0]
+
+    def pin_peppers_bytes(self) -> list[bytes]:
+        """Every accepted PIN pepper, newest first (new hashes use the first)."""
+        return self._secrets(self.identity.pin_pepper, "QIANBAO_IDENTITY__PIN_PEPPER", "pin_pepper")
+
+    def _secrets(self, values: list[SecretStr], variable: str, filename: str) -> list[bytes]:
+        if values:
+            return [v.get_secret_value().encode() for v in values]
+        return [self._secret(None, variable, filename)]
 
     def _secret(self, value: SecretStr | None, variable: str, filename: str) -> bytes:
         if value is not None:

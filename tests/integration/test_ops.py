@@ -124,6 +124,21 @@ def test_cli_reports_an_unreachable_database(tmp_path: Path):
     assert "pw@" not in result.stderr + result.stdout  # the password is never printed
 
 
+def test_demo_data_is_never_loaded_in_production(tmp_path: Path):
+    """The demo logins are public (a password in the docs, a supervisor's TOTP secret in the
+    source): `qianbao run` and `qianbao demo` refuse in production, before touching a database."""
+    port = _free_port()
+    env = _cli_env(
+        tmp_path,
+        QIANBAO_ENVIRONMENT="production",
+        QIANBAO_DATABASE__URL=f"postgresql://qb:pw@127.0.0.1:{port}/qb",
+    )
+    for command in (["demo"], ["run", "--port", str(_free_port())]):
+        result = _cli(command, env)
+        assert result.returncode != 0, command
+        assert "Demo data is never loaded in production" in result.stderr, result.stderr
+
+
 def test_cli_reports_a_busy_port(tmp_path: Path, db_url: str):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -27,6 +27,16 @@ MISSING = (
     "(as root: apt-get install chromium). Set QIANBAO_REQUIRE_BROWSER=1 to make this a failure."
 )
 
+# One browser (one address) plays every user of a module's server: the per-address limits
+# (tests/integration/test_throttle.py proves them) would only get in the way here.
+BROWSER_THROTTLE = {
+    "sign_in_per_minute": 10_000,
+    "codes_per_minute": 10_000,
+    "tickets_per_minute": 10_000,
+    "search_per_minute": 10_000,
+    "verify_per_minute": 10_000,
+}
+
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
@@ -112,6 +122,7 @@ def pages_server(db_factory: DatabaseFactory, folder: Path) -> Iterator[Any]:
         sms={"outbox_path": folder / "sms.jsonl", "console_echo": False},
         email={"backend": "file", "outbox_dir": folder / "mail"},
         worker={"poll_interval_s": 0.2},
+        throttle=BROWSER_THROTTLE,
         identity={
             "otp_max_sends_per_ip_hour": 10_000,
             "otp_resend_cooldown_s": 0,
@@ -205,6 +216,7 @@ def other_port_server(
         sms={"outbox_path": folder / "sms.jsonl", "console_echo": False},
         email={"backend": "file", "outbox_dir": folder / "mail"},
         worker={"poll_interval_s": 0.2},
+        throttle=BROWSER_THROTTLE,
         identity={"otp_max_sends_per_ip_hour": 10_000, "otp_resend_cooldown_s": 0},
         payments={
             "payout_outbox_path": folder / "payouts.jsonl",

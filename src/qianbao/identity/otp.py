@@ -10,7 +10,6 @@ parallel wrong guesses evaluate at most 5.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -235,8 +234,8 @@ async def check_code(
         raise CodeTooManyChecks() if exhausted else CodeInvalid()
     code_id, stored, _ = counted
     candidate = str(code).strip() if code is not None else ""
-    expected = ctx.keyed_hash("otp", _material(destination, purpose, context, candidate))
-    if not (is_ascii_digits(candidate, 6) and hmac.compare_digest(stored, expected)):
+    material = _material(destination, purpose, context, candidate)
+    if not (is_ascii_digits(candidate, 6) and ctx.keyed_matches("otp", material, stored)):
         raise CodeInvalid()
     consumed = await session.execute(
         update(OneTimeCode)

@@ -2,11 +2,14 @@
 withdrawal. Stored as HMAC-SHA256(pepper, user id | PIN) where the pepper is a secret kept outside
 the database (ADR 0007): a stolen database alone does not reveal PINs, and checking one costs
 microseconds, cheap enough for the payment hot path. Five wrong tries lock it; unlocking needs
-the login password and an SMS code."""
+the login password and an SMS code.
+
+The pepper can be rotated (``QIANBAO_IDENTITY__PIN_PEPPER`` as a list, newest first): a hash
+records the id of the pepper that made it (``kernel.crypto.MacKeys``); a right PIN under an
+older pepper is accepted and re-hashed with the newest one in the same step."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import uuid
 
@@ -24,14 +27,20 @@ from qianbao.identity.errors import (
 )
 from qianbao.identity.models import User
 from qianbao.identity.password_guard import confirm_password
+from qianbao.kernel.crypto import MacKeys
 from qianbao.kernel.db import driver_connection
 from qianbao.kernel.text import is_ascii_digits
 
 SEQUENCE = "01234567890"
 
 
+def _macs(ctx: IdentityContext) -> MacKeys:
+    return MacKeys(ctx.pin_peppers)
+
+
 def _digest(ctx: IdentityContext, user_id: uuid.UUID, pin: str) -> bytes:
-    return hmac.new(ctx.pin_pepper, f"{user_id}|{pin}".encode(), hashlib.sha256).digest()
+    """The stored form of a PIN: under the newest pepper, its id recorded."""
+    return _macs(ctx).digest(f"{user_id}|{pin}".encode())
 
 
 def check_pin_rules(pin: str, user: User) -> None:
@@ -94,10 +103,14 @@ async def verify_pin(
             raise PinNotSet()
         if user.pin_locked_at is not None:
             raise PinLocked()
-        ok = isinstance(pin, str) and hmac.compare_digest(user.pin_hash, _digest(ctx, user_id, pin))
+        macs = _macs(ctx)
+        message = f"{user_id}|{pin}".encode()
+        ok = isinstance(pin, str) and macs.matches(message, user.pin_hash)
         if ok:
             if user.pin_failures:
                 user.pin_failures = 0
+            if not macs.is_current(user.pin_hash):  # an older pepper: re-hash with the newest
+                user.pin_hash = macs.digest(message)
             return
         user.pin_failures += 1
         remaining = ctx.settings.identity.pin_max_failures - user.pin_failures

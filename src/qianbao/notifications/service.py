@@ -35,7 +35,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def outbox_sealer(settings: Any) -> Sealer:
     """The sealer for codes in transit through the outbox (``settings`` is a ``Settings``)."""
-    return Sealer.for_purpose([settings.secret_key_bytes()], SEALER_PURPOSE)
+    return Sealer.for_purpose(settings.secret_keys_bytes(), SEALER_PURPOSE)
 
 
 def sealed_aad(payload: Mapping[str, Any]) -> bytes:

@@ -1,16 +1,35 @@
-"""`qianbao db ...`: the embedded PostgreSQL server."""
+"""`qianbao db ...`: the embedded PostgreSQL server, and backups of the database in use."""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from qianbao.kernel.clock import system_clock
+from qianbao.ops import backup as backups
 from qianbao.ops.cli_support import fail, load_settings
-from qianbao.ops.database import embedded_server
+from qianbao.ops.database import DatabaseUnavailable, embedded_server, prepare_database
 from qianbao.ops.embedded_pg import SUPERUSER, EmbeddedPostgresError
+from qianbao.settings import Settings
 
-db_app = typer.Typer(help="The embedded PostgreSQL server.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The embedded PostgreSQL server, and backups of the database in use.",
+    no_args_is_help=True,
+)
+
+BinDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--bin-dir",
+        help="Folder of the pg_dump / pg_restore to use instead of the bundled PostgreSQL 18 "
+        "ones (an external server older than 17 needs its own version's tools).",
+    ),
+]
 
 
 @db_app.command("start")
@@ -91,3 +110,70 @@ def db_psql(ctx: typer.Context) -> None:
             *ctx.args,
         ]
     raise typer.Exit(subprocess.call(args))  # noqa: S603 - psql from the wheel
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[backups.Target]:
+    """The database in use, the embedded server started for the command if it was not running
+    (and stopped again after it)."""
+    try:
+        target = prepare_database(settings)
+    except (EmbeddedPostgresError, DatabaseUnavailable) as exc:
+        raise fail(str(exc)) from exc
+    try:
+        yield backups.Target.of(target.url)
+    finally:
+        if target.embedded is not None and target.started_here:
+            target.embedded.stop()
+
+
+def _binary(settings: Settings, bin_dir: Path | None) -> backups.Binary:
+    if bin_dir is not None:
+        return lambda name: str(bin_dir / name)
+    return embedded_server(settings).binary
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Where to write; default var/backups/qianbao-<UTC time>.dump."),
+    ] = None,
+    bin_dir: BinDir = None,
+) -> None:
+    """Back up the database in use (pg_dump, custom format) to FILE."""
+    settings = load_settings()
+    path = file or backups.default_path(settings.var_dir, system_clock.now())
+    with _database(settings) as target:
+        try:
+            result = backups.backup(target, path, _binary(settings, bin_dir))
+        except backups.BackupError as exc:
+            raise fail(str(exc)) from exc
+    typer.echo(
+        f"Backed up {target.label} (schema {result.revision or 'not migrated'}) to "
+        f"{result.path} ({result.size:,} bytes). Keep it away from the keys "
+        "(QIANBAO_SECURITY__*, QIANBAO_IDENTITY__PIN_PEPPER)."
+    )
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A backup made by `qianbao db backup`.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Restore over a database that is not empty (drops and replaces)."
+        ),
+    ] = False,
+    bin_dir: BinDir = None,
+) -> None:
+    """Restore FILE into the database in use (one transaction; then migrate to this version)."""
+    settings = load_settings()
+    with _database(settings) as target:
+        try:
+            result = backups.restore(target, file, _binary(settings, bin_dir), force=force)
+        except backups.BackupError as exc:
+            raise fail(str(exc)) from exc
+    migrated = f", migrated from {result.revision}" if result.revision != result.head else ""
+    replaced = f"; replaced {result.replaced} existing tables" if result.replaced else ""
+    typer.echo(f"Restored {file} into {target.label}: schema {result.head}{migrated}{replaced}.")

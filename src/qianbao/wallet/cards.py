@@ -26,9 +26,12 @@ from qianbao.wallet.errors import (
 )
 from qianbao.wallet.models import BankCard
 
+SEALER_PURPOSE = "bank-numbers"
+FINGERPRINT_PURPOSE = "bank-number"  # keyed hash under the secret keys
+
 
 def sealer(settings: Any) -> Sealer:
-    return Sealer.for_purpose(settings.data_key_bytes(), "bank-numbers")
+    return Sealer.for_purpose(settings.data_key_bytes(), SEALER_PURPOSE)
 
 
 async def request_bind_code(
@@ -76,13 +79,24 @@ async def store(
             )
         )
     ).first() is not None
+    # Under any listed secret key: after a key rotation the unique index alone would not see
+    # a number bound before it (its fingerprint is re-made by `qianbao keys rewrap`).
+    bound = await session.execute(
+        select(BankCard.id).where(
+            BankCard.user_id == user.id,
+            BankCard.status == "active",
+            BankCard.fingerprint.in_(ctx.keyed_hashes(FINGERPRINT_PURPOSE, recognised.number)),
+        )
+    )
+    if bound.first() is not None:
+        raise CardAlreadyBound()
     card = BankCard(
         user_id=user.id,
         kind=recognised.kind,
         number_sealed=sealer(ctx.settings).seal(
             recognised.number.encode(), aad=str(user.id).encode()
         ),
-        fingerprint=ctx.keyed_hash("bank-number", recognised.number),
+        fingerprint=ctx.keyed_hash(FINGERPRINT_PURPOSE, recognised.number),
         last4=recognised.last4,
         bank_name=recognised.bank_name[:120],
         country=recognised.country,

@@ -122,6 +122,13 @@ async def respond_error(scope: Scope, code: str, _: int = 0) -> Response:
     return problem_response(request, edge_problem(code, locale_of(request)))
 
 
+async def respond_rate_limited(scope: Scope, wait_s: int) -> Response:
+    """For the per-address throttle: 429 with when to come back, in the user's language."""
+    request = Request(scope)
+    problem = edge_problem("request.rate_limited", locale_of(request), retry_after_s=wait_s)
+    return problem_response(request, problem, headers={"Retry-After": str(wait_s)})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -14,6 +14,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from qianbao.kernel.crypto import Keys
 from qianbao.kernel.ids import new_request_id
 from qianbao.kernel.logging import get_logger
 from qianbao.web import csrf
@@ -47,7 +48,7 @@ class RequestContextMiddleware:
         default_locale: str,
         locale_cookie: str,
         csrf_cookie: str,
-        secret: bytes,
+        secret: Keys,
         secure_cookies: bool,
     ) -> None:
         self.app = app
@@ -167,7 +168,7 @@ class RequestGuardMiddleware:
         *,
         max_body: int,
         max_upload: int,
-        secret: bytes,
+        secret: Keys,
         session_cookie: str,
         respond_error: ErrorResponder,
     ) -> None:

@@ -32,6 +32,10 @@ EDGE_ERRORS: dict[str, tuple[int, str]] = {
     "request.too_large": (413, N_("What you sent is too large.")),
     "request.unsupported_media_type": (415, N_("Send JSON (Content-Type: application/json).")),
     "request.validation_failed": (422, N_("Some of the information you sent is not valid.")),
+    "request.rate_limited": (
+        429,
+        N_("Too many requests from your connection. Wait a moment, then try again."),
+    ),
     "csrf.failed": (
         403,
         N_("Your form has expired or did not come from this site. Reload the page and try again."),

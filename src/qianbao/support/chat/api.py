@@ -55,8 +55,8 @@ def config(request: Request) -> Config:
     return Config.of(request.app.state.settings, request.app.state.identity.clock)
 
 
-def _secret(request: Request) -> bytes:
-    return request.app.state.identity.secret
+def _secret(request: Request) -> list[bytes]:
+    return request.app.state.identity.secrets
 
 
 def visitor_cookie_name(request: Request) -> str:

@@ -356,7 +356,7 @@ async def customer_socket(ws: WebSocket) -> None:
     if user is not None:
         who = Customer(user_id=user.id, visitor_hash=None, locale=locale)
     else:
-        secret = ws.app.state.identity.secret
+        secret = ws.app.state.identity.secrets
         token = visitor.token_of(secret, ws.cookies.get(ws.app.state.settings.chat.visitor_cookie))
         if token is None:  # the /chat page sets the visitor cookie first
             await ws.close(code=POLICY_VIOLATION)
