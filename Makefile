@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 LOCALES := $(wildcard src/qianbao/locale/*/LC_MESSAGES/messages.po)
 CATALOGS := $(LOCALES:.po=.mo)
 
-.PHONY: run test lint bench fmt translations extract-messages lock clean help
+.PHONY: run test lint bench chaos fuzz fmt translations extract-messages lock clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -15,6 +15,8 @@ help:
 	@echo "make test   - run the whole test suite against a throwaway PostgreSQL"
 	@echo "make lint   - ruff, import-linter contracts, mypy"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make fuzz   - schemathesis against the API, longer than in make test (FUZZ_EXAMPLES=200)"
+	@echo "make chaos  - fault injection: kill -9 the server and PostgreSQL under load, check nothing is lost or doubled"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Qianbao needs Python 3.11 or newer"'
@@ -57,6 +59,17 @@ $(VENV)/.bench: $(VENV)/.dev requirements/bench.lock
 
 bench: $(VENV)/.bench translations
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# CHAOS_ARGS="--web-kills 20 --pg-kills 5 --seed 1": see bench/chaos.py (--help).
+chaos: $(VENV)/.dev translations
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
+
+# The test suite's schemathesis run (tests/fuzz), with more examples per operation and the
+# stateful phase (links between operations).
+FUZZ_EXAMPLES ?= 200
+fuzz: $(VENV)/.dev translations
+	QIANBAO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) QIANBAO_FUZZ_PHASES=examples,coverage,fuzzing,stateful \
+	  $(BIN)/python -m pytest -p no:cacheprovider -rP tests/fuzz $(PYTEST_ARGS)
 
 extract-messages: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o src/qianbao/locale/messages.pot src

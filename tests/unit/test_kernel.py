@@ -122,3 +122,24 @@ def test_problems_are_localised_and_carry_a_stable_code():
 )
 def test_language_switch_never_redirects_off_site(value, expected):
     assert safe_next(value) == expected
+
+
+def test_a_database_that_went_away_is_unavailable_not_a_server_error():
+    """make chaos: PostgreSQL killed mid-request answered 500; the transaction did not commit,
+    so it is 503 with Retry-After (retry with the same key), like a pool timeout."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    from qianbao.kernel.db import is_overload
+
+    for lost in (
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        ConnectionRefusedError(111, "Connect call failed"),
+    ):
+        assert is_overload(lost), lost
+        wrapped = DBAPIError("SELECT 1", {}, lost)  # as SQLAlchemy raises it
+        assert is_overload(wrapped), wrapped
+    assert not is_overload(ValueError("a bug"))
+    assert not is_overload(DBAPIError("SELECT 1", {}, asyncpg.exceptions.UniqueViolationError()))

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -105,8 +106,19 @@ _OVERLOAD_SQLSTATES = {
     "57014",  # query_canceled: statement_timeout
     "55P03",  # lock_not_available: lock_timeout
     "53300",  # too_many_connections
+    "57P01",  # admin_shutdown: the server is stopping (or was killed and restarts)
+    "57P02",  # crash_shutdown
+    "57P03",  # cannot_connect_now: the server is starting
 }
 
+
+# Lost or refused connections the driver reports without an SQLSTATE.
+_LOST_CONNECTION: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    ConnectionRefusedError,
+    ConnectionResetError,
+)
 
 _BAD_TEXT_SQLSTATES = {
     "22021",  # character_not_in_repertoire: a NUL in text
@@ -135,7 +147,22 @@ def is_overload(exc: BaseException) -> bool:
     is wrong: the HTTP edge answers 503 with Retry-After, and the client tries again."""
     if isinstance(exc, SATimeoutError):
         return True
-    return _sqlstate(exc) in _OVERLOAD_SQLSTATES
+    # The database went away mid-request or cannot be reached yet (a restart, a failover): the
+    # transaction did not commit, so "try again shortly" is the truth, not a 500 (found by
+    # `make chaos`).
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, _LOST_CONNECTION):
+            return True
+        state = _sqlstate(seen)
+        if state is not None and (state in _OVERLOAD_SQLSTATES or state.startswith("08")):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
 
 
 async def release_connection(session: AsyncSession) -> None:

@@ -1,10 +1,16 @@
 """The development payout backend: each instruction becomes a line in a local file (the number
 masked) and a row standing in for the bank's record. It settles ``settle_after_s`` after
 submission; test account numbers ending in 0069 fail (account closed) and those ending in 0077
-settle and then come back (returned by the receiving bank) one period later."""
+settle and then come back (returned by the receiving bank) one period later.
+
+The file is written before the submitting job commits, so a crash in between (the web process
+or the database killed) runs the job again: like the SMS outbox, the file holds each reference
+once (checked under an exclusive lock), and the payout's id is derived from our reference, so the
+retried submission is the same payout, not a second instruction (found by `make chaos`)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import uuid
 from datetime import timedelta
@@ -19,6 +25,7 @@ from qianbao.kernel.i18n import N_
 from qianbao.rails.models import DevPayout
 from qianbao.rails.payouts import PayoutInstruction, PayoutStatus
 
+_PAYOUT_IDS = uuid.UUID("0f7c5a52-6d1e-4a8e-9a55-3c1d2b7e9f10")  # namespace of payout ids
 FAILED_REASON = N_("The receiving bank refused the payment: the account is closed.")
 RETURNED_REASON = N_("The receiving bank sent the money back: the account could not be credited.")
 
@@ -44,6 +51,7 @@ class FilePayouts:
             await session.execute(
                 insert(DevPayout)
                 .values(
+                    id=uuid.uuid5(_PAYOUT_IDS, instruction.reference),
                     reference=instruction.reference,
                     amount=instruction.amount,
                     currency=instruction.currency,
@@ -62,7 +70,6 @@ class FilePayouts:
                 )
             ).scalar_one()
             return str(existing)
-        self._path.parent.mkdir(parents=True, exist_ok=True)
         line = {
             "at": now.isoformat(),
             "payout": str(row[0]),
@@ -74,9 +81,26 @@ class FilePayouts:
             "holder": instruction.holder_name,
             "bank": instruction.bank_name,
         }
-        with self._path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._append_once(line)
         return str(row[0])
+
+    def _append_once(self, line: dict[str, Any]) -> None:
+        """Append the instruction unless the file already holds one for its reference."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with self._path.open("a+", encoding="utf-8") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                fh.seek(0)
+                for existing in fh:
+                    try:
+                        if json.loads(existing).get("reference") == line["reference"]:
+                            return
+                    except ValueError:
+                        continue  # a line torn by a crash
+                fh.seek(0, 2)
+                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     async def status(self, session: Any, provider_ref: str) -> PayoutStatus:
         row = await session.get(DevPayout, uuid.UUID(provider_ref))
