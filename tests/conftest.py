@@ -84,6 +84,10 @@ def base_settings(**overrides: object) -> Settings:
         "environment": "test",
         "var_dir": TEST_VAR_DIR,
         "security": {"secret_key": "test-secret-key-not-for-production-0123456789"},
+        # Admission control stays in the path of every test request, with room for the races
+        # the tests stage (hundreds of requests at once); its limit is proved on its own
+        # (unit/test_admission.py, integration/test_overload.py).
+        "http": {"max_in_flight": 10_000},
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

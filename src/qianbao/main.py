@@ -42,9 +42,11 @@ from qianbao.wallet.api_ops import router as wallet_ops_api
 from qianbao.wallet.api_payments import callbacks as payment_callbacks
 from qianbao.wallet.api_payments import router as payments_api
 from qianbao.wallet.api_statements import router as statements_api
+from qianbao.web.admission import AdmissionMiddleware, Gate
 from qianbao.web.errors import (
     UnhandledErrorMiddleware,
     install_error_handlers,
+    respond_busy,
     respond_error,
     respond_rate_limited,
 )
@@ -244,6 +246,9 @@ def create_app(
         refuse=respond_rate_limited,
         buckets=app.state.throttle_buckets,
     )
+    # At most max_in_flight requests at once; the excess is refused in milliseconds (issue 13).
+    app.state.admission = Gate(settings.http.max_in_flight, settings.http.admission_wait_ms)
+    app.add_middleware(AdmissionMiddleware, gate=app.state.admission, refuse=respond_busy)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.http.https)
     app.add_middleware(
         RequestContextMiddleware,

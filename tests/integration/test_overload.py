@@ -39,6 +39,9 @@ async def tight_app(
     settings.database.lock_timeout_ms = 2_000
     settings.database.pool_timeout_s = 1.0
     settings.risk.velocity_max = 1_000  # the burst is the point here, not the velocity rule
+    # The pool's own defences are what these tests prove; admission control, which sheds a
+    # burst before it reaches them, has its own test below.
+    settings.http.max_in_flight = 0
     app = create_app(settings, database_url_override=fresh_db_url, run_worker=False, clock=clock)
     async with app.router.lifespan_context(app):
         async with app.state.db.transaction() as s:
@@ -171,3 +174,49 @@ async def test_bursts_of_wrong_sign_ins_and_resets_stall_nobody(
     assert {status for status, _, _ in logins} <= {401, 429}, [b[2] for b in logins]
     assert {status for status, _, _ in resets} <= {400, 401, 422, 429}, [b[2] for b in resets]
     assert all(status == 200 for status, _, _ in others), others
+
+
+async def test_admission_control_refuses_the_excess_at_once_in_the_real_app(
+    settings: Settings, fresh_db_url: str, clock: TestClock
+):
+    """One request in flight is the limit here: while a transfer waits for a lock, the next
+    request is answered 503 with Retry-After at once (not queued); health checks pass; then
+    the transfer completes and requests are served again (issue 13, "Overload behaviour")."""
+    settings.http.max_in_flight, settings.http.admission_wait_ms = 1, 0
+    app = create_app(settings, database_url_override=fresh_db_url, run_worker=False, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            _, alice, alice_id = await ready_user(client, app, minor=10_000)
+            bob_phone, _, _ = await ready_user(client, app)
+            async with app.state.db.engine.connect() as holder:
+                await holder.execute(
+                    text("SELECT pg_advisory_lock(hashtext(:k))"),
+                    {"k": f"limits:transfer:{alice_id}"},
+                )
+                send = asyncio.create_task(
+                    client.post(
+                        "/api/v1/wallet/transfers",
+                        json={"to": bob_phone, "amount": "1.00", "currency": "CNY", "pin": PIN},
+                        headers={**bearer(alice), **key()},
+                    )
+                )
+                while not send.done() and (await _in_flight(client)) == 0:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+                refused = await client.get("/api/v1/wallet", headers=bearer(alice))
+                assert refused.status_code == 503, refused.text
+                assert refused.headers["retry-after"] == "1"
+                assert refused.json()["code"] == "service.unavailable"
+                await holder.execute(
+                    text("SELECT pg_advisory_unlock(hashtext(:k))"),
+                    {"k": f"limits:transfer:{alice_id}"},
+                )
+                await holder.commit()
+            assert (await send).status_code == 201
+            assert (await client.get("/api/v1/wallet", headers=bearer(alice))).status_code == 200
+
+
+async def _in_flight(client: httpx.AsyncClient) -> int:
+    """/readyz is never held back; it says how many requests are in flight."""
+    r = await client.get("/readyz")
+    return int(r.json()["admission"]["in_flight"])

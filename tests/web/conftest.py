@@ -212,7 +212,7 @@ def other_port_server(
     folder = tmp_path_factory.mktemp("pages-other-port")
     port = free_port()
     settings = base_settings(
-        http={"port": port},
+        http={"port": port, "max_in_flight": 10_000},
         sms={"outbox_path": folder / "sms.jsonl", "console_echo": False},
         email={"backend": "file", "outbox_dir": folder / "mail"},
         worker={"poll_interval_s": 0.2},

@@ -122,6 +122,16 @@ async def respond_error(scope: Scope, code: str, _: int = 0) -> Response:
     return problem_response(request, edge_problem(code, locale_of(request)))
 
 
+async def respond_busy(scope: Scope) -> Response:
+    """For admission control: too many requests in flight right now; come back in a second."""
+    request = Request(scope)
+    return problem_response(
+        request,
+        edge_problem("service.unavailable", locale_of(request), retry_after_s=1),
+        headers={"Retry-After": "1"},
+    )
+
+
 async def respond_rate_limited(scope: Scope, wait_s: int) -> Response:
     """For the per-address throttle: 429 with when to come back, in the user's language."""
     request = Request(scope)

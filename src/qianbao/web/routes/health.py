@@ -22,6 +22,10 @@ async def readyz(request: Request) -> JSONResponse:
     # The in-process worker's health is reported, not gated on: pages and the API still serve
     # while it retries (jobs wait in the queue); "stopped" means it is gone for good.
     report["worker"] = worker.health() if worker is not None else {"status": "separate"}
+    # Admission control: requests in flight now, the limit, and how many were shed (503).
+    gate = getattr(request.app.state, "admission", None)
+    if gate is not None:
+        report["admission"] = gate.report()
     if report["worker"]["status"] == "stopped":
         report["status"] = "unavailable"
     return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
