@@ -374,6 +374,11 @@ class ThrottleSettings(BaseModel):
         default=20, description="Sign-up and password-reset requests (codes, checks)."
     )
     tickets_per_minute: int = Field(default=10, description="New support tickets.")
+    chat_per_minute: int = Field(
+        default=60,
+        description="Live-chat messages and images sent over HTTP (the chat's "
+        "own limit per conversation applies too).",
+    )
     search_per_minute: int = Field(default=120, description="Help-center searches.")
     verify_per_minute: int = Field(default=30, description="'Is this really Qianbao?' checks.")
 

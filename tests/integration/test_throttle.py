@@ -95,6 +95,13 @@ async def test_codes_tickets_and_search_have_their_own_limits(fresh_app: FastAPI
             for n in range(3)
         ]
         assert tickets == [201, 201, 429]
+    cfg.chat_per_minute = 2
+    async with _client(fresh_app, "192.0.2.12") as c:
+        chat = [
+            (await c.post("/api/v1/chat/messages", json={"body": "hello"})).status_code
+            for _ in range(3)
+        ]
+        assert chat[:2] != [429, 429] and chat[2] == 429  # counted before anything else
     # 0 turns a rule off.
     cfg.tickets_per_minute = 0
     async with _client(fresh_app, "192.0.2.11") as c:

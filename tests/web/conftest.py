@@ -33,6 +33,7 @@ BROWSER_THROTTLE = {
     "sign_in_per_minute": 10_000,
     "codes_per_minute": 10_000,
     "tickets_per_minute": 10_000,
+    "chat_per_minute": 10_000,
     "search_per_minute": 10_000,
     "verify_per_minute": 10_000,
 }

@@ -155,6 +155,12 @@ def throttle_rules(cfg: Any) -> list[Rule]:
             ["/api/v1/support/tickets", "/support/tickets/new"],
             cfg.tickets_per_minute,
         ),
+        rule(
+            "chat",
+            "POST",
+            ["/api/v1/chat/messages", "/api/v1/chat/images"],
+            cfg.chat_per_minute,
+        ),
         rule("search", "GET", ["/api/v1/help/search", "/help/search"], cfg.search_per_minute),
         rule("verify", "POST GET", ["/verify", "/api/v1/support/verify"], cfg.verify_per_minute),
     ]
