@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 LOCALES := $(wildcard src/qianbao/locale/*/LC_MESSAGES/messages.po)
 CATALOGS := $(LOCALES:.po=.mo)
 
-.PHONY: run test lint bench chaos fuzz fmt translations extract-messages lock clean help
+.PHONY: run test lint bench chaos overload fuzz fmt translations extract-messages lock clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -17,6 +17,7 @@ help:
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make fuzz   - schemathesis against the API, longer than in make test (FUZZ_EXAMPLES=200)"
 	@echo "make chaos  - fault injection: kill -9 the server and PostgreSQL under load, check nothing is lost or doubled"
+	@echo "make overload - three times the sustainable load: fast shedding, accepted latency, memory, recovery"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Qianbao needs Python 3.11 or newer"'
@@ -63,6 +64,10 @@ bench: $(VENV)/.bench translations
 # CHAOS_ARGS="--web-kills 20 --pg-kills 5 --seed 1": see bench/chaos.py (--help).
 chaos: $(VENV)/.dev translations
 	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
+
+# OVERLOAD_ARGS="--seconds 30 --factor 3 --seed 1": see bench/overload.py (--help).
+overload: $(VENV)/.dev translations
+	$(BIN)/python -m bench.overload $(OVERLOAD_ARGS)
 
 # The test suite's schemathesis run (tests/fuzz), with more examples per operation and the
 # stateful phase (links between operations).

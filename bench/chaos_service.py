@@ -102,6 +102,7 @@ class Service:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    env: dict[str, str] = field(default_factory=dict)  # QIANBAO_* settings on top (make overload)
 
     @property
     def base(self) -> str:
@@ -114,7 +115,7 @@ class Service:
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "qianbao.cli", "serve", "--port", str(self.port)],
-                env=service_env(self.url, self.port, self.files),
+                env={**service_env(self.url, self.port, self.files), **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.files.root,

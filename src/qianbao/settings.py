@@ -71,12 +71,12 @@ class HttpSettings(BaseModel):
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
     workers: int = 1
     max_in_flight: int = Field(
-        default=48,
+        default=16,
         description="Requests one web process works on at once; more wait up to "
         "admission_wait_ms, then get 503 service.unavailable with Retry-After (0: no limit).",
     )
     admission_wait_ms: int = Field(
-        default=200, description="How long a request may wait for a place before the 503."
+        default=50, description="How long a request may wait for a place before the 503."
     )
 
     @field_validator("public_url")
