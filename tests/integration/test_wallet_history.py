@@ -532,6 +532,7 @@ async def test_history_balances_follow_each_other_across_a_withdrawal_that_settl
         bind_card,
         ready_user,
         settle_payouts,
+        withdraw,
     )
 
     fresh_app.state.settings.identity.otp_max_sends_per_purpose_hour = 50
@@ -540,35 +541,16 @@ async def test_history_balances_follow_each_other_across_a_withdrawal_that_settl
     card = await bind_card(fresh_client, fresh_app, a_phone, alice, CARD_OK)
     returned_card = await bind_card(fresh_client, fresh_app, a_phone, alice, PAYOUT_RETURNED)
 
-    async def withdraw(card_id: str, amount: str) -> None:
-        from tests.support.identity import last_code
-
-        r = await fresh_client.post(
-            "/api/v1/wallet/withdrawals/code",
-            json={"card_id": card_id, "amount": amount, "currency": "CNY"},
-            headers=bearer(alice),
-        )
-        assert r.status_code == 202, r.text
-        code = await last_code(fresh_app, e164(a_phone))
-        r = await fresh_client.post(
-            "/api/v1/wallet/withdrawals",
-            json={
-                "card_id": card_id,
-                "amount": amount,
-                "currency": "CNY",
-                "pin": PIN,
-                "code": code,
-            },
-            headers={**bearer(alice), "Idempotency-Key": uuid.uuid4().hex},
-        )
+    async def withdraw_(card_id: str, amount: str) -> None:
+        r = await withdraw(fresh_client, fresh_app, a_phone, alice, card_id, amount)
         assert r.status_code == 201, r.text
 
-    await withdraw(card, "100.00")  # held now, settles later
+    await withdraw_(card, "100.00")  # held now, settles later
     await _send(fresh_client, bob, a_phone, "50.00")  # money in while it is on its way
     await _send(fresh_client, alice, b_phone, "10.00")
     await settle_payouts(fresh_app)  # the withdrawal settles after both transfers
     await _send(fresh_client, bob, a_phone, "5.00")
-    await withdraw(returned_card, "20.00")
+    await withdraw_(returned_card, "20.00")
     await settle_payouts(fresh_app)
     await settle_payouts(fresh_app)  # ... and the bank sends this one back
 

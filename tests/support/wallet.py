@@ -76,6 +76,24 @@ async def bind_card(
     return str(r.json()["id"])
 
 
+async def withdraw(
+    client: httpx.AsyncClient, app: FastAPI, phone: str, token: str, card: str, amount: str
+) -> httpx.Response:
+    """Ask for the SMS code, read it from the outbox, withdraw with it and the PIN."""
+    r = await client.post(
+        "/api/v1/wallet/withdrawals/code",
+        json={"card_id": card, "amount": amount, "currency": "CNY"},
+        headers=bearer(token),
+    )
+    assert r.status_code == 202, r.text
+    code = await last_code(app, e164(phone))
+    return await client.post(
+        "/api/v1/wallet/withdrawals",
+        json={"card_id": card, "amount": amount, "currency": "CNY", "pin": PIN, "code": code},
+        headers={**bearer(token), **key()},
+    )
+
+
 async def balance(client: httpx.AsyncClient, token: str) -> tuple[str, str]:
     """(available, on hold) of the CNY wallet."""
     body = (await client.get("/api/v1/wallet", headers=bearer(token))).json()
