@@ -76,7 +76,7 @@ class HttpSettings(BaseModel):
         "admission_wait_ms, then get 503 service.unavailable with Retry-After (0: no limit).",
     )
     admission_wait_ms: int = Field(
-        default=50, description="How long a request may wait for a place before the 503."
+        default=250, description="How long a request may wait for a place before the 503."
     )
 
     @field_validator("public_url")
