@@ -79,7 +79,7 @@ from qianbao.web.routes import (
     verify_pages,
     wallet_pages,
 )
-from qianbao.web.throttle import Buckets, ThrottleMiddleware, throttle_rules
+from qianbao.web.throttle import Buckets, ThrottleMiddleware
 from qianbao.worker import Worker
 
 log = get_logger(__name__)
@@ -241,7 +241,7 @@ def create_app(
     app.state.throttle_buckets = Buckets()
     app.add_middleware(
         ThrottleMiddleware,
-        rules=lambda: throttle_rules(settings.throttle),
+        limits=lambda: settings.throttle,
         clock=app.state.clock,
         refuse=respond_rate_limited,
         buckets=app.state.throttle_buckets,

@@ -15,13 +15,11 @@ up to N times the limit.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -38,18 +36,18 @@ class Rule:
     name: str
     methods: frozenset[str]
     path: re.Pattern[str]
-    per_minute: int
+    setting: str  # the field of ``settings.throttle`` that gives its requests a minute
 
     def matches(self, method: str, path: str) -> bool:
         return method in self.methods and self.path.fullmatch(path) is not None
 
 
-def rule(name: str, methods: str, paths: Iterable[str], per_minute: int) -> Rule:
+def rule(name: str, methods: str, paths: Iterable[str]) -> Rule:
     return Rule(
         name=name,
         methods=frozenset(methods.split()),
         path=re.compile("|".join(f"(?:{p})" for p in paths)),
-        per_minute=per_minute,
+        setting=f"{name}_per_minute",
     )
 
 
@@ -90,13 +88,13 @@ class ThrottleMiddleware:
         self,
         app: ASGIApp,
         *,
-        rules: Callable[[], list[Rule]],
+        limits: Callable[[], Any],
         clock: Clock,
         refuse: Refuse,
         buckets: Buckets,
     ) -> None:
         self.app = app
-        self.rules = rules
+        self.limits = limits  # settings.throttle, read on each request: a change applies
         self.clock = clock
         self.refuse = refuse
         self.buckets = buckets
@@ -104,11 +102,14 @@ class ThrottleMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             method, path = scope["method"], scope["path"]
-            for r in self.rules():
-                if r.per_minute > 0 and r.matches(method, path):
+            for r in RULES:
+                if not r.matches(method, path):
+                    continue
+                per_minute = int(getattr(self.limits(), r.setting))
+                if per_minute > 0:
                     client = scope.get("client")
                     address = client[0] if client else "-"
-                    wait = self.buckets.take((r.name, address), r.per_minute, self._now())
+                    wait = self.buckets.take((r.name, address), per_minute, self._now())
                     if wait > 0:
                         response = await self.refuse(scope, max(1, math.ceil(wait)))
                         await response(scope, receive, send)
@@ -120,73 +121,44 @@ class ThrottleMiddleware:
         return self.clock.now().timestamp()
 
 
-def throttle_rules(cfg: Any) -> list[Rule]:
-    """The rules, from ``settings.throttle``: read on each request (a changed setting applies),
-    built only when a value changed (compiling them per request cost ~9% of a busy process)."""
-    values = (
-        cfg.sign_in_per_minute,
-        cfg.codes_per_minute,
-        cfg.tickets_per_minute,
-        cfg.chat_per_minute,
-        cfg.search_per_minute,
-        cfg.verify_per_minute,
-    )
-    return _rules_for(*values)
-
-
-@functools.lru_cache(maxsize=16)
-def _rules_for(
-    sign_in: int, codes: int, tickets: int, chat: int, search: int, verify: int
-) -> list[Rule]:
-    cfg = SimpleNamespace(
-        sign_in_per_minute=sign_in,
-        codes_per_minute=codes,
-        tickets_per_minute=tickets,
-        chat_per_minute=chat,
-        search_per_minute=search,
-        verify_per_minute=verify,
-    )
-    return [
-        rule(
-            "sign_in",
-            "POST",
-            [
-                "/api/v1/auth/login",
-                "/api/v1/auth/login/second-factor",
-                "/api/v1/auth/passkeys/login",
-                "/login",
-                "/login/2fa",
-                "/login/passkey",
-            ],
-            cfg.sign_in_per_minute,
-        ),
-        rule(
-            "codes",
-            "POST",
-            [
-                "/api/v1/auth/signup/code",
-                "/api/v1/auth/signup",
-                "/api/v1/auth/password/forgot",
-                "/api/v1/auth/password/reset",
-                "/signup/code",
-                "/signup",
-                "/forgot/code",
-                "/forgot",
-            ],
-            cfg.codes_per_minute,
-        ),
-        rule(
-            "tickets",
-            "POST",
-            ["/api/v1/support/tickets", "/support/tickets/new"],
-            cfg.tickets_per_minute,
-        ),
-        rule(
-            "chat",
-            "POST",
-            ["/api/v1/chat/messages", "/api/v1/chat/images"],
-            cfg.chat_per_minute,
-        ),
-        rule("search", "GET", ["/api/v1/help/search", "/help/search"], cfg.search_per_minute),
-        rule("verify", "POST GET", ["/verify", "/api/v1/support/verify"], cfg.verify_per_minute),
-    ]
+# Compiled once; each rule's limit is the ``settings.throttle`` field named after it.
+RULES: tuple[Rule, ...] = (
+    rule(
+        "sign_in",
+        "POST",
+        [
+            "/api/v1/auth/login",
+            "/api/v1/auth/login/second-factor",
+            "/api/v1/auth/passkeys/login",
+            "/login",
+            "/login/2fa",
+            "/login/passkey",
+        ],
+    ),
+    rule(
+        "codes",
+        "POST",
+        [
+            "/api/v1/auth/signup/code",
+            "/api/v1/auth/signup",
+            "/api/v1/auth/password/forgot",
+            "/api/v1/auth/password/reset",
+            "/signup/code",
+            "/signup",
+            "/forgot/code",
+            "/forgot",
+        ],
+    ),
+    rule(
+        "tickets",
+        "POST",
+        ["/api/v1/support/tickets", "/support/tickets/new"],
+    ),
+    rule(
+        "chat",
+        "POST",
+        ["/api/v1/chat/messages", "/api/v1/chat/images"],
+    ),
+    rule("search", "GET", ["/api/v1/help/search", "/help/search"]),
+    rule("verify", "POST GET", ["/verify", "/api/v1/support/verify"]),
+)
