@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,8 +17,28 @@ from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qianbao.settings_desk import ChatSettings, SupportSettings, TicketsSettings
+from qianbao.settings_money import (
+    CN_HOLIDAYS_2026,
+    CN_WORKDAYS_2026,
+    FeeRule,
+    PaymentsSettings,
+    RiskSettings,
+    ThrottleSettings,
+)
 
-__all__ = ["ChatSettings", "Settings", "SupportSettings", "TicketsSettings", "get_settings"]
+__all__ = [
+    "CN_HOLIDAYS_2026",
+    "CN_WORKDAYS_2026",
+    "ChatSettings",
+    "FeeRule",
+    "PaymentsSettings",
+    "RiskSettings",
+    "Settings",
+    "SupportSettings",
+    "ThrottleSettings",
+    "TicketsSettings",
+    "get_settings",
+]
 
 
 class DatabaseSettings(BaseModel):
@@ -255,132 +274,6 @@ class WorkerSettings(BaseModel):
     poll_interval_s: float = 2.0
     batch_size: int = 50
     max_attempts: int = 8
-
-
-class FeeRule(BaseModel):
-    """A fee: ``fixed`` + ``percent`` of the amount, then kept between ``minimum`` and
-    ``maximum``. Amounts are decimal strings in the currency of the operation."""
-
-    fixed: str = "0"
-    percent: str = Field(default="0", description='Of the amount: "0.1" is 0.1 %.')
-    minimum: str = "0"
-    maximum: str | None = None
-
-
-# China's public holidays and the weekend days worked instead (调休), from the State Council's
-# notice for 2026. Operators keep these lists current (QIANBAO_PAYMENTS__HOLIDAYS / __WORKDAYS).
-CN_HOLIDAYS_2026 = [
-    "2026-01-01", "2026-01-02", "2026-01-03",
-    "2026-02-15", "2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20",
-    "2026-02-21", "2026-02-22", "2026-02-23",
-    "2026-04-04", "2026-04-05", "2026-04-06",
-    "2026-05-01", "2026-05-02", "2026-05-03", "2026-05-04", "2026-05-05",
-    "2026-06-19", "2026-06-20", "2026-06-21",
-    "2026-09-25", "2026-09-26", "2026-09-27",
-    "2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04", "2026-10-05", "2026-10-06",
-    "2026-10-07",
-]  # fmt: skip
-CN_WORKDAYS_2026 = [
-    "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10",
-]  # fmt: skip
-
-
-class PaymentsSettings(BaseModel):
-    acquirer: Literal["sandbox", "stripe"] = Field(
-        default="sandbox",
-        description="Card top-ups: sandbox (a built-in provider with a hosted confirmation page "
-        "and signed asynchronous callbacks; test cards in docs/payments.md) or stripe "
-        "(Stripe Checkout; set stripe_secret_key and stripe_webhook_secret).",
-    )
-    stripe_secret_key: SecretStr | None = None
-    stripe_webhook_secret: SecretStr | None = Field(
-        default=None, description="The signing secret (whsec_…) of the webhook endpoint."
-    )
-    stripe_base_url: str = "https://api.stripe.com"
-    sandbox_secret: SecretStr | None = Field(
-        default=None,
-        description="Key the sandbox signs its callbacks with. Development keeps one under var/.",
-    )
-    callback_tolerance_s: int = Field(
-        default=300, description="Refuse provider callbacks signed longer ago than this."
-    )
-    topup_expiry_minutes: int = 30
-    payout_backend: Literal["file"] = Field(
-        default="file",
-        description="file: development, writes each payout instruction to payout_outbox_path "
-        "and settles it after payout_settle_after_s (test account numbers fail or return).",
-    )
-    payout_outbox_path: Path = Path("var/payouts.jsonl")
-    payout_settle_after_s: float = 5.0
-    payout_poll_interval_s: float = 10.0
-    withdrawal_fees: dict[str, FeeRule] = Field(
-        default_factory=lambda: {
-            "card": FeeRule(fixed="1.00", percent="0.1", minimum="1.00", maximum="25.00"),
-            "iban": FeeRule(fixed="5.00", percent="0", minimum="5.00", maximum="5.00"),
-        },
-        description="Withdrawal fee per method (card, iban).",
-    )
-    withdrawal_review_above: str = Field(
-        default="5000.00",
-        description="Withdrawals above this amount wait for an operator's approval.",
-    )
-    withdrawal_business_days: dict[str, int] = Field(
-        default_factory=lambda: {"card": 1, "iban": 2},
-        description="Business days until the money arrives, per method.",
-    )
-    cutoff_hour: int = Field(
-        default=16, description="Requests after this hour (China time) count from the next day."
-    )
-    holidays: list[date] = Field(
-        default_factory=lambda: [date.fromisoformat(d) for d in CN_HOLIDAYS_2026]
-    )
-    workdays: list[date] = Field(
-        default_factory=lambda: [date.fromisoformat(d) for d in CN_WORKDAYS_2026],
-        description="Weekend days that are working days.",
-    )
-
-    def sandbox_secret_bytes(self, var_dir: Path, production: bool) -> bytes:
-        if self.sandbox_secret is not None:
-            return self.sandbox_secret.get_secret_value().encode()
-        if production:
-            raise RuntimeError("QIANBAO_PAYMENTS__SANDBOX_SECRET is not set.")
-        path = var_dir / "sandbox_secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32))
-            path.chmod(0o600)
-        return path.read_text().strip().encode()
-
-
-class RiskSettings(BaseModel):
-    velocity_max: int = Field(
-        default=30,
-        description="Money-out operations allowed in velocity_window_s; one more restricts the "
-        "account until an operator reviews it. 0 turns the rule off.",
-    )
-    velocity_window_s: int = 600
-
-
-class ThrottleSettings(BaseModel):
-    """Requests a minute per client address, refused at the edge before the database is touched
-    (``429 request.rate_limited``, ``Retry-After``); 0 turns a rule off. Generous on purpose:
-    many phones share one address behind a mobile carrier's NAT. The per-account limits
-    (identity.*) still apply behind these."""
-
-    sign_in_per_minute: int = Field(
-        default=30, description="Password, second-factor and passkey sign-ins (API and pages)."
-    )
-    codes_per_minute: int = Field(
-        default=20, description="Sign-up and password-reset requests (codes, checks)."
-    )
-    tickets_per_minute: int = Field(default=10, description="New support tickets.")
-    chat_per_minute: int = Field(
-        default=60,
-        description="Live-chat messages and images sent over HTTP (the chat's "
-        "own limit per conversation applies too).",
-    )
-    search_per_minute: int = Field(default=120, description="Help-center searches.")
-    verify_per_minute: int = Field(default=30, description="'Is this really Qianbao?' checks.")
 
 
 class Settings(BaseSettings):
