@@ -5,6 +5,8 @@ def import_all_models() -> None:
     import qianbao.identity.models
     import qianbao.kernel.outbox
     import qianbao.ledger.models
+    import qianbao.merchants.models
+    import qianbao.merchants.models_payments
     import qianbao.notifications.inbox
     import qianbao.rails.models
     import qianbao.risk.models
@@ -14,4 +16,5 @@ def import_all_models() -> None:
     import qianbao.support.helpcenter.models
     import qianbao.support.tickets.models
     import qianbao.wallet.models
+    import qianbao.webhooks.models
     import qianbao.worker.models  # noqa: F401

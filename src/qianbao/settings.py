@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qianbao.settings_desk import ChatSettings, SupportSettings, TicketsSettings
+from qianbao.settings_merchants import MerchantsSettings, WebhooksSettings
 from qianbao.settings_money import (
     CN_HOLIDAYS_2026,
     CN_WORKDAYS_2026,
@@ -31,12 +32,14 @@ __all__ = [
     "CN_WORKDAYS_2026",
     "ChatSettings",
     "FeeRule",
+    "MerchantsSettings",
     "PaymentsSettings",
     "RiskSettings",
     "Settings",
     "SupportSettings",
     "ThrottleSettings",
     "TicketsSettings",
+    "WebhooksSettings",
     "get_settings",
 ]
 
@@ -310,6 +313,8 @@ class Settings(BaseSettings):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     tickets: TicketsSettings = Field(default_factory=TicketsSettings)
     support: SupportSettings = Field(default_factory=SupportSettings)
+    merchants: MerchantsSettings = Field(default_factory=MerchantsSettings)
+    webhooks: WebhooksSettings = Field(default_factory=WebhooksSettings)
 
     def secret_key_bytes(self) -> bytes:
         """The signing key (the newest). Production must set it; development keeps one under
