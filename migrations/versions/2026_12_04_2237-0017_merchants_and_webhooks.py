@@ -212,6 +212,7 @@ def upgrade() -> None:
         sa.Column("discount_returned", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.Column("status", sa.String(length=16), server_default="succeeded", nullable=False),
+        sa.Column("failure", sa.String(length=64), nullable=True),
         sa.Column("reference", sa.String(length=32), nullable=False),
         sa.Column("entry_id", sa.UUID(), nullable=True),
         sa.Column("settlement_id", sa.UUID(), nullable=True),
@@ -285,6 +286,7 @@ def upgrade() -> None:
         "merchant_settlements",
         ["merchant_id", "currency", "business_date"],
         unique=True,
+        postgresql_where=sa.text("status <> 'failed'"),
     )
     op.create_table(
         "merchant_staff",

@@ -142,6 +142,8 @@ def run(
     """Everything for development: embedded database, migrations, demo data, web + worker."""
     settings = load_settings()
     _refuse_demo_in_production(settings)
+    if "allow_private_targets" not in settings.webhooks.model_fields_set:
+        settings.webhooks.allow_private_targets = True  # the demo shop on localhost gets webhooks
     host = host or settings.http.host
     port = port or settings.http.port
     _check_port_free(host, port)

@@ -42,6 +42,7 @@ def _import_domain_loaders() -> None:
         "qianbao.identity.demo",
         "qianbao.wallet.demo",
         "qianbao.support.demo",
+        "qianbao.merchants.demo",
     ):
         try:
             importlib.import_module(module)

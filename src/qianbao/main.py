@@ -22,6 +22,8 @@ from qianbao.kernel.db import Database, asyncpg_dsn
 from qianbao.kernel.logging import get_logger
 from qianbao.ledger import GroupCommitter
 from qianbao.ledger.api import router as ledger_api
+from qianbao.merchants.api import router as merchant_api
+from qianbao.merchants.api_customer import router as pay_api
 from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
 from qianbao.risk.api import router as risk_api
@@ -68,6 +70,7 @@ from qianbao.web.routes import (
     console_pages,
     console_tickets,
     contact_pages,
+    demo_shop,
     health,
     help_pages,
     inbox_pages,
@@ -196,6 +199,8 @@ def create_app(
     app.include_router(payments_api)
     app.include_router(payment_callbacks)
     app.include_router(wallet_ops_api)
+    app.include_router(merchant_api)
+    app.include_router(pay_api)
     app.include_router(risk_api)
     app.include_router(help_api)
     app.include_router(chat_api)
@@ -225,6 +230,8 @@ def create_app(
     app.include_router(console_customers.router)
     app.include_router(console_api)
     app.include_router(console_desk_api)
+    if settings.environment != "production":
+        app.include_router(demo_shop.router)  # a pretend outside shop (the demo data's)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added innermost first: the last one added wraps all the others.

@@ -7,6 +7,8 @@ from typing import Any
 
 from qianbao import notifications
 from qianbao.ledger import Ledger
+from qianbao.merchants import checkout as merchant_checkout
+from qianbao.merchants import payment_codes, settlement
 from qianbao.rails import factory as rails
 from qianbao.rails import sandbox
 from qianbao.support.chat import desk as chat_desk
@@ -41,6 +43,17 @@ async def expire_topups(ctx: JobContext) -> None:
     await topup.expire_stale(ctx.session, settings.payments.topup_expiry_minutes)
 
 
+async def expire_merchant_requests(ctx: JobContext) -> None:
+    await merchant_checkout.expire_due(ctx.session)
+    await payment_codes.expire_due(ctx.session)
+
+
+async def settle_merchants(ctx: JobContext) -> None:
+    provider = rails.payouts(ctx.services["settings"])
+    await settlement.run(ctx.session, ctx.services["settings"], provider)
+    await settlement.poll(ctx.session, provider)
+
+
 def register_tasks(
     interval_overrides: dict[str, float] | None = None, settings: Any | None = None
 ) -> None:
@@ -49,12 +62,20 @@ def register_tasks(
         "wallet.poll_payouts": settings.payments.payout_poll_interval_s if settings else 10.0,
         "wallet.expire_topups": 60.0,
         "support.tend_chat_desk": 30.0,
+        "merchants.expire_requests": 30.0,
+        "merchants.settle": settings.merchants.settlement_interval_s if settings else 600.0,
         **(interval_overrides or {}),
     }
     registry.periodic("ledger.expire_holds", intervals["ledger.expire_holds"], expire_ledger_holds)
     registry.periodic("wallet.poll_payouts", intervals["wallet.poll_payouts"], poll_payouts)
     registry.periodic("wallet.expire_topups", intervals["wallet.expire_topups"], expire_topups)
     registry.periodic("support.tend_chat_desk", intervals["support.tend_chat_desk"], tend_chat_desk)
+    registry.periodic(
+        "merchants.expire_requests",
+        intervals["merchants.expire_requests"],
+        expire_merchant_requests,
+    )
+    registry.periodic("merchants.settle", intervals["merchants.settle"], settle_merchants)
     registry.register(sandbox.NOTIFY_TASK, sandbox.notify)
     registry.register(
         "wallet.submit_withdrawal", submit_withdrawal, subscribes=[withdrawal_steps.SUBMIT_TOPIC]

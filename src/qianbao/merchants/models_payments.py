@@ -156,6 +156,7 @@ class Refund(Base):
     discount_returned: Mapped[int] = mapped_column(BigInteger, server_default="0")
     reason: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), server_default="succeeded")
+    failure: Mapped[str | None] = mapped_column(String(64))  # the error code of a failed one
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     settlement_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

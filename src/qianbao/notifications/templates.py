@@ -156,6 +156,24 @@ _ALL = [
         ),
     ),
     Template(
+        "wallet.payment_made",
+        sms=N_("Qianbao: you paid {amount} to {who}. Balance: {balance}. Reference {reference}."),
+        subject=N_("You paid {amount} to {who}"),
+        body=N_(
+            "You paid {amount} to {who}.\n\nBalance after: {balance}\n"
+            "Reference number: {reference}"
+        ),
+    ),
+    Template(
+        "wallet.refund_received",
+        sms=N_("Qianbao: {who} refunded {amount} to your wallet. Balance: {balance}."),
+        subject=N_("{who} refunded {amount}"),
+        body=N_(
+            "{who} refunded {amount} to your wallet.\n\nBalance after: {balance}\n"
+            "Reference number: {reference}"
+        ),
+    ),
+    Template(
         "wallet.topup_succeeded",
         sms=N_("Qianbao: {amount} from card {card} added to your wallet. Balance: {balance}."),
         subject=N_("Top-up of {amount} received"),

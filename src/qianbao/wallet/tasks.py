@@ -83,6 +83,8 @@ async def notify_transfer(ctx: JobContext, payload: dict[str, Any]) -> None:
 TRANSACTION_TOPIC = "wallet.transaction_updated"
 TRANSACTION_TASK = "wallet.notify_transaction"
 TRANSACTION_TEMPLATES = (
+    "wallet.payment_made",
+    "wallet.refund_received",
     "wallet.topup_succeeded",
     "wallet.topup_failed",
     "wallet.withdrawal_settled",
@@ -123,6 +125,7 @@ async def notify_transaction(ctx: JobContext, payload: dict[str, Any]) -> None:
         "balance": _money(row.balance_after, row.currency),
         "reference": row.reference,
         "reason": reason,
+        "who": row.counterparty_name or "",
     }
     created = await inbox.add(
         session,

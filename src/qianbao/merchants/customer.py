@@ -1,0 +1,70 @@
+"""The customer's side of paying a shop: a checkout session on the hosted page (or behind a
+dynamic QR), and the shop's static QR (the customer types the amount)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qianbao.identity.context import IdentityContext
+from qianbao.identity.models import User
+from qianbao.kernel.clock import clock_of
+from qianbao.kernel.money import Money
+from qianbao.ledger.commands import check_key
+from qianbao.merchants import checkout, onboarding
+from qianbao.merchants.models import Merchant
+from qianbao.merchants.models_payments import CheckoutSession
+from qianbao.merchants.pay import Order, Paid, customer_key, get_payment, pay
+
+
+async def pay_checkout(
+    session: Any,
+    ctx: IdentityContext,
+    customer: User,
+    session_id: str,
+    *,
+    pin: str,
+    promo_code: str | None = None,
+) -> tuple[Paid, CheckoutSession]:
+    """Pay an open session. The session's row is locked first, so of two customers paying it
+    at the same instant one pays and the other is told it is already paid; the same customer
+    sending the form twice gets the first payment back."""
+    row = await checkout.lock_session(session, session_id)
+    if row.status == "paid" and row.payment_id is not None:
+        payment = await get_payment(session, row.payment_id)
+        if payment.customer_id == customer.id:
+            return Paid(payment, replayed=True), row
+    checkout.ensure_payable(row, clock_of(session).now())
+    merchant = await onboarding.get(session, row.merchant_id)
+    order = Order(
+        method=row.method,
+        amount=Money(row.amount, row.currency),
+        order_reference=row.order_reference,
+        description=row.description,
+        checkout=row,
+    )
+    key = customer_key(customer.id, f"checkout:{row.id}")
+    done = await pay(
+        session, ctx, customer, merchant, order, key=key, pin=pin, promo_code=promo_code
+    )
+    return done, row
+
+
+async def pay_shop(
+    session: Any,
+    ctx: IdentityContext,
+    customer: User,
+    merchant: Merchant,
+    *,
+    amount: Money,
+    note: str | None,
+    pin: str,
+    key: str,
+    promo_code: str | None = None,
+) -> Paid:
+    """Pay a shop by its static QR code: the customer says how much."""
+    check_key(key)
+    order = Order(method="qr", amount=amount, description=checkout.description(note))
+    return await pay(
+        session, ctx, customer, merchant, order, key=customer_key(customer.id, key), pin=pin,
+        promo_code=promo_code,
+    )  # fmt: skip

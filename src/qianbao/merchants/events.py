@@ -1,0 +1,49 @@
+"""What a merchant's webhooks are told, in the transaction of the change itself (the webhook
+deliveries are the outbox). The data of each event is exactly what the API returns for it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from qianbao import webhooks
+from qianbao.merchants.models_payments import CheckoutSession, Payment, Refund, Settlement
+from qianbao.merchants.schemas import payment_out, refund_out, session_out, settlement_out
+
+
+async def _publish(session: Any, owner: Any, event_type: str, data: Any, at: datetime) -> None:
+    publish = getattr(webhooks, "publish", None)  # TEMPORARY until the webhooks domain lands
+    if publish is None:
+        return
+    await publish(
+        session,
+        owner_id=owner,
+        event_type=event_type,
+        data=data.model_dump(mode="json"),
+        occurred_at=at,
+    )
+
+
+async def payment_succeeded(
+    session: Any, payment: Payment, checkout: CheckoutSession | None, at: datetime
+) -> None:
+    await _publish(session, payment.merchant_id, "payment.succeeded", payment_out(payment), at)
+    if checkout is not None:
+        data = session_out(checkout)
+        await _publish(session, payment.merchant_id, "checkout.session.completed", data, at)
+
+
+async def session_expired(session: Any, checkout: CheckoutSession, at: datetime) -> None:
+    await _publish(
+        session, checkout.merchant_id, "checkout.session.expired", session_out(checkout), at
+    )
+
+
+async def refund_finished(session: Any, refund: Refund, at: datetime) -> None:
+    kind = "refund.succeeded" if refund.status == "succeeded" else "refund.failed"
+    await _publish(session, refund.merchant_id, kind, refund_out(refund), at)
+
+
+async def payout_finished(session: Any, settlement: Settlement, at: datetime) -> None:
+    kind = "payout.paid" if settlement.status == "paid" else "payout.failed"
+    await _publish(session, settlement.merchant_id, kind, settlement_out(settlement), at)

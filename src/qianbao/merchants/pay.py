@@ -1,0 +1,286 @@
+"""Paying a merchant: the one place money moves from a customer to a shop, whatever the method
+(a checkout session, the shop's static or dynamic QR, the customer's payment code).
+
+In one transaction: the PIN (unless a small payment-code payment the customer allowed without
+it), the customer's payment limits, the promo code's budget, one balanced ledger entry —
+customer −(price − discount), marketing −discount, merchant +(price − fee), fee revenue +fee —
+the payment, the customer's history row, the notification and the merchant's webhook events.
+A failure leaves every balance as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from qianbao.identity import pin as identity_pin
+from qianbao.identity.context import IdentityContext
+from qianbao.identity.models import User
+from qianbao.kernel.clock import clock_of
+from qianbao.kernel.errors import IdempotencyKeyReused
+from qianbao.kernel.ids import uuid7
+from qianbao.kernel.money import Money
+from qianbao.kernel.outbox import emit
+from qianbao.ledger import Ledger, Leg, PostEntry
+from qianbao.ledger.accounts import system_account_id
+from qianbao.ledger.errors import AccountFrozen
+from qianbao.merchants import events, promo
+from qianbao.merchants.accounts import CURRENCY, fee_for, merchant_account
+from qianbao.merchants.errors import CurrencyNotAccepted, MerchantNotActive, OrderAlreadyPaid
+from qianbao.merchants.models import Merchant
+from qianbao.merchants.models_payments import CheckoutSession, Payment
+from qianbao.wallet import limits
+from qianbao.wallet.accounts import wallet_account
+from qianbao.wallet.models import WalletTransaction
+from qianbao.wallet.tasks import TRANSACTION_TOPIC
+from qianbao.wallet.transfer import new_reference
+
+
+@dataclass(frozen=True)
+class Order:
+    """What is being paid for."""
+
+    method: str  # checkout | qr | payment_code
+    amount: Money
+    order_reference: str | None = None
+    description: str | None = None
+    checkout: CheckoutSession | None = None
+
+    def fingerprint(self) -> str:
+        checkout = str(self.checkout.id) if self.checkout else ""
+        amount = f"{self.amount.minor}|{self.amount.currency}"
+        raw = f"{self.method}|{amount}|{self.order_reference}|{checkout}"
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Paid:
+    payment: Payment
+    replayed: bool
+
+
+def customer_key(customer_id: uuid.UUID, key: str) -> str:
+    """A payment's idempotency key when the customer starts it (checkout, shop QR)."""
+    return f"c:{customer_id}:{key}"
+
+
+async def existing(session: Any, merchant_id: uuid.UUID, key: str) -> Payment | None:
+    """The payment this idempotency key already made at this merchant (a replay)."""
+    return (
+        await session.execute(
+            select(Payment).where(
+                Payment.merchant_id == merchant_id, Payment.idempotency_key == key
+            )
+        )
+    ).scalar_one_or_none()
+
+
+def ensure_can_pay(merchant: Merchant, customer: User, amount: Money) -> None:
+    if merchant.status != "active":
+        raise MerchantNotActive()
+    if amount.currency != CURRENCY:
+        raise CurrencyNotAccepted()
+    if customer.frozen_at is not None:
+        raise AccountFrozen()
+
+
+async def pay(
+    session: Any,
+    ctx: IdentityContext,
+    customer: User,
+    merchant: Merchant,
+    order: Order,
+    *,
+    key: str,
+    pin: str | None,
+    promo_code: str | None = None,
+    payment: Payment | None = None,
+) -> Paid:
+    """Move the money. ``key`` is the payment's idempotency key at this merchant
+    (``customer_key`` for what the customer starts, ``till:…`` for a till). ``pin=None`` only
+    for a payment-code payment under the customer's own no-PIN limit (the caller decides).
+    ``payment`` is a payment-code payment that waited for the PIN: it is completed rather than
+    a new one made."""
+    if payment is None:
+        found = await existing(session, merchant.id, key)
+        if found is not None and found.customer_id == customer.id:
+            if found.fingerprint != order.fingerprint():
+                raise IdempotencyKeyReused()
+            return Paid(found, replayed=True)
+    ensure_can_pay(merchant, customer, order.amount)
+    if pin is not None:
+        # Before any lock: a wrong try is counted on the side pool (issue 13, defect 1).
+        await identity_pin.verify_pin_in_transaction(session, ctx, customer, pin)
+    now = clock_of(session).now()
+    payment_id = payment.id if payment is not None else uuid7()
+    amount = order.amount.minor
+    discount = 0
+    promo_id = None
+    if promo_code:
+        code, discount = await promo.redeem(
+            session,
+            promo_code,
+            user_id=customer.id,
+            merchant_id=merchant.id,
+            amount=amount,
+            currency=order.amount.currency,
+            payment_id=payment_id,
+        )
+        promo_id = code.id
+    charged = Money(amount - discount, order.amount.currency)
+    risk = ctx.settings.risk
+    await limits.enforce(
+        session, customer, "payment", charged, velocity=(risk.velocity_max, risk.velocity_window_s)
+    )
+    fee = fee_for(merchant, order.method, amount, charged.currency)
+    source = await wallet_account(session, customer.id, charged.currency)
+    target = await merchant_account(session, merchant.id, charged.currency)
+    ledger = await Ledger.of_session(session)
+    legs = [
+        Leg(source.id, -charged.minor, charged.currency),
+        Leg(target.id, amount - fee, charged.currency),
+    ]
+    if fee:
+        fee_account = await system_account_id(ledger.conn, "fee_revenue", charged.currency)
+        legs.append(Leg(fee_account, fee, charged.currency))
+    if discount:
+        marketing = await system_account_id(ledger.conn, "equity", charged.currency, "marketing")
+        legs.append(Leg(marketing, -discount, charged.currency))
+    entry = await ledger.post(
+        PostEntry(
+            key=f"merchant-pay:{merchant.id}:{key}",
+            legs=tuple(legs),
+            entry_type="merchant_payment",
+            metadata={
+                "payment_id": str(payment_id),
+                "merchant_id": str(merchant.id),
+                "customer_id": str(customer.id),
+                "method": order.method,
+            },
+        )
+    )
+    balance = next(p.balance_after for p in entry.postings if p.account_id == source.id)
+    reference = new_reference(now)
+    tx_id = uuid7()
+    if payment is None:
+        payment = Payment(
+            id=payment_id,
+            merchant_id=merchant.id,
+            customer_id=customer.id,
+            method=order.method,
+            currency=charged.currency,
+            amount=amount,
+            order_reference=order.order_reference,
+            description=order.description,
+            checkout_session_id=order.checkout.id if order.checkout else None,
+            idempotency_key=key,
+            fingerprint=order.fingerprint(),
+            created_at=now,
+        )
+        session.add(payment)
+    payment.status = "succeeded"
+    payment.discount = discount
+    payment.fee = fee
+    payment.reference = payment.reference or reference
+    payment.promo_code_id = promo_id
+    payment.entry_id = entry.entry_id
+    payment.transaction_id = tx_id
+    payment.succeeded_at = now
+    payment.expires_at = None
+    session.add(
+        WalletTransaction(
+            id=tx_id,
+            user_id=customer.id,
+            account_id=source.id,
+            kind="payment",
+            direction="out",
+            currency=charged.currency,
+            amount=charged.minor,
+            balance_after=balance,
+            counterparty_name=merchant.name_zh,
+            note=order.description,
+            reference=payment.reference,
+            entry_id=entry.entry_id,
+            details={
+                "merchant_id": str(merchant.id),
+                "merchant_name_en": merchant.name_en,
+                "category": merchant.category,
+                "payment_id": str(payment_id),
+                "method": order.method,
+                "price": amount,
+                "discount": discount,
+                "order_reference": order.order_reference or "",
+            },
+            created_at=now,
+            listed_at=now,
+        )
+    )
+    if order.checkout is not None:
+        order.checkout.status = "paid"
+        order.checkout.payment_id = payment_id
+        order.checkout.closed_at = now
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except Exception as exc:  # the partial unique index: this order was paid meanwhile
+        if "uq_merchant_payments_order" in str(exc):
+            raise OrderAlreadyPaid() from exc
+        raise
+    await emit(
+        session,
+        TRANSACTION_TOPIC,
+        {"template": "wallet.payment_made", "transaction_id": str(tx_id)},
+        wake=False,
+    )
+    await events.payment_succeeded(session, payment, order.checkout, now)
+    return Paid(payment, replayed=False)
+
+
+async def get_payment(
+    session: Any,
+    payment_id: str | uuid.UUID,
+    *,
+    merchant_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+) -> Payment:
+    from qianbao.merchants.errors import PaymentNotFound
+
+    try:
+        wanted = payment_id if isinstance(payment_id, uuid.UUID) else uuid.UUID(str(payment_id))
+    except ValueError:
+        raise PaymentNotFound() from None
+    row = await session.get(Payment, wanted)
+    if (
+        row is None
+        or (merchant_id is not None and row.merchant_id != merchant_id)
+        or (customer_id is not None and row.customer_id != customer_id)
+    ):
+        raise PaymentNotFound()
+    return row
+
+
+async def list_payments(
+    session: Any,
+    merchant_id: uuid.UUID,
+    *,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    before: datetime | None = None,
+) -> list[Payment]:
+    query = select(Payment).where(Payment.merchant_id == merchant_id)
+    if status:
+        query = query.where(Payment.status == status)
+    if since is not None:
+        query = query.where(Payment.created_at >= since)
+    if until is not None:
+        query = query.where(Payment.created_at < until)
+    if before is not None:
+        query = query.where(Payment.created_at < before)
+    query = query.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
