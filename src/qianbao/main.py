@@ -66,6 +66,7 @@ from qianbao.web.routes import (
     console_channels,
     console_chat,
     console_customers,
+    console_merchants,
     console_desk,
     console_pages,
     console_tickets,
@@ -74,7 +75,9 @@ from qianbao.web.routes import (
     health,
     help_pages,
     inbox_pages,
+    merchant_pages,
     ops_pages,
+    pay_pages,
     payment_pages,
     public,
     support_home_pages,
@@ -228,6 +231,9 @@ def create_app(
     app.include_router(console_channels.router)
     app.include_router(console_desk.router)
     app.include_router(console_customers.router)
+    app.include_router(console_merchants.router)
+    app.include_router(merchant_pages.router)
+    app.include_router(pay_pages.router)
     app.include_router(console_api)
     app.include_router(console_desk_api)
     if settings.environment != "production":
