@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qianbao import notifications
+from qianbao import notifications, webhooks
 from qianbao.ledger import Ledger
 from qianbao.merchants import checkout as merchant_checkout
 from qianbao.merchants import payment_codes, settlement
@@ -64,6 +64,7 @@ def register_tasks(
         "support.tend_chat_desk": 30.0,
         "merchants.expire_requests": 30.0,
         "merchants.settle": settings.merchants.settlement_interval_s if settings else 600.0,
+        webhooks.DISPATCH_TASK: settings.webhooks.dispatch_interval_s if settings else 1.0,
         **(interval_overrides or {}),
     }
     registry.periodic("ledger.expire_holds", intervals["ledger.expire_holds"], expire_ledger_holds)
@@ -76,6 +77,7 @@ def register_tasks(
         expire_merchant_requests,
     )
     registry.periodic("merchants.settle", intervals["merchants.settle"], settle_merchants)
+    webhooks.register(registry, intervals[webhooks.DISPATCH_TASK])
     registry.register(sandbox.NOTIFY_TASK, sandbox.notify)
     registry.register(
         "wallet.submit_withdrawal", submit_withdrawal, subscribes=[withdrawal_steps.SUBMIT_TOPIC]

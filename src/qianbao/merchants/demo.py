@@ -32,7 +32,7 @@ from qianbao.merchants.models_payments import Payment
 from qianbao.rails import factory as rails
 
 STAFF_PHONE = "13500135000"
-DEMO_USCC = "91310000MA1FL4TJ4D"
+DEMO_USCC = "91310000MA1FL4TJ46"
 API_KEY = "qb_sk_demo_QianbaoCoffee_2026_not_for_production"
 CUSTOMERS = ("+8613800138000", "+8613900139000")
 DEMO_PIN = "258013"

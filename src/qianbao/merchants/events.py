@@ -12,10 +12,7 @@ from qianbao.merchants.schemas import payment_out, refund_out, session_out, sett
 
 
 async def _publish(session: Any, owner: Any, event_type: str, data: Any, at: datetime) -> None:
-    publish = getattr(webhooks, "publish", None)  # TEMPORARY until the webhooks domain lands
-    if publish is None:
-        return
-    await publish(
+    await webhooks.publish(
         session,
         owner_id=owner,
         event_type=event_type,

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
@@ -105,7 +106,7 @@ async def pay(
     for a payment-code payment under the customer's own no-PIN limit (the caller decides).
     ``payment`` is a payment-code payment that waited for the PIN: it is completed rather than
     a new one made."""
-    if payment is None:
+    if payment is None and order.checkout is None:  # a checkout's replay: its locked row says
         found = await existing(session, merchant.id, key)
         if found is not None and found.customer_id == customer.id:
             if found.fingerprint != order.fingerprint():
@@ -224,9 +225,8 @@ async def pay(
         order.checkout.payment_id = payment_id
         order.checkout.closed_at = now
     try:
-        async with session.begin_nested():
-            await session.flush()
-    except Exception as exc:  # the partial unique index: this order was paid meanwhile
+        await session.flush()
+    except IntegrityError as exc:  # the partial unique index: this order was paid meanwhile
         if "uq_merchant_payments_order" in str(exc):
             raise OrderAlreadyPaid() from exc
         raise

@@ -160,8 +160,7 @@ _ALL = [
         sms=N_("Qianbao: you paid {amount} to {who}. Balance: {balance}. Reference {reference}."),
         subject=N_("You paid {amount} to {who}"),
         body=N_(
-            "You paid {amount} to {who}.\n\nBalance after: {balance}\n"
-            "Reference number: {reference}"
+            "You paid {amount} to {who}.\n\nBalance after: {balance}\nReference number: {reference}"
         ),
     ),
     Template(

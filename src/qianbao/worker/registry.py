@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qianbao.kernel.clock import Clock, clock_of
+
+if TYPE_CHECKING:
+    from qianbao.kernel.db import Database
 
 
 @dataclass
@@ -31,17 +34,35 @@ class JobContext:
         return clock_of(self.session)
 
 
+@dataclass
+class StandaloneContext:
+    """What a standalone periodic task gets: no transaction, the database to open its own short
+    ones (``db.transaction()``), the worker's services and the clock."""
+
+    db: Database
+    services: dict[str, Any]
+    clock: Clock
+
+
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 PeriodicHandler = Callable[[JobContext], Awaitable[None]]
+StandaloneHandler = Callable[[StandaloneContext], Awaitable[None]]
 
 
 @dataclass
 class PeriodicTask:
-    """Work that runs every ``every_s`` seconds in one worker at a time (an advisory lock)."""
+    """Work that runs every ``every_s`` seconds.
+
+    By default in one worker at a time (an advisory lock), inside one transaction. A
+    ``standalone`` task gets no transaction and no lock: it runs in every worker, opens its own
+    short transactions and must keep concurrent runs apart itself (``FOR UPDATE SKIP LOCKED``);
+    it is for work that waits on the outside world (HTTP) and must not hold a connection
+    meanwhile. The worker's loop runs it in the background, one run at a time."""
 
     name: str
     every_s: float
-    fn: PeriodicHandler
+    fn: Callable[[Any], Awaitable[None]]
+    standalone: bool = False
 
 
 class TaskRegistry:
@@ -50,8 +71,23 @@ class TaskRegistry:
         self.subscriptions: dict[str, list[str]] = defaultdict(list)
         self.periodic_tasks: dict[str, PeriodicTask] = {}
 
-    def periodic(self, name: str, every_s: float, fn: PeriodicHandler) -> None:
-        self.periodic_tasks[name] = PeriodicTask(name, every_s, fn)
+    @overload
+    def periodic(self, name: str, every_s: float, fn: PeriodicHandler) -> None: ...
+
+    @overload
+    def periodic(
+        self, name: str, every_s: float, fn: StandaloneHandler, *, standalone: Literal[True]
+    ) -> None: ...
+
+    def periodic(
+        self,
+        name: str,
+        every_s: float,
+        fn: PeriodicHandler | StandaloneHandler,
+        *,
+        standalone: bool = False,
+    ) -> None:
+        self.periodic_tasks[name] = PeriodicTask(name, every_s, fn, standalone)
 
     def task(
         self, name: str, *, subscribes: list[str] | None = None

@@ -27,7 +27,13 @@ from qianbao.kernel.db import Database, asyncpg_dsn
 from qianbao.kernel.logging import get_logger
 from qianbao.kernel.outbox import NOTIFY_CHANNEL, OutboxMessage
 from qianbao.worker.models import JOB_NOTIFY_CHANNEL, Job
-from qianbao.worker.registry import JobContext, TaskRegistry, registry
+from qianbao.worker.registry import (
+    JobContext,
+    PeriodicTask,
+    StandaloneContext,
+    TaskRegistry,
+    registry,
+)
 
 log = get_logger(__name__)
 MAX_BACKOFF_S = 30.0
@@ -70,6 +76,7 @@ class Worker:
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._next_periodic: dict[str, float] = {}
+        self._standalone: dict[str, asyncio.Task[bool]] = {}  # runs in the background
         # What /readyz reports: consecutive failed rounds and the last error (none: healthy).
         self.failures = 0
         self.last_error: str | None = None
@@ -204,14 +211,22 @@ class Worker:
         return sum(await asyncio.gather(*(lane() for _ in range(self.concurrency))))
 
     # -- periodic work ---------------------------------------------------------------------------
-    async def run_periodic(self, *, force: bool = False) -> list[str]:
-        """Run the periodic tasks that are due (all of them with ``force``); returns their names."""
+    async def run_periodic(self, *, force: bool = False, background: bool = False) -> list[str]:
+        """Run the periodic tasks that are due (all of them with ``force``); returns their names.
+        With ``background`` (the loop), standalone tasks are started, not awaited."""
         ran = []
         now = time.monotonic()
         for task in self.tasks.periodic_tasks.values():
             if not force and self._next_periodic.get(task.name, 0.0) > now:
                 continue
             self._next_periodic[task.name] = now + task.every_s
+            if task.standalone:
+                if background:
+                    if self._start_standalone(task):
+                        ran.append(task.name)
+                elif await self._run_standalone(task):
+                    ran.append(task.name)
+                continue
             try:
                 async with self.db.transaction() as session:
                     got = (
@@ -228,6 +243,35 @@ class Worker:
             except Exception as exc:
                 log.warning("periodic_failed", task=task.name, error=str(exc))
         return ran
+
+    async def _run_standalone(self, task: PeriodicTask) -> bool:
+        ctx = StandaloneContext(db=self.db, services=self.services, clock=self.db.clock)
+        try:
+            await task.fn(ctx)
+        except Exception as exc:
+            log.warning("periodic_failed", task=task.name, error=str(exc))
+            return False
+        return True
+
+    def _start_standalone(self, task: PeriodicTask) -> bool:
+        """Start a run unless the previous one is still going (then this turn is skipped)."""
+        running = self._standalone.get(task.name)
+        if running is not None and not running.done():
+            return False
+        self._standalone[task.name] = asyncio.create_task(
+            self._run_standalone(task), name=f"qianbao-periodic:{task.name}"
+        )
+        return True
+
+    async def _stop_standalone(self, grace_s: float = 10.0) -> None:
+        """Let running standalone tasks finish for ``grace_s``, then cancel them (their work
+        is safe to cut: it commits in short transactions and is picked up again)."""
+        running = [t for t in self._standalone.values() if not t.done()]
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace_s)
+            for t in late:
+                t.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def _seconds_to_next_periodic(self) -> float:
         if not self._next_periodic:
@@ -260,7 +304,7 @@ class Worker:
                 timeout = min(self.poll_interval, self._seconds_to_next_periodic())
                 try:
                     await self.run_until_idle(max_rounds=100)
-                    await self.run_periodic()
+                    await self.run_periodic(background=True)
                 except Exception as exc:
                     # Any error of one round (the database away or too busy, a bug): the loop
                     # survives, backs off and says so (log, /readyz); nothing is lost, the
@@ -291,6 +335,7 @@ class Worker:
                     for fut in pending:
                         fut.cancel()
         finally:
+            await self._stop_standalone()
             self.state = "stopped"
             if listener is not None:
                 with contextlib.suppress(Exception):
