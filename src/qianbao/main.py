@@ -75,6 +75,7 @@ from qianbao.web.routes import (
     health,
     help_pages,
     inbox_pages,
+    merchant_apply_pages,
     merchant_pages,
     ops_pages,
     pay_pages,
@@ -232,6 +233,7 @@ def create_app(
     app.include_router(console_desk.router)
     app.include_router(console_customers.router)
     app.include_router(console_merchants.router)
+    app.include_router(merchant_apply_pages.router)
     app.include_router(merchant_pages.router)
     app.include_router(pay_pages.router)
     app.include_router(console_api)
