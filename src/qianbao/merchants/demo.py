@@ -9,6 +9,7 @@ The API key and the webhook secret are written to ``var/demo-shop.json`` for the
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from qianbao import webhooks
-from qianbao.demo import DemoLogin, demo_loader
+from qianbao.demo import DemoLogin, at_moment, demo_loader
 from qianbao.identity.accounts import by_phone
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.demo import AGENT_TOTP_SECRET, DEMO_PASSWORD
@@ -162,7 +163,7 @@ async def load(db: Database) -> list[DemoLogin]:
         json.dumps({"api_key": API_KEY, "webhook_secret": secret})
     )
     if not seeded:
-        await _sales(db, ctx, merchant.id, now)
+        _sales(db, ctx, merchant.id, now)
     return [
         DemoLogin(
             role="merchant_staff",
@@ -174,32 +175,64 @@ async def load(db: Database) -> list[DemoLogin]:
     ]
 
 
-async def _sales(db: Database, ctx: IdentityContext, merchant_id: Any, now: datetime) -> None:
-    """The month of sales, each at its moment (the ledger books it then), then the payouts."""
+def _sales(db: Database, ctx: IdentityContext, merchant_id: Any, now: datetime) -> None:
+    """The month of sales, each booked at its moment (a refund two hours later, the
+    settlement run an hour after that), in time order with the other domains' demo history."""
     provider = rails.payouts(ctx.settings)
+    latest = now - timedelta(minutes=1)
+
+    def sale(n: int, at: datetime, who: int, amount: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            async with db.transaction() as session:
+                with_clock(session, FrozenClock(at))
+                merchant = await onboarding.get(session, merchant_id)
+                user = await by_phone(session, CUSTOMERS[who])
+                if user is None or user.pin_hash is None:
+                    return
+                cs, _ = await checkout.create_session(
+                    session, ctx.settings, merchant, amount=Money.parse(amount, "CNY"),
+                    order_ref=f"DEMO-{n:03d}", desc="咖啡 coffee", success_url=None,
+                    cancel_url=None, expires_in_minutes=30, key=f"demo-{n}",
+                )  # fmt: skip
+                await customer.pay_checkout(session, ctx, user, str(cs.id), pin=DEMO_PIN)
+
+        return run
+
+    def give_back(n: int, at: datetime, refund: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            async with db.transaction() as session:
+                with_clock(session, FrozenClock(at))
+                merchant = await onboarding.get(session, merchant_id)
+                payment_id = (
+                    await session.execute(
+                        select(Payment.id).where(
+                            Payment.merchant_id == merchant.id,
+                            Payment.order_reference == f"DEMO-{n:03d}",
+                        )
+                    )
+                ).scalar_one_or_none()
+                if payment_id is None:
+                    return
+                await refunds.refund(
+                    session, ctx, merchant, str(payment_id),
+                    amount=Money.parse(refund, "CNY"), reason="顾客退货 returned",
+                    key=f"demo-refund-{n}",
+                )  # fmt: skip
+
+        return run
+
+    def settle(at: datetime) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            async with db.transaction() as session:
+                with_clock(session, FrozenClock(at))
+                await settlement.run(session, ctx.settings, provider)
+                await settlement.poll(session, provider)
+
+        return run
+
     for n, (days_ago, hour, who, amount, refund) in enumerate(SALES):
         at = _moment(days_ago, hour, now)
-        async with db.transaction() as session:
-            with_clock(session, FrozenClock(at))
-            merchant = await onboarding.get(session, merchant_id)
-            user = await by_phone(session, CUSTOMERS[who])
-            if user is None or user.pin_hash is None:
-                return
-            cs, _ = await checkout.create_session(
-                session, ctx.settings, merchant, amount=Money.parse(amount, "CNY"),
-                order_ref=f"DEMO-{n:03d}", desc="咖啡 coffee", success_url=None, cancel_url=None,
-                expires_in_minutes=30, key=f"demo-{n}",
-            )  # fmt: skip
-            await customer.pay_checkout(session, ctx, user, str(cs.id), pin=DEMO_PIN)
+        at_moment(at, sale(n, at, who, amount))
         if refund:
-            async with db.transaction() as session:
-                with_clock(session, FrozenClock(at + timedelta(hours=2)))
-                merchant = await onboarding.get(session, merchant_id)
-                await refunds.refund(
-                    session, ctx, merchant, str(cs.payment_id), amount=Money.parse(refund, "CNY"),
-                    reason="顾客退货 returned", key=f"demo-refund-{n}",
-                )  # fmt: skip
-        async with db.transaction() as session:
-            with_clock(session, FrozenClock(at + timedelta(hours=3)))
-            await settlement.run(session, ctx.settings, provider)
-            await settlement.poll(session, provider)
+            at_moment(min(at + timedelta(hours=2), latest), give_back(n, at, refund))
+        at_moment(min(at + timedelta(hours=3), latest), settle(at))

@@ -11,13 +11,14 @@ the history and the statements agree to the cent. Only the last days' events not
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text
 
-from qianbao.demo import DemoLogin, demo_loader
+from qianbao.demo import DemoLogin, at_moment, demo_loader
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.accounts import by_phone
 from qianbao.identity.context import IdentityContext
@@ -160,6 +161,27 @@ async def _already_seeded(session: Any) -> bool:
     )
 
 
+def _happening(
+    db: Database, ctx: IdentityContext, event: Event, i: int, at: datetime
+) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        async with db.transaction() as session:
+            # Every service of this session (ledger, wallet rows, events) books at ``at``.
+            with_clock(session, FrozenClock(at))
+            first_message = (
+                await session.execute(select(func.coalesce(func.max(OutboxMessage.id), 0)))
+            ).scalar_one()
+            await _run(session, ctx, event, i, at)
+            await session.flush()
+            if event.days_ago >= NOTIFY_DAYS:
+                await session.execute(
+                    text("DELETE FROM outbox_messages WHERE id > :first AND topic LIKE 'wallet.%'"),
+                    {"first": first_message},
+                )
+
+    return run
+
+
 @demo_loader("wallet", order=20)
 async def load(db: Database) -> list[DemoLogin]:
     from qianbao.settings import get_settings
@@ -183,17 +205,5 @@ async def load(db: Database) -> list[DemoLogin]:
     today = now.astimezone(LOCAL_TZ)
     for i, event in sorted(enumerate(EVENTS), key=lambda p: (-p[1].days_ago, p[1].hour)):
         at = min(_moment(event, today), now - timedelta(minutes=len(EVENTS) - i))
-        async with db.transaction() as session:
-            # Every service of this session (ledger, wallet rows, events) books at ``at``.
-            with_clock(session, FrozenClock(at))
-            first_message = (
-                await session.execute(select(func.coalesce(func.max(OutboxMessage.id), 0)))
-            ).scalar_one()
-            await _run(session, ctx, event, i, at)
-            await session.flush()
-            if event.days_ago >= NOTIFY_DAYS:
-                await session.execute(
-                    text("DELETE FROM outbox_messages WHERE id > :first AND topic LIKE 'wallet.%'"),
-                    {"first": first_message},
-                )
+        at_moment(at, _happening(db, ctx, event, i, at))
     return [DemoLogin(role="payment PIN", login="13800138000, 13900139000", password=DEMO_PIN)]
