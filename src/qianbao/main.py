@@ -23,6 +23,7 @@ from qianbao.kernel.logging import get_logger
 from qianbao.ledger import GroupCommitter
 from qianbao.ledger.api import router as ledger_api
 from qianbao.merchants.api import router as merchant_api
+from qianbao.merchants.api_webhooks import router as merchant_webhooks_api
 from qianbao.merchants.api_customer import router as pay_api
 from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
@@ -204,6 +205,7 @@ def create_app(
     app.include_router(payment_callbacks)
     app.include_router(wallet_ops_api)
     app.include_router(merchant_api)
+    app.include_router(merchant_webhooks_api)
     app.include_router(pay_api)
     app.include_router(risk_api)
     app.include_router(help_api)

@@ -8,6 +8,7 @@ from typing import Any
 from qianbao import notifications, webhooks
 from qianbao.ledger import Ledger
 from qianbao.merchants import checkout as merchant_checkout
+from qianbao.merchants import notices as merchant_notices
 from qianbao.merchants import payment_codes, settlement
 from qianbao.rails import factory as rails
 from qianbao.rails import sandbox
@@ -88,6 +89,7 @@ def register_tasks(
         subscribes=[wallet_tasks.TRANSACTION_TOPIC],
     )
     notifications.register(registry)
+    merchant_notices.register(registry)
     ticket_tasks.register(registry)
     registry.register(
         wallet_tasks.TASK, wallet_tasks.notify_transfer, subscribes=[wallet_tasks.TOPIC]

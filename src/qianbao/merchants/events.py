@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from qianbao import webhooks
+from qianbao.kernel import outbox
 from qianbao.merchants.models_payments import CheckoutSession, Payment, Refund, Settlement
 from qianbao.merchants.schemas import payment_out, refund_out, session_out, settlement_out
 
@@ -41,6 +42,10 @@ async def refund_finished(session: Any, refund: Refund, at: datetime) -> None:
     await _publish(session, refund.merchant_id, kind, refund_out(refund), at)
 
 
+PAYOUT_TOPIC = "merchants.payout_finished"  # for the staff's notices (merchants.notices)
+
+
 async def payout_finished(session: Any, settlement: Settlement, at: datetime) -> None:
     kind = "payout.paid" if settlement.status == "paid" else "payout.failed"
     await _publish(session, settlement.merchant_id, kind, settlement_out(settlement), at)
+    await outbox.emit(session, PAYOUT_TOPIC, {"settlement_id": str(settlement.id)})

@@ -173,6 +173,36 @@ _ALL = [
         ),
     ),
     Template(
+        "merchants.payout_paid",
+        sms=N_("Qianbao: settlement of {amount} for {merchant} ({day}) was paid to {account}."),
+        subject=N_("Settlement of {amount} paid"),
+        body=N_(
+            "The settlement of {amount} for {merchant}, covering sales up to {day}, was paid to "
+            "the bank account {account}.\n\nThe report and its CSV are on your merchant "
+            "dashboard under Settlements."
+        ),
+    ),
+    Template(
+        "merchants.payout_failed",
+        sms=N_("Qianbao: the settlement of {amount} for {merchant} ({day}) could not be paid."),
+        subject=N_("Settlement of {amount} not paid"),
+        body=N_(
+            "The bank could not pay the settlement of {amount} for {merchant}, covering sales up "
+            "to {day}, to {account}: {reason}\n\nThe money stays in your merchant balance and is "
+            "paid with the next settlement. Check the settlement bank account with our support."
+        ),
+    ),
+    Template(
+        "merchants.webhook_disabled",
+        sms=N_("Qianbao: webhooks to {url} for {merchant} were switched off after failing."),
+        subject=N_("Webhooks to {url} switched off"),
+        body=N_(
+            "Deliveries to {url} for {merchant} kept failing, so we switched the endpoint off. "
+            "Events are no longer sent there.\n\nFix the endpoint, switch it on again under "
+            "Webhooks on your merchant dashboard and send the failed deliveries again."
+        ),
+    ),
+    Template(
         "wallet.topup_succeeded",
         sms=N_("Qianbao: {amount} from card {card} added to your wallet. Balance: {balance}."),
         subject=N_("Top-up of {amount} received"),

@@ -18,9 +18,9 @@ schedule is exhausted the delivery is ``failed``. An endpoint records when it st
 (``failing_since``, set by a failure after a success, cleared by any success); a delivery that
 fails for good while its endpoint has been failing disables the endpoint, gives up its pending
 deliveries (``last_error`` "endpoint disabled", no attempt: the owner may resend them after
-enabling it again) and emits ``webhooks.endpoint_disabled`` to the outbox for the owner's
-domain to tell its owner. A claimed delivery whose endpoint is disabled meanwhile is given up
-the same way.
+enabling it again) and emits ``webhooks.endpoint_disabled`` (``{owner_id, endpoint_id, url,
+at}``) to the outbox for the owner's domain to tell its owner. A claimed delivery whose
+endpoint is disabled meanwhile is given up the same way.
 """
 
 from __future__ import annotations
@@ -204,6 +204,11 @@ async def record(
         await repo.fail_pending_of(session, [row.id for row in disabled], PENDING_GIVEN_UP)
     for row in disabled:
         log.warning("webhook_endpoint_disabled", endpoint_id=str(row.id))
-        payload = {"owner_id": str(row.owner_id), "endpoint_id": str(row.id), "url": row.url}
+        payload = {
+            "owner_id": str(row.owner_id),
+            "endpoint_id": str(row.id),
+            "url": row.url,
+            "at": now.isoformat(),
+        }
         await outbox.emit(session, ENDPOINT_DISABLED_TOPIC, payload)
     return [row.id for row in disabled]

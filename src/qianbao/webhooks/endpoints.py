@@ -53,6 +53,7 @@ async def create_endpoint(
     checked = await check_target(url, allow_private=settings.webhooks.allow_private_targets)
     endpoint_id = uuid7()
     secret = signing.new_secret()
+    now = clock_of(session).now()
     endpoint = WebhookEndpoint(
         id=endpoint_id,
         owner_id=owner_id,
@@ -61,6 +62,8 @@ async def create_endpoint(
         event_types=types,
         status="enabled",
         secret_sealed=signing.seal_secret(signing.sealer(settings), endpoint_id, secret),
+        created_at=now,
+        updated_at=now,
     )
     session.add(endpoint)
     await session.flush()
