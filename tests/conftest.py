@@ -88,6 +88,8 @@ def base_settings(**overrides: object) -> Settings:
         # the tests stage (hundreds of requests at once); its limit is proved on its own
         # (unit/test_admission.py, integration/test_overload.py).
         "http": {"max_in_flight": 10_000},
+        # Shops in the tests live on http://localhost, as the demo shop of `make run` does.
+        "merchants": {"return_urls_may_be_http": True},
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

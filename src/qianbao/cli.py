@@ -144,6 +144,8 @@ def run(
     _refuse_demo_in_production(settings)
     if "allow_private_targets" not in settings.webhooks.model_fields_set:
         settings.webhooks.allow_private_targets = True  # the demo shop on localhost gets webhooks
+    if "return_urls_may_be_http" not in settings.merchants.model_fields_set:
+        settings.merchants.return_urls_may_be_http = True  # and its pages are http://localhost
     host = host or settings.http.host
     port = port or settings.http.port
     _check_port_free(host, port)

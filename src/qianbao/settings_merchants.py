@@ -24,8 +24,9 @@ class MerchantsSettings(BaseModel):
     )
     checkout_max_expiry_minutes: int = Field(default=24 * 60, ge=1)
     return_urls_may_be_http: bool = Field(
-        default=True,
-        description="Accept http:// success and cancel URLs (development). Production: https only.",
+        default=False,
+        description="Accept http:// success and cancel URLs (development: `make run` turns it "
+        "on). Off, only https:// is accepted.",
     )
     payment_code_seconds: int = Field(
         default=60, ge=15, le=600, description="A payment code changes (and expires) this often."

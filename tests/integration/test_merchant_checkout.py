@@ -208,3 +208,12 @@ async def test_api_keys_see_only_their_merchant_and_need_their_scope(
             headers={**shop.headers, **_key()},
         )
         assert r.status_code == 422 and r.json()["code"] == code, (bad, r.text)
+    # Outside development, a plain http:// return address is refused too.
+    fresh_app.state.settings.merchants.return_urls_may_be_http = False
+    r = await fresh_client.post(
+        "/api/v1/merchant/checkout-sessions",
+        json={"amount": "1.00", "currency": "CNY", "order_reference": "Z",
+              "success_url": "http://shop.example/thanks"},
+        headers={**shop.headers, **_key()},
+    )  # fmt: skip
+    assert r.status_code == 422 and r.json()["code"] == "merchants.url_invalid", r.text
