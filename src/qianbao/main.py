@@ -78,6 +78,7 @@ from qianbao.web.routes import (
     inbox_pages,
     merchant_apply_pages,
     merchant_pages,
+    ops_merchant_money,
     ops_pages,
     pay_pages,
     payment_pages,
@@ -220,6 +221,7 @@ def create_app(
     app.include_router(card_pages.router)
     app.include_router(payment_pages.router)
     app.include_router(ops_pages.router)
+    app.include_router(ops_merchant_money.router)
     app.include_router(inbox_pages.router)
     app.include_router(help_pages.router)
     app.include_router(console_pages.router)

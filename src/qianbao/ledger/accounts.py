@@ -298,3 +298,44 @@ async def statement(
     ]
     next_cursor = _encode_cursor(lines[-1].posting_id) if len(rows) > limit else None
     return StatementPage(lines, next_cursor)
+
+
+async def kind_totals(conn: asyncpg.Connection, kind: str, currency: str) -> tuple[int, int, int]:
+    """``(accounts, Σ posted, Σ pending_out)`` over every account of ``kind`` in ``currency``
+    (what a domain owes its account holders, e.g. all merchant accounts)."""
+    row = await conn.fetchrow(
+        """SELECT count(*) AS n, coalesce(sum(posted), 0) AS posted,
+                  coalesce(sum(pending_out), 0) AS pending_out
+             FROM ledger_accounts WHERE kind = $1 AND currency = $2""",
+        kind,
+        currency,
+    )
+    assert row is not None
+    return int(row["n"]), int(row["posted"]), int(row["pending_out"])
+
+
+async def totals_by_entry_type(
+    conn: asyncpg.Connection,
+    account_id: int,
+    entry_types: list[str],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, int]:
+    """The sum of an account's postings per entry type (of those given), in ``[since, until)``:
+    how much of a shared account (fee revenue, marketing) came from one kind of business."""
+    rows = await conn.fetch(
+        """SELECT e.entry_type, sum(p.amount) AS total
+             FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
+            WHERE p.account_id = $1 AND e.entry_type = ANY($2::text[])
+              AND ($3::timestamptz IS NULL OR p.created_at >= $3)
+              AND ($4::timestamptz IS NULL OR p.created_at < $4)
+            GROUP BY e.entry_type""",
+        account_id,
+        entry_types,
+        since,
+        until,
+    )
+    found = {t: 0 for t in entry_types}
+    found.update({r["entry_type"]: int(r["total"]) for r in rows})
+    return found
