@@ -217,3 +217,50 @@ async def test_api_keys_see_only_their_merchant_and_need_their_scope(
         headers={**shop.headers, **_key()},
     )  # fmt: skip
     assert r.status_code == 422 and r.json()["code"] == "merchants.url_invalid", r.text
+
+
+async def test_a_frozen_customer_cannot_pay_and_nothing_moves(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    shop = await make_merchant(fresh_app)
+    _, token, _ = await ready_user(fresh_client, fresh_app, minor=10_000)
+    cs = await _session(fresh_client, shop, "5.00")
+    r = await fresh_client.post("/api/v1/me/freeze", json={}, headers=bearer(token))
+    assert r.status_code in (200, 204), r.text
+    r = await fresh_client.post(
+        f"/api/v1/pay/checkout-sessions/{cs['id']}/pay", json={"pin": PIN}, headers=bearer(token)
+    )
+    assert r.status_code in (403, 409, 423) and r.json()["code"].startswith(
+        ("identity.", "ledger.", "wallet.")
+    ), r.text
+    assert await _wallet(fresh_client, token) == "100.00"
+    assert await merchant_balance(fresh_app, shop.id) == (0, 0)
+
+
+async def test_a_rotated_key_works_for_the_overlap_and_a_revoked_one_stops_at_once(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI, clock
+):
+    from qianbao.merchants import keys, onboarding
+
+    shop = await make_merchant(fresh_app)
+    ctx = fresh_app.state.identity
+    async with fresh_app.state.db.transaction() as s:
+        merchant = await onboarding.get(s, shop.id)
+        (old,) = await keys.list_keys(s, shop.id)
+        new, secret = await keys.rotate_key(s, ctx, merchant, str(old.id), by=None)
+    new_headers = {"Authorization": f"Bearer {secret}"}
+    for headers in (shop.headers, new_headers):  # both work during the overlap
+        assert (
+            await fresh_client.get("/api/v1/merchant/balance", headers=headers)
+        ).status_code == 200
+    clock.advance(hours=25)
+    r = await fresh_client.get("/api/v1/merchant/balance", headers=shop.headers)
+    assert r.status_code == 401 and r.json()["code"] == "merchants.api_key_invalid"
+    assert (
+        await fresh_client.get("/api/v1/merchant/balance", headers=new_headers)
+    ).status_code == 200
+    async with fresh_app.state.db.transaction() as s:
+        merchant = await onboarding.get(s, shop.id)
+        await keys.revoke_key(s, merchant, str(new.id))
+    r = await fresh_client.get("/api/v1/merchant/balance", headers=new_headers)
+    assert r.status_code == 401 and r.json()["code"] == "merchants.api_key_invalid"

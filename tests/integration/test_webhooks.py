@@ -405,3 +405,38 @@ async def test_publishing_refuses_unknown_types_and_writes_nothing_without_endpo
             s, owner_id=owner, event_type="payment.succeeded", data={}, occurred_at=NOW
         )
     assert got is None and await count(fresh_app, WebhookEvent) == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "delay", "error"),
+    [(302, 0.0, "redirect not followed"), (500, 0.0, "HTTP 500"), (204, 2.0, "timed out")],
+)
+async def test_a_redirect_an_error_or_a_slow_answer_is_a_failed_attempt_retried_later(
+    fresh_app: FastAPI,
+    clock: TestClock,
+    receiver: Receiver,
+    status: int,
+    delay: float,
+    error: str,
+):
+    clock.freeze(NOW)
+    settings = fresh_app.state.settings
+    settings.webhooks.timeout_s = 0.5
+    receiver.status, receiver.delay_s = status, delay
+    owner = uuid.uuid4()
+    async with fresh_app.state.db.transaction() as s:
+        await webhooks.create_endpoint(
+            s, settings, owner_id=owner, url=receiver.url, event_types=["refund.failed"]
+        )
+        await webhooks.publish(
+            s, owner_id=owner, event_type="refund.failed", data={"id": "r1"}, occurred_at=NOW
+        )
+    assert await dispatch(fresh_app) == 1
+    async with fresh_app.state.db.transaction() as s:
+        (row,) = await webhooks.list_deliveries(s, owner)
+        detail = await webhooks.delivery_detail(s, owner, row.id)
+    assert row.status == "pending" and row.attempts == 1 and error in (row.last_error or "")
+    assert row.next_attempt_at is not None and row.next_attempt_at > NOW
+    (attempt,) = detail.attempts
+    assert attempt.error is not None and error in attempt.error and attempt.duration_ms >= 0
+    assert len(receiver.received) == 1  # it was sent once; nothing followed the redirect
