@@ -23,8 +23,9 @@ from qianbao.kernel.logging import get_logger
 from qianbao.ledger import GroupCommitter
 from qianbao.ledger.api import router as ledger_api
 from qianbao.merchants.api import router as merchant_api
-from qianbao.merchants.api_webhooks import router as merchant_webhooks_api
 from qianbao.merchants.api_customer import router as pay_api
+from qianbao.merchants.api_webhooks import router as merchant_webhooks_api
+from qianbao.merchants.categories import CATEGORIES
 from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
 from qianbao.risk.api import router as risk_api
@@ -88,6 +89,7 @@ from qianbao.web.routes import (
     verify_pages,
     wallet_pages,
 )
+from qianbao.web.templating import templates
 from qianbao.web.throttle import Buckets, ThrottleMiddleware
 from qianbao.worker import Worker
 
@@ -105,6 +107,10 @@ def database_url(settings: Settings) -> str:
     if settings.database.url is not None:
         return settings.database.url.get_secret_value()
     return embedded_server(settings).url(settings.database.embedded_db)
+
+
+# Pages name a payment's merchant category (a msgid: the template translates it).
+templates.env.globals["category_name"] = CATEGORIES.get
 
 
 def create_app(

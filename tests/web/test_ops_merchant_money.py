@@ -1,6 +1,6 @@
 """The operator's merchant money report in a real browser, at phone width in Chinese: after a
 payment and a partial refund the records and the ledger agree on every line; a customer is
-refused."""
+refused, and sees the shop's name and category in the history."""
 
 from __future__ import annotations
 
@@ -62,6 +62,14 @@ def test_records_and_ledger_agree_on_the_operators_page(open_page, server):
     phone = sign_up(buyer, server, "zh_CN")
     _fund_and_pin(server, phone, 500_00)
     _a_sale_and_a_refund(server, phone)
+    # The customer's history names the shop and its category; the refund too.
+    buyer.goto("/wallet/history")
+    history = buyer.locator("main").inner_text()
+    assert "向报表咖啡付款" in history and "报表咖啡退款" in history
+    assert "快餐、咖啡和茶饮店" in history
+    buyer.locator("a.tx", has_text="向报表咖啡付款").first.click()
+    assert "报表咖啡" in buyer.locator("#tx-merchant").inner_text()
+    assert buyer.locator("#tx-receipt").get_attribute("href").startswith("/pay/payments/")
     buyer.goto("/ops/merchants/money")
     assert buyer.locator("#money-checks").count() == 0  # a customer is refused
 

@@ -1,9 +1,421 @@
-"""(being written)"""
+"""The customer's pay pages (B8, B9): a shop's hosted checkout page, a shop's static QR (the
+customer types the amount), the Scan page (camera or a picture, decoded in the browser), the
+payment code with the till charges waiting for the PIN, and the receipt of a payment.
+
+They call the merchant services the JSON API (``/api/v1/pay``) calls; a refusal is shown in the
+form, in the user's language, and moves nothing (the payment runs in a savepoint, so the page
+can still be drawn after it)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
 
-from qianbao.kernel.http import TxRoute
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from qianbao.identity.deps import Caller, identity_ctx
+from qianbao.kernel.clock import clock_of
+from qianbao.kernel.errors import DomainError
+from qianbao.kernel.http import TxRoute, db_session, settings_of
+from qianbao.kernel.money import Money
+from qianbao.kernel.translations import gettext
+from qianbao.merchants import checkout, customer, onboarding, pages_support, payment_codes, promo
+from qianbao.merchants.accounts import CURRENCY
+from qianbao.merchants.api_customer import return_url
+from qianbao.merchants.categories import category_name
+from qianbao.merchants.errors import MerchantNotActive, PaymentNotFound
+from qianbao.merchants.models import Merchant
+from qianbao.merchants.pay import get_payment
+from qianbao.wallet import accounts
+from qianbao.web.problems import domain_problem
+from qianbao.web.routes.account_common import (
+    current_caller,
+    ensure_ready,
+    form_values,
+    login_redirect,
+    redirect,
+)
+from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
+
+
+def _to_login(request: Request, back: str) -> Response:
+    """Not signed in: to sign-in, then back to ``back`` (a page; a form's POST has none)."""
+    response = login_redirect(request)  # also clears a stale session cookie
+    response.headers["location"] = f"/login?next={quote(back, safe='/')}"
+    return response
+
+
+def _shop(request: Request, m: Merchant) -> dict[str, Any]:
+    locale = locale_of(request)
+    return {
+        "code": m.code,
+        "name": m.name(locale),
+        "category": gettext(locale, category_name(m.category)),
+        "verified": m.status == "active",  # reviewed by an operator, then activated
+    }
+
+
+async def _available(request: Request, user_id: uuid.UUID) -> int:
+    for b in await accounts.balances(db_session(request), user_id):
+        if b.currency == CURRENCY:
+            return b.available
+    return 0
+
+
+async def _promo_quote(
+    request: Request, code: str, user_id: uuid.UUID, merchant: Merchant, amount: int
+) -> tuple[dict[str, Any] | None, Any]:
+    """(the discount and what is left to pay, or why the code does not apply)."""
+    try:
+        found, discount = await promo.check(
+            db_session(request), code, user_id=user_id, merchant_id=merchant.id,
+            amount=amount, currency=CURRENCY,
+        )  # fmt: skip
+    except DomainError as exc:
+        return None, domain_problem(exc, locale_of(request))
+    return {"code": found.code, "discount": discount, "to_pay": amount - discount}, None
+
+
+# -- the hosted checkout page (B9; also behind a dynamic QR) ----------------------------------
+async def _checkout(
+    request: Request,
+    user_id: uuid.UUID,
+    session_id: str,
+    values: dict[str, str],
+    exc: DomainError | None = None,
+) -> Response:
+    s, locale = db_session(request), locale_of(request)
+    row = await checkout.get_session(s, session_id)
+    merchant = await onboarding.get(s, row.merchant_id)
+    status = checkout.effective_status(row, clock_of(s).now())
+    mine = None
+    if row.payment_id is not None:
+        try:
+            mine = await get_payment(s, row.payment_id, customer_id=user_id)
+        except PaymentNotFound:
+            mine = None  # paid by someone else: "already paid", no receipt
+    why = pages_support.why_not_payable(row, merchant, clock_of(s).now())
+    closed = domain_problem(why, locale) if why else None
+    problem = domain_problem(exc, locale) if exc else None
+    quote_, promo_problem = None, None
+    if closed is None and values.get("promo_code"):
+        quote_, promo_problem = await _promo_quote(
+            request, values["promo_code"], user_id, merchant, row.amount
+        )
+    back = return_url(row)
+    just_paid = mine is not None and request.query_params.get("paid") == "1"
+    return render(
+        request,
+        "pay/checkout.html",
+        {
+            "row": row,
+            "shop": _shop(request, merchant),
+            "status": status,
+            "closed": closed,
+            "mine": mine,
+            "just_paid": just_paid,
+            "back": back,
+            "values": values,
+            "problem": problem,
+            "quote": quote_,
+            "promo_problem": promo_problem,
+            "available": await _available(request, user_id),
+        },
+        status_code=problem.status if problem else (promo_problem.status if promo_problem else 200),
+    )
+
+
+@router.get("/pay/checkout/{session_id}", response_class=HTMLResponse)
+async def checkout_page(request: Request, session_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    return await _checkout(request, caller.user.id, session_id, {})
+
+
+@router.post("/pay/checkout/{session_id}", response_class=HTMLResponse)
+async def checkout_pay(request: Request, session_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return _to_login(request, request.url.path)
+    form = await form_values(request)
+    values = {"promo_code": form.get("promo_code", "").strip()[:40]}
+    user_id = caller.user.id
+    if form.get("action") == "promo":  # only show what the code takes off
+        return await _checkout(request, user_id, session_id, values)
+    s = db_session(request)
+    try:
+        ensure_ready(caller)
+        async with s.begin_nested():
+            done, row = await customer.pay_checkout(
+                s, identity_ctx(request), caller.user, session_id,
+                pin=form.get("pin", ""), promo_code=values["promo_code"] or None,
+            )  # fmt: skip
+    except DomainError as exc:
+        return await _checkout(request, user_id, session_id, values, exc)
+    return redirect(f"/pay/checkout/{row.id}" + ("" if done.replayed else "?paid=1"))
+
+
+# -- a shop's static QR: the customer types the amount (B8) ------------------------------------
+async def _shop_page(
+    request: Request,
+    user_id: uuid.UUID,
+    code: str,
+    values: dict[str, str],
+    exc: DomainError | None = None,
+    check_promo: bool = False,
+) -> Response:
+    locale = locale_of(request)
+    merchant = await onboarding.by_code(db_session(request), code)
+    problem = domain_problem(exc, locale) if exc else None
+    closed = None if merchant.status == "active" else domain_problem(MerchantNotActive(), locale)
+    quote_, promo_problem = None, None
+    if check_promo and closed is None and problem is None and values.get("promo_code"):
+        try:
+            amount = Money.parse(values["amount"], CURRENCY, allow_zero=False)
+        except DomainError as bad:
+            problem = domain_problem(bad, locale)
+        else:
+            quote_, promo_problem = await _promo_quote(
+                request, values["promo_code"], user_id, merchant, amount.minor
+            )
+    status = problem or promo_problem
+    return render(
+        request,
+        "pay/shop.html",
+        {
+            "shop": _shop(request, merchant),
+            "closed": closed,
+            "values": values,
+            "problem": problem,
+            "quote": quote_,
+            "promo_problem": promo_problem,
+            "available": await _available(request, user_id),
+            "currency": CURRENCY,
+        },
+        status_code=status.status if status else 200,
+    )
+
+
+@router.get("/pay/m/{code}", response_class=HTMLResponse)
+async def shop_page(request: Request, code: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    values = {"amount": "", "note": "", "promo_code": "", "key": uuid.uuid4().hex}
+    return await _shop_page(request, caller.user.id, code, values)
+
+
+@router.post("/pay/m/{code}", response_class=HTMLResponse)
+async def shop_pay(request: Request, code: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return _to_login(request, request.url.path)
+    form = await form_values(request)
+    values = {
+        # As typed: the one money parser refuses full-width digits ("１００") and the like.
+        "amount": form.get("amount", "").strip()[:32],
+        "note": form.get("note", "").strip()[:200],
+        "promo_code": form.get("promo_code", "").strip()[:40],
+        "key": form.get("key", "")[:64] or uuid.uuid4().hex,
+    }
+    user_id = caller.user.id
+    if form.get("action") == "promo":
+        return await _shop_page(request, user_id, code, values, check_promo=True)
+    s = db_session(request)
+    try:
+        ensure_ready(caller)
+        merchant = await onboarding.by_code(s, code)
+        amount = Money.parse(values["amount"], CURRENCY, allow_zero=False)
+        async with s.begin_nested():
+            done = await customer.pay_shop(
+                s, identity_ctx(request), caller.user, merchant, amount=amount,
+                note=values["note"] or None, pin=form.get("pin", ""), key=values["key"],
+                promo_code=values["promo_code"] or None,
+            )  # fmt: skip
+    except DomainError as exc:
+        return await _shop_page(request, user_id, code, values, exc, check_promo=True)
+    return redirect(f"/pay/payments/{done.payment.id}?done=1")
+
+
+# -- the receipt -------------------------------------------------------------------------------
+@router.get("/pay/payments/{payment_id}", response_class=HTMLResponse)
+async def receipt_page(request: Request, payment_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    s = db_session(request)
+    payment = await get_payment(s, payment_id, customer_id=caller.user.id)
+    merchant = await onboarding.get(s, payment.merchant_id)
+    return render(
+        request,
+        "pay/receipt.html",
+        {
+            "p": payment,
+            "shop": _shop(request, merchant),
+            "done": request.query_params.get("done") == "1",
+        },
+    )
+
+
+# -- Scan -------------------------------------------------------------------------------------
+@router.get("/scan", response_class=HTMLResponse)
+async def scan_page(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    return render(request, "pay/scan.html")
+
+
+# -- the payment code (B8, customer-presented) ------------------------------------------------
+async def _code_block(request: Request, caller: Caller) -> dict[str, Any]:
+    s, ctx = db_session(request), identity_ctx(request)
+    seconds = settings_of(request).merchants.payment_code_seconds
+    try:
+        issued = await payment_codes.issue(s, ctx, caller.user)
+    except DomainError as exc:
+        return {"code": None, "code_problem": domain_problem(exc, locale_of(request))}
+    return {
+        "code": issued.code,
+        **pages_support.code_pictures(issued.code),
+        "expires_at": issued.expires_at,
+        "refresh_s": max(5, seconds - 5),  # a new code shortly before this one expires
+    }
+
+
+async def _awaiting_block(request: Request, caller: Caller, since: datetime) -> dict[str, Any]:
+    s = db_session(request)
+    rows = []
+    for p in await payment_codes.awaiting(s, caller.user):
+        rows.append({"p": p, "shop": _shop(request, await onboarding.get(s, p.merchant_id))})
+    paid = None
+    if not rows:
+        found = await pages_support.latest_code_payment(s, caller.user.id, since)
+        if found is not None:
+            paid = {"p": found, "shop": _shop(request, await onboarding.get(s, found.merchant_id))}
+    return {"awaiting": rows, "paid": paid, "since": int(since.timestamp())}
+
+
+def _since(request: Request) -> datetime:
+    raw = request.query_params.get("since", "")
+    now = clock_of(db_session(request)).now()
+    try:
+        value = datetime.fromtimestamp(int(raw[:12]), UTC)
+    except ValueError:
+        return now
+    return min(value, now)
+
+
+async def _code_page(
+    request: Request,
+    caller: Caller,
+    exc: DomainError | None = None,
+    failed: str | None = None,
+) -> Response:
+    s, ctx = db_session(request), identity_ctx(request)
+    problem = domain_problem(exc, locale_of(request)) if exc else None
+    limit = await payment_codes.no_pin_limit(s, ctx, caller.user.id)
+    now = clock_of(s).now()
+    return render(
+        request,
+        "pay/code.html",
+        {
+            **await _code_block(request, caller),
+            **await _awaiting_block(request, caller, now),
+            "no_pin_limit": limit,
+            "no_pin_limit_text": Money(limit, CURRENCY).to_decimal_string(),
+            "currency": CURRENCY,
+            "problem": problem,
+            "failed": failed,
+            "declined": request.query_params.get("declined") == "1",
+            "saved": request.query_params.get("saved") == "1",
+        },
+        status_code=problem.status if problem else 200,
+    )
+
+
+@router.get("/pay/code", response_class=HTMLResponse)
+async def code_page(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    return await _code_page(request, caller)
+
+
+def _fragment_login() -> Response:
+    """An HTMX poll of a signed-out page: the whole page goes to sign-in."""
+    return Response(status_code=204, headers={"HX-Redirect": "/login?next=/pay/code"})
+
+
+@router.get("/pay/code/fresh", response_class=HTMLResponse)
+async def code_fresh(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return _fragment_login()
+    return render(request, "pay/code.html", await _code_block(request, caller), block="code")
+
+
+@router.get("/pay/code/awaiting", response_class=HTMLResponse)
+async def code_awaiting(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return _fragment_login()
+    block = await _awaiting_block(request, caller, _since(request))
+    return render(request, "pay/code.html", block, block="awaiting")
+
+
+@router.post("/pay/code/payments/{payment_id}/confirm", response_class=HTMLResponse)
+async def code_confirm(request: Request, payment_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return _to_login(request, "/pay/code")
+    form = await form_values(request)
+    s = db_session(request)
+    try:
+        ensure_ready(caller)
+        async with s.begin_nested():
+            done = await payment_codes.confirm(
+                s, identity_ctx(request), caller.user, payment_id, pin=form.get("pin", "")
+            )
+    except DomainError as exc:
+        return await _code_page(request, caller, exc, failed=payment_id)
+    return redirect(f"/pay/payments/{done.payment.id}?done=1")
+
+
+@router.post("/pay/code/payments/{payment_id}/decline", response_class=HTMLResponse)
+async def code_decline(request: Request, payment_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return _to_login(request, "/pay/code")
+    s = db_session(request)
+    try:
+        async with s.begin_nested():
+            await payment_codes.decline(s, caller.user, payment_id)
+    except DomainError as exc:
+        return await _code_page(request, caller, exc, failed=payment_id)
+    return redirect("/pay/code?declined=1")
+
+
+@router.post("/pay/code/settings", response_class=HTMLResponse)
+async def code_settings(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return _to_login(request, "/pay/code")
+    form = await form_values(request)
+    s = db_session(request)
+    try:
+        ensure_ready(caller)
+        limit = Money.parse(form.get("no_pin_limit", "").strip()[:32], CURRENCY)
+        async with s.begin_nested():
+            await pages_support.set_no_pin_limit_with_pin(
+                s, identity_ctx(request), caller.user, limit, pin=form.get("pin", "")
+            )
+    except DomainError as exc:
+        return await _code_page(request, caller, exc, failed="settings")
+    return redirect("/pay/code?saved=1", anchor="no-pin")
