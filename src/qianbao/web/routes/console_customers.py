@@ -55,6 +55,11 @@ ACTION_LABELS = {
     "ticket.merged_into": N_("Merged a ticket into another"),
     "ticket.merged_from": N_("Merged another ticket into this one"),
     "ticket.callback_done": N_("Called the customer back"),
+    "merchant.status": N_("Changed the merchant's status"),
+    "merchant.account_revealed": N_("Revealed the settlement account number"),
+    "promo.created": N_("Created a promo code"),
+    "promo.enabled": N_("Switched a promo code on"),
+    "promo.disabled": N_("Switched a promo code off"),
 }
 
 
