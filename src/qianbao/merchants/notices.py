@@ -1,5 +1,7 @@
-"""What a merchant's staff are told, by jobs that run after the change commits: a settlement paid
-or not paid (``merchants.payout_finished``) and a webhook endpoint switched off after failing
+"""What a merchant's staff are told, by jobs that run after the change commits: the operator's
+decision on the merchant (``merchants.status_changed``: approved, rejected, suspended, active
+again, closed; also by SMS, as the applicant may not have signed in yet), a settlement paid or
+not paid (``merchants.payout_finished``) and a webhook endpoint switched off after failing
 (``webhooks.endpoint_disabled``, from the webhooks domain). Each staff member gets an in-app
 notice and, when their e-mail address is verified, an e-mail in their language; a retried job
 sends nothing twice (the notice's dedup key)."""
@@ -21,6 +23,13 @@ from qianbao.notifications import request as request_notification
 from qianbao.webhooks import ENDPOINT_DISABLED_TOPIC
 from qianbao.worker import JobContext, TaskRegistry
 
+STATUS_TASK = "merchants.notify_status"
+STATUS_TEMPLATES = {
+    "active": "merchants.status_active",
+    "rejected": "merchants.status_rejected",
+    "suspended": "merchants.status_suspended",
+    "closed": "merchants.status_closed",
+}
 PAYOUT_TASK = "merchants.notify_payout"
 WEBHOOK_TASK = "merchants.notify_webhook_disabled"
 
@@ -37,6 +46,7 @@ async def _tell_staff(
     params: dict[str, Any],
     link: str,
     dedup: str,
+    sms: bool = False,
 ) -> None:
     settings = ctx.services["settings"]
     for user in await onboarding.staff_of(ctx.session, merchant.id):
@@ -49,6 +59,16 @@ async def _tell_staff(
             link=link,
             dedup_key=f"{dedup}:{user.id}",
         )
+        if created and sms:
+            await request_notification(
+                ctx.session,
+                channel="sms",
+                to=user.phone,
+                template=template,
+                locale=user.locale,
+                params=mine,
+                sealer=outbox_sealer(settings),
+            )
         if created and _email_ok(user):
             assert user.email is not None
             await request_notification(
@@ -106,6 +126,27 @@ async def notify_webhook_disabled(ctx: JobContext, payload: dict[str, Any]) -> N
     )
 
 
+async def notify_status(ctx: JobContext, payload: dict[str, Any]) -> None:
+    try:
+        merchant = await onboarding.get(ctx.session, payload["merchant_id"])
+    except MerchantNotFound:
+        return
+    status = payload["status"]
+    if merchant.status != status or status not in STATUS_TEMPLATES:
+        return  # changed again meanwhile: that change has its own job
+    assert merchant.reviewed_at is not None
+    await _tell_staff(
+        ctx,
+        merchant,
+        template=STATUS_TEMPLATES[status],
+        params={"reason": merchant.status_reason or "—"},
+        link="/merchant",
+        dedup=f"merchant-status:{merchant.id}:{status}:{merchant.reviewed_at.isoformat()}",
+        sms=True,
+    )
+
+
 def register(registry: TaskRegistry) -> None:
+    registry.register(STATUS_TASK, notify_status, subscribes=[onboarding.STATUS_TOPIC])
     registry.register(PAYOUT_TASK, notify_payout, subscribes=[PAYOUT_TOPIC])
     registry.register(WEBHOOK_TASK, notify_webhook_disabled, subscribes=[ENDPOINT_DISABLED_TOPIC])

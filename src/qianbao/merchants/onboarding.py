@@ -22,6 +22,7 @@ from qianbao.identity.phones import normalize_phone
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.crypto import Sealer
 from qianbao.kernel.ids import uuid7
+from qianbao.kernel.outbox import emit
 from qianbao.kernel.text import plain_text
 from qianbao.merchants.categories import CATEGORIES
 from qianbao.merchants.errors import (
@@ -42,6 +43,7 @@ FINGERPRINT_PURPOSE = "merchant-settlement-account"
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read off a sticker
 
 # Which status may follow which (an operator's decision, or the review).
+STATUS_TOPIC = "merchants.status_changed"
 TRANSITIONS = {
     "pending_review": {"active", "rejected"},
     "active": {"suspended", "closed"},
@@ -247,6 +249,8 @@ async def set_status(
     merchant.reviewed_at = clock_of(session).now()
     merchant.reviewed_by = by.id
     await session.flush()
+    # Its staff are told (merchants.notices), after the decision commits.
+    await emit(session, STATUS_TOPIC, {"merchant_id": str(merchant.id), "status": new})
     return merchant
 
 

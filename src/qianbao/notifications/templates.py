@@ -173,6 +173,43 @@ _ALL = [
         ),
     ),
     Template(
+        "merchants.status_active",
+        sms=N_("Qianbao: {merchant} can take payments now. Sign in to your merchant dashboard."),
+        subject=N_("{merchant} can take payments"),
+        body=N_(
+            "{merchant} is active: it can take payments by QR code and online checkout, and is "
+            "paid out to its settlement account.\n\nSign in with your mobile number and "
+            "password and open the merchant dashboard."
+        ),
+    ),
+    Template(
+        "merchants.status_rejected",
+        sms=N_("Qianbao: the merchant application of {merchant} was not approved: {reason}"),
+        subject=N_("The application of {merchant} was not approved"),
+        body=N_(
+            "We could not approve the merchant application of {merchant}.\n\nReason: {reason}"
+            "\n\nYou may apply again with the missing or corrected details."
+        ),
+    ),
+    Template(
+        "merchants.status_suspended",
+        sms=N_("Qianbao: {merchant} cannot take payments for now: {reason}"),
+        subject=N_("{merchant} is suspended"),
+        body=N_(
+            "{merchant} cannot take new payments for now.\n\nReason: {reason}\n\nRefunds and "
+            "payouts of what you were paid continue. Contact our support to resolve it."
+        ),
+    ),
+    Template(
+        "merchants.status_closed",
+        sms=N_("Qianbao: the merchant account of {merchant} is closed."),
+        subject=N_("The merchant account of {merchant} is closed"),
+        body=N_(
+            "The merchant account of {merchant} is closed: it takes no payments.\n\nReason: "
+            "{reason}"
+        ),
+    ),
+    Template(
         "merchants.payout_paid",
         sms=N_("Qianbao: settlement of {amount} for {merchant} ({day}) was paid to {account}."),
         subject=N_("Settlement of {amount} paid"),
