@@ -25,10 +25,11 @@ async def _publish(session: Any, owner: Any, event_type: str, data: Any, at: dat
 async def payment_succeeded(
     session: Any, payment: Payment, checkout: CheckoutSession | None, at: datetime
 ) -> None:
-    await _publish(session, payment.merchant_id, "payment.succeeded", payment_out(payment), at)
+    """``payment.succeeded`` and, for a session, ``checkout.session.completed``: one statement."""
+    items = [("payment.succeeded", payment_out(payment).model_dump(mode="json"))]
     if checkout is not None:
-        data = session_out(checkout)
-        await _publish(session, payment.merchant_id, "checkout.session.completed", data, at)
+        items.append(("checkout.session.completed", session_out(checkout).model_dump(mode="json")))
+    await webhooks.publish_many(session, owner_id=payment.merchant_id, events=items, occurred_at=at)
 
 
 async def session_expired(session: Any, checkout: CheckoutSession, at: datetime) -> None:

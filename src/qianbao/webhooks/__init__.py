@@ -30,7 +30,7 @@ from qianbao.webhooks.endpoints import (
     update_endpoint,
 )
 from qianbao.webhooks.events import EVENT_TYPES
-from qianbao.webhooks.publish import publish
+from qianbao.webhooks.publish import publish, publish_many
 from qianbao.webhooks.tasks import DISPATCH_TASK, register
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "list_deliveries",
     "list_endpoints",
     "publish",
+    "publish_many",
     "register",
     "resend",
     "reveal_secret",

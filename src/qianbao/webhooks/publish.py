@@ -10,6 +10,7 @@ second is fine for webhooks)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,16 +30,33 @@ async def publish(
 ) -> str | None:
     """Record ``event_type`` for the owner's endpoints. Returns the event's ``webhook-id``
     (``msg_…``), or None when none of the owner's endpoints receives this type."""
-    if event_type not in EVENT_TYPES:
-        raise EventTypeUnknown(event_type=event_type)
-    event_id = new_message_id()
+    written = await publish_many(
+        session, owner_id=owner_id, events=[(event_type, data)], occurred_at=occurred_at
+    )
+    return written[0]
+
+
+async def publish_many(
+    session: Any,
+    *,
+    owner_id: uuid.UUID,
+    events: Sequence[tuple[str, dict[str, Any]]],
+    occurred_at: datetime,
+) -> list[str | None]:
+    """Several events ``(type, data)`` of one owner at one moment, in one statement (a payment
+    and the checkout session it completes). Returns each one's ``webhook-id`` or None."""
+    for event_type, _ in events:
+        if event_type not in EVENT_TYPES:
+            raise EventTypeUnknown(event_type=event_type)
+    rows = [
+        (new_message_id(), event_type, event_payload(event_type, data, occurred_at))
+        for event_type, data in events
+    ]
     written = await repo.publish(
         session,
-        event_id=event_id,
         owner_id=owner_id,
-        event_type=event_type,
-        payload=event_payload(event_type, data, occurred_at),
+        events=rows,
         occurred_at=occurred_at,
         created_at=clock_of(session).now(),
     )
-    return event_id if written else None
+    return [row[0] if row[0] in written else None for row in rows]

@@ -4,12 +4,24 @@ short ones."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Integer, String, Table, bindparam, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.engine import Row
 
@@ -17,31 +29,34 @@ from qianbao.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndp
 
 _TS = DateTime(timezone=True)
 
-# One statement on the payment's hot path: the event and one pending delivery per enabled,
-# subscribed endpoint of the owner — or nothing at all when no endpoint wants it.
+# One statement on the payment's hot path: the events, each with one pending delivery per
+# enabled endpoint of the owner subscribed to its type; an event no endpoint wants is not written.
 _PUBLISH = text(
     """
     WITH targets AS (
-        SELECT id FROM webhook_endpoints
+        SELECT id, event_types FROM webhook_endpoints
         WHERE owner_id = CAST(:owner_id AS uuid) AND status = 'enabled'
-          AND CAST(:event_type AS text) = ANY(event_types)
-    ), event AS (
+    ), items AS (
+        SELECT * FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[]),
+                             CAST(:payloads AS text[])) AS t(id, type, payload)
+    ), events AS (
         INSERT INTO webhook_events (id, owner_id, type, payload, created_at)
-        SELECT CAST(:event_id AS varchar), CAST(:owner_id AS uuid), CAST(:event_type AS varchar),
-               CAST(:payload AS jsonb), CAST(:created_at AS timestamptz)
-        WHERE EXISTS (SELECT 1 FROM targets)
-        RETURNING id
+        SELECT i.id, CAST(:owner_id AS uuid), i.type, CAST(i.payload AS jsonb),
+               CAST(:created_at AS timestamptz)
+        FROM items i
+        WHERE EXISTS (SELECT 1 FROM targets WHERE i.type = ANY(targets.event_types))
+        RETURNING id, type
     )
     INSERT INTO webhook_deliveries (event_id, endpoint_id, next_attempt_at, created_at)
-    SELECT event.id, targets.id, CAST(:occurred_at AS timestamptz), CAST(:created_at AS timestamptz)
-    FROM event CROSS JOIN targets
-    RETURNING endpoint_id
+    SELECT events.id, targets.id, CAST(:occurred_at AS timestamptz), CAST(:created_at AS timestamptz)
+    FROM events JOIN targets ON events.type = ANY(targets.event_types)
+    RETURNING event_id
     """
 ).bindparams(
     bindparam("owner_id", type_=UUID(as_uuid=True)),
-    bindparam("event_type", type_=String()),
-    bindparam("event_id", type_=String()),
-    bindparam("payload", type_=JSONB()),
+    bindparam("ids", type_=ARRAY(String())),
+    bindparam("types", type_=ARRAY(String())),
+    bindparam("payloads", type_=ARRAY(Text())),
     bindparam("created_at", type_=_TS),
     bindparam("occurred_at", type_=_TS),
 )
@@ -50,26 +65,25 @@ _PUBLISH = text(
 async def publish(
     s: Any,
     *,
-    event_id: str,
     owner_id: uuid.UUID,
-    event_type: str,
-    payload: dict[str, Any],
+    events: Sequence[tuple[str, str, dict[str, Any]]],
     occurred_at: datetime,
     created_at: datetime,
-) -> int:
-    """Insert the event and its deliveries; returns how many deliveries (0: nothing written)."""
+) -> set[str]:
+    """Insert the events ``(id, type, payload)`` and their deliveries; returns the ids of the
+    events written (those some endpoint wants)."""
     rows = await s.execute(
         _PUBLISH,
         {
             "owner_id": owner_id,
-            "event_type": event_type,
-            "event_id": event_id,
-            "payload": payload,
+            "ids": [e[0] for e in events],
+            "types": [e[1] for e in events],
+            "payloads": [json.dumps(e[2], ensure_ascii=False) for e in events],
             "created_at": created_at,
             "occurred_at": occurred_at,
         },
     )
-    return len(rows.all())
+    return {r[0] for r in rows.all()}
 
 
 # The dispatcher's claim: due pending deliveries nobody holds a lease on, locked (SKIP LOCKED,
