@@ -151,6 +151,51 @@ async def pay(
     if discount:
         marketing = await system_account_id(ledger.conn, "equity", charged.currency, "marketing")
         legs.append(Leg(marketing, -discount, charged.currency))
+    # Everything that does not depend on the ledger entry is written first, so the merchant's
+    # and the fee account's rows (hot: every payment of the shop locks them) are held for as
+    # short a time as possible: the posting, two inserts and the commit.
+    reference = payment.reference if payment is not None and payment.reference else None
+    reference = reference or new_reference(now)
+    tx_id = uuid7()
+    new_payment = payment is None
+    if payment is None:
+        payment = Payment(
+            id=payment_id,
+            merchant_id=merchant.id,
+            customer_id=customer.id,
+            method=order.method,
+            currency=charged.currency,
+            amount=amount,
+            refunded=0,
+            refunded_fee=0,
+            refunded_discount=0,
+            order_reference=order.order_reference,
+            description=order.description,
+            checkout_session_id=order.checkout.id if order.checkout else None,
+            idempotency_key=key,
+            fingerprint=order.fingerprint(),
+            created_at=now,
+        )
+    payment.status = "succeeded"
+    payment.discount = discount
+    payment.fee = fee
+    payment.reference = reference
+    payment.promo_code_id = promo_id
+    payment.transaction_id = tx_id
+    payment.succeeded_at = now
+    payment.expires_at = None
+    if order.checkout is not None:
+        order.checkout.status = "paid"
+        order.checkout.payment_id = payment_id
+        order.checkout.closed_at = now
+    await emit(
+        session,
+        TRANSACTION_TOPIC,
+        {"template": "wallet.payment_made", "transaction_id": str(tx_id)},
+        wake=False,
+    )
+    await events.payment_succeeded(session, payment, order.checkout, now)
+    await session.flush()  # the session's UPDATE (and a waiting payment's) before the posting
     entry = await ledger.post(
         PostEntry(
             key=f"merchant-pay:{merchant.id}:{key}",
@@ -165,33 +210,9 @@ async def pay(
         )
     )
     balance = next(p.balance_after for p in entry.postings if p.account_id == source.id)
-    reference = new_reference(now)
-    tx_id = uuid7()
-    if payment is None:
-        payment = Payment(
-            id=payment_id,
-            merchant_id=merchant.id,
-            customer_id=customer.id,
-            method=order.method,
-            currency=charged.currency,
-            amount=amount,
-            order_reference=order.order_reference,
-            description=order.description,
-            checkout_session_id=order.checkout.id if order.checkout else None,
-            idempotency_key=key,
-            fingerprint=order.fingerprint(),
-            created_at=now,
-        )
-        session.add(payment)
-    payment.status = "succeeded"
-    payment.discount = discount
-    payment.fee = fee
-    payment.reference = payment.reference or reference
-    payment.promo_code_id = promo_id
     payment.entry_id = entry.entry_id
-    payment.transaction_id = tx_id
-    payment.succeeded_at = now
-    payment.expires_at = None
+    if new_payment:
+        session.add(payment)
     session.add(
         WalletTransaction(
             id=tx_id,
@@ -204,7 +225,7 @@ async def pay(
             balance_after=balance,
             counterparty_name=merchant.name_zh,
             note=order.description,
-            reference=payment.reference,
+            reference=reference,
             entry_id=entry.entry_id,
             details={
                 "merchant_id": str(merchant.id),
@@ -220,23 +241,12 @@ async def pay(
             listed_at=now,
         )
     )
-    if order.checkout is not None:
-        order.checkout.status = "paid"
-        order.checkout.payment_id = payment_id
-        order.checkout.closed_at = now
     try:
         await session.flush()
     except IntegrityError as exc:  # the partial unique index: this order was paid meanwhile
         if "uq_merchant_payments_order" in str(exc):
             raise OrderAlreadyPaid() from exc
         raise
-    await emit(
-        session,
-        TRANSACTION_TOPIC,
-        {"template": "wallet.payment_made", "transaction_id": str(tx_id)},
-        wake=False,
-    )
-    await events.payment_succeeded(session, payment, order.checkout, now)
     return Paid(payment, replayed=False)
 
 
