@@ -19,9 +19,14 @@ def main(po_path: str, json_path: str) -> None:
     with Path(po_path).open("rb") as fh:
         catalog = read_po(fh)
     updates = json.loads(Path(json_path).read_text(encoding="utf-8"))
-    unknown = [k for k in updates if k not in catalog]
+    # A plural message is named by its singular msgid; Chinese has one plural form.
+    plurals = {m.id[0]: m for m in catalog if m.id and isinstance(m.id, tuple)}
+    unknown = [k for k in updates if k not in catalog and k not in plurals]
     for msgid, msgstr in updates.items():
-        if msgid in catalog:
+        if msgid in plurals:
+            plurals[msgid].string = (msgstr,)
+            plurals[msgid].flags.discard("fuzzy")
+        elif msgid in catalog:
             catalog[msgid].string = msgstr
             catalog[msgid].flags.discard("fuzzy")
     with Path(po_path).open("wb") as fh:

@@ -88,6 +88,15 @@ def signed_in(request: Request) -> bool:
     return bool(request.cookies.get(cookie))
 
 
+def signed_in_role(request: Request) -> str | None:
+    """The role of the caller this request resolved, for the header link; read from what is
+    loaded only (after a rolled-back transaction the user's attributes are expired: None)."""
+    caller = getattr(request.state, "caller", None)
+    user = getattr(caller, "user", None)
+    role = vars(user).get("role") if user is not None else None
+    return role if isinstance(role, str) else None
+
+
 def page_context(request: Request, **context: Any) -> dict[str, Any]:
     locale = locale_of(request)
     t = translations(locale)
@@ -101,6 +110,7 @@ def page_context(request: Request, **context: Any) -> dict[str, Any]:
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "request_id": getattr(request.state, "request_id", ""),
         "signed_in": signed_in(request),
+        "signed_in_role": signed_in_role(request),
         **context,
     }
 
