@@ -23,26 +23,8 @@ from qianbao.web.routes import (
     merchant_pages_webhooks,
 )
 from qianbao.web.routes.merchant_pages_common import desk, page
-from qianbao.web.templating import TEMPLATE_DIR
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
-assets = APIRouter(include_in_schema=False)
-
-ASSETS = {
-    "dashboard.css": "text/css; charset=utf-8",
-    "dashboard.js": "text/javascript; charset=utf-8",
-}
-ASSET_DIR = TEMPLATE_DIR / "merchant"
-
-
-@assets.get("/merchant/assets/{name}")
-async def asset(name: str) -> Response:
-    media_type = ASSETS.get(name)
-    if media_type is None:
-        return Response(status_code=404)
-    body = (ASSET_DIR / name).read_bytes()
-    # Versioned by the release (?v=…): a browser may keep it for a day.
-    return Response(body, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/merchant", response_class=HTMLResponse)
@@ -66,7 +48,6 @@ async def overview(request: Request) -> Response:
     )
 
 
-router.include_router(assets)
 router.include_router(merchant_pages_payments.router)
 router.include_router(merchant_pages_qr.router)
 router.include_router(merchant_pages_keys.router)
