@@ -503,6 +503,10 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
         "reason": "the bank declined the card",
         "date": "2026-11-22 12:20",  # support.chat_transcript
         "transcript": "--- You · 2026-11-22 12:20\nhello",
+        "merchant": "钱包咖啡",  # merchants.*
+        "day": "2026-11-21",
+        "account": "招商银行 ****4242",
+        "url": "https://shop.example/hooks",
     }
     for name, template in TEMPLATES.items():
         for msgid in (template.sms, template.subject, template.body):
