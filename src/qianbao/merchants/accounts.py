@@ -17,6 +17,31 @@ from qianbao.wallet.fees import FeeSchedule
 CURRENCY = "CNY"  # merchants take CNY today (issue 19 brings other currencies)
 
 
+# A merchant's ledger account id never changes once opened (accounts are never deleted) and a
+# merchant id is a UUID: the id is remembered per process, which saves the hot path a lookup.
+# Only an account found already there is remembered: one opened by this transaction may yet be
+# rolled back.
+_ACCOUNT_IDS: dict[tuple[uuid.UUID, str], int] = {}
+
+
+async def merchant_account_id(
+    session: Any, merchant_id: uuid.UUID, currency: str = CURRENCY
+) -> int:
+    found = _ACCOUNT_IDS.get((merchant_id, currency))
+    if found is not None:
+        return found
+    ledger = await Ledger.of_session(session)
+    existing = await ledger_accounts.account_by_key(
+        ledger.conn, f"merchant:{merchant_id}:{currency}"
+    )
+    if existing is None:
+        return (await merchant_account(session, merchant_id, currency)).id
+    if len(_ACCOUNT_IDS) > 100_000:
+        _ACCOUNT_IDS.clear()
+    _ACCOUNT_IDS[(merchant_id, currency)] = existing.id
+    return existing.id
+
+
 async def merchant_account(
     session: Any, merchant_id: uuid.UUID, currency: str = CURRENCY
 ) -> Account:

@@ -167,6 +167,24 @@ async def lock_session(session: Any, session_id: str | uuid.UUID) -> CheckoutSes
     return row
 
 
+async def lock_session_with_merchant(
+    session: Any, session_id: str | uuid.UUID
+) -> tuple[CheckoutSession, Merchant]:
+    """The session's row locked, with its merchant (read, not locked), in one round trip."""
+    found = (
+        await session.execute(
+            select(CheckoutSession, Merchant)
+            .join(Merchant, Merchant.id == CheckoutSession.merchant_id)
+            .where(CheckoutSession.id == _id(session_id))
+            .with_for_update(of=CheckoutSession)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    if found is None:
+        raise SessionNotFound()
+    return found[0], found[1]
+
+
 def effective_status(row: CheckoutSession, now: datetime) -> str:
     """``open`` past its expiry reads as ``expired`` before the sweeper has marked it."""
     if row.status == "open" and row.expires_at <= now:

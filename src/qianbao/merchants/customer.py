@@ -10,7 +10,7 @@ from qianbao.identity.models import User
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.money import Money
 from qianbao.ledger.commands import check_key
-from qianbao.merchants import checkout, onboarding
+from qianbao.merchants import checkout
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_payments import CheckoutSession
 from qianbao.merchants.pay import Order, Paid, customer_key, get_payment, pay
@@ -28,13 +28,12 @@ async def pay_checkout(
     """Pay an open session. The session's row is locked first, so of two customers paying it
     at the same instant one pays and the other is told it is already paid; the same customer
     sending the form twice gets the first payment back."""
-    row = await checkout.lock_session(session, session_id)
+    row, merchant = await checkout.lock_session_with_merchant(session, session_id)
     if row.status == "paid" and row.payment_id is not None:
         payment = await get_payment(session, row.payment_id)
         if payment.customer_id == customer.id:
             return Paid(payment, replayed=True), row
     checkout.ensure_payable(row, clock_of(session).now())
-    merchant = await onboarding.get(session, row.merchant_id)
     order = Order(
         method=row.method,
         amount=Money(row.amount, row.currency),

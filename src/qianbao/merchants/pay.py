@@ -10,13 +10,14 @@ A failure leaves every balance as it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
@@ -30,7 +31,7 @@ from qianbao.ledger import Ledger, Leg, PostEntry
 from qianbao.ledger.accounts import system_account_id
 from qianbao.ledger.errors import AccountFrozen
 from qianbao.merchants import events, promo
-from qianbao.merchants.accounts import CURRENCY, fee_for, merchant_account
+from qianbao.merchants.accounts import CURRENCY, fee_for, merchant_account_id
 from qianbao.merchants.errors import CurrencyNotAccepted, MerchantNotActive, OrderAlreadyPaid
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_payments import CheckoutSession, Payment
@@ -89,6 +90,25 @@ def ensure_can_pay(merchant: Merchant, customer: User, amount: Money) -> None:
         raise AccountFrozen()
 
 
+WRITE_PAYMENT_ROWS = """
+WITH payment AS (
+  INSERT INTO merchant_payments (id, merchant_id, customer_id, method, status, currency, amount,
+                                 discount, fee, refunded, refunded_fee, refunded_discount,
+                                 order_reference, description, reference, checkout_session_id,
+                                 promo_code_id, entry_id, transaction_id, idempotency_key,
+                                 fingerprint, created_at, succeeded_at)
+  VALUES ($1, $2, $3, $4, 'succeeded', $5, $6, $7, $8, 0, 0, 0, $9, $10, $11, $12, $13, $14, $15,
+          $16, $17, $18, $18)
+), history AS (
+  INSERT INTO wallet_transactions (id, user_id, account_id, kind, direction, currency, amount,
+                                   balance_after, counterparty_name, note, reference, entry_id,
+                                   details, created_at, listed_at)
+  VALUES ($15, $3, $19, 'payment', 'out', $5, $20, $21, $22, $10, $11, $14, $23::jsonb, $18, $18)
+)
+INSERT INTO outbox_messages (topic, payload) VALUES ($24, $25::jsonb)
+"""
+
+
 async def pay(
     session: Any,
     ctx: IdentityContext,
@@ -139,11 +159,11 @@ async def pay(
     )
     fee = fee_for(merchant, order.method, amount, charged.currency)
     source = await wallet_account(session, customer.id, charged.currency)
-    target = await merchant_account(session, merchant.id, charged.currency)
+    target_id = await merchant_account_id(session, merchant.id, charged.currency)
     ledger = await Ledger.of_session(session)
     legs = [
         Leg(source.id, -charged.minor, charged.currency),
-        Leg(target.id, amount - fee, charged.currency),
+        Leg(target_id, amount - fee, charged.currency),
     ]
     if fee:
         fee_account = await system_account_id(ledger.conn, "fee_revenue", charged.currency)
@@ -188,12 +208,9 @@ async def pay(
         order.checkout.status = "paid"
         order.checkout.payment_id = payment_id
         order.checkout.closed_at = now
-    await emit(
-        session,
-        TRANSACTION_TOPIC,
-        {"template": "wallet.payment_made", "transaction_id": str(tx_id)},
-        wake=False,
-    )
+    notice = {"template": "wallet.payment_made", "transaction_id": str(tx_id)}
+    if not new_payment:
+        await emit(session, TRANSACTION_TOPIC, notice, wake=False)
     await events.payment_succeeded(session, payment, order.checkout, now)
     await session.flush()  # the session's UPDATE (and a waiting payment's) before the posting
     entry = await ledger.post(
@@ -211,40 +228,43 @@ async def pay(
     )
     balance = next(p.balance_after for p in entry.postings if p.account_id == source.id)
     payment.entry_id = entry.entry_id
-    if new_payment:
-        session.add(payment)
-    session.add(
-        WalletTransaction(
-            id=tx_id,
-            user_id=customer.id,
-            account_id=source.id,
-            kind="payment",
-            direction="out",
-            currency=charged.currency,
-            amount=charged.minor,
-            balance_after=balance,
-            counterparty_name=merchant.name_zh,
-            note=order.description,
-            reference=reference,
-            entry_id=entry.entry_id,
-            details={
-                "merchant_id": str(merchant.id),
-                "merchant_name_en": merchant.name_en,
-                "category": merchant.category,
-                "payment_id": str(payment_id),
-                "method": order.method,
-                "price": amount,
-                "discount": discount,
-                "order_reference": order.order_reference or "",
-            },
-            created_at=now,
-            listed_at=now,
-        )
-    )
-    try:
+    details = {
+        "merchant_id": str(merchant.id),
+        "merchant_name_en": merchant.name_en,
+        "category": merchant.category,
+        "payment_id": str(payment_id),
+        "method": order.method,
+        "price": amount,
+        "discount": discount,
+        "order_reference": order.order_reference or "",
+    }
+    if not new_payment:  # a payment-code payment that waited for the PIN: the ORM updates it
+        session.add(
+            WalletTransaction(
+                id=tx_id, user_id=customer.id, account_id=source.id, kind="payment",
+                direction="out", currency=charged.currency, amount=charged.minor,
+                balance_after=balance, counterparty_name=merchant.name_zh,
+                note=order.description, reference=reference, entry_id=entry.entry_id,
+                details=details, created_at=now, listed_at=now,
+            )
+        )  # fmt: skip
         await session.flush()
-    except IntegrityError as exc:  # the partial unique index: this order was paid meanwhile
-        if "uq_merchant_payments_order" in str(exc):
+        return Paid(payment, replayed=False)
+    # A new payment, its customer's history row and the notification in one statement on the
+    # ledger's connection (the same transaction), as a transfer does: the shop's and the fee
+    # account's rows stay locked for as short a time as possible.
+    try:
+        await ledger.conn.execute(
+            WRITE_PAYMENT_ROWS,
+            payment_id, merchant.id, customer.id, order.method, charged.currency, amount,
+            discount, fee, order.order_reference, order.description, reference,
+            order.checkout.id if order.checkout else None, promo_id, entry.entry_id, tx_id,
+            key, order.fingerprint(), now, source.id, charged.minor, balance,
+            merchant.name_zh, json.dumps(details, ensure_ascii=False), TRANSACTION_TOPIC,
+            json.dumps(notice),
+        )  # fmt: skip
+    except asyncpg.UniqueViolationError as exc:  # this order was paid meanwhile
+        if exc.constraint_name == "uq_merchant_payments_order":
             raise OrderAlreadyPaid() from exc
         raise
     return Paid(payment, replayed=False)
