@@ -8,7 +8,8 @@ import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, true
+from sqlalchemy import ARRAY, DateTime, Integer, String, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import UUID
 
 from qianbao.identity.models import User
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
@@ -86,6 +87,52 @@ async def recent_money_out(session: Any, user_id: uuid.UUID, since: datetime) ->
     )
 
 
+# What ``enforce`` reads, in one statement built once (building it per call cost about as much
+# as the rest of a payment's Python work): the open restrictions, the money-out count in the
+# velocity window (restarted by an operator's lift: GREATEST ignores a NULL, never lifted; issue
+# 13, defect 12), the usage of the day and month (pending rows count: in flight), and the limit.
+_USAGE = text(
+    f"""
+    WITH used AS (
+        SELECT coalesce(sum(amount) FILTER (WHERE created_at >= :day_start), 0) AS da,
+               count(*) FILTER (WHERE created_at >= :day_start) AS dc,
+               coalesce(sum(amount), 0) AS ma,
+               count(*) AS mc
+          FROM {WalletTransaction.__tablename__}
+         WHERE user_id = :user_id AND kind = :kind AND direction = :direction
+           AND currency = :currency AND status IN ('completed', 'pending')
+           AND created_at >= :month_start
+    ), lim AS (
+        SELECT single_max, daily_max, daily_count, monthly_max, monthly_count
+          FROM {LimitRow.__tablename__}
+         WHERE tier = :tier AND channel = :channel AND currency = :currency
+    )
+    SELECT (SELECT count(*) FROM {Restriction.__tablename__}
+             WHERE user_id = :user_id AND lifted_at IS NULL),
+           CASE WHEN CAST(:window_start AS timestamptz) IS NULL THEN 0 ELSE (
+               SELECT count(*) FROM {WalletTransaction.__tablename__} w
+                WHERE w.user_id = :user_id AND w.direction = 'out'
+                  AND w.kind = ANY(CAST(:out_kinds AS varchar[]))
+                  AND w.status IN ('completed', 'pending')
+                  AND w.created_at >= greatest(
+                      CAST(:window_start AS timestamptz),
+                      (SELECT max(lifted_at) FROM {Restriction.__tablename__}
+                        WHERE user_id = :user_id))
+           ) END,
+           used.da, used.dc, used.ma, used.mc,
+           lim.single_max, lim.daily_max, lim.daily_count, lim.monthly_max, lim.monthly_count
+      FROM used LEFT JOIN lim ON true
+    """  # noqa: S608 - table names from the models, values all bound
+).bindparams(
+    bindparam("user_id", type_=UUID(as_uuid=True)),
+    bindparam("day_start", type_=DateTime(timezone=True)),
+    bindparam("month_start", type_=DateTime(timezone=True)),
+    bindparam("window_start", type_=DateTime(timezone=True)),
+    bindparam("out_kinds", type_=ARRAY(String())),
+    bindparam("tier", type_=Integer()),
+)
+
+
 async def enforce(
     session: Any,
     user: User,
@@ -110,72 +157,21 @@ async def enforce(
     day_start = datetime.combine(local.date(), time.min, tzinfo=LOCAL_TZ)
     month_start = day_start.replace(day=1)
     window = velocity[1] if velocity is not None else 0
-    counted = WalletTransaction.status.in_(("completed", "pending"))  # pending: in flight
-    w = WalletTransaction
-    used = (
-        select(
-            func.coalesce(func.sum(w.amount).filter(w.created_at >= day_start), 0).label("da"),
-            func.count().filter(w.created_at >= day_start).label("dc"),
-            func.coalesce(func.sum(w.amount), 0).label("ma"),
-            func.count().label("mc"),
-        )
-        .where(
-            w.user_id == user.id,
-            w.kind == KIND_FOR_CHANNEL[channel],
-            w.direction == ("in" if channel == "topup" else "out"),
-            w.currency == amount.currency,
-            counted,
-            w.created_at >= month_start,
-        )
-        .subquery()
-    )
-    # The velocity window, restarted by an operator's lift: what came before the review is
-    # not counted again (GREATEST ignores a NULL: never lifted). Issue 13, defect 12.
-    last_lift = (
-        select(func.max(Restriction.lifted_at))
-        .where(Restriction.user_id == user.id)
-        .scalar_subquery()
-    )
-    recent = (
-        select(func.count())
-        .where(
-            w.user_id == user.id,
-            w.direction == "out",
-            w.kind.in_(MONEY_OUT_KINDS),
-            w.created_at >= func.greatest(now - timedelta(seconds=window), last_lift),
-            counted,
-        )
-        .scalar_subquery()
-    )
-    restricted = (
-        select(func.count())
-        .where(Restriction.user_id == user.id, Restriction.lifted_at.is_(None))
-        .scalar_subquery()
-    )
-    limit_row = (
-        select(LimitRow)
-        .where(
-            LimitRow.tier == user.kyc_tier,
-            LimitRow.channel == channel,
-            LimitRow.currency == amount.currency,
-        )
-        .subquery()
-    )
     row = (
         await session.execute(
-            select(
-                restricted,
-                recent if window else literal(0),
-                used.c.da,
-                used.c.dc,
-                used.c.ma,
-                used.c.mc,
-                limit_row.c.single_max,
-                limit_row.c.daily_max,
-                limit_row.c.daily_count,
-                limit_row.c.monthly_max,
-                limit_row.c.monthly_count,
-            ).select_from(used.outerjoin(limit_row, true()))
+            _USAGE,
+            {
+                "user_id": user.id,
+                "kind": KIND_FOR_CHANNEL[channel],
+                "direction": "in" if channel == "topup" else "out",
+                "currency": amount.currency,
+                "day_start": day_start,
+                "month_start": month_start,
+                "window_start": now - timedelta(seconds=window) if window else None,
+                "out_kinds": list(MONEY_OUT_KINDS),
+                "tier": user.kyc_tier,
+                "channel": channel,
+            },
         )
     ).one()
     if channel != "topup":
