@@ -43,6 +43,7 @@ from qianbao.ops.migrate import upgrade
 USERS = 200
 CLIENTS = 32
 KYC_TIER = 2  # enhanced: 200 transfers a day (tier 0 allows 20, a run needs more)
+ROUNDS = 4  # alternating rounds of payments and transfers (issue 14)
 MAX_REFUSED = 0.02  # more refused transfers than this fails the benchmark
 PIN = "583920"
 PASSWORD = "benchmark passphrase 2026"
@@ -180,6 +181,7 @@ class Load:
 async def _closed_loop(host: str, port: int, load: Load, seconds: float) -> float:
     deadline = time.perf_counter() + seconds
     conns = [Connection(host, port) for _ in range(CLIENTS)]
+    ok_before = load.ok  # a load may run several rounds
 
     async def worker(conn: Connection) -> None:
         while time.perf_counter() < deadline:
@@ -191,7 +193,7 @@ async def _closed_loop(host: str, port: int, load: Load, seconds: float) -> floa
     finally:
         for c in conns:
             c.close()
-    return load.ok / (time.perf_counter() - t0)
+    return (load.ok - ok_before) / (time.perf_counter() - t0)
 
 
 async def _open_loop(host: str, port: int, load: Load, rate: float, seconds: float) -> list[float]:
@@ -248,6 +250,9 @@ def _server(url: str, port: int, var: Path) -> list[subprocess.Popen[bytes]]:
         "QIANBAO_WORKER__IN_PROCESS": "true" if WORKER == "in_process" else "false",
         # The load generator is one address signing 200 users in: not what the limits are for.
         "QIANBAO_THROTTLE__SIGN_IN_PER_MINUTE": "100000",
+        # 200 customers making thousands of payments and transfers in minutes: the velocity
+        # rule would restrict them (it is measured by the tests, not here).
+        "QIANBAO_RISK__VELOCITY_MAX": "1000000",
         # Throughput with all 32 clients admitted (shedding is measured by `make overload`).
         "QIANBAO_HTTP__MAX_IN_FLIGHT": str(CLIENTS * 2),
     }
@@ -282,26 +287,30 @@ def _hot_merchant(
     if asyncio.run(_wait_for_jobs(url, within_s=300)) is None:
         raise RuntimeError("the job worker did not catch up before the checkout benchmark")
     load = checkout_load.Checkouts(tokens, PIN)
-    wanted = int(max(transfer_tps, 50) * ctx.seconds * 1.5)
+    wanted = int(max(transfer_tps, 50) * ctx.seconds * 2.5)
     created = asyncio.run(checkout_load.create_sessions(host, port, load, wanted, CLIENTS))
     emit("http_checkout_create_tps", created, "tps")
-    paid = asyncio.run(checkout_load.pay_sessions(host, port, load, ctx.seconds, CLIENTS))
+    # The machine drifts (other work, autovacuum, the worker's backlog): payments and transfers
+    # are measured in alternating rounds and compared over the same stretch of time.
+    transfers = Load(tokens, phones, seed=11)
+    pay_rates, transfer_rates = [], []
+    for _ in range(ROUNDS):
+        pay_rates.append(
+            asyncio.run(checkout_load.pay_sessions(host, port, load, ctx.seconds / 2, CLIENTS))
+        )
+        transfer_rates.append(asyncio.run(_closed_loop(host, port, transfers, ctx.seconds / 2)))
+    transfers.check("closed loop beside the payments")
     if sum(load.refused.values()) > MAX_REFUSED * max(1, load.ok):
         raise RuntimeError(f"checkout: refused {dict(load.refused)}")
+    paid = sum(pay_rates) / ROUNDS
+    beside = sum(transfer_rates) / ROUNDS
     emit("http_checkout_pay_tps", paid, "tps")
-    # The machine drifts (other work, autovacuum): transfers are measured again right after the
-    # payments, and the payments are compared with the mean of the runs before and after.
-    if asyncio.run(_wait_for_jobs(url, within_s=300)) is None:
-        raise RuntimeError("the job worker did not catch up after the checkout benchmark")
-    again = Load(tokens, phones, seed=11)
-    after = asyncio.run(_closed_loop(host, port, again, ctx.seconds))
-    again.check("closed loop after the payments")
-    emit("http_transfer_tps_after_checkout", after, "tps")
-    bracket = (transfer_tps + after) / 2
+    emit("http_transfer_tps_beside_checkout", beside, "tps")
     print(
-        f"# ratio: http_checkout_pay_tps/http_transfer_tps={paid / bracket:.2f} (target >= 0.8; "
-        f"transfers {transfer_tps:.1f} before and {after:.1f} after): one hot merchant and fee "
-        "account",
+        f"# ratio: http_checkout_pay_tps/http_transfer_tps={paid / beside:.2f} (target >= 0.8; "
+        f"{ROUNDS} alternating rounds: payments {', '.join(f'{r:.0f}' for r in pay_rates)}; "
+        f"transfers {', '.join(f'{r:.0f}' for r in transfer_rates)}): one hot merchant and "
+        "fee account",
         flush=True,
     )
 

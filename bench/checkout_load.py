@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 
 from bench.rawhttp import Connection
 
@@ -61,6 +62,7 @@ class Checkouts:
         self.auth = [f"Bearer {t}" for t in tokens]
         self.pay_body = json.dumps({"pin": pin}).encode()
         self.sessions: list[str] = []
+        self.todo: Iterator[tuple[int, str]] | None = None
         self.ok = 0
         self.refused: Counter[str] = Counter()
 
@@ -121,7 +123,10 @@ async def pay_sessions(
 ) -> float:
     """Customers pay the sessions in a closed loop for ``seconds``; returns payments per second."""
     deadline = time.perf_counter() + seconds
-    todo = iter(list(enumerate(load.sessions)))
+    if load.todo is None:  # the sessions not paid yet, across rounds
+        load.todo = iter(list(enumerate(load.sessions)))
+    todo = load.todo
+    ok_before = load.ok
     conns = [Connection(host, port) for _ in range(clients)]
 
     async def worker(conn: Connection) -> None:
@@ -136,4 +141,4 @@ async def pay_sessions(
     finally:
         for c in conns:
             c.close()
-    return load.ok / (time.perf_counter() - t0)
+    return (load.ok - ok_before) / (time.perf_counter() - t0)
