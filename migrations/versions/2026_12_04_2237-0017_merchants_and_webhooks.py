@@ -275,7 +275,7 @@ def upgrade() -> None:
         ),
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "status IN ('submitted', 'paid', 'failed')",
+            "status IN ('created', 'submitted', 'paid', 'failed', 'returned')",
             name=op.f("ck_merchant_settlements_status_known"),
         ),
         sa.CheckConstraint("net > 0", name=op.f("ck_merchant_settlements_net_positive")),
@@ -286,7 +286,7 @@ def upgrade() -> None:
         "merchant_settlements",
         ["merchant_id", "currency", "business_date"],
         unique=True,
-        postgresql_where=sa.text("status <> 'failed'"),
+        postgresql_where=sa.text("status IN ('created', 'submitted', 'paid')"),
     )
     op.create_table(
         "merchant_staff",

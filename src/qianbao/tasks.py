@@ -49,6 +49,13 @@ async def expire_merchant_requests(ctx: JobContext) -> None:
     await payment_codes.expire_due(ctx.session)
 
 
+async def submit_settlement(ctx: JobContext, payload: dict[str, Any]) -> None:
+    settings = ctx.services["settings"]
+    await settlement.submit(
+        ctx.session, settings, rails.payouts(settings), payload["settlement_id"]
+    )
+
+
 async def settle_merchants(ctx: JobContext) -> None:
     provider = rails.payouts(ctx.services["settings"])
     await settlement.run(ctx.session, ctx.services["settings"], provider)
@@ -79,6 +86,9 @@ def register_tasks(
     )
     registry.periodic("merchants.settle", intervals["merchants.settle"], settle_merchants)
     webhooks.register(registry, intervals[webhooks.DISPATCH_TASK])
+    registry.register(
+        "merchants.submit_settlement", submit_settlement, subscribes=[settlement.SUBMIT_TOPIC]
+    )
     registry.register(sandbox.NOTIFY_TASK, sandbox.notify)
     registry.register(
         "wallet.submit_withdrawal", submit_withdrawal, subscribes=[withdrawal_steps.SUBMIT_TOPIC]

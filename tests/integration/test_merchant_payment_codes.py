@@ -80,12 +80,22 @@ async def test_above_the_no_pin_limit_the_customer_confirms_with_the_pin(
 ):
     shop = await make_merchant(fresh_app)
     _, token, _ = await ready_user(fresh_client, fresh_app, minor=1000_00)
+    # Changing the limit needs the payment PIN (a higher one lets a till take more unasked).
+    for body in ({"no_pin_limit": "2000.00"}, {"no_pin_limit": "2000.00", "pin": "000000"}):
+        r = await fresh_client.put(
+            "/api/v1/pay/payment-codes/settings", json=body, headers=bearer(token)
+        )
+        assert r.status_code in (401, 422), r.text
     r = await fresh_client.put(
-        "/api/v1/pay/payment-codes/settings", json={"no_pin_limit": "50.00"}, headers=bearer(token)
+        "/api/v1/pay/payment-codes/settings",
+        json={"no_pin_limit": "50.00", "pin": PIN},
+        headers=bearer(token),
     )
     assert r.status_code == 200
     r = await fresh_client.put(
-        "/api/v1/pay/payment-codes/settings", json={"no_pin_limit": "99999"}, headers=bearer(token)
+        "/api/v1/pay/payment-codes/settings",
+        json={"no_pin_limit": "99999", "pin": PIN},
+        headers=bearer(token),
     )
     assert r.status_code == 422 and r.json()["code"] == "merchants.no_pin_limit_invalid"
     r = await _charge(fresh_client, shop, await _code(fresh_client, token), "80.00")

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.merchants import settlement
 from qianbao.rails import factory as rails
-from tests.support.identity import bearer
+from tests.support.identity import bearer, deliver
 from tests.support.merchants import make_merchant, merchant_balance
 from tests.support.wallet import PIN, ready_user
 
@@ -37,6 +37,7 @@ async def _settle(app: FastAPI) -> int:
     provider = rails.payouts(app.state.settings)
     async with app.state.db.transaction() as s:
         made = await settlement.run(s, app.state.settings, provider)
+    await deliver(app)  # the job that instructs each payout once its settlement committed
     async with app.state.db.transaction() as s:
         await settlement.poll(s, provider)
     return made
@@ -90,3 +91,46 @@ async def test_a_days_payments_less_refunds_and_fees_are_paid_out_the_next_busin
     ).json()
     assert got["settlement_id"] is not None
     assert await _settle(fresh_app) == 0  # each line is paid once
+
+
+async def test_a_payout_the_bank_sends_back_returns_to_the_merchant_and_is_paid_again(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI, clock
+):
+    from qianbao.merchants import reports
+
+    fresh_app.state.settings.payments.payout_settle_after_s = 60  # settles, then comes back
+    # A test card number the development payout rail settles and then returns (…0077).
+    shop = await make_merchant(fresh_app, settlement_number="6222020000050077")
+    _, token, _ = await ready_user(fresh_client, fresh_app, minor=500_00)
+    clock.freeze(_at("2026-12-10", 10))  # a Thursday
+    await _pay(fresh_client, shop, token, "100.00")
+    clock.freeze(_at("2026-12-11", 9))
+    assert await _settle(fresh_app) == 1
+    (payout,) = (
+        await fresh_client.get("/api/v1/merchant/settlements", headers=shop.headers)
+    ).json()
+    assert payout["status"] == "submitted" and await merchant_balance(fresh_app, shop.id) == (
+        9940,
+        0,
+    )
+    clock.advance(seconds=61)
+    await _settle(fresh_app)
+    (payout,) = (
+        await fresh_client.get("/api/v1/merchant/settlements", headers=shop.headers)
+    ).json()
+    assert payout["status"] == "paid" and await merchant_balance(fresh_app, shop.id) == (0, 0)
+    clock.advance(seconds=61)  # the receiving bank sends it back
+    await _settle(fresh_app)
+    (payout,) = (
+        await fresh_client.get("/api/v1/merchant/settlements", headers=shop.headers)
+    ).json()
+    assert payout["status"] == "returned" and payout["failure"]
+    assert await merchant_balance(fresh_app, shop.id) == (9940, 9940)  # back on the balance
+    async with fresh_app.state.db.transaction() as s:
+        report = await reports.money_report(s)
+    assert report.ok, report.checks
+    # Its payment is paid again by a later run (after the account is fixed).
+    clock.freeze(_at("2026-12-14", 9))
+    assert await _settle(fresh_app) == 1
+    got = (await fresh_client.get("/api/v1/merchant/settlements", headers=shop.headers)).json()
+    assert sorted(p["status"] for p in got) == ["returned", "submitted"]

@@ -358,6 +358,8 @@ def _history(server, shop: Shop, buyer: str) -> tuple[str, str]:
         async with db.transaction() as s:
             with_clock(s, FrozenClock(_at("2026-11-17", 9)))
             assert await settlement.run(s, ctx.settings, provider) >= 1
+            # Instructed in this transaction (at 09:00), not by the server's job (at its time).
+            await settlement.submit_created(s, ctx.settings, provider)
         async with db.transaction() as s:
             with_clock(s, FrozenClock(_at("2026-11-17", 10)))
             await settlement.poll(s, provider)

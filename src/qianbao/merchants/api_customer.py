@@ -214,12 +214,13 @@ class LimitIn(BaseModel):
     no_pin_limit: str = Field(
         max_length=32, description="Till payments up to this go through without the PIN"
     )
+    pin: str = Field(max_length=12, description="The payment PIN: required to change the limit")
 
 
 @router.put("/payment-codes/settings", response_model=Amount, summary="Set the limit without PIN")
 async def set_limit(body: LimitIn, request: Request, s: DbSession, caller: Me) -> Amount:
     value = Money.parse(body.no_pin_limit, CURRENCY)
-    await payment_codes.set_no_pin_limit(s, identity_ctx(request), caller.user, value)
+    await payment_codes.set_no_pin_limit(s, identity_ctx(request), caller.user, value, pin=body.pin)
     return amount(value.minor, CURRENCY)
 
 

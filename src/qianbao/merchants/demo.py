@@ -226,6 +226,7 @@ def _sales(db: Database, ctx: IdentityContext, merchant_id: Any, now: datetime) 
             async with db.transaction() as session:
                 with_clock(session, FrozenClock(at))
                 await settlement.run(session, ctx.settings, provider)
+                await settlement.submit_created(session, ctx.settings, provider)
                 await settlement.poll(session, provider)
 
         return run

@@ -271,7 +271,7 @@ class Settlement(Base):
     refunds: Mapped[int] = mapped_column(BigInteger)  # sum of refund amounts
     fees: Mapped[int] = mapped_column(BigInteger)  # fees kept (net of fees returned)
     net: Mapped[int] = mapped_column(BigInteger)  # paid out
-    status: Mapped[str] = mapped_column(String(12))  # submitted | paid | failed
+    status: Mapped[str] = mapped_column(String(12))  # created|submitted|paid|failed|returned
     failure: Mapped[str | None] = mapped_column(String(200))
     hold_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
@@ -281,10 +281,17 @@ class Settlement(Base):
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        CheckConstraint("status IN ('submitted', 'paid', 'failed')", name="status_known"),
+        CheckConstraint(
+            "status IN ('created', 'submitted', 'paid', 'failed', 'returned')", name="status_known"
+        ),
         CheckConstraint("net > 0", name="net_positive"),
         Index(
-            "uq_merchant_settlements_day", "merchant_id", "currency", "business_date", unique=True
+            "uq_merchant_settlements_day",
+            "merchant_id",
+            "currency",
+            "business_date",
+            unique=True,
+            postgresql_where=text("status IN ('created', 'submitted', 'paid')"),
         ),
     )
 

@@ -88,7 +88,7 @@ def _email_ok(user: User) -> bool:
 
 async def notify_payout(ctx: JobContext, payload: dict[str, Any]) -> None:
     row = await ctx.session.get(Settlement, uuid.UUID(payload["settlement_id"]))
-    if row is None or row.status not in ("paid", "failed"):
+    if row is None or row.status not in ("paid", "failed", "returned"):
         return
     try:
         merchant = await onboarding.get(ctx.session, row.merchant_id)
@@ -99,12 +99,12 @@ async def notify_payout(ctx: JobContext, payload: dict[str, Any]) -> None:
         "day": row.business_date.isoformat(),
         "account": f"{merchant.settlement_bank_name} ****{merchant.settlement_last4}",
     }
-    if row.status == "failed":
+    if row.status != "paid":
         params["reason"] = row.failure or ""
     await _tell_staff(
         ctx,
         merchant,
-        template=f"merchants.payout_{row.status}",
+        template="merchants.payout_paid" if row.status == "paid" else "merchants.payout_failed",
         params=params,
         link=f"/merchant/settlements/{row.id}",
         dedup=f"settlement:{row.id}:{row.status}",

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
 from qianbao.kernel.errors import DomainError
@@ -75,8 +74,7 @@ async def set_no_pin_limit_with_pin(
 ) -> None:
     """``payment_codes.set_no_pin_limit`` after the payment PIN: a higher limit lets a till
     take more without asking, so the page asks who is holding the phone."""
-    await identity_pin.verify_pin_in_transaction(session, ctx, user, pin)
-    await payment_codes.set_no_pin_limit(session, ctx, user, limit)
+    await payment_codes.set_no_pin_limit(session, ctx, user, limit, pin=pin)
 
 
 async def latest_code_payment(session: Any, user_id: uuid.UUID, since: datetime) -> Payment | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
 from qianbao.kernel.clock import clock_of
@@ -85,10 +86,15 @@ async def no_pin_limit(session: Any, ctx: IdentityContext, user_id: uuid.UUID) -
     return Money.parse(ctx.settings.merchants.payment_code_no_pin_default, CURRENCY).minor
 
 
-async def set_no_pin_limit(session: Any, ctx: IdentityContext, user: User, limit: Money) -> None:
+async def set_no_pin_limit(
+    session: Any, ctx: IdentityContext, user: User, limit: Money, *, pin: str
+) -> None:
+    """The customer's limit without PIN, set with the payment PIN: a higher limit lets a till
+    take more without asking, so whoever holds the phone must know it."""
     maximum = Money.parse(ctx.settings.merchants.payment_code_no_pin_max, CURRENCY)
     if limit.currency != CURRENCY or limit.minor < 0 or limit.minor > maximum.minor:
         raise NoPinLimitInvalid(maximum=f"{maximum.to_decimal_string()} {CURRENCY}")
+    await identity_pin.verify_pin_in_transaction(session, ctx, user, pin)
     row = await session.get(PaymentCodeSettings, user.id)
     now = clock_of(session).now()
     if row is None:

@@ -75,7 +75,10 @@ class RefundOut(BaseModel):
 class SettlementOut(BaseModel):
     id: str
     object: Literal["payout"] = "payout"
-    status: Literal["submitted", "paid", "failed"]
+    status: Literal["created", "submitted", "paid", "failed", "returned"] = Field(
+        description="created (the instruction is on its way), submitted, paid, failed, returned "
+        "(sent back by the bank: the money is back on your balance, paid again later)"
+    )
     business_date: str
     pay_on: str
     payments_count: int

@@ -20,7 +20,9 @@ from sqlalchemy import func, select, update
 
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.ids import uuid7
-from qianbao.ledger import CreateHold, Ledger, PostHold, VoidHold
+from qianbao.kernel.logging import get_logger
+from qianbao.kernel.outbox import emit
+from qianbao.ledger import CreateHold, Ledger, PostHold, Reverse, VoidHold
 from qianbao.ledger.accounts import system_account_id
 from qianbao.merchants import events
 from qianbao.merchants.accounts import CURRENCY, merchant_account
@@ -30,6 +32,9 @@ from qianbao.merchants.models_payments import Payment, Refund, Settlement
 from qianbao.merchants.onboarding import reveal_settlement_number
 from qianbao.rails import PayoutInstruction, PayoutProvider
 from qianbao.wallet.business_days import is_business_day
+
+log = get_logger(__name__)
+SUBMIT_TOPIC = "merchants.settlement_created"  # the payout is instructed by a job (``submit``)
 
 
 @dataclass(frozen=True)
@@ -109,17 +114,22 @@ async def run(session: Any, settings: Any, provider: PayoutProvider) -> int:
                 select(Merchant).where(Merchant.id == merchant_id).with_for_update(skip_locked=True)
             )
         ).scalar_one_or_none()
-        if merchant is None or merchant.status not in ("active", "suspended"):
+        if merchant is None or merchant.status not in ("active", "suspended", "closed"):
             continue
-        if await _settle_one(session, settings, provider, merchant, last, today, cutoff, now):
-            made += 1
+        try:
+            # Each merchant on its own: one that fails (its account number unreadable, the
+            # ledger busy) leaves the others' settlements in place.
+            async with session.begin_nested():
+                if await _settle_one(session, settings, merchant, last, today, cutoff, now):
+                    made += 1
+        except Exception as exc:
+            log.warning("merchant_settlement_failed", merchant_id=str(merchant.id), error=str(exc))
     return made
 
 
 async def _settle_one(
     session: Any,
     settings: Any,
-    provider: PayoutProvider,
     merchant: Merchant,
     last: date,
     today: date,
@@ -173,7 +183,7 @@ async def _settle_one(
         refunds=refunded,
         fees=fees - fees_back,
         net=net,
-        status="submitted",
+        status="created",
         created_at=now,
     )
     session.add(settlement)
@@ -194,31 +204,73 @@ async def _settle_one(
         )
     )
     settlement.hold_id = hold.hold_id
+    await session.flush()
+    # The instruction leaves only after this commits (a job keyed by the settlement's id), so
+    # a rolled-back run never pays anybody.
+    await emit(session, SUBMIT_TOPIC, {"settlement_id": str(settlement.id)})
+    return True
+
+
+async def submit(session: Any, settings: Any, provider: PayoutProvider, settlement_id: str) -> None:
+    """Instruct the payout of a committed settlement (a job; the reference ``S<id>`` makes a
+    second instruction of the same payout the same payout at the rail)."""
+    row = (
+        await session.execute(
+            select(Settlement).where(Settlement.id == uuid.UUID(settlement_id)).with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None or row.status != "created":
+        return
+    merchant = (
+        await session.execute(select(Merchant).where(Merchant.id == row.merchant_id))
+    ).scalar_one()
     ref = await provider.submit(
         session,
         PayoutInstruction(
-            reference=f"S{settlement.id}",
-            amount=net,
-            currency=CURRENCY,
+            reference=f"S{row.id}",
+            amount=row.net,
+            currency=row.currency,
             account_kind=merchant.settlement_kind,
             account_number=reveal_settlement_number(settings, merchant),
             holder_name=merchant.settlement_holder,
             bank_name=merchant.settlement_bank_name,
         ),
     )
-    settlement.provider, settlement.provider_ref = provider.name, ref
+    row.status, row.provider, row.provider_ref = "submitted", provider.name, ref
     await session.flush()
-    return True
+
+
+async def submit_created(session: Any, settings: Any, provider: PayoutProvider) -> int:
+    """Instruct every settlement still waiting (the demo data; a catch-up after an outage)."""
+    ids = (
+        await session.execute(select(Settlement.id).where(Settlement.status == "created"))
+    ).scalars()
+    done = 0
+    for settlement_id in list(ids):
+        await submit(session, settings, provider, str(settlement_id))
+        done += 1
+    return done
+
+
+RETURN_WINDOW = timedelta(days=30)  # a bank may send a paid payout back this long after
 
 
 async def poll(session: Any, provider: PayoutProvider, *, limit: int = 200) -> int:
-    """Apply what the payout rail says of submitted payouts."""
+    """Apply what the payout rail says: submitted payouts settle (the hold is posted) or fail
+    (voided, their lines go to the next run); a payout sent back by the bank, before or after it
+    settled, is ``returned``: the money goes back to the merchant's balance (the hold voided or
+    the posted entry reversed) and its lines to the next run."""
+    now = clock_of(session).now()
     rows = list(
         (
             await session.execute(
                 select(Settlement)
-                .where(Settlement.status == "submitted", Settlement.provider == provider.name)
-                .order_by(Settlement.created_at)
+                .where(
+                    Settlement.provider == provider.name,
+                    (Settlement.status == "submitted")
+                    | ((Settlement.status == "paid") & (Settlement.paid_at > now - RETURN_WINDOW)),
+                )
+                .order_by((Settlement.status == "submitted").desc(), Settlement.created_at)
                 .with_for_update(skip_locked=True)
                 .limit(limit)
             )
@@ -226,34 +278,43 @@ async def poll(session: Any, provider: PayoutProvider, *, limit: int = 200) -> i
     )
     changed = 0
     ledger = await Ledger.of_session(session)
-    now = clock_of(session).now()
     for row in rows:
         assert row.provider_ref is not None
         assert row.hold_id is not None
         status = await provider.status(session, row.provider_ref)
-        if status.state in ("settled", "returned"):
+        if row.status == "submitted" and status.state == "settled":
             entry = await ledger.post(
                 PostHold(key=f"merchant-settlement-paid:{row.id}", hold_id=row.hold_id)
             )
             row.status, row.paid_at, row.entry_id = "paid", now, entry.entry_id
-        elif status.state == "failed":
+        elif row.status == "submitted" and status.state in ("failed", "returned"):
             await ledger.hold(
                 VoidHold(key=f"merchant-settlement-void:{row.id}", hold_id=row.hold_id)
             )
-            row.status, row.failure = "failed", (status.reason or "")[:200]
-            # Its lines go back to the next run.
-            await session.execute(
-                update(Payment).where(Payment.settlement_id == row.id).values(settlement_id=None)
-            )
-            await session.execute(
-                update(Refund).where(Refund.settlement_id == row.id).values(settlement_id=None)
-            )
+            row.status = "failed" if status.state == "failed" else "returned"
+            row.failure = (status.reason or "")[:200]
+            await _free_lines(session, row)
+        elif row.status == "paid" and status.state == "returned":
+            assert row.entry_id is not None
+            await ledger.post(Reverse(f"merchant-settlement-return:{row.id}", row.entry_id))
+            row.status, row.failure = "returned", (status.reason or "")[:200]
+            await _free_lines(session, row)
         else:
             continue
         changed += 1
         await session.flush()
         await events.payout_finished(session, row, now)
     return changed
+
+
+async def _free_lines(session: Any, row: Settlement) -> None:
+    """The payments and refunds of a payout that did not reach the bank go to the next run."""
+    await session.execute(
+        update(Payment).where(Payment.settlement_id == row.id).values(settlement_id=None)
+    )
+    await session.execute(
+        update(Refund).where(Refund.settlement_id == row.id).values(settlement_id=None)
+    )
 
 
 async def list_settlements(

@@ -10,6 +10,7 @@ import json
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, Request
@@ -52,14 +53,20 @@ def _events(request: Request) -> list[dict[str, Any]]:
 
 
 def _origin(request: Request) -> str:
-    """The address the visitor used (http://localhost:8000): the shop and the wallet share it."""
+    """The address the visitor used (http://localhost:8000): where the visitor goes back to."""
     return str(request.base_url).rstrip("/")
+
+
+def _wallet(request: Request) -> str:
+    """Where the shop calls the wallet's API with its key: this deployment's own address from
+    the settings, never the request's Host header (a forged one would receive the key)."""
+    return str(request.app.state.settings.http.base_url).rstrip("/")
 
 
 async def _api(request: Request, method: str, path: str, **kwargs: Any) -> httpx.Response:
     config = _config(request)
     assert config is not None
-    async with httpx.AsyncClient(base_url=_origin(request), timeout=10) as client:
+    async with httpx.AsyncClient(base_url=_wallet(request), timeout=10) as client:
         return await client.request(
             method,
             path,
@@ -107,7 +114,13 @@ async def buy(request: Request) -> Response:
         )
     session = r.json()
     _remember_order(request, order, session["id"])
-    return RedirectResponse(session["url"], status_code=303)
+    return RedirectResponse(_hosted_page(request, session), status_code=303)
+
+
+def _hosted_page(request: Request, session: dict[str, Any]) -> str:
+    """The wallet's payment page on the origin the visitor is on (the shop and the demo wallet
+    share one server: the visitor stays signed in)."""
+    return _origin(request) + urlsplit(str(session["url"])).path
 
 
 def _orders_path(request: Request) -> Path:
@@ -142,7 +155,13 @@ async def order_page(request: Request, order: str) -> Response:
     return render(
         request,
         "demo_shop/order.html",
-        {"order": order, "session": session, "payment": payment, "events": heard},
+        {
+            "order": order,
+            "session": session,
+            "payment": payment,
+            "events": heard,
+            "pay_url": _hosted_page(request, session) if session else None,
+        },
     )
 
 

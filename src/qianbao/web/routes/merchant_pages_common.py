@@ -69,7 +69,9 @@ METHODS = {
     "payment_code": N_("Payment code"),
 }
 SETTLEMENT_STATUS: dict[str, tuple[str, str]] = {
+    "created": (N_("On its way to your bank"), "warn"),
     "submitted": (N_("On its way to your bank"), "warn"),
+    "returned": (N_("Sent back by the bank: paid again with a later payout"), "danger"),
     "paid": (N_("Paid out"), "ok"),
     "failed": (N_("Failed"), "danger"),
 }

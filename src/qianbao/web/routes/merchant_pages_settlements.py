@@ -19,6 +19,7 @@ from qianbao.kernel.http import TxRoute, db_session, settings_of
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
 from qianbao.merchants import dashboard, settlement
+from qianbao.wallet.export import safe_cell
 from qianbao.web.i18n import gettext
 from qianbao.web.routes.merchant_pages_common import desk, page
 from qianbao.web.templating import locale_of
@@ -86,8 +87,8 @@ async def settlement_csv(request: Request, settlement_id: str) -> Response:
                 at,
                 line.reference,
                 line.payment_reference,
-                line.order_reference or "",
-                line.description or "",
+                safe_cell(line.order_reference or ""),
+                safe_cell(line.description or ""),
                 dec(line.amount),
                 dec(line.fee),
                 dec(line.discount),
