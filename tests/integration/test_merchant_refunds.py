@@ -243,3 +243,21 @@ async def test_a_promo_budget_holds_under_concurrent_use(
         assert [(c.code, c.spent, c.budget) for c in codes if c.code == "FIRST3"] == [
             ("FIRST3", 9_00, 9_00)
         ]
+
+
+async def test_the_smallest_sale_whose_fee_is_all_of_it_is_paid_and_refunded(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    """0.01 with the minimum fee of 0.01: the shop's leg is zero and left out of the entry."""
+    shop = await make_merchant(fresh_app)
+    _, token, _ = await ready_user(fresh_client, fresh_app, minor=100)
+    payment = await _paid(fresh_client, shop, token, "0.01")
+    assert payment["fee"]["amount"] == "0.01" and payment["net"]["amount"] == "0.00"
+    r = await fresh_client.post(
+        f"/api/v1/merchant/payments/{payment['id']}/refunds",
+        json={"currency": "CNY"},
+        headers={**shop.headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["to_customer"]["amount"] == "0.01"
+    assert await merchant_balance(fresh_app, shop.id) == (0, 0)

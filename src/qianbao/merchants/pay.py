@@ -216,7 +216,8 @@ async def pay(
     entry = await ledger.post(
         PostEntry(
             key=f"merchant-pay:{merchant.id}:{key}",
-            legs=tuple(legs),
+            # A leg of zero (a 0.01 sale whose fee is 0.01, a promo paying it all) is left out.
+            legs=tuple(leg for leg in legs if leg.amount),
             entry_type="merchant_payment",
             metadata={
                 "payment_id": str(payment_id),

@@ -130,7 +130,7 @@ async def refund(
         entry = await ledger.post(
             PostEntry(
                 key=f"merchant-refund:{merchant.id}:{key}",
-                legs=tuple(legs),
+                legs=tuple(leg for leg in legs if leg.amount),  # no zero legs
                 entry_type="merchant_refund",
                 metadata={"refund_id": str(refund_id), "payment_id": str(payment.id)},
             )
