@@ -59,6 +59,13 @@ async def test_a_small_till_charge_goes_through_and_a_code_works_once(
     r = await _charge(fresh_client, shop, code, "1.00")
     assert r.status_code == 404 and r.json()["code"] == "merchants.payment_code_invalid"
     assert await _wallet(fresh_client, token) == "481.50"
+    # The same key with another customer's code is another request: refused, not replayed.
+    _, other_token, _ = await ready_user(fresh_client, fresh_app, minor=100_00)
+    other = await _charge(
+        fresh_client, shop, await _code(fresh_client, other_token), "18.50", "till-1"
+    )
+    assert other.status_code == 409 and other.json()["code"] == "idempotency.key_reused"
+    assert await _wallet(fresh_client, other_token) == "100.00"
 
 
 async def test_two_tills_with_one_code_at_the_same_instant_charge_once(

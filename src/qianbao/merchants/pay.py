@@ -51,11 +51,18 @@ class Order:
     order_reference: str | None = None
     description: str | None = None
     checkout: CheckoutSession | None = None
+    payer: str = ""  # who pays, when the request names them (a payment code's keyed hash)
 
     def fingerprint(self) -> str:
+        """What an idempotency key's replay must repeat: the same method, amount, order,
+        description, session and payer (a till's retry with another customer's code is refused,
+        not answered with the first customer's payment)."""
         checkout = str(self.checkout.id) if self.checkout else ""
         amount = f"{self.amount.minor}|{self.amount.currency}"
-        raw = f"{self.method}|{amount}|{self.order_reference}|{checkout}"
+        raw = "|".join(
+            (self.method, amount, str(self.order_reference), str(self.description), checkout,
+             self.payer)
+        )  # fmt: skip
         return hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -141,11 +141,13 @@ async def charge(
     now = clock_of(session).now()
     paying_key = f"till:{key}"
     replay = await paying.existing(session, merchant.id, paying_key)
+    text = (code or "").strip()
     order = paying.Order(
         method="payment_code",
         amount=amount,
         order_reference=order_reference,
         description=description,
+        payer=ctx.keyed_hash(HASH_PURPOSE, text).hex() if text else "",
     )
     if replay is not None:
         if replay.fingerprint != order.fingerprint():
@@ -154,7 +156,6 @@ async def charge(
     limit = ctx.settings.merchants.payment_code_guesses_per_minute
     if await _misses_this_minute(session, merchant.id, now) >= limit:
         raise PaymentCodeGuessing(seconds=60)
-    text = (code or "").strip()
     row = None
     if is_ascii_digits(text, CODE_LENGTH):
         row = (
