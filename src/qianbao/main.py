@@ -25,7 +25,7 @@ from qianbao.ledger.api import router as ledger_api
 from qianbao.merchants.api import router as merchant_api
 from qianbao.merchants.api_customer import router as pay_api
 from qianbao.merchants.api_webhooks import router as merchant_webhooks_api
-from qianbao.merchants.categories import CATEGORIES
+from qianbao.merchants.categories import category_name
 from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
 from qianbao.risk.api import router as risk_api
@@ -71,6 +71,7 @@ from qianbao.web.routes import (
     console_desk,
     console_merchants,
     console_pages,
+    console_promos,
     console_tickets,
     contact_pages,
     demo_shop,
@@ -81,6 +82,7 @@ from qianbao.web.routes import (
     merchant_pages,
     ops_merchant_money,
     ops_pages,
+    pay_code_pages,
     pay_pages,
     payment_pages,
     public,
@@ -110,7 +112,7 @@ def database_url(settings: Settings) -> str:
 
 
 # Pages name a payment's merchant category (a msgid: the template translates it).
-templates.env.globals["category_name"] = CATEGORIES.get
+templates.env.globals["category_name"] = category_name
 
 
 def create_app(
@@ -243,9 +245,11 @@ def create_app(
     app.include_router(console_desk.router)
     app.include_router(console_customers.router)
     app.include_router(console_merchants.router)
+    app.include_router(console_promos.router)
     app.include_router(merchant_apply_pages.router)
     app.include_router(merchant_pages.router)
     app.include_router(pay_pages.router)
+    app.include_router(pay_code_pages.router)
     app.include_router(console_api)
     app.include_router(console_desk_api)
     if settings.environment != "production":

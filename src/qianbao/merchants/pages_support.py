@@ -13,11 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qianbao.identity.context import IdentityContext
-from qianbao.identity.models import User
 from qianbao.kernel.errors import DomainError
-from qianbao.kernel.money import Money
-from qianbao.merchants import checkout, payment_codes, qr
+from qianbao.merchants import checkout, qr
 from qianbao.merchants.errors import (
     MerchantNotActive,
     SessionAlreadyPaid,
@@ -67,14 +64,6 @@ def code_pictures(code: str) -> dict[str, str]:
         "digits": " ".join(groups),
         "digits_hidden": " ".join([groups[0], *("•" * len(g) for g in groups[1:])]),
     }
-
-
-async def set_no_pin_limit_with_pin(
-    session: Any, ctx: IdentityContext, user: User, limit: Money, *, pin: str
-) -> None:
-    """``payment_codes.set_no_pin_limit`` after the payment PIN: a higher limit lets a till
-    take more without asking, so the page asks who is holding the phone."""
-    await payment_codes.set_no_pin_limit(session, ctx, user, limit, pin=pin)
 
 
 async def latest_code_payment(session: Any, user_id: uuid.UUID, since: datetime) -> Payment | None:

@@ -21,6 +21,7 @@ from qianbao.support.console.errors import CustomerNotFound
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, redirect
+from qianbao.web.routes.console_merchants import AUDIT_LABELS as MERCHANT_AUDIT_LABELS
 from qianbao.web.routes.console_pages import _staff
 from qianbao.web.routes.security_view import EVENT_LABELS
 from qianbao.web.routes.ticket_pages import labels, posted
@@ -55,11 +56,7 @@ ACTION_LABELS = {
     "ticket.merged_into": N_("Merged a ticket into another"),
     "ticket.merged_from": N_("Merged another ticket into this one"),
     "ticket.callback_done": N_("Called the customer back"),
-    "merchant.status": N_("Changed the merchant's status"),
-    "merchant.account_revealed": N_("Revealed the settlement account number"),
-    "promo.created": N_("Created a promo code"),
-    "promo.enabled": N_("Switched a promo code on"),
-    "promo.disabled": N_("Switched a promo code off"),
+    **MERCHANT_AUDIT_LABELS,  # the merchants console's actions
 }
 
 

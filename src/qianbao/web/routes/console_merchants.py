@@ -1,4 +1,4 @@
-"""The operators' console for merchants (F1) and promo codes (B11), for supervisors and admins
+"""The operators' console for merchants (F1), for supervisors and admins
 with two-step verification on (the same guard as /ops/wallet):
 
 - /console/merchants: the list (waiting for review first), by status and by name, code or USCC;
@@ -6,13 +6,11 @@ with two-step verification on (the same guard as /ops/wallet):
   full number only by an explicit, audited "reveal"), staff, fee plan, balance, and the status
   changes onboarding allows (activate, reject, suspend, reactivate, close), each with a reason,
   a confirmation step and an entry in the audit log;
-- /console/promos: the promo codes with their budgets, a form to create one, enable/disable.
+(The promo codes are in ``console_promos``.)
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,11 +19,10 @@ from starlette.responses import Response
 
 from qianbao.identity.deps import Caller
 from qianbao.identity.phones import mask_phone
-from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.errors import DomainError
-from qianbao.kernel.http import TxRoute, clock_of_app, db_session
+from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
-from qianbao.merchants import onboarding, promo, review
+from qianbao.merchants import onboarding, review
 from qianbao.merchants.categories import category_name
 from qianbao.merchants.errors import StatusChangeRefused
 from qianbao.support.console import audit
@@ -66,9 +63,6 @@ NOTICES = {
     "rejected": N_("The application is rejected."),
     "suspended": N_("The merchant is suspended: it takes no payments now."),
     "closed": N_("The merchant is closed."),
-    "promo_created": N_("The promo code is created and switched on."),
-    "promo_enabled": N_("The promo code is switched on."),
-    "promo_disabled": N_("The promo code is switched off: customers cannot use it."),
 }
 AUDIT_LABELS = {
     "merchant.status": N_("Changed the merchant's status"),
@@ -322,107 +316,3 @@ async def change_status(request: Request, merchant_id: str) -> Response:
             request, who, merchant_id, exc=exc, values={"to": target, **values}
         )
     return redirect(f"/console/merchants/{m.id}", notice=target)
-
-
-# -- promo codes -------------------------------------------------------------------------------
-def _decimal_text(basis_points: int) -> str:
-    return f"{Decimal(basis_points) / 100:f}"
-
-
-def _promo_row(p: Any, locale: str, merchants: dict[Any, str]) -> dict[str, Any]:
-    return {
-        "p": p,
-        "percent": _decimal_text(p.value) if p.kind == "percent" else None,
-        "per_user": gettext(
-            locale, N_("Once per customer") if p.once_per_user else N_("No limit per customer")
-        ),
-        "merchant": merchants.get(p.merchant_id) if p.merchant_id else None,
-        "enabled": p.status == "active",
-    }
-
-
-async def _promos_page(
-    request: Request, exc: DomainError | None = None, values: dict[str, str] | None = None
-) -> Response:
-    s, locale = db_session(request), locale_of(request)
-    promos = await promo.list_promos(s)
-    merchants: dict[Any, str] = {}
-    for p in promos:
-        if p.merchant_id and p.merchant_id not in merchants:
-            m = await onboarding.get(s, p.merchant_id)
-            merchants[p.merchant_id] = f"{_name(m, locale)[0]} ({m.code})"
-    now = clock_of_app(request).now().astimezone(LOCAL_TZ).replace(second=0, microsecond=0)
-    defaults = {
-        "kind": "fixed",
-        "currency": "CNY",
-        "once_per_user": "1",
-        "valid_from": now.strftime("%Y-%m-%dT%H:%M"),
-        "valid_until": (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M"),
-    }
-    problem = _problem(request, exc)
-    return render(
-        request,
-        "console/promos.html",
-        {
-            "rows": [_promo_row(p, locale, merchants) for p in promos],
-            "values": values if values is not None else defaults,
-            "problem": problem,
-            "notice": _notice(request),
-        },
-        status_code=problem.status if problem else 200,
-    )
-
-
-@router.get("/console/promos", response_class=HTMLResponse)
-async def promos(request: Request) -> Response:
-    who = await _operator(request)
-    if isinstance(who, Response):
-        return who
-    return await _promos_page(request)
-
-
-@router.post("/console/promos", response_class=HTMLResponse)
-async def promo_create(request: Request) -> Response:
-    who = await _operator(request)
-    if isinstance(who, Response):
-        return who
-    s = db_session(request)
-    values = await form_values(request)
-    try:
-        definition = await review.promo_definition(s, values)
-        created = await promo.create(s, definition, by=who.user.id)
-        await audit.record(
-            s,
-            who.user,
-            "promo.created",
-            obj=("promo", created.id),
-            details={"code": created.code, "kind": created.kind, "budget": created.budget},
-            ip=client_ip(request),
-        )
-    except DomainError as exc:
-        values.setdefault("once_per_user", "")
-        return await _promos_page(request, exc, values)
-    return redirect("/console/promos", notice="promo_created")
-
-
-@router.post("/console/promos/{promo_id}/{action}", response_class=HTMLResponse)
-async def promo_switch(request: Request, promo_id: str, action: str) -> Response:
-    who = await _operator(request)
-    if isinstance(who, Response):
-        return who
-    s = db_session(request)
-    if action not in ("enable", "disable"):
-        return redirect("/console/promos")
-    try:
-        p = await promo.set_enabled(s, promo_id, action == "enable")
-        await audit.record(
-            s,
-            who.user,
-            f"promo.{action}d",
-            obj=("promo", p.id),
-            details={"code": p.code},
-            ip=client_ip(request),
-        )
-    except DomainError as exc:
-        return await _promos_page(request, exc)
-    return redirect("/console/promos", notice=f"promo_{action}d")
