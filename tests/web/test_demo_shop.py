@@ -22,7 +22,7 @@ from tests.support.merchants import uscc
 from tests.support.pages import no_sideways_scroll, script_errors, shot, sign_up
 from tests.support.secrets import remember
 from tests.support.wallet import PIN
-from tests.web.conftest import pages_server
+from tests.web.conftest import page_opener, pages_server
 from tests.web.test_wallet_pages import _fund_and_pin
 
 pytestmark = pytest.mark.browser
@@ -76,11 +76,13 @@ def _configure_shop(server: Any, folder: Path) -> None:
     in_thread(asyncio.run, go())
 
 
-def test_buying_a_coffee_at_the_demo_shop(browser, shop_server):
-    from tests.web.conftest import page_opener
+@pytest.fixture
+def open_shop_page(browser: Any, shop_server: Any) -> Iterator[Any]:
+    yield from page_opener(browser, shop_server)
 
-    opener = page_opener(browser, shop_server)
-    page = next(opener)(locale="zh_CN")
+
+def test_buying_a_coffee_at_the_demo_shop(open_shop_page, shop_server):
+    page = open_shop_page(locale="zh_CN")
     phone = sign_up(page, shop_server, "zh_CN")
     _fund_and_pin(shop_server, phone, 100_00)
 
@@ -108,5 +110,3 @@ def test_buying_a_coffee_at_the_demo_shop(browser, shop_server):
     assert re.search(r"msg_[0-9a-z]{26}", text)
     shot(page, "demo-shop-paid-zh")
     assert script_errors(page) == []
-    for _ in opener:
-        pass

@@ -30,30 +30,31 @@ async def merchant_account_id(
     found = _ACCOUNT_IDS.get((merchant_id, currency))
     if found is not None:
         return found
-    ledger = await Ledger.of_session(session)
-    existing = await ledger_accounts.account_by_key(
-        ledger.conn, f"merchant:{merchant_id}:{currency}"
-    )
-    if existing is None:
-        return (await merchant_account(session, merchant_id, currency)).id
-    if len(_ACCOUNT_IDS) > 100_000:
-        _ACCOUNT_IDS.clear()
-    _ACCOUNT_IDS[(merchant_id, currency)] = existing.id
-    return existing.id
+    account, existed = await _account(session, merchant_id, currency)
+    if existed:
+        if len(_ACCOUNT_IDS) > 100_000:
+            _ACCOUNT_IDS.clear()
+        _ACCOUNT_IDS[(merchant_id, currency)] = account.id
+    return account.id
 
 
 async def merchant_account(
     session: Any, merchant_id: uuid.UUID, currency: str = CURRENCY
 ) -> Account:
+    return (await _account(session, merchant_id, currency))[0]
+
+
+async def _account(session: Any, merchant_id: uuid.UUID, currency: str) -> tuple[Account, bool]:
+    """The merchant's ledger account, opened if need be; and whether it was there already."""
     ledger = await Ledger.of_session(session)
     key = f"merchant:{merchant_id}:{currency}"
     existing = await ledger_accounts.account_by_key(ledger.conn, key)
     if existing is not None:
-        return existing
+        return existing, True
     account, _ = await ledger_accounts.open_account(
         ledger.conn, key=key, currency=currency, kind="merchant", owner_id=merchant_id
     )
-    return account
+    return account, False
 
 
 def fee_for(merchant: Merchant, method: str, amount: int, currency: str) -> int:
