@@ -87,10 +87,10 @@ async def test_an_absent_agent_gets_nothing_and_their_chats_move_on(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         assert (await c.get("/api/v1/chat/agent/conversations", headers=gone_h)).status_code == 200
     fresh = text(
-        "SELECT now() - last_seen_at < interval '10 seconds' FROM chat_agents WHERE user_id = :id"
+        "SELECT :now - last_seen_at < interval '10 seconds' FROM chat_agents WHERE user_id = :id"
     )
     async with app.state.db.session() as s:
-        seen = (await s.execute(fresh, {"id": gone.id})).scalar_one()
+        seen = (await s.execute(fresh, {"id": gone.id, "now": app.state.clock.now()})).scalar_one()
     assert seen is True
 
     # Gone for good (over 300 s): offline, and their two chats are handed on in order.

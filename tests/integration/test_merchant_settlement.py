@@ -99,10 +99,10 @@ async def test_a_payout_the_bank_sends_back_returns_to_the_merchant_and_is_paid_
     from qianbao.merchants import reports
 
     fresh_app.state.settings.payments.payout_settle_after_s = 60  # settles, then comes back
+    clock.freeze(_at("2026-12-10", 10))  # a Thursday (before anyone signs in)
     # A test card number the development payout rail settles and then returns (…0077).
     shop = await make_merchant(fresh_app, settlement_number="6222020000050077")
     _, token, _ = await ready_user(fresh_client, fresh_app, minor=500_00)
-    clock.freeze(_at("2026-12-10", 10))  # a Thursday
     await _pay(fresh_client, shop, token, "100.00")
     clock.freeze(_at("2026-12-11", 9))
     assert await _settle(fresh_app) == 1
