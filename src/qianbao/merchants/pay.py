@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
@@ -111,6 +112,8 @@ WITH payment AS (
                                    balance_after, counterparty_name, note, reference, entry_id,
                                    details, created_at, listed_at)
   VALUES ($15, $3, $19, 'payment', 'out', $5, $20, $21, $22, $10, $11, $14, $23::jsonb, $18, $18)
+), closed AS (
+  UPDATE merchant_checkout_sessions SET status = 'paid', payment_id = $1, closed_at = $18 WHERE id = $12
 )
 INSERT INTO outbox_messages (topic, payload) VALUES ($24, $25::jsonb)
 """
@@ -212,9 +215,12 @@ async def pay(
     payment.succeeded_at = now
     payment.expires_at = None
     if order.checkout is not None:
-        order.checkout.status = "paid"
-        order.checkout.payment_id = payment_id
-        order.checkout.closed_at = now
+        closed = {"status": "paid", "payment_id": payment_id, "closed_at": now}
+        for name, value in closed.items():
+            if new_payment:  # written by WRITE_PAYMENT_ROWS below, not by the ORM
+                set_committed_value(order.checkout, name, value)
+            else:
+                setattr(order.checkout, name, value)
     notice = {"template": "wallet.payment_made", "transaction_id": str(tx_id)}
     if not new_payment:
         await emit(session, TRANSACTION_TOPIC, notice, wake=False)
@@ -258,9 +264,10 @@ async def pay(
         )  # fmt: skip
         await session.flush()
         return Paid(payment, replayed=False)
-    # A new payment, its customer's history row and the notification in one statement on the
-    # ledger's connection (the same transaction), as a transfer does: the shop's and the fee
-    # account's rows stay locked for as short a time as possible.
+    # A new payment, its customer's history row, its checkout session closed and the
+    # notification in one statement on the ledger's connection (the same transaction), as a
+    # transfer does: the shop's and the fee account's rows stay locked for as short a time as
+    # possible.
     try:
         await ledger.conn.execute(
             WRITE_PAYMENT_ROWS,

@@ -11,12 +11,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    ARRAY,
     DateTime,
     Integer,
     String,
     Table,
-    Text,
     bindparam,
     select,
     text,
@@ -25,41 +23,32 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.engine import Row
 
+from qianbao.kernel.db import driver_connection
 from qianbao.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 _TS = DateTime(timezone=True)
 
 # One statement on the payment's hot path: the events, each with one pending delivery per
 # enabled endpoint of the owner subscribed to its type; an event no endpoint wants is not written.
-_PUBLISH = text(
-    """
+# Sent on the session's asyncpg connection (the same transaction): no ORM on the hot path.
+_PUBLISH = """
     WITH targets AS (
         SELECT id, event_types FROM webhook_endpoints
-        WHERE owner_id = CAST(:owner_id AS uuid) AND status = 'enabled'
+        WHERE owner_id = $1 AND status = 'enabled'
     ), items AS (
-        SELECT * FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[]),
-                             CAST(:payloads AS text[])) AS t(id, type, payload)
+        SELECT * FROM unnest($2::varchar[], $3::varchar[], $4::text[]) AS t(id, type, payload)
     ), events AS (
         INSERT INTO webhook_events (id, owner_id, type, payload, created_at)
-        SELECT i.id, CAST(:owner_id AS uuid), i.type, CAST(i.payload AS jsonb),
-               CAST(:created_at AS timestamptz)
+        SELECT i.id, $1, i.type, i.payload::jsonb, $5
         FROM items i
         WHERE EXISTS (SELECT 1 FROM targets WHERE i.type = ANY(targets.event_types))
         RETURNING id, type
     )
     INSERT INTO webhook_deliveries (event_id, endpoint_id, next_attempt_at, created_at)
-    SELECT events.id, targets.id, CAST(:occurred_at AS timestamptz), CAST(:created_at AS timestamptz)
+    SELECT events.id, targets.id, $6::timestamptz, $5::timestamptz
     FROM events JOIN targets ON events.type = ANY(targets.event_types)
     RETURNING event_id
-    """
-).bindparams(
-    bindparam("owner_id", type_=UUID(as_uuid=True)),
-    bindparam("ids", type_=ARRAY(String())),
-    bindparam("types", type_=ARRAY(String())),
-    bindparam("payloads", type_=ARRAY(Text())),
-    bindparam("created_at", type_=_TS),
-    bindparam("occurred_at", type_=_TS),
-)
+"""
 
 
 async def publish(
@@ -72,18 +61,17 @@ async def publish(
 ) -> set[str]:
     """Insert the events ``(id, type, payload)`` and their deliveries; returns the ids of the
     events written (those some endpoint wants)."""
-    rows = await s.execute(
+    conn = await driver_connection(s)
+    rows = await conn.fetch(
         _PUBLISH,
-        {
-            "owner_id": owner_id,
-            "ids": [e[0] for e in events],
-            "types": [e[1] for e in events],
-            "payloads": [json.dumps(e[2], ensure_ascii=False) for e in events],
-            "created_at": created_at,
-            "occurred_at": occurred_at,
-        },
+        owner_id,
+        [e[0] for e in events],
+        [e[1] for e in events],
+        [json.dumps(e[2], ensure_ascii=False) for e in events],
+        created_at,
+        occurred_at,
     )
-    return {r[0] for r in rows.all()}
+    return {r[0] for r in rows}
 
 
 # The dispatcher's claim: due pending deliveries nobody holds a lease on, locked (SKIP LOCKED,
