@@ -45,7 +45,8 @@ async def expire_topups(ctx: JobContext) -> None:
 
 
 async def expire_merchant_requests(ctx: JobContext) -> None:
-    await merchant_checkout.expire_due(ctx.session)
+    site = ctx.services["settings"].http.site_url()
+    await merchant_checkout.expire_due(ctx.session, site=site)
     await payment_codes.expire_due(ctx.session)
 
 

@@ -68,6 +68,21 @@ async def test_a_small_till_charge_goes_through_and_a_code_works_once(
     assert await _wallet(fresh_client, other_token) == "100.00"
 
 
+async def test_a_new_code_retires_all_but_the_one_before_it(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    """The screen refreshes its code every minute: the code just replaced still works (a till
+    may have scanned it as the screen changed), older ones do not."""
+    shop = await make_merchant(fresh_app)
+    _, token, _ = await ready_user(fresh_client, fresh_app, minor=100_00)
+    first, second, third = [await _code(fresh_client, token) for _ in range(3)]
+    r = await _charge(fresh_client, shop, first, "1.00")
+    assert r.status_code == 404 and r.json()["code"] == "merchants.payment_code_invalid"
+    assert (await _charge(fresh_client, shop, second, "1.00")).status_code == 201
+    assert (await _charge(fresh_client, shop, third, "2.00")).status_code == 201
+    assert await _wallet(fresh_client, token) == "97.00"
+
+
 async def test_two_tills_with_one_code_at_the_same_instant_charge_once(
     fresh_client: httpx.AsyncClient, fresh_app: FastAPI
 ):

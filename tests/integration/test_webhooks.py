@@ -23,6 +23,7 @@ from qianbao.kernel.errors import DomainError
 from qianbao.merchants import onboarding
 from qianbao.notifications import inbox
 from qianbao.settings import Settings
+from qianbao.webhooks import targets
 from qianbao.webhooks.models import WebhookDelivery, WebhookEvent
 from qianbao.webhooks.targets import is_public, literal_address
 from tests.support.identity import bearer, deliver
@@ -129,6 +130,12 @@ async def test_a_payment_reaches_the_shop_signed_once_with_what_the_api_says(
     assert {k: v for k, v in api_payment.items() if k != "refunds"} == sent["data"]
     assert by_type["checkout.session.completed"].json["data"]["id"] == cs["id"]
     assert by_type["checkout.session.completed"].json["data"]["status"] == "paid"
+    # The payment page's link leaves the site: absolute, on this deployment's address.
+    site = fresh_app.state.settings.http.site_url()
+    assert site.startswith("http")
+    assert by_type["checkout.session.completed"].json["data"]["url"] == (
+        f"{site}/pay/checkout/{cs['id']}"
+    )
 
     log = (
         await fresh_client.get("/api/v1/merchant/webhook-deliveries", headers=shop.headers)
@@ -375,6 +382,74 @@ async def test_the_address_is_checked_again_when_connecting(
     async with fresh_app.state.db.transaction() as s:
         (row,) = await webhooks.list_deliveries(s, owner)
     assert row.status == "pending" and "not public" in (row.last_error or "")
+
+
+async def test_a_name_server_that_does_not_answer_is_given_up_on_at_registration(
+    fresh_client: httpx.AsyncClient,
+    fresh_app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Registration resolves the name while the request holds a database connection: a name
+    server that never answers (the operating system's resolver, stood in for here) costs a few
+    seconds, then the address is refused as unresolved and nothing is registered."""
+    fresh_app.state.settings.webhooks.allow_private_targets = False
+
+    async def silent(host: str, port: int) -> list:
+        await asyncio.sleep(3600)
+        return []
+
+    monkeypatch.setattr(targets, "resolve", silent)
+    monkeypatch.setattr(targets, "REGISTRATION_DNS_TIMEOUT_S", 0.2)
+    shop = await make_merchant(fresh_app)
+    r = await fresh_client.post(
+        "/api/v1/merchant/webhook-endpoints",
+        json={"url": "https://hooks.shop.example/in", "event_types": ["payment.succeeded"]},
+        headers={**shop.headers, "Accept-Language": "en"},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "webhooks.url_invalid", r.text
+    assert "could not find this host name" in r.text
+    listed = await fresh_client.get("/api/v1/merchant/webhook-endpoints", headers=shop.headers)
+    assert listed.json() == []
+
+
+async def test_at_most_sixteen_enabled_endpoints_even_when_added_at_once(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    fresh_app.state.settings.webhooks.allow_private_targets = False
+    shop = await make_merchant(fresh_app)
+
+    async def add(n: int) -> httpx.Response:
+        return await fresh_client.post(
+            "/api/v1/merchant/webhook-endpoints",
+            json={"url": f"https://93.184.216.34/h{n}", "event_types": ["payment.succeeded"]},
+            headers={**shop.headers, "Accept-Language": "en"},
+        )
+
+    for n in range(15):
+        assert (await add(n)).status_code == 201
+    # Two at once for the last place: one gets it.
+    both = await asyncio.gather(add(15), add(16))
+    assert sorted(r.status_code for r in both) == [201, 409], [r.text for r in both]
+    refused = next(r for r in both if r.status_code == 409)
+    assert refused.json()["code"] == "webhooks.too_many_endpoints"
+    assert "at most 16 enabled" in refused.json()["title"]
+    # A disabled one makes room; switching it on again while 16 are enabled is refused.
+    listed = (
+        await fresh_client.get("/api/v1/merchant/webhook-endpoints", headers=shop.headers)
+    ).json()
+    assert len(listed) == 16
+
+    async def switch(endpoint: dict, enabled: bool) -> httpx.Response:
+        return await fresh_client.patch(
+            f"/api/v1/merchant/webhook-endpoints/{endpoint['id']}",
+            json={"enabled": enabled},
+            headers=shop.headers,
+        )
+
+    assert (await switch(listed[0], False)).status_code == 200
+    assert (await add(17)).status_code == 201
+    r = await switch(listed[0], True)
+    assert r.status_code == 409 and r.json()["code"] == "webhooks.too_many_endpoints"
 
 
 def test_what_counts_as_public():

@@ -3,7 +3,7 @@ at /merchant/apply (a wrong Unified Social Credit Code first: the translated ref
 created, the form kept; then a valid one), an operator with two-step verification finds the
 application waiting in /console/merchants, reveals the settlement account (audited) and activates
 the merchant with a reason and a confirmation (audited); a customer without a staff role is
-refused; the operator creates a promo code in /console/promos (full-width digits refused) and
+refused; the operator creates a promo code in /console/promos (an amount in words refused) and
 switches it off.
 
 Texts this work adds are compared through the catalogue (``tr``), so the assertions hold before
@@ -263,13 +263,13 @@ def test_apply_review_activate_and_promo_codes(open_page, server):
         assert "您无权进行此操作" in customer.locator("body").inner_text()
     assert applied["name_zh"] not in customer.locator("body").inner_text()
 
-    # -- promo codes: full-width digits refused, then created, then switched off ------------------
+    # -- promo codes: a value that is no amount refused, then created, then switched off ---------
     code = f"COFFEE{next(_serial)}"
     op.goto("/console/promos")
     op.locator("#promo-code").fill(code)
     op.locator("#promo-description").fill("开业优惠")
     op.locator("#promo-kind").select_option("fixed")
-    op.locator("#promo-value").fill("１０")  # full-width digits
+    op.locator("#promo-value").fill("十元")  # not digits
     op.locator("#promo-min").fill("30")
     op.locator("#promo-budget").fill("500.00")
     op.locator("#promo-form button[type=submit]").click()
@@ -283,7 +283,7 @@ def test_apply_review_activate_and_promo_codes(open_page, server):
 
     assert _run(server, promos) == []
 
-    op.locator("#promo-value").fill("10")
+    op.locator("#promo-value").fill("１０")  # full-width digits from an IME: 10
     shot(op, "console-promos-form-zh_CN")
     op.locator("#promo-form button[type=submit]").click()
     op.wait_for_url("**notice=promo_created")

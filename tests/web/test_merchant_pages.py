@@ -23,12 +23,14 @@ from typing import Any, TypeVar
 import httpx
 import pyotp
 import pytest
+from sqlalchemy import select
 
 from qianbao.identity import accounts as id_accounts
 from qianbao.kernel.clock import LOCAL_TZ, FrozenClock, with_clock
 from qianbao.kernel.money import Money
 from qianbao.merchants import checkout, customer, onboarding, payment_codes, refunds, settlement
 from qianbao.rails import factory as rails
+from qianbao.support.console.models import AuditEntry
 from qianbao.wallet.accounts import wallet_account
 from qianbao.web.i18n import gettext
 from tests.conftest import in_thread
@@ -69,6 +71,21 @@ def _db(server, work: Callable[[Any, Any], Awaitable[T]]) -> T:
             await db.dispose()
 
     return in_thread(asyncio.run, go())
+
+
+def _audited(server, shop: Shop) -> list[tuple[str, str]]:
+    """The audit log's (action, merchant code) entries about this shop, oldest first."""
+
+    async def work(db, ctx) -> list[tuple[str, str]]:
+        async with db.session() as s:
+            rows = await s.execute(
+                select(AuditEntry.action, AuditEntry.details["merchant"].astext)
+                .where(AuditEntry.object_kind == "merchant", AuditEntry.object_id == str(shop.id))
+                .order_by(AuditEntry.id)
+            )
+            return [(a, m) for a, m in rows.all()]
+
+    return _db(server, work)
 
 
 def _shop(server, name_zh: str, name_en: str) -> Shop:
@@ -269,6 +286,9 @@ def test_an_api_key_is_shown_once_works_rotates_and_is_revoked(open_page, server
     assert "no longer works" in notice_text(page)
     assert _api_balance(server, rotated).status_code == 401
     assert script_errors(page) == []
+    # Each secret made or taken back is in the audit log, with the shop it belongs to.
+    actions = ["merchant.key_created", "merchant.key_rotated", "merchant.key_revoked"]
+    assert _audited(server, shop) == [(a, shop.code) for a in actions]
 
     # A staff member who is not the owner does not manage keys.
     clerk_phone, clerk_secret = _staff(server, shop, role="staff")
@@ -316,6 +336,7 @@ def test_a_webhook_endpoint_shows_its_secret_once_and_logs_deliveries(open_page,
     assert whsec not in page.content()
     page.get_by_role("button", name="Reveal secret").click()
     assert page.locator("#endpoint-secret-value").inner_text().strip() == whsec
+    assert _audited(server, shop) == [("merchant.webhook_secret_revealed", shop.code)]
 
     # A payment makes a delivery; its detail shows the body sent; it can be sent again.
     buyer = _customer(open_page(locale="en"), server, "en", 100_00)

@@ -302,13 +302,14 @@ def test_scan_a_shop_qr_type_the_amount_with_a_promo_code(open_page, server, tmp
     page.wait_for_url(f"{server.url}/pay/m/{shop.code}")
     assert TEXT[locale]["shop"] in page.locator(".pay-shop").inner_text()
 
-    # Full-width digits from a Chinese keyboard are refused by the one money parser.
-    page.locator("#pay-amount").fill("１２.５０")
+    # What is not a decimal amount is refused by the one money parser (nothing moves)...
+    page.locator("#pay-amount").fill("十二块五")
     _pay(page, PIN)
     assert TEXT[locale]["invalid_amount"] in alert_text(page)
     assert _wallet(server, phone) == 50_00
 
-    page.locator("#pay-amount").fill("12.50")
+    # ...while full-width digits from a Chinese keyboard are read as the digits they are.
+    page.locator("#pay-amount").fill("１２.５０")
     page.locator("#pay-promo").fill(code.lower())
     page.get_by_role("button", name=t(locale, "Apply the promo code")).click()
     quote = page.locator(".pay-quote").inner_text()

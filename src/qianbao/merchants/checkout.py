@@ -231,8 +231,9 @@ async def list_sessions(
     return list((await session.execute(query)).scalars())
 
 
-async def expire_due(session: Any, *, limit: int = 500) -> int:
-    """Mark open sessions past their expiry as expired and tell their merchants."""
+async def expire_due(session: Any, *, site: str = "", limit: int = 500) -> int:
+    """Mark open sessions past their expiry as expired and tell their merchants (``site``: the
+    absolute base of the payment page's link in the event)."""
     now = clock_of(session).now()
     rows = list(
         (
@@ -248,6 +249,6 @@ async def expire_due(session: Any, *, limit: int = 500) -> int:
     for row in rows:
         row.status = "expired"
         row.closed_at = now
-        await events.session_expired(session, row, now)
+        await events.session_expired(session, row, now, site=site)
     await session.flush()
     return len(rows)

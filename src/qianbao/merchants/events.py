@@ -23,19 +23,22 @@ async def _publish(session: Any, owner: Any, event_type: str, data: Any, at: dat
 
 
 async def payment_succeeded(
-    session: Any, payment: Payment, checkout: CheckoutSession | None, at: datetime
+    session: Any, payment: Payment, checkout: CheckoutSession | None, at: datetime, *, site: str
 ) -> None:
-    """``payment.succeeded`` and, for a session, ``checkout.session.completed``: one statement."""
+    """``payment.succeeded`` and, for a session, ``checkout.session.completed``: one statement.
+    ``site`` is the absolute base of the session's payment page (as the API gives it)."""
     items = [("payment.succeeded", payment_out(payment).model_dump(mode="json"))]
     if checkout is not None:
-        items.append(("checkout.session.completed", session_out(checkout).model_dump(mode="json")))
+        data = session_out(checkout, base=site).model_dump(mode="json")
+        items.append(("checkout.session.completed", data))
     await webhooks.publish_many(session, owner_id=payment.merchant_id, events=items, occurred_at=at)
 
 
-async def session_expired(session: Any, checkout: CheckoutSession, at: datetime) -> None:
-    await _publish(
-        session, checkout.merchant_id, "checkout.session.expired", session_out(checkout), at
-    )
+async def session_expired(
+    session: Any, checkout: CheckoutSession, at: datetime, *, site: str
+) -> None:
+    data = session_out(checkout, base=site)
+    await _publish(session, checkout.merchant_id, "checkout.session.expired", data, at)
 
 
 async def refund_finished(session: Any, refund: Refund, at: datetime) -> None:

@@ -113,7 +113,8 @@ WITH payment AS (
                                    details, created_at, listed_at)
   VALUES ($15, $3, $19, 'payment', 'out', $5, $20, $21, $22, $10, $11, $14, $23::jsonb, $18, $18)
 ), closed AS (
-  UPDATE merchant_checkout_sessions SET status = 'paid', payment_id = $1, closed_at = $18 WHERE id = $12
+  UPDATE merchant_checkout_sessions SET status = 'paid', payment_id = $1, closed_at = $18
+  WHERE id = $12
 )
 INSERT INTO outbox_messages (topic, payload) VALUES ($24, $25::jsonb)
 """
@@ -224,7 +225,8 @@ async def pay(
     notice = {"template": "wallet.payment_made", "transaction_id": str(tx_id)}
     if not new_payment:
         await emit(session, TRANSACTION_TOPIC, notice, wake=False)
-    await events.payment_succeeded(session, payment, order.checkout, now)
+    site = ctx.settings.http.site_url()
+    await events.payment_succeeded(session, payment, order.checkout, now, site=site)
     await session.flush()  # the session's UPDATE (and a waiting payment's) before the posting
     entry = await ledger.post(
         PostEntry(

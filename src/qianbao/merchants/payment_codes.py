@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
@@ -58,6 +58,14 @@ def _new_code() -> str:
     return CODE_PREFIX + f"{secrets.randbelow(10 ** (CODE_LENGTH - len(CODE_PREFIX))):016d}"
 
 
+_RETIRE = text(
+    """UPDATE payment_codes SET status = 'replaced'
+       WHERE user_id = :user_id AND status = 'active'
+         AND id <> (SELECT id FROM payment_codes WHERE user_id = :user_id
+                    ORDER BY created_at DESC, id DESC LIMIT 1)"""
+)
+
+
 async def issue(session: Any, ctx: IdentityContext, user: User) -> IssuedCode:
     """A fresh code for the customer's screen (the page asks for one every minute)."""
     if user.frozen_at is not None:
@@ -67,6 +75,9 @@ async def issue(session: Any, ctx: IdentityContext, user: User) -> IssuedCode:
     now = clock_of(session).now()
     code = _new_code()
     expires = now + timedelta(seconds=ctx.settings.merchants.payment_code_seconds)
+    # One code on the screen at a time: the ones before the previous are retired. The previous
+    # one stays good until it expires, for the till that scanned it as the screen refreshed.
+    await session.execute(_RETIRE, {"user_id": user.id})
     session.add(
         PaymentCode(
             user_id=user.id,

@@ -15,13 +15,14 @@ from qianbao.kernel.ids import uuid7
 from qianbao.kernel.text import plain_text
 from qianbao.webhooks import repository as repo
 from qianbao.webhooks import signing
-from qianbao.webhooks.errors import EndpointNotFound
+from qianbao.webhooks.errors import EndpointNotFound, TooManyEndpoints
 from qianbao.webhooks.events import check_event_types
 from qianbao.webhooks.models import WebhookEndpoint
 from qianbao.webhooks.reasons import DISABLED_BY_OWNER, PENDING_GIVEN_UP
 from qianbao.webhooks.targets import check_target
 
 MAX_DESCRIPTION = 200
+MAX_ENABLED_ENDPOINTS = 16
 
 
 def _description(value: str | None) -> str | None:
@@ -51,6 +52,7 @@ async def create_endpoint(
     """Register an endpoint; returns it and its new ``whsec_`` secret (show it to the owner)."""
     types = check_event_types(event_types)
     checked = await check_target(url, allow_private=settings.webhooks.allow_private_targets)
+    await _room_for_one_more(session, owner_id)
     endpoint_id = uuid7()
     secret = signing.new_secret()
     now = clock_of(session).now()
@@ -68,6 +70,14 @@ async def create_endpoint(
     session.add(endpoint)
     await session.flush()
     return endpoint, secret
+
+
+async def _room_for_one_more(session: Any, owner_id: uuid.UUID) -> None:
+    """At most ``MAX_ENABLED_ENDPOINTS`` enabled per owner (each one is a delivery per event);
+    the owner's creations and re-enablings are taken one at a time, so two at once cannot both
+    take the last place."""
+    if await repo.lock_owner_and_count_enabled(session, owner_id) >= MAX_ENABLED_ENDPOINTS:
+        raise TooManyEndpoints(limit=MAX_ENABLED_ENDPOINTS)
 
 
 async def list_endpoints(session: Any, owner_id: uuid.UUID) -> list[WebhookEndpoint]:
@@ -102,16 +112,20 @@ async def update_endpoint(
     """Change what is given (``None``: unchanged; ``description=""`` clears it). Enabling
     clears the failure record; disabling gives up the endpoint's pending deliveries (the owner
     may resend them once it is enabled again)."""
-    endpoint = await get_endpoint(session, owner_id, endpoint_id, for_update=True)
     types = check_event_types(event_types) if event_types is not None else None
-    if url is not None:
+    checked = None
+    if url is not None:  # the name is resolved before the endpoint's row is locked
         allow_private = settings.webhooks.allow_private_targets
-        endpoint.url = await check_target(url, allow_private=allow_private)
+        checked = await check_target(url, allow_private=allow_private)
+    endpoint = await get_endpoint(session, owner_id, endpoint_id, for_update=True)
+    if checked is not None:
+        endpoint.url = checked
     if types is not None:
         endpoint.event_types = types
     if description is not None:
         endpoint.description = _description(description)
     if enabled is True and endpoint.status != "enabled":
+        await _room_for_one_more(session, owner_id)
         endpoint.status, endpoint.disabled_reason, endpoint.failing_since = "enabled", None, None
     elif enabled is False and endpoint.status != "disabled":
         endpoint.status, endpoint.disabled_reason = "disabled", DISABLED_BY_OWNER

@@ -43,6 +43,15 @@ class EventTypeUnknown(DomainError):
 NO_EVENT_TYPES = N_("Choose at least one event type to receive.")
 
 
+class TooManyEndpoints(DomainError):
+    code = "webhooks.too_many_endpoints"
+    kind = ErrorKind.CONFLICT
+    message = N_(
+        "You can have at most {limit} enabled webhook endpoints. Disable one you no longer use "
+        "first."
+    )
+
+
 class EndpointNotFound(DomainError):
     code = "webhooks.endpoint_not_found"
     kind = ErrorKind.NOT_FOUND

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    func,
     select,
     text,
     update,
@@ -229,6 +230,21 @@ async def disable_failing(
 
 
 # -- reading, for the owner ----------------------------------------------------------------------
+
+
+async def lock_owner_and_count_enabled(s: Any, owner_id: uuid.UUID) -> int:
+    """Take the owner's endpoint lock (until the transaction ends) and count its enabled
+    endpoints."""
+    await s.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"webhooks.endpoints:{owner_id}"},
+    )
+    found = await s.execute(
+        select(func.count())
+        .select_from(WebhookEndpoint)
+        .where(WebhookEndpoint.owner_id == owner_id, WebhookEndpoint.status == "enabled")
+    )
+    return int(found.scalar_one())
 
 
 async def endpoints_of(s: Any, owner_id: uuid.UUID) -> list[WebhookEndpoint]:

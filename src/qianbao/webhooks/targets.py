@@ -99,6 +99,9 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
+REGISTRATION_DNS_TIMEOUT_S = 3.0
+
+
 async def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address ``host`` resolves to now (the event loop's ``getaddrinfo``)."""
     literal = literal_address(host)
@@ -150,8 +153,10 @@ async def check_target(url: str, *, allow_private: bool) -> str:
     if allow_private:
         return url
     try:
-        addresses = await resolve(host, port)
-    except (OSError, UnicodeError) as exc:
+        # The caller's request holds a database connection meanwhile: a slow name server is
+        # given a few seconds, then the URL is refused as unresolved (the owner can try again).
+        addresses = await asyncio.wait_for(resolve(host, port), REGISTRATION_DNS_TIMEOUT_S)
+    except (OSError, UnicodeError, TimeoutError) as exc:
         raise UrlInvalid(URL_UNRESOLVED) from exc
     if not addresses:
         raise UrlInvalid(URL_UNRESOLVED)

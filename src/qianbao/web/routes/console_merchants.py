@@ -67,6 +67,11 @@ NOTICES = {
 AUDIT_LABELS = {
     "merchant.status": N_("Changed the merchant's status"),
     "merchant.account_revealed": N_("Revealed the settlement account number"),
+    "merchant.key_created": N_("Created an API key"),
+    "merchant.key_rotated": N_("Rotated an API key"),
+    "merchant.key_revoked": N_("Revoked an API key"),
+    "merchant.webhook_secret_revealed": N_("Revealed a webhook signing secret"),
+    "merchant.webhook_secret_rotated": N_("Rotated a webhook signing secret"),
     "promo.created": N_("Created a promo code"),
     "promo.enabled": N_("Switched a promo code on"),
     "promo.disabled": N_("Switched a promo code off"),
@@ -151,7 +156,9 @@ def _fee_plan(plan: dict[str, Any], locale: str) -> list[dict[str, str]]:
 async def _history(s: Any, who: Caller, m: Any, owner_id: Any, locale: str) -> list[dict[str, Any]]:
     """The audit entries about this merchant, newest first."""
     entries = []
-    for action in ("merchant.status", "merchant.account_revealed"):
+    for action in AUDIT_LABELS:  # what was done to this merchant, by operators or its staff
+        if not action.startswith("merchant."):
+            continue
         found = await audit.search(
             s,
             who.user,

@@ -16,6 +16,7 @@ from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, clock_of_app, db_session
 from qianbao.kernel.i18n import N_
+from qianbao.kernel.text import from_typing
 from qianbao.merchants import onboarding, promo, review
 from qianbao.support.console import audit
 from qianbao.web.i18n import gettext
@@ -101,6 +102,8 @@ async def promo_create(request: Request) -> Response:
         return who
     s = db_session(request)
     values = await form_values(request)
+    for name in ("value", "max_discount", "min_spend", "budget"):  # "１０" from an IME: 10
+        values[name] = from_typing(values.get(name, ""))[:32]
     try:
         definition = await review.promo_definition(s, values)
         created = await promo.create(s, definition, by=who.user.id)

@@ -16,12 +16,13 @@ from qianbao.identity.deps import Caller
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import db_session
 from qianbao.kernel.i18n import N_
-from qianbao.merchants import dashboard
+from qianbao.merchants import dashboard, review
 from qianbao.merchants.errors import NotMerchantStaff
 from qianbao.merchants.models import Merchant
+from qianbao.support.console import audit
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
-from qianbao.web.routes.account_common import current_caller, login_redirect
+from qianbao.web.routes.account_common import client_ip, current_caller, login_redirect
 from qianbao.web.templating import locale_of, render
 
 SECURITY_SETUP = "/security#two-factor"
@@ -201,4 +202,21 @@ def page(
         status_code=status_code or (problem.status if problem else 200),
         block=block,
         headers=headers,
+    )
+
+
+async def audited(request: Request, who: Desk, action: str, **details: Any) -> None:
+    """A staff member's action on the shop's secrets (API keys, webhook signing secrets), in the
+    audit log with their address; the console shows it on the merchant's page."""
+    s = db_session(request)
+    staff = await review.staff_with_roles(s, who.merchant.id)
+    owner = next((p.user.id for p in staff if p.role == "owner"), who.user_id)
+    await audit.record(
+        s,
+        who.caller.user,
+        action,
+        subject_user_id=owner,
+        obj=("merchant", who.merchant.id),
+        details={"merchant": who.merchant.code, **details},
+        ip=client_ip(request),
     )

@@ -15,7 +15,14 @@ from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.merchants import keys
 from qianbao.merchants.models import KEY_SCOPES
-from qianbao.web.routes.merchant_pages_common import SCOPES, Desk, desk, page, redirect_to
+from qianbao.web.routes.merchant_pages_common import (
+    SCOPES,
+    Desk,
+    audited,
+    desk,
+    page,
+    redirect_to,
+)
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -74,6 +81,7 @@ async def create_key(request: Request) -> Response:
             )
     except DomainError as exc:
         return await _keys_page(request, who, values={"name": name, "scopes": scopes}, exc=exc)
+    await audited(request, who, "merchant.key_created", key=key.prefix)
     shown = {"value": secret, "key": key, "rotated": None}
     return await _keys_page(request, who, secret=shown)
 
@@ -88,6 +96,7 @@ async def rotate_key(request: Request, key_id: str) -> Response:
     new, secret = await keys.rotate_key(
         s, identity_ctx(request), who.merchant, key_id, by=who.user_id
     )
+    await audited(request, who, "merchant.key_rotated", key=new.prefix)
     shown = {"value": secret, "key": new, "rotated": old}
     return await _keys_page(request, who, secret=shown)
 
@@ -116,4 +125,5 @@ async def revoke_key(request: Request, key_id: str) -> Response:
     if isinstance(who, Response):
         return who
     await keys.revoke_key(db_session(request), who.merchant, key_id)
+    await audited(request, who, "merchant.key_revoked", key_id=key_id)
     return redirect_to("/merchant/keys", "key_revoked")

@@ -20,11 +20,13 @@ from qianbao.web.routes.merchant_pages_common import (
     DELIVERY_STATUS,
     EVENT_TYPES,
     Desk,
+    audited,
     desk,
     page,
     redirect_to,
 )
 from qianbao.web.templating import locale_of
+from qianbao.webhooks.errors import TooManyEndpoints
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -108,6 +110,7 @@ async def reveal_secret(request: Request, endpoint_id: str) -> Response:
         db_session(request), settings_of(request), who.merchant.id, endpoint_id
     )
     row = await webhooks.get_endpoint(db_session(request), who.merchant.id, endpoint_id)
+    await audited(request, who, "merchant.webhook_secret_revealed", endpoint=row.url)
     return await _endpoints_page(request, who, secret={"endpoint_id": row.id, "value": value})
 
 
@@ -126,6 +129,7 @@ async def rotate_secret(request: Request, endpoint_id: str) -> Response:
         overlap_hours=settings.merchants.key_rotation_overlap_hours,
     )
     row = await webhooks.get_endpoint(s, who.merchant.id, endpoint_id)
+    await audited(request, who, "merchant.webhook_secret_rotated", endpoint=row.url)
     shown = {"endpoint_id": row.id, "value": value, "previous_until": row.previous_expires_at}
     return await _endpoints_page(request, who, secret=shown)
 
@@ -134,9 +138,14 @@ async def _switch(request: Request, endpoint_id: str, enabled: bool) -> Response
     who = await desk(request, manage=True)
     if isinstance(who, Response):
         return who
-    await webhooks.update_endpoint(
-        db_session(request), settings_of(request), who.merchant.id, endpoint_id, enabled=enabled
-    )
+    s = db_session(request)
+    try:
+        async with s.begin_nested():
+            await webhooks.update_endpoint(
+                s, settings_of(request), who.merchant.id, endpoint_id, enabled=enabled
+            )
+    except TooManyEndpoints as exc:
+        return await _endpoints_page(request, who, exc=exc)
     return redirect_to("/merchant/webhooks", "endpoint_enabled" if enabled else "endpoint_disabled")
 
 

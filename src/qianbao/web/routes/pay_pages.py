@@ -21,6 +21,7 @@ from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.money import Money
+from qianbao.kernel.text import from_typing
 from qianbao.kernel.translations import gettext
 from qianbao.merchants import checkout, customer, onboarding, pages_support, promo
 from qianbao.merchants.accounts import CURRENCY
@@ -218,8 +219,7 @@ async def shop_pay(request: Request, code: str) -> Response:
         return _to_login(request, request.url.path)
     form = await form_values(request)
     values = {
-        # As typed: the one money parser refuses full-width digits ("１００") and the like.
-        "amount": form.get("amount", "").strip()[:32],
+        "amount": from_typing(form.get("amount", ""))[:32],  # "１００" from an IME: 100
         "note": form.get("note", "").strip()[:200],
         "promo_code": form.get("promo_code", "").strip()[:40],
         "key": form.get("key", "")[:64] or uuid.uuid4().hex,
