@@ -309,8 +309,8 @@ def _hot_merchant(
     print(
         f"# ratio: http_checkout_pay_tps/http_transfer_tps={paid / beside:.2f} (target >= 0.8; "
         f"{ROUNDS} alternating rounds: payments {', '.join(f'{r:.0f}' for r in pay_rates)}; "
-        f"transfers {', '.join(f'{r:.0f}' for r in transfer_rates)}): one hot merchant and "
-        "fee account",
+        f"transfers {', '.join(f'{r:.0f}' for r in transfer_rates)}): one hot merchant, its "
+        "money spread over its ledger accounts",
         flush=True,
     )
 

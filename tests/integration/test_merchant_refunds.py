@@ -119,11 +119,12 @@ async def test_a_refund_the_merchant_balance_cannot_cover_is_refused_and_recorde
     # The merchant's balance leaves (as a payout would) before the customer asks for a refund.
     from qianbao.ledger import Ledger, transfer
     from qianbao.ledger.accounts import system_account_id
-    from qianbao.merchants.accounts import merchant_account
+    from qianbao.merchants.accounts import gather, money_lock
 
     async with fresh_app.state.db.transaction() as s:
         ledger = await Ledger.of_session(s)
-        account = await merchant_account(s, shop.id)
+        await money_lock(s, shop.id)
+        account = await gather(s, shop.id)  # its accounts gathered into the main one
         clearing = await system_account_id(ledger.conn, "bank_clearing", "CNY", "payout")
         await ledger.post(
             transfer(
@@ -261,3 +262,41 @@ async def test_the_smallest_sale_whose_fee_is_all_of_it_is_paid_and_refunded(
     assert r.status_code == 201, r.text
     assert r.json()["to_customer"]["amount"] == "0.01"
     assert await merchant_balance(fresh_app, shop.id) == (0, 0)
+
+
+async def test_a_busy_shops_money_is_spread_over_its_accounts_and_refunds_take_from_all(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    """Payments credit one of the shop's accounts each (a hot shop is no queue on one row);
+    the balance is their sum, and refunds at the same instant take from whichever hold money,
+    none going below zero."""
+    from qianbao.merchants import accounts, reports
+
+    shop = await make_merchant(fresh_app)  # 0.6 % fee, at least 0.01
+    _, token, _ = await ready_user(fresh_client, fresh_app, minor=1000_00)
+    fees0 = await system_balance(fresh_app, "fee_revenue")
+    paid = [await _paid(fresh_client, shop, token, "5.00") for _ in range(24)]
+    async with fresh_app.state.db.transaction() as s:
+        spread = await accounts.shards(s, shop.id)
+        balance = await accounts.balance_of(s, shop.id)
+    assert len(spread) > 1  # 24 payments over 16 accounts: all in one is (1/16)^23
+    assert balance.available == sum(a.available for a in spread) == 24 * (500 - 3)
+    assert await system_balance(fresh_app, "fee_revenue") - fees0 == 24 * 3
+
+    results = await asyncio.gather(
+        *(
+            fresh_client.post(
+                f"/api/v1/merchant/payments/{p['id']}/refunds",
+                json={"amount": "5.00"},
+                headers={**shop.headers, **_key()},
+            )
+            for p in paid
+        )
+    )
+    assert [r.status_code for r in results] == [201] * 24, [r.text for r in results]
+    assert await merchant_balance(fresh_app, shop.id) == (0, 0)
+    assert await system_balance(fresh_app, "fee_revenue") == fees0
+    async with fresh_app.state.db.transaction() as s:
+        assert all(a.posted == 0 for a in await accounts.shards(s, shop.id))
+        report = await reports.money_report(s)
+    assert report.ok, report.checks

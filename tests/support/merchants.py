@@ -12,7 +12,7 @@ from sqlalchemy import select
 from qianbao.ledger import Ledger
 from qianbao.ledger.accounts import system_account_id
 from qianbao.merchants import keys, onboarding
-from qianbao.merchants.accounts import merchant_account
+from qianbao.merchants.accounts import balance_of, fee_account_ids
 from qianbao.merchants.models import Merchant
 from tests.support.secrets import remember
 
@@ -74,14 +74,24 @@ async def make_merchant(
 
 
 async def merchant_balance(app: FastAPI, merchant_id: Any) -> tuple[int, int]:
-    """(posted, available) of the merchant's CNY account, in fen."""
+    """(posted, available) of the merchant's CNY balance (over all its accounts), in fen."""
     async with app.state.db.transaction() as s:
-        account = await merchant_account(s, merchant_id)
-        return account.posted, account.available
+        balance = await balance_of(s, merchant_id)
+        return balance.posted, balance.available
 
 
 async def system_balance(app: FastAPI, kind: str, code: str = "default") -> int:
+    """A system account's posted balance; for ``fee_revenue``, with the merchant fee accounts
+    beside it (merchant discounts are spread over them)."""
     async with app.state.db.transaction() as s:
+        if kind == "fee_revenue" and code == "default":
+            ledger = await Ledger.of_session(s)
+            ids = await fee_account_ids(ledger.conn, "CNY")
+            return int(
+                await ledger.conn.fetchval(
+                    "SELECT sum(posted) FROM ledger_accounts WHERE id = ANY($1::bigint[])", ids
+                )
+            )
         ledger = await Ledger.of_session(s)
         account_id = await system_account_id(ledger.conn, kind, "CNY", code)
         return int(

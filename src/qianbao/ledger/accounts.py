@@ -301,10 +301,11 @@ async def statement(
 
 
 async def kind_totals(conn: asyncpg.Connection, kind: str, currency: str) -> tuple[int, int, int]:
-    """``(accounts, Σ posted, Σ pending_out)`` over every account of ``kind`` in ``currency``
-    (what a domain owes its account holders, e.g. all merchant accounts)."""
+    """``(holders, Σ posted, Σ pending_out)`` over every account of ``kind`` in ``currency``
+    (what a domain owes its account holders, e.g. all merchant accounts; a holder may have
+    several accounts of a kind)."""
     row = await conn.fetchrow(
-        """SELECT count(*) AS n, coalesce(sum(posted), 0) AS posted,
+        """SELECT count(DISTINCT owner_id) AS n, coalesce(sum(posted), 0) AS posted,
                   coalesce(sum(pending_out), 0) AS pending_out
              FROM ledger_accounts WHERE kind = $1 AND currency = $2""",
         kind,
@@ -316,22 +317,24 @@ async def kind_totals(conn: asyncpg.Connection, kind: str, currency: str) -> tup
 
 async def totals_by_entry_type(
     conn: asyncpg.Connection,
-    account_id: int,
+    account_ids: int | list[int],
     entry_types: list[str],
     *,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict[str, int]:
-    """The sum of an account's postings per entry type (of those given), in ``[since, until)``:
-    how much of a shared account (fee revenue, marketing) came from one kind of business."""
+    """The sum of an account's (or several accounts') postings per entry type (of those given),
+    in ``[since, until)``: how much of a shared account (fee revenue, marketing) came from one
+    kind of business."""
+    ids = [account_ids] if isinstance(account_ids, int) else list(account_ids)
     rows = await conn.fetch(
         """SELECT e.entry_type, sum(p.amount) AS total
              FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
-            WHERE p.account_id = $1 AND e.entry_type = ANY($2::text[])
+            WHERE p.account_id = ANY($1::bigint[]) AND e.entry_type = ANY($2::text[])
               AND ($3::timestamptz IS NULL OR p.created_at >= $3)
               AND ($4::timestamptz IS NULL OR p.created_at < $4)
             GROUP BY e.entry_type""",
-        account_id,
+        ids,
         entry_types,
         since,
         until,

@@ -32,7 +32,13 @@ from qianbao.ledger import Ledger, Leg, PostEntry
 from qianbao.ledger.accounts import system_account_id
 from qianbao.ledger.errors import AccountFrozen
 from qianbao.merchants import events, promo
-from qianbao.merchants.accounts import CURRENCY, fee_for, merchant_account_id
+from qianbao.merchants.accounts import (
+    CURRENCY,
+    fee_account_id,
+    fee_for,
+    merchant_account_id,
+    shard_of,
+)
 from qianbao.merchants.errors import CurrencyNotAccepted, MerchantNotActive, OrderAlreadyPaid
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_payments import CheckoutSession, Payment
@@ -170,14 +176,15 @@ async def pay(
     )
     fee = fee_for(merchant, order.method, amount, charged.currency)
     source = await wallet_account(session, customer.id, charged.currency)
-    target_id = await merchant_account_id(session, merchant.id, charged.currency)
+    shard = shard_of(payment_id)  # a busy shop's payments spread over its accounts
+    target_id = await merchant_account_id(session, merchant.id, charged.currency, shard)
     ledger = await Ledger.of_session(session)
     legs = [
         Leg(source.id, -charged.minor, charged.currency),
         Leg(target_id, amount - fee, charged.currency),
     ]
     if fee:
-        fee_account = await system_account_id(ledger.conn, "fee_revenue", charged.currency)
+        fee_account = await fee_account_id(ledger.conn, charged.currency, shard)
         legs.append(Leg(fee_account, fee, charged.currency))
     if discount:
         marketing = await system_account_id(ledger.conn, "equity", charged.currency, "marketing")

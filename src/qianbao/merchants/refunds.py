@@ -30,7 +30,13 @@ from qianbao.ledger.accounts import system_account_id
 from qianbao.ledger.commands import check_key
 from qianbao.ledger.errors import AccountFrozen, InsufficientFunds
 from qianbao.merchants import events
-from qianbao.merchants.accounts import merchant_account
+from qianbao.merchants.accounts import (
+    debit_legs,
+    fee_account_id,
+    fee_account_ids,
+    money_lock,
+    shard_of,
+)
 from qianbao.merchants.errors import (
     MerchantBalanceTooLow,
     MerchantNotActive,
@@ -52,6 +58,18 @@ def _share(total: int, price: int, refunded_after: int, returned: int) -> int:
     if refunded_after >= price:
         return total - returned
     return total * refunded_after // price - returned
+
+
+async def _fee_account_of(ledger: Ledger, payment: Payment) -> int:
+    """The fee revenue account the payment's fee went to (its shard's): the fee comes back
+    from there."""
+    if payment.entry_id is not None:
+        entry = await ledger.entry(payment.entry_id)
+        fee_ids = set(await fee_account_ids(ledger.conn, payment.currency))
+        for posting in entry["postings"]:
+            if posting["account_id"] in fee_ids and posting["amount"] > 0:
+                return int(posting["account_id"])
+    return await fee_account_id(ledger.conn, payment.currency, shard_of(payment.id))
 
 
 async def refund(
@@ -116,11 +134,11 @@ async def refund(
     now = clock_of(session).now()
     refund_id = uuid7()
     ledger = await Ledger.of_session(session)
-    source = await merchant_account(session, merchant.id, cur)
+    await money_lock(session, merchant.id)  # the shards' balances hold still until this posts
     customer_account = await wallet_account(session, payment.customer_id, cur)
-    legs = [Leg(source.id, -(value - fee_share), cur)]
+    legs = await debit_legs(session, merchant.id, cur, value - fee_share)
     if fee_share:
-        legs.append(Leg(await system_account_id(ledger.conn, "fee_revenue", cur), -fee_share, cur))
+        legs.append(Leg(await _fee_account_of(ledger, payment), -fee_share, cur))
     if value - discount_share:
         legs.append(Leg(customer_account.id, value - discount_share, cur))
     if discount_share:

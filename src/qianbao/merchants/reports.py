@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from qianbao.kernel.i18n import N_
 from qianbao.ledger import Ledger
 from qianbao.ledger import accounts as ledger_accounts
-from qianbao.merchants.accounts import CURRENCY
+from qianbao.merchants.accounts import CURRENCY, fee_account_ids
 from qianbao.merchants.models_payments import Payment, Refund, Settlement
 
 ENTRY_TYPES = ["merchant_payment", "merchant_refund"]
@@ -99,18 +99,18 @@ async def money_report(session: Any, currency: str = CURRENCY) -> MoneyReport:
         ).all()
     }
     ledger = await Ledger.of_session(session)
-    n_accounts, posted, held = await ledger_accounts.kind_totals(ledger.conn, "merchant", currency)
-    fee_account = await ledger_accounts.system_account_id(ledger.conn, "fee_revenue", currency)
+    n_merchants, posted, held = await ledger_accounts.kind_totals(ledger.conn, "merchant", currency)
+    fee_accounts = await fee_account_ids(ledger.conn, currency)
     marketing_account = await ledger_accounts.system_account_id(
         ledger.conn, "equity", currency, "marketing"
     )
-    fees_in = await ledger_accounts.totals_by_entry_type(ledger.conn, fee_account, ENTRY_TYPES)
+    fees_in = await ledger_accounts.totals_by_entry_type(ledger.conn, fee_accounts, ENTRY_TYPES)
     marketing_in = await ledger_accounts.totals_by_entry_type(
         ledger.conn, marketing_account, ENTRY_TYPES
     )
     report = MoneyReport(
         currency=currency,
-        merchants_with_accounts=n_accounts,
+        merchants_with_accounts=n_merchants,
         payments=int(paid[0]),
         gross=int(paid[1]),
         discounts=int(paid[2]),

@@ -25,7 +25,7 @@ from qianbao.kernel.outbox import emit
 from qianbao.ledger import CreateHold, Ledger, PostHold, Reverse, VoidHold
 from qianbao.ledger.accounts import system_account_id
 from qianbao.merchants import events
-from qianbao.merchants.accounts import CURRENCY, merchant_account
+from qianbao.merchants.accounts import CURRENCY, balance_of, gather, money_lock
 from qianbao.merchants.errors import PaymentNotFound
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_payments import Payment, Refund, Settlement
@@ -168,8 +168,7 @@ async def _settle_one(
     ).one()
     gross, fees, refunded, fees_back = int(p[1]), int(p[2]), int(r[1]), int(r[2])
     net = (gross - fees) - (refunded - fees_back)
-    account = await merchant_account(session, merchant.id, CURRENCY)
-    if net <= 0 or account.available < net:
+    if net <= 0 or (await balance_of(session, merchant.id, CURRENCY)).available < net:
         return False
     settlement = Settlement(
         id=uuid7(),
@@ -190,6 +189,10 @@ async def _settle_one(
     await session.flush()
     await session.execute(update(Payment).where(*pay_rows).values(settlement_id=settlement.id))
     await session.execute(update(Refund).where(*refund_rows).values(settlement_id=settlement.id))
+    # The payout is held on the main account, after its shards are gathered there (the money
+    # lock after the rows above, in the order a refund takes them).
+    await money_lock(session, merchant.id)
+    account = await gather(session, merchant.id, CURRENCY)
     ledger = await Ledger.of_session(session)
     clearing = await system_account_id(ledger.conn, "bank_clearing", CURRENCY, "payout")
     hold = await ledger.hold(
