@@ -4,7 +4,7 @@ A busy shop takes many payments at the same instant, and every payment credits t
 fee revenue. One ledger account each would make those rows a queue: each payment holds them
 locked from the ledger's lock to COMMIT. So a merchant's balance in a currency is spread over
 ``SHARDS`` accounts of kind ``merchant`` (shard 0, the *main* account, and shards 1 … 15, opened
-on first use), and the merchant discount over as many ``fee_revenue`` accounts (shard 0 is the
+with the merchant), and the merchant discount over as many ``fee_revenue`` accounts (shard 0 is the
 chart's own fee revenue account). A payment credits the shard its id picks. Nothing may go
 negative. Debits take the merchant's money lock first (``money_lock``): a refund debits the
 shards that hold enough, a settlement first gathers the shards into the main account and holds
@@ -87,6 +87,13 @@ async def _account(
         ledger.conn, key=key, currency=currency, kind="merchant", owner_id=merchant_id
     )
     return account, False
+
+
+async def open_accounts(session: Any, merchant_id: uuid.UUID, currency: str = CURRENCY) -> None:
+    """Open all the merchant's accounts now (when it is created or activated), so that its first
+    payments at the same instant do not wait on each other opening them."""
+    for shard in range(SHARDS):
+        await merchant_account_id(session, merchant_id, currency, shard)
 
 
 async def fee_account_id(conn: Any, currency: str, shard: int = 0) -> int:

@@ -24,6 +24,7 @@ from qianbao.kernel.crypto import Sealer
 from qianbao.kernel.ids import uuid7
 from qianbao.kernel.outbox import emit
 from qianbao.kernel.text import plain_text
+from qianbao.merchants.accounts import open_accounts
 from qianbao.merchants.categories import CATEGORIES
 from qianbao.merchants.errors import (
     CategoryInvalid,
@@ -125,6 +126,7 @@ async def create(
             await session.flush()
     except IntegrityError as exc:
         raise UsccTaken() from exc
+    await open_accounts(session, merchant_id)
     return merchant
 
 
@@ -249,6 +251,8 @@ async def set_status(
     merchant.reviewed_at = clock_of(session).now()
     merchant.reviewed_by = by.id
     await session.flush()
+    if new == "active":  # a merchant created before its accounts were spread gets them now
+        await open_accounts(session, merchant.id)
     # Its staff are told (merchants.notices), after the decision commits.
     await emit(session, STATUS_TOPIC, {"merchant_id": str(merchant.id), "status": new})
     return merchant
