@@ -3,7 +3,7 @@
 A busy shop's payments credit the merchant discount to one of sixteen ``fee_revenue`` accounts
 (picked by the payment's id), so that they do not queue on one row: the chart's own
 ``fee_revenue:default`` is the first, ``fee_revenue:merchant-1`` … ``merchant-15`` are added here.
-(The merchant's own balance is spread the same way over accounts opened on first use.)
+(The merchant's own balance is spread the same way over accounts opened with the merchant.)
 
 Revision ID: 0018
 Revises: 0017

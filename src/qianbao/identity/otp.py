@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import CodeCooldown, CodeInvalid, CodeSendLimit, CodeTooManyChecks
 from qianbao.identity.models import OneTimeCode
+from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.text import is_ascii_digits
 from qianbao.notifications import request as request_notification
 
@@ -68,7 +69,7 @@ async def send_code(
     cfg = ctx.settings.identity
     now = ctx.clock.now()
     # Serialise sends to one destination so the limits cannot be raced past.
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext("otp:" + destination))))
+    await lock_for_transaction(session, "otp:" + destination)
     last = (
         await session.execute(
             select(OneTimeCode.created_at)

@@ -283,3 +283,9 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.side_engine.dispose()
+
+
+async def lock_for_transaction(session: Any, key: str) -> None:
+    """Wait for, then hold until the transaction ends, the advisory lock named ``key``
+    (``"limits:transfer:<user>"``): what takes the same key is done one at a time."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

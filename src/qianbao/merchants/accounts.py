@@ -17,13 +17,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-
+from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.ids import uuid7
 from qianbao.ledger import Ledger, Leg, PostEntry
 from qianbao.ledger import accounts as ledger_accounts
 from qianbao.ledger.accounts import Account
-from qianbao.ledger.errors import AccountNotFound
 from qianbao.merchants.models import Merchant
 from qianbao.settings_money import FeeRule
 from qianbao.wallet.fees import FeeSchedule
@@ -97,32 +95,15 @@ async def open_accounts(session: Any, merchant_id: uuid.UUID, currency: str = CU
 
 
 async def fee_account_id(conn: Any, currency: str, shard: int = 0) -> int:
-    """The fee revenue account of a shard (0: the chart's own ``fee_revenue``)."""
-    if shard == 0:
-        return await ledger_accounts.system_account_id(conn, "fee_revenue", currency)
-    code = f"merchant-{shard}"
-    try:
-        return await ledger_accounts.system_account_id(conn, "fee_revenue", currency, code)
-    except AccountNotFound:
-        account, _ = await ledger_accounts.open_account(
-            conn, key=f"system:fee_revenue:{currency}:{code}", currency=currency,
-            kind="fee_revenue", code=code,
-        )  # fmt: skip
-        return account.id
+    """The fee revenue account of a shard: 0 is the chart's own ``fee_revenue``, the others
+    ``fee_revenue:merchant-<shard>`` (migration 0018)."""
+    code = "default" if shard == 0 else f"merchant-{shard}"
+    return await ledger_accounts.system_account_id(conn, "fee_revenue", currency, code)
 
 
 async def fee_account_ids(conn: Any, currency: str) -> list[int]:
-    """The fee revenue accounts merchant discounts go to, of those opened so far."""
-    found = [await ledger_accounts.system_account_id(conn, "fee_revenue", currency)]
-    for shard in range(1, SHARDS):
-        try:
-            code = f"merchant-{shard}"
-            found.append(
-                await ledger_accounts.system_account_id(conn, "fee_revenue", currency, code)
-            )
-        except AccountNotFound:
-            continue
-    return found
+    """Every fee revenue account merchant discounts go to."""
+    return [await fee_account_id(conn, currency, shard) for shard in range(SHARDS)]
 
 
 async def shards(session: Any, merchant_id: uuid.UUID, currency: str = CURRENCY) -> list[Account]:
@@ -141,11 +122,7 @@ async def money_lock(session: Any, merchant_id: uuid.UUID) -> None:
     """Take the merchant's money lock until the transaction ends: what debits the merchant
     (refunds, settlements) reads the shards' balances and debits them one at a time. Payments
     only credit, and never take it."""
-    await session.execute(
-        select(
-            func.pg_advisory_xact_lock(func.hashtextextended(f"merchant-money:{merchant_id}", 0))
-        )
-    )
+    await lock_for_transaction(session, f"merchant-money:{merchant_id}")
 
 
 async def debit_legs(session: Any, merchant_id: uuid.UUID, currency: str, amount: int) -> list[Leg]:

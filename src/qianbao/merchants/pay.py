@@ -223,12 +223,10 @@ async def pay(
     payment.succeeded_at = now
     payment.expires_at = None
     if order.checkout is not None:
-        closed = {"status": "paid", "payment_id": payment_id, "closed_at": now}
-        for name, value in closed.items():
-            if new_payment:  # written by WRITE_PAYMENT_ROWS below, not by the ORM
-                set_committed_value(order.checkout, name, value)
-            else:
-                setattr(order.checkout, name, value)
+        # A new payment's WRITE_PAYMENT_ROWS below closes the session, not the ORM.
+        write = set_committed_value if new_payment else setattr
+        for name, value in {"status": "paid", "payment_id": payment_id, "closed_at": now}.items():
+            write(order.checkout, name, value)
     notice = {"template": "wallet.payment_made", "transaction_id": str(tx_id)}
     if not new_payment:
         await emit(session, TRANSACTION_TOPIC, notice, wake=False)

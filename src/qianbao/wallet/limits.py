@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import UUID
 
 from qianbao.identity.models import User
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
+from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.money import Money
 from qianbao.risk import restrictions
 from qianbao.risk.limits import REASONS, Decision, Limit, LimitExceeded, Usage, decide
@@ -149,9 +150,7 @@ async def enforce(
     Two round trips: the lock, then one statement reading the restriction, the limit, the usage
     of the day and month and the recent money-out count (read after the lock is held, so a
     concurrent request's committed rows are seen)."""
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtext(f"limits:{channel}:{user.id}")))
-    )
+    await lock_for_transaction(session, f"limits:{channel}:{user.id}")
     now = clock_of(session).now()
     local = now.astimezone(LOCAL_TZ)
     day_start = datetime.combine(local.date(), time.min, tzinfo=LOCAL_TZ)

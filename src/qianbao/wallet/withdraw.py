@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from qianbao.identity import otp, security, totp
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
+from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.errors import IdempotencyKeyReused
 from qianbao.kernel.logging import get_logger
 from qianbao.kernel.money import Money
@@ -200,7 +201,7 @@ async def request(
     # The PIN before any lock: a wrong try is counted on the side pool, and nobody waits for
     # this user's lock while its holder waits for a connection (issue 13, defect 1).
     await identity_pin.verify_pin(session, ctx, user.id, pin)
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"withdraw:{user.id}"))))
+    await lock_for_transaction(session, f"withdraw:{user.id}")
     replay = await _replay(session, user, key, fingerprint)  # a twin that got the lock first
     if replay is not None:
         return replay, True

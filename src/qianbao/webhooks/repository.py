@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.engine import Row
 
-from qianbao.kernel.db import driver_connection
+from qianbao.kernel.db import driver_connection, lock_for_transaction
 from qianbao.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 _TS = DateTime(timezone=True)
@@ -235,10 +235,7 @@ async def disable_failing(
 async def lock_owner_and_count_enabled(s: Any, owner_id: uuid.UUID) -> int:
     """Take the owner's endpoint lock (until the transaction ends) and count its enabled
     endpoints."""
-    await s.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"webhooks.endpoints:{owner_id}"},
-    )
+    await lock_for_transaction(s, f"webhooks.endpoints:{owner_id}")
     found = await s.execute(
         select(func.count())
         .select_from(WebhookEndpoint)
