@@ -303,10 +303,10 @@
     handoffForm.addEventListener("submit", function (ev) {
       ev.preventDefault();
       if (!conversation) { return; }
-      send({ type: "handoff" }, function () {
-        return http("POST", "/conversations/" + conversation + "/handoff?since=" + lastId).then(applyState)
-          .catch(function (err) { showError(err.message); });
-      });
+      /* always by HTTP: its answer carries the new state and the system message, so the page
+         shows them without waiting for the socket's push (which may come later under load) */
+      http("POST", "/conversations/" + conversation + "/handoff?since=" + lastId).then(applyState)
+        .catch(function (err) { showError(err.message); });
     });
   }
 
