@@ -42,6 +42,7 @@ from qianbao.support.tickets.api import router as tickets_api
 from qianbao.tasks import register_tasks
 from qianbao.wallet.api import router as wallet_api
 from qianbao.wallet.api_cards import router as cards_api
+from qianbao.wallet.api_held import router as held_api
 from qianbao.wallet.api_ops import router as wallet_ops_api
 from qianbao.wallet.api_payments import callbacks as payment_callbacks
 from qianbao.wallet.api_payments import router as payments_api
@@ -210,6 +211,7 @@ def create_app(
     app.include_router(wallet_api)
     app.include_router(statements_api)
     app.include_router(cards_api)
+    app.include_router(held_api)
     app.include_router(payments_api)
     app.include_router(payment_callbacks)
     app.include_router(wallet_ops_api)

@@ -114,6 +114,20 @@ class RiskSettings(BaseModel):
         "account until an operator reviews it. 0 turns the rule off.",
     )
     velocity_window_s: int = 600
+    rules_enabled: bool = Field(
+        default=True,
+        description="The real-time rules (D2) judge every transfer before it posts; their "
+        "thresholds live in the database (console → Risk → Rules). False skips them all.",
+    )
+    hold_answer_minutes: int = Field(
+        default=30,
+        description="How long a held transfer waits for the user's 'Was this you?' answer; "
+        "no answer cancels it.",
+    )
+    recent_hours: int = Field(
+        default=72,
+        description="How long a device, a password reset or a phone change counts as new.",
+    )
 
 
 class ThrottleSettings(BaseModel):

@@ -16,6 +16,7 @@ from qianbao.support.chat import desk as chat_desk
 from qianbao.support.chat import mail as _chat_mail  # noqa: F401  (its e-mail template)
 from qianbao.support.chat.service import Config as ChatConfig
 from qianbao.support.tickets import tasks as ticket_tasks
+from qianbao.wallet import held as held_transfers
 from qianbao.wallet import payouts, topup, withdrawal_steps
 from qianbao.wallet import tasks as wallet_tasks
 from qianbao.worker import JobContext, registry
@@ -29,6 +30,10 @@ async def expire_ledger_holds(ctx: JobContext) -> None:
 async def submit_withdrawal(ctx: JobContext, payload: dict[str, Any]) -> None:
     settings = ctx.services["settings"]
     await payouts.submit(ctx.session, settings, rails.payouts(settings), payload["withdrawal_id"])
+
+
+async def expire_held_transfers(ctx: JobContext) -> None:
+    await held_transfers.expire_due(ctx.session, ctx.services["settings"])
 
 
 async def poll_payouts(ctx: JobContext) -> None:
@@ -70,6 +75,7 @@ def register_tasks(
         "ledger.expire_holds": 10.0,
         "wallet.poll_payouts": settings.payments.payout_poll_interval_s if settings else 10.0,
         "wallet.expire_topups": 60.0,
+        "wallet.expire_held": 30.0,
         "support.tend_chat_desk": 30.0,
         "merchants.expire_requests": 30.0,
         "merchants.settle": settings.merchants.settlement_interval_s if settings else 600.0,
@@ -79,6 +85,7 @@ def register_tasks(
     registry.periodic("ledger.expire_holds", intervals["ledger.expire_holds"], expire_ledger_holds)
     registry.periodic("wallet.poll_payouts", intervals["wallet.poll_payouts"], poll_payouts)
     registry.periodic("wallet.expire_topups", intervals["wallet.expire_topups"], expire_topups)
+    registry.periodic("wallet.expire_held", intervals["wallet.expire_held"], expire_held_transfers)
     registry.periodic("support.tend_chat_desk", intervals["support.tend_chat_desk"], tend_chat_desk)
     registry.periodic(
         "merchants.expire_requests",

@@ -35,6 +35,8 @@ PURPOSES = (
     "unfreeze",
     "bind_card",
     "withdraw",
+    "pay_step_up",  # a payment the risk rules want confirmed: bound to its amount and payee
+    "confirm_hold",  # "Was this you?": the answer Yes for one held payment
 )
 Channel = Literal["sms", "email"]
 

@@ -116,6 +116,50 @@ _ALL = [
         ),
         N_("Your code to confirm a withdrawal"),
     ),
+    _otp(
+        "otp.pay_step_up",
+        N_(
+            "Qianbao: your code to send {amount} to {payee} is {code}. It works only for this "
+            "payment and expires in {minutes} minutes. If you are not sending it, do not enter "
+            "the code: someone may be using your account."
+        ),
+        N_("Your code to confirm a payment"),
+    ),
+    _otp(
+        "otp.confirm_hold",
+        N_(
+            "Qianbao: was this you? We held a payment of {amount} to {payee}. If it was you, "
+            "answer Yes in the app with code {code} (valid {minutes} minutes). If not, answer No "
+            "in the app: we cancel it and freeze your account. Never share this code."
+        ),
+        N_("Was this you? A payment of {amount} is on hold"),
+    ),
+    # Real-time risk (D2)
+    Template(
+        "risk.hold_asked",
+        sms=N_(
+            "Was this you? We held your payment of {amount} to {payee}. Answer Yes (with the "
+            "code we sent by SMS) or No."
+        ),
+        subject=N_("Was this you? A payment of {amount} is on hold"),
+        body=N_(
+            "We held your payment of {amount} to {payee} because it looked unusual.\n\n"
+            "If it was you, answer Yes in the app with the code we sent by SMS. If it was not "
+            "you, answer No: we cancel it and freeze your account."
+        ),
+    ),
+    Template(
+        "risk.hold_expired",
+        sms=N_(
+            "Qianbao: your held payment of {amount} was cancelled because nobody answered in "
+            "time. No money moved; send it again if you still want to."
+        ),
+        subject=N_("Your held payment of {amount} was cancelled"),
+        body=N_(
+            "Your held payment of {amount} was cancelled because nobody answered in time. No "
+            "money moved; send it again if you still want to."
+        ),
+    ),
     # Money movements
     Template(
         "wallet.money_out",

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from qianbao.identity.deps import Caller, identity_ctx, require_ready_caller
+from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
 from qianbao.kernel.http import TxRoute, db_session, locale_of
 from qianbao.kernel.money import Money
 from qianbao.risk.limits import CHANNELS
@@ -83,16 +83,37 @@ class TransferIn(RecipientIn):
     currency: CurrencyIn
     note: str | None = Field(default=None, max_length=200)
     pin: str = Field(max_length=12)
+    step_up_code: str | None = Field(
+        default=None,
+        max_length=12,
+        description="When the answer was 403 `risk.step_up_required`: the SMS code from "
+        "POST /api/v1/wallet/transfers/step-up-code (it names this amount and payee, and works "
+        "only for them). Send the same request again, with the same Idempotency-Key.",
+    )
+
+
+class StepUpIn(RecipientIn):
+    amount: str = Field(max_length=32, examples=["12.34"])
+    currency: CurrencyIn
 
 
 class TransferOut(BaseModel):
     reference: str
+    status: Literal["completed", "pending", "failed"] = Field(
+        description='`pending`: held by the risk rules until you answer "Was this you?" '
+        "(see `held`); answered 202 instead of 201"
+    )
     amount: MoneyOut
     recipient: RecipientOut
     note: str | None
-    balance_after: MoneyOut
+    balance_after: MoneyOut | None
     created_at: datetime
     replayed: bool
+    held: str | None = Field(
+        default=None,
+        description="The held transfer's id: answer it at POST /api/v1/wallet/held/{id}/yes "
+        "(with the SMS code) or /no",
+    )
 
 
 class PageOut(BaseModel):
@@ -186,6 +207,7 @@ async def preview(body: RecipientIn, request: Request, s: DbSession, caller: Me)
 async def send(
     body: TransferIn,
     request: Request,
+    response: Response,
     s: DbSession,
     caller: Me,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
@@ -202,18 +224,42 @@ async def send(
         note=body.note,
         pin=body.pin,
         key=idempotency_key,
+        device_id=caller.session.device_id,
+        step_up_code=body.step_up_code,
     )
     r = done.recipient
+    if done.held_id is not None and done.status == "pending":
+        response.status_code = 202
     return TransferOut(
         reference=done.reference,
+        status=done.status,  # type: ignore[arg-type]
         amount=money(amount.minor, amount.currency),
         recipient=RecipientOut(
             user_id=str(r.user_id), masked_name=r.masked_name, masked_phone=r.masked_phone
         ),
         note=done.note,
-        balance_after=money(done.balance_after, amount.currency),
+        balance_after=money(done.balance_after, amount.currency)
+        if done.status == "completed"
+        else None,
         created_at=done.created_at,
         replayed=done.replayed,
+        held=str(done.held_id) if done.held_id else None,
+    )
+
+
+@router.post(
+    "/transfers/step-up-code",
+    response_model=RecipientOut,
+    status_code=202,
+    summary="Send the SMS code a held-back transfer needs (risk.step_up_required)",
+)
+async def step_up_code(body: StepUpIn, request: Request, s: DbSession, caller: Me) -> RecipientOut:
+    amount = Money.parse(body.amount, body.currency, allow_zero=False)
+    r = await transfer.request_step_up_code(
+        s, identity_ctx(request), caller.user, to=body.to, amount=amount, ip=client_ip(request)
+    )
+    return RecipientOut(
+        user_id=str(r.user_id), masked_name=r.masked_name, masked_phone=r.masked_phone
     )
 
 

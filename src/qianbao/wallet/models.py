@@ -66,6 +66,12 @@ class WalletTransaction(Base):
         ),
         CheckConstraint("amount > 0 AND fee >= 0", name="amounts_positive"),
         Index("ix_wallet_transactions_user_created", "user_id", "created_at", "id"),
+        Index(  # "has this user paid this payee before?" (the risk rules' new-payee signal)
+            "ix_wallet_transactions_user_payee",
+            "user_id",
+            "counterparty_user_id",
+            postgresql_where=text("direction = 'out'"),
+        ),
         Index("ix_wallet_transactions_user_listed", "user_id", "listed_at", "id"),
         Index("uq_wallet_transactions_entry_user", "entry_id", "user_id", unique=True),
     )
@@ -200,6 +206,51 @@ class WithdrawalEvent(Base):
     note: Mapped[str | None] = mapped_column(String(300))  # a reason (an N_ msgid or free text)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+HELD_STATUSES = (
+    "waiting",  # the money is on a ledger hold; the user has not answered yet
+    "confirmed",  # "Yes, it was me": the hold posted
+    "denied",  # "No": the hold voided, the account frozen
+    "expired",  # no answer in time: the hold voided
+)
+
+
+class HeldTransfer(Base):
+    """A transfer the risk rules held (D2): its money waits on a ledger hold until the user
+    answers "Was this you?". The sender's wallet row is ``pending`` meanwhile; the recipient
+    sees nothing until it posts."""
+
+    __tablename__ = "wallet_held_transfers"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    recipient_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    transaction_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))  # the sender's row
+    decision_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    hold_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    currency: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), server_default="waiting")
+    entry_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_ip: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint(f"status IN {HELD_STATUSES!r}", name="status_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("uq_wallet_held_transfers_user_key", "user_id", "idempotency_key", unique=True),
+        Index(
+            "ix_wallet_held_transfers_waiting",
+            "expires_at",
+            postgresql_where=text("status = 'waiting'"),
+        ),
+        Index("ix_wallet_held_transfers_user", "user_id", "created_at"),
+    )
 
 
 @event.listens_for(WalletTransaction, "before_insert")

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from qianbao.identity import otp
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import InvalidPhoneNumber
@@ -24,9 +25,11 @@ from qianbao.kernel.money import Money
 from qianbao.ledger import Ledger
 from qianbao.ledger import transfer as ledger_transfer
 from qianbao.ledger.commands import check_key
-from qianbao.wallet import limits
+from qianbao.wallet import held as held_transfers
+from qianbao.wallet import limits, risk_checks
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
+from qianbao.wallet.models import HeldTransfer as WalletHeld
 from qianbao.wallet.models import WalletTransaction
 from qianbao.wallet.tasks import TOPIC as TRANSFER_COMPLETED
 
@@ -44,6 +47,12 @@ WITH rows AS (
                 $7::text[], $8::text[], $9::text[])
          AS t(id, user_id, account_id, direction, balance_after, party, party_name, party_phone,
               reference)
+), decision AS (
+  INSERT INTO risk_decisions (id, user_id, channel, currency, amount, counterparty_id, device_id,
+                              action, reasons, signals, transaction_id, outcome, created_at)
+  SELECT $17, $2[1], 'transfer', $10, $11, $2[2], $18, $19, $20::varchar[], $21::jsonb, $1[1],
+         $22, $14
+   WHERE $17::uuid IS NOT NULL
 )
 INSERT INTO outbox_messages (topic, payload) VALUES ($15, $16::jsonb)
 """
@@ -67,6 +76,8 @@ class TransferDone:
     balance_after: int
     created_at: datetime
     replayed: bool
+    status: str = "completed"  # or "pending": held by the risk rules (``held_id``)
+    held_id: uuid.UUID | None = None
 
 
 def new_reference(now: datetime) -> str:
@@ -101,6 +112,33 @@ async def find_recipient(session: Any, ctx: IdentityContext, sender: User, to: s
     )
 
 
+def step_up_context(payee_id: uuid.UUID, amount: Money) -> str:
+    """A step-up code confirms this amount to this payee and nothing else (dynamic linking)."""
+    return f"transfer|{payee_id}|{amount.minor}|{amount.currency}"
+
+
+async def request_step_up_code(
+    session: Any, ctx: IdentityContext, sender: User, *, to: str, amount: Money, ip: str | None
+) -> Recipient:
+    """Send the SMS code for a transfer the risk rules want confirmed; the message names the
+    amount and the payee, and the code works only for them."""
+    recipient = await find_recipient(session, ctx, sender, to)
+    await otp.send_code(
+        session,
+        ctx,
+        destination=sender.phone,
+        purpose="pay_step_up",
+        ip=ip,
+        locale=sender.locale,
+        params={
+            "amount": f"{amount.to_decimal_string()} {amount.currency}",
+            "payee": " ".join(p for p in (recipient.masked_name, recipient.masked_phone) if p),
+        },
+        context=step_up_context(recipient.user_id, amount),
+    )
+    return recipient
+
+
 _RECIPIENT = select(User.id, User.role, User.real_name, User.phone)
 _RECIPIENT_BY_ID = _RECIPIENT.where(User.id == bindparam("key"))
 _RECIPIENT_BY_PHONE = _RECIPIENT.where(User.phone == bindparam("key"))
@@ -116,10 +154,14 @@ async def send(
     note: str | None,
     pin: str,
     key: str,
+    device_id: uuid.UUID | None = None,
+    step_up_code: str | None = None,
 ) -> TransferDone:
     """Move ``amount`` from the sender's wallet to the recipient's. The PIN is checked first
-    (wrong tries count even though the transfer fails); the ledger refuses frozen accounts and
-    insufficient funds; a replay of the same key returns the first transfer."""
+    (wrong tries count even though the transfer fails); then the limits and the real-time risk
+    rules (which may ask for a step-up code, hold the money until the user answers "Was this
+    you?", or refuse); the ledger refuses frozen accounts and insufficient funds; a replay of the
+    same key returns the first transfer."""
     check_key(key)
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
@@ -129,7 +171,9 @@ async def send(
     ledger = await Ledger.of_session(session)
     # The PIN before any lock: a wrong try is counted on the side pool, and a request never
     # waits for the limits' lock while the holder waits for a connection (issue 13, defect 1).
+    pin_failures = sender.pin_failures  # before this try: a right PIN resets the count
     await identity_pin.verify_pin_in_transaction(session, ctx, sender, pin)
+    assessment = None
     if not await ledger.has_command(ledger_key):  # a replay was judged the first time
         risk = ctx.settings.risk
         await limits.enforce(
@@ -139,6 +183,65 @@ async def send(
             amount,
             velocity=(risk.velocity_max, risk.velocity_window_s),
         )
+        assessment = await risk_checks.assess(
+            session,
+            ctx,
+            sender.id,
+            channel="transfer",
+            amount=amount,
+            payee_id=recipient.user_id,
+            device_id=device_id,
+            pin_failures=pin_failures,
+        )
+    else:
+        held = await held_transfers.by_key(session, sender.id, key)
+        if held is not None:
+            return await _held_done(session, held, amount, recipient, replayed=True)
+    outcome = None
+    if assessment is not None and assessment.decision.action != "allow":
+        action = assessment.decision.action
+        values = risk_checks.decision_values(
+            assessment,
+            sender.id,
+            channel="transfer",
+            amount=amount,
+            counterparty_id=recipient.user_id,
+            device_id=device_id,
+            transaction_id=None,
+        )
+        if action == "block":
+            await risk_checks.log_refusal(ctx, values)
+            raise risk_checks.Blocked()
+        if action == "hold":
+            reference = new_reference(clock_of(session).now())
+            held = await held_transfers.place(
+                session,
+                ctx,
+                sender,
+                held_transfers.Recipient(
+                    recipient.user_id, recipient.masked_name, recipient.masked_phone
+                ),
+                amount=amount,
+                note=note,
+                key=key,
+                ledger_key=ledger_key,
+                reference=reference,
+                assessment=assessment,
+                device_id=device_id,
+            )
+            return await _held_done(session, held, amount, recipient, replayed=False)
+        if not step_up_code:
+            await risk_checks.log_refusal(ctx, values)
+            raise risk_checks.StepUpRequired()
+        await otp.check_code(
+            session,
+            ctx,
+            destination=sender.phone,
+            purpose="pay_step_up",
+            code=step_up_code,
+            context=step_up_context(recipient.user_id, amount),
+        )
+        outcome = "passed"
     source = await wallet_account(session, sender.id, amount.currency)
     target = await wallet_account(session, recipient.user_id, amount.currency)
     entry = await ledger.post(
@@ -211,6 +314,12 @@ async def send(
         now,
         TRANSFER_COMPLETED,
         json.dumps(event),
+        assessment.decision_id if assessment else None,
+        device_id,
+        assessment.decision.action if assessment else None,
+        list(assessment.decision.reasons) if assessment else None,
+        risk_checks.signals_json(assessment) if assessment else None,
+        outcome,
     )
     return TransferDone(
         transaction_id=transaction_id,
@@ -222,4 +331,28 @@ async def send(
         balance_after=sender_balance,
         created_at=now,
         replayed=False,
+    )
+
+
+async def _held_done(
+    session: Any,
+    held: WalletHeld,
+    amount: Money,
+    recipient: Recipient,
+    *,
+    replayed: bool,
+) -> TransferDone:
+    row = await session.get(WalletTransaction, held.transaction_id)
+    return TransferDone(
+        transaction_id=held.transaction_id,
+        reference=row.reference,
+        entry_id=held.entry_id or held.hold_id,
+        amount=amount,
+        recipient=recipient,
+        note=held.note,
+        balance_after=row.balance_after or 0,
+        created_at=held.created_at,
+        replayed=replayed,
+        status="pending" if held.status == "waiting" else row.status,
+        held_id=held.id,
     )
