@@ -73,10 +73,12 @@ from qianbao.web.routes import (
     console_merchants,
     console_pages,
     console_promos,
+    console_risk,
     console_tickets,
     contact_pages,
     demo_shop,
     health,
+    held_pages,
     help_pages,
     inbox_pages,
     merchant_apply_pages,
@@ -228,6 +230,7 @@ def create_app(
     app.include_router(public.router)
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)
+    app.include_router(held_pages.router)
     app.include_router(card_pages.router)
     app.include_router(payment_pages.router)
     app.include_router(ops_pages.router)
@@ -248,6 +251,7 @@ def create_app(
     app.include_router(console_customers.router)
     app.include_router(console_merchants.router)
     app.include_router(console_promos.router)
+    app.include_router(console_risk.router)
     app.include_router(merchant_apply_pages.router)
     app.include_router(merchant_pages.router)
     app.include_router(pay_pages.router)

@@ -507,6 +507,7 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
         "day": "2026-11-21",
         "account": "招商银行 ****4242",
         "url": "https://shop.example/hooks",
+        "payee": "李* 139****0001",  # otp.pay_step_up, risk.*
     }
     for name, template in TEMPLATES.items():
         for msgid in (template.sms, template.subject, template.body):

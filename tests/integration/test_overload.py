@@ -39,6 +39,7 @@ async def tight_app(
     settings.database.lock_timeout_ms = 2_000
     settings.database.pool_timeout_s = 1.0
     settings.risk.velocity_max = 1_000  # the burst is the point here, not the velocity rule
+    settings.risk.rules_enabled = False  # nor the real-time rules (velocity: a code after 10)
     # The pool's own defences are what these tests prove; admission control, which sheds a
     # burst before it reaches them, has its own test below.
     settings.http.max_in_flight = 0

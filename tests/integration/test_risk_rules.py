@@ -263,7 +263,7 @@ async def test_a_blocking_rule_refuses_and_its_decision_is_kept(
     fresh_client: httpx.AsyncClient, fresh_app: FastAPI
 ):
     client, app = fresh_client, fresh_app
-    phone, alice, alice_id = await ready_user(client, app, minor=2_000_000)
+    _, alice, alice_id = await ready_user(client, app, minor=2_000_000)
     bob_phone, bob, _ = await ready_user(client, app)
     await _set_rule(app, "new_payee_large", action="block", min_amount=100)
     r = await _send(client, alice, bob_phone, "100.00")

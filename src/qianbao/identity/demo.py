@@ -5,13 +5,14 @@ app (or `python -c "import pyotp; print(pyotp.TOTP('<secret>').now())"`)."""
 
 from __future__ import annotations
 
-from datetime import date
+import secrets
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from qianbao.demo import DemoLogin, demo_loader
-from qianbao.identity.context import IdentityContext
-from qianbao.identity.models import User
+from qianbao.identity.context import IdentityContext, token_hash
+from qianbao.identity.models import Device, User
 from qianbao.identity.passwords import hash_password
 from qianbao.identity.phones import normalize_phone
 from qianbao.kernel.db import Database
@@ -49,7 +50,20 @@ async def load(db: Database) -> list[DemoLogin]:
                 )
                 session.add(user)
                 await session.flush()
-                if role != "user":
+                if role == "user":
+                    # The phone they always use, for three months: a browser signing in to the
+                    # demo is a new device, so the risk rules hold a large transfer from it.
+                    seen = ctx.clock.now() - timedelta(days=90)
+                    session.add(
+                        Device(
+                            user_id=user.id,
+                            token_hash=token_hash(secrets.token_urlsafe(32)),
+                            name="Demo phone",
+                            first_seen_at=seen,
+                            last_seen_at=seen,
+                        )
+                    )
+                else:
                     user.totp_secret = ctx.totp_sealer.seal(
                         AGENT_TOTP_SECRET.encode(), aad=str(user.id).encode()
                     )

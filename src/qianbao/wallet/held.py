@@ -424,3 +424,14 @@ async def expire_due(session: Any, settings: Any, *, limit: int = 200) -> int:
 
 def is_answerable(held: HeldTransfer, now: datetime) -> bool:
     return held.status == "waiting" and held.expires_at > now
+
+
+async def recent(session: Any, *, statuses: tuple[str, ...], limit: int = 50) -> list[HeldTransfer]:
+    """For the risk queue: held transfers in these states, newest first."""
+    rows = await session.execute(
+        select(HeldTransfer)
+        .where(HeldTransfer.status.in_(statuses))
+        .order_by(HeldTransfer.created_at.desc())
+        .limit(limit)
+    )
+    return list(rows.scalars())

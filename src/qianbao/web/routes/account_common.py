@@ -34,6 +34,8 @@ NOTICES: dict[str, str] = {
     ),
     "signed_out": N_("You are signed out."),
     "sent": N_("Money sent."),
+    "held_confirmed": N_("Thank you for confirming. The payment was sent."),
+    "held_denied": N_("The payment was cancelled and your account is frozen."),
     "card_bound": N_("Your card is bound."),
     "preferences_saved": N_("Saved."),
     "card_removed": N_("The card was removed."),

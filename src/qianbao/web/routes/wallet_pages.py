@@ -14,16 +14,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from qianbao.identity.deps import Caller, identity_ctx
+from qianbao.identity.deps import Caller, client_ip, identity_ctx
 from qianbao.identity.phones import mask_phone
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import CURRENCIES, Money, MoneyError
 from qianbao.kernel.text import from_typing
 from qianbao.notifications import inbox
 from qianbao.wallet import accounts, export, history, limits, statement, transfer
+from qianbao.wallet import held as held_transfers
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
+from qianbao.wallet.risk_checks import StepUpRequired
+from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
     current_caller,
@@ -57,6 +61,7 @@ async def wallet_home(request: Request) -> Response:
             "frozen": caller.user.frozen_at is not None,
             "name": caller.user.real_name,
             "unread": await inbox.unread_count(s, caller.user.id),
+            "held": await held_transfers.waiting(s, caller.user.id),
         },
     )
 
@@ -125,6 +130,7 @@ async def transfer_send(request: Request) -> Response:
     values = {k: form.get(k, "").strip() for k in ("to", "amount", "note")}
     values["amount"] = from_typing(values["amount"])  # "１００" from an IME: 100
     key = form.get("key", "")[:64] or uuid.uuid4().hex
+    step_up = form.get("step_up") == "1"
     s, ctx = db_session(request), identity_ctx(request)
     try:
         ensure_ready(caller)
@@ -138,12 +144,31 @@ async def transfer_send(request: Request) -> Response:
             note=values["note"],
             pin=form.get("pin", ""),
             key=key,
+            device_id=caller.session.device_id,
+            step_up_code=form.get("step_up_code", "").strip() or None,
         )
     except (RecipientNotFound, CannotPaySelf, MoneyError) as exc:
         return await _transfer_form(request, caller, values, exc)
     except DomainError as exc:  # a wrong PIN, funds, limits: back to the confirm step
         recipient = await transfer.find_recipient(s, ctx, caller.user, values["to"])
-        problem = domain_problem(exc, locale_of(request))
+        problem, notice = domain_problem(exc, locale_of(request)), None
+        if isinstance(exc, StepUpRequired):
+            # The rules want one more check: send the code that names the amount and payee.
+            step_up, problem = True, None
+            notice = gettext(
+                locale_of(request),
+                N_(
+                    "This payment needs one more check. We sent a code by SMS to the number "
+                    "ending in {last4}; the message names the amount and the payee. Enter it "
+                    "with your PIN."
+                ),
+            ).format(last4=caller.user.phone[-4:])
+            try:
+                await transfer.request_step_up_code(
+                    s, ctx, caller.user, to=values["to"], amount=amount, ip=client_ip(request)
+                )
+            except DomainError as send_failed:  # a send limit: the code sent before still works
+                problem = domain_problem(send_failed, locale_of(request))
         return render(
             request,
             "wallet/transfer_confirm.html",
@@ -153,9 +178,13 @@ async def transfer_send(request: Request) -> Response:
                 "amount": amount,
                 "key": key,
                 "problem": problem,
+                "notice": notice,
+                "step_up": step_up,
             },
-            status_code=problem.status,
+            status_code=problem.status if problem else 200,
         )
+    if done.held_id is not None:
+        return redirect(f"/wallet/held/{done.held_id}")
     target = f"/wallet/tx/{done.transaction_id}"
     return redirect(target, notice="sent")
 
