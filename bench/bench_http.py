@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from bench import checkout_load
+from bench import bench_rules, checkout_load
 from bench.common import BenchContext, emit, percentile
 from bench.rawhttp import Connection, Pool
 from qianbao.ops.migrate import upgrade
@@ -234,7 +234,9 @@ async def _wait_for_jobs(url: str, within_s: float) -> float | None:
         await conn.close()
 
 
-def _server(url: str, port: int, var: Path) -> list[subprocess.Popen[bytes]]:
+def _server(
+    url: str, port: int, var: Path, *, rules: bool = False, worker: bool = True
+) -> list[subprocess.Popen[bytes]]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("QIANBAO_")},
         "QIANBAO_DATABASE__URL": url,
@@ -253,6 +255,8 @@ def _server(url: str, port: int, var: Path) -> list[subprocess.Popen[bytes]]:
         # 200 customers making thousands of payments and transfers in minutes: the velocity
         # rule would restrict them (it is measured by the tests, not here).
         "QIANBAO_RISK__VELOCITY_MAX": "1000000",
+        # The real-time rules (issue 15) are measured on their own server beside this one.
+        "QIANBAO_RISK__RULES_ENABLED": "true" if rules else "false",
         # Throughput with all 32 clients admitted (shedding is measured by `make overload`).
         "QIANBAO_HTTP__MAX_IN_FLIGHT": str(CLIENTS * 2),
     }
@@ -265,7 +269,7 @@ def _server(url: str, port: int, var: Path) -> list[subprocess.Popen[bytes]]:
             stderr=subprocess.DEVNULL,
         )
     ]
-    if WORKER != "in_process":
+    if worker and WORKER != "in_process":
         procs.append(
             subprocess.Popen(
                 [*cli, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -321,23 +325,26 @@ def run(ctx: BenchContext) -> None:
     upgrade(url)
     phones = asyncio.run(_seed(url))
     asyncio.run(checkout_load.seed_merchant(url, _settings()))
-    port = _free_port()
+    print(f"# history: {asyncio.run(bench_rules.seed_history(url))} earlier transfers", flush=True)
+    port, rules_port = _free_port(), _free_port()
     host = "127.0.0.1"
     base = f"http://{host}:{port}"
     var = Path(tempfile.mkdtemp(prefix="qianbao-bench-http-"))
     print(f"# server: {WEB_PROCESSES} web process(es), job worker {WORKER}", flush=True)
     procs = _server(url, port, var)
+    procs += _server(url, rules_port, var, rules=True, worker=False)
     try:
         deadline = time.monotonic() + 120  # a loaded 2-core machine starts slowly
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                raise SystemExit("bench_http: the server did not start (run `qianbao serve`)")
-            time.sleep(0.1)
+        for b in (base, f"http://{host}:{rules_port}"):
+            while True:
+                try:
+                    if httpx.get(b + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                    raise SystemExit("bench_http: the server did not start (run `qianbao serve`)")
+                time.sleep(0.1)
         tokens = asyncio.run(_tokens(base, phones))
         closed = Load(tokens, phones, seed=1)
         tps = asyncio.run(_closed_loop(host, port, closed, ctx.seconds))
@@ -361,6 +368,14 @@ def run(ctx: BenchContext) -> None:
             flush=True,
         )
         _hot_merchant(ctx, host, port, tokens, phones, url, tps)
+        plain, ruled = Load(tokens, phones, seed=21), Load(tokens, phones, seed=23)
+        bench_rules.compare(
+            ctx,
+            ROUNDS,
+            lambda: asyncio.run(_closed_loop(host, port, plain, ctx.seconds / 2)),
+            lambda: asyncio.run(_closed_loop(host, rules_port, ruled, ctx.seconds / 2)),
+            lambda: (plain.check("without rules"), ruled.check("with rules")),
+        )
     finally:
         for proc in procs:
             proc.terminate()
