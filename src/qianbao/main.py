@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from qianbao import __version__
+from qianbao.disputes.api import router as disputes_api
 from qianbao.identity.api import auth as auth_api
 from qianbao.identity.api_me import me as me_api
 from qianbao.identity.api_staff import staff as staff_api
@@ -66,6 +67,7 @@ from qianbao.web.routes import (
     card_pages,
     chat_pages,
     chat_ws,
+    console_cases,
     console_channels,
     console_chat,
     console_customers,
@@ -77,6 +79,7 @@ from qianbao.web.routes import (
     console_tickets,
     contact_pages,
     demo_shop,
+    dispute_pages,
     health,
     held_pages,
     help_pages,
@@ -214,6 +217,7 @@ def create_app(
     app.include_router(statements_api)
     app.include_router(cards_api)
     app.include_router(held_api)
+    app.include_router(disputes_api)
     app.include_router(payments_api)
     app.include_router(payment_callbacks)
     app.include_router(wallet_ops_api)
@@ -231,6 +235,7 @@ def create_app(
     app.include_router(account_pages.router)
     app.include_router(wallet_pages.router)
     app.include_router(held_pages.router)
+    app.include_router(dispute_pages.router)
     app.include_router(card_pages.router)
     app.include_router(payment_pages.router)
     app.include_router(ops_pages.router)
@@ -252,6 +257,7 @@ def create_app(
     app.include_router(console_merchants.router)
     app.include_router(console_promos.router)
     app.include_router(console_risk.router)
+    app.include_router(console_cases.router)
     app.include_router(merchant_apply_pages.router)
     app.include_router(merchant_pages.router)
     app.include_router(pay_pages.router)

@@ -2,6 +2,7 @@
 
 
 def import_all_models() -> None:
+    import qianbao.disputes.models
     import qianbao.identity.models
     import qianbao.kernel.outbox
     import qianbao.ledger.models

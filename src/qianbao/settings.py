@@ -21,6 +21,7 @@ from qianbao.settings_merchants import MerchantsSettings, WebhooksSettings
 from qianbao.settings_money import (
     CN_HOLIDAYS_2026,
     CN_WORKDAYS_2026,
+    DisputesSettings,
     FeeRule,
     PaymentsSettings,
     RiskSettings,
@@ -309,6 +310,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    disputes: DisputesSettings = Field(default_factory=DisputesSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
     tickets: TicketsSettings = Field(default_factory=TicketsSettings)

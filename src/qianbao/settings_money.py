@@ -130,6 +130,23 @@ class RiskSettings(BaseModel):
     )
 
 
+class DisputesSettings(BaseModel):
+    """Unauthorized-transaction claims and mistaken transfers (D4)."""
+
+    claim_window_days: int = Field(
+        default=60, description="How old a transaction may be when it is claimed."
+    )
+    recommend_hours: int = Field(
+        default=48, description="SLA: an agent recommends within this time of the claim."
+    )
+    decide_hours: int = Field(
+        default=24, description="SLA: a supervisor decides within this time of the recommendation."
+    )
+    appeal_days: int = Field(
+        default=30, description="A rejected claim may be appealed once within this time."
+    )
+
+
 class ThrottleSettings(BaseModel):
     """Requests a minute per client address, refused at the edge before the database is touched
     (``429 request.rate_limited``, ``Retry-After``); 0 turns a rule off. Generous on purpose:

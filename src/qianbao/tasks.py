@@ -3,9 +3,15 @@ process that runs a ``Worker`` (the web app's lifespan or ``qianbao worker``).""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from qianbao import notifications, webhooks
+from qianbao.disputes import claims as dispute_claims
+from qianbao.disputes import review as dispute_review
+from qianbao.identity.models import User
+from qianbao.kernel.i18n import N_
+from qianbao.kernel.translations import gettext
 from qianbao.ledger import Ledger
 from qianbao.merchants import checkout as merchant_checkout
 from qianbao.merchants import notices as merchant_notices
@@ -15,6 +21,7 @@ from qianbao.rails import sandbox
 from qianbao.support.chat import desk as chat_desk
 from qianbao.support.chat import mail as _chat_mail  # noqa: F401  (its e-mail template)
 from qianbao.support.chat.service import Config as ChatConfig
+from qianbao.support.tickets import service as ticket_service
 from qianbao.support.tickets import tasks as ticket_tasks
 from qianbao.wallet import held as held_transfers
 from qianbao.wallet import payouts, topup, withdrawal_steps
@@ -34,6 +41,45 @@ async def submit_withdrawal(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 async def expire_held_transfers(ctx: JobContext) -> None:
     await held_transfers.expire_due(ctx.session, ctx.services["settings"])
+
+
+async def open_case_for_denied_hold(ctx: JobContext, payload: dict[str, Any]) -> None:
+    user = await ctx.session.get(User, uuid.UUID(payload["user_id"]))
+    if user is not None:
+        await dispute_claims.open_for_denied_hold(
+            ctx.session, ctx.services["settings"], user, uuid.UUID(payload["transaction_id"])
+        )
+
+
+async def link_case_ticket(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """Every case has a support ticket linked to its transaction (the customer's thread)."""
+    case = await dispute_review.get(ctx.session, payload["case_id"], lock=True)
+    user = await ctx.session.get(User, case.user_id)
+    if case.ticket_reference is not None or user is None:
+        return
+    body = case.what_happened
+    if case.source == "held_no":
+        body = gettext(user.locale, dispute_claims.HELD_NO)
+    ticket = await ticket_service.open_ticket(
+        ctx.session,
+        ctx.services["settings"],
+        new=ticket_service.NewTicket(
+            category="security",
+            subject=gettext(user.locale, CASE_SUBJECT).format(reference=case.reference),
+            body=body,
+            transaction_id=str(case.transaction_id),
+            priority="high",
+        ),
+        user_id=user.id,
+        requester_email=user.email if user.email and user.email_verified_at else None,
+        channel="web",
+        uploads=[],
+    )
+    case.ticket_reference = ticket.reference
+    await ctx.session.flush()
+
+
+CASE_SUBJECT = N_("Unauthorized transaction claim {reference}")
 
 
 async def poll_payouts(ctx: JobContext) -> None:
@@ -112,3 +158,9 @@ def register_tasks(
     registry.register(
         wallet_tasks.TASK, wallet_tasks.notify_transfer, subscribes=[wallet_tasks.TOPIC]
     )
+    registry.register(
+        "disputes.open_for_denied_hold",
+        open_case_for_denied_hold,
+        subscribes=[held_transfers.DENIED_TOPIC],
+    )
+    registry.register("disputes.link_ticket", link_case_ticket, subscribes=[dispute_claims.OPENED])

@@ -508,6 +508,8 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
         "account": "招商银行 ****4242",
         "url": "https://shop.example/hooks",
         "payee": "李* 139****0001",  # otp.pay_step_up, risk.*
+        "held": "¥200.00",  # disputes.*
+        "refunded": "¥300.00",
     }
     for name, template in TEMPLATES.items():
         for msgid in (template.sms, template.subject, template.body):

@@ -43,7 +43,7 @@ async def test_a_rule_change_needs_a_second_operator_and_shows_its_backtest(
     )
     assert r.status_code == 200, r.text
 
-    first, first_id = await staff_member(app, role="supervisor", name="主管甲")
+    first, _ = await staff_member(app, role="supervisor", name="主管甲")
     second, _ = await staff_member(app, role="admin", name="管理员乙")
     agent, _ = await staff_member(app, role="support_agent")
     h1, h2, ha = bearer(first), bearer(second), bearer(agent)

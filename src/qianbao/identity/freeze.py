@@ -32,14 +32,17 @@ async def freeze(
     by: User | None = None,
     reason: str = "",
     ip: str | None = None,
+    outgoing_only: bool = False,
 ) -> None:
+    """``outgoing_only``: money may still come in (a refund, a claim's recovered money) but
+    nothing leaves — what "freeze my account" means when a customer reports fraud."""
     if by is not None and by.id != user.id and by.role not in STAFF_ROLES:
         raise Forbidden()
     if user.frozen_at is None:
         user.frozen_at = ctx.clock.now()
     user.frozen_reason = (reason or ("self" if by is None or by.id == user.id else ""))[:500]
     user.frozen_by = by.id if by is not None else user.id
-    await _set_ledger_status(session, user, "frozen")
+    await _set_ledger_status(session, user, "debit_frozen" if outgoing_only else "frozen")
     await security.record(
         session,
         ctx,

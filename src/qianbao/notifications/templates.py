@@ -160,6 +160,38 @@ _ALL = [
             "money moved; send it again if you still want to."
         ),
     ),
+    # Disputes (D4)
+    Template(
+        "disputes.case_opened",
+        sms=N_(
+            "Qianbao: your claim {reference} about {amount} is open. We held {held} still in the "
+            "recipient's wallet. Follow it in the app; we tell you at every step."
+        ),
+        subject=N_("Your claim {reference} is open"),
+        body=N_(
+            "Your claim {reference} about {amount} is open. We held {held} that was still in the "
+            "recipient's wallet, so it cannot leave while we investigate.\n\nFollow the case in "
+            "the app; we tell you at every step."
+        ),
+    ),
+    Template(
+        "disputes.case_refunded",
+        sms=N_("Qianbao: claim {reference} is upheld. {refunded} is back in your wallet."),
+        subject=N_("Claim {reference}: {refunded} refunded"),
+        body=N_("Your claim {reference} is upheld. {refunded} is back in your wallet."),
+    ),
+    Template(
+        "disputes.case_rejected",
+        sms=N_(
+            "Qianbao: we could not uphold claim {reference}. Read why in the app; you may appeal "
+            "once."
+        ),
+        subject=N_("Claim {reference} was not upheld"),
+        body=N_(
+            "We could not uphold your claim {reference}. The reason is on the case's page in the "
+            "app, where you may appeal once."
+        ),
+    ),
     # Money movements
     Template(
         "wallet.money_out",

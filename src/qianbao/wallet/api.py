@@ -232,7 +232,7 @@ async def send(
         response.status_code = 202
     return TransferOut(
         reference=done.reference,
-        status=done.status,  # type: ignore[arg-type]
+        status=done.status,
         amount=money(amount.minor, amount.currency),
         recipient=RecipientOut(
             user_id=str(r.user_id), masked_name=r.masked_name, masked_phone=r.masked_phone

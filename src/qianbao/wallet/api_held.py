@@ -41,7 +41,7 @@ class YesIn(BaseModel):
 def held_out(h: HeldTransfer) -> HeldOut:
     return HeldOut(
         id=str(h.id),
-        status=h.status,  # type: ignore[arg-type]
+        status=h.status,
         amount=Money(h.amount, h.currency).to_decimal_string(),
         currency=h.currency,
         note=h.note,

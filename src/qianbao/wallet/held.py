@@ -39,6 +39,7 @@ from qianbao.wallet.models import HeldTransfer, WalletTransaction
 from qianbao.wallet.risk_checks import Assessment, decision_values, log
 from qianbao.wallet.tasks import TOPIC as TRANSFER_COMPLETED
 
+DENIED_TOPIC = "wallet.held_denied"
 # A ledger hold outlives the question by a day: only the answer (or the worker) ends it.
 LEDGER_GRACE = timedelta(days=1)
 
@@ -367,7 +368,20 @@ async def deny(
     """ "No, it was not me": void the hold, freeze the account."""
     held = await _take(session, user.id, held_id, "denied", ip)
     await _cancel(session, held, "denied")
-    await freeze.freeze(session, ctx, user, reason="risk: a held payment was not the user's", ip=ip)
+    await freeze.freeze(
+        session,
+        ctx,
+        user,
+        reason="risk: a held payment was not the user's",
+        ip=ip,
+        outgoing_only=True,  # a refund may still come in
+    )
+    # The disputes domain opens an unauthorized-transaction case from this event.
+    await outbox.emit(
+        session,
+        DENIED_TOPIC,
+        {"user_id": str(user.id), "transaction_id": str(held.transaction_id)},
+    )
     return held
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, insert, text
 from sqlalchemy.dialects.postgresql import UUID
 
 from qianbao.identity.context import IdentityContext
@@ -174,12 +174,12 @@ async def log_refusal(ctx: IdentityContext, values: dict[str, Any]) -> None:
     """A refused operation's decision (a block, or a step-up not yet passed) is kept although the
     request's transaction rolls back: it is written in its own short transaction."""
     async with ctx.db.side_transaction() as side:
-        await side.execute(DecisionRow.__table__.insert().values(**values))
+        await side.execute(insert(DecisionRow).values(**values))
         await side.commit()
 
 
 async def log(session: Any, values: dict[str, Any]) -> None:
-    await session.execute(DecisionRow.__table__.insert().values(**values))
+    await session.execute(insert(DecisionRow).values(**values))
 
 
 def signals_json(a: Assessment) -> str:

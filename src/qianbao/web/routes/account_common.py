@@ -36,6 +36,8 @@ NOTICES: dict[str, str] = {
     "sent": N_("Money sent."),
     "held_confirmed": N_("Thank you for confirming. The payment was sent."),
     "held_denied": N_("The payment was cancelled and your account is frozen."),
+    "claim_opened": N_("Your claim is open. We tell you at every step."),
+    "claim_appealed": N_("Your appeal is sent. A different team member looks at the case again."),
     "card_bound": N_("Your card is bound."),
     "preferences_saved": N_("Saved."),
     "card_removed": N_("The card was removed."),

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from qianbao.disputes import review as dispute_review
 from qianbao.identity.accounts import by_id
 from qianbao.identity.errors import Forbidden
 from qianbao.identity.phones import mask_phone
@@ -105,6 +106,9 @@ async def risk_queue(request: Request) -> Response:
     restricted = [
         {"r": r, "who": await _who(s, r.user_id, people)} for r in await restrictions.list_active(s)
     ]
+    cases = [
+        {"c": c, "who": await _who(s, c.user_id, people)} for c in await dispute_review.queue(s)
+    ]
     decisions = [
         {"d": d, "who": await _who(s, d.user_id, people)}
         for d in await rule_changes.decisions_of(s, flagged_only=True, limit=50)
@@ -117,6 +121,7 @@ async def risk_queue(request: Request) -> Response:
             "waiting": waiting,
             "denied": denied,
             "restricted": restricted,
+            "cases": cases,
             "decisions": decisions,
             "rates": await rule_changes.hit_rates(s, since=since),
             "codes": RULE_CODES,

@@ -32,11 +32,7 @@ async def _page(request: Request, held_id: uuid.UUID, exc: DomainError | None = 
     if caller is None:
         return login_redirect(request)
     s = db_session(request)
-    try:
-        held = await held_transfers.get(s, caller.user.id, held_id)
-    except held_transfers.HeldNotFound as missing:
-        problem = domain_problem(missing, locale_of(request))
-        return render(request, "errors/error.html", {"problem": problem}, status_code=404)
+    held = await held_transfers.get(s, caller.user.id, held_id)  # not theirs: 404 page
     problem = domain_problem(exc, locale_of(request)) if exc else None
     now = clock_of(s).now()
     return render(

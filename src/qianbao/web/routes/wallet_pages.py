@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from qianbao.disputes import claims as dispute_claims
 from qianbao.identity.deps import Caller, client_ip, identity_ctx
 from qianbao.identity.phones import mask_phone
 from qianbao.kernel.clock import clock_of
@@ -151,7 +152,8 @@ async def transfer_send(request: Request) -> Response:
         return await _transfer_form(request, caller, values, exc)
     except DomainError as exc:  # a wrong PIN, funds, limits: back to the confirm step
         recipient = await transfer.find_recipient(s, ctx, caller.user, values["to"])
-        problem, notice = domain_problem(exc, locale_of(request)), None
+        problem: Any = domain_problem(exc, locale_of(request))
+        notice = None
         if isinstance(exc, StepUpRequired):
             # The rules want one more check: send the code that names the amount and payee.
             step_up, problem = True, None
@@ -299,8 +301,22 @@ async def transaction_page(request: Request, transaction_id: str) -> Response:
     caller = await current_caller(request)
     if caller is None:
         return login_redirect(request)
-    row = await history.get_transaction(db_session(request), caller.user.id, transaction_id)
-    return render(request, "wallet/transaction.html", {"tx": row, "notice": notice_of(request)})
+    s = db_session(request)
+    row = await history.get_transaction(s, caller.user.id, transaction_id)
+    case = await dispute_claims.of_transaction(s, caller.user.id, row.id)
+    return render(
+        request,
+        "wallet/transaction.html",
+        {
+            "tx": row,
+            "notice": notice_of(request),
+            "case": case,
+            "claimable": case is None
+            and row.kind == "transfer"
+            and row.direction == "out"
+            and row.status == "completed",
+        },
+    )
 
 
 def _month_label(month: date, locale: str) -> str:

@@ -1,0 +1,275 @@
+"""The customer's side of a claim (D4): open one on a transaction (from its page, the help center,
+a chat, or by answering "No" to "Was this you?"), follow it, appeal a rejection once.
+
+Opening a claim holds at once whatever of the money is still in the recipient's wallet, so it
+cannot leave while the case is investigated; the customer may freeze their own account in the
+same step. The claim, the hold and the first timeline entries are one transaction; the linked
+support ticket is opened right after, from the ``disputes.case_opened`` event."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from qianbao.disputes.errors import (
+    AlreadyAppealed,
+    AlreadyClaimed,
+    AppealTooLate,
+    CaseNotFound,
+    ClaimInvalid,
+    ClaimTooLate,
+    NotClaimable,
+    WrongStage,
+)
+from qianbao.disputes.models import SHARED, Case, CaseEvent
+from qianbao.disputes.notices import tell
+from qianbao.identity import freeze
+from qianbao.identity.context import IdentityContext
+from qianbao.identity.models import User
+from qianbao.kernel import outbox
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
+from qianbao.kernel.i18n import N_
+from qianbao.kernel.money import Money
+from qianbao.wallet import history, recovery
+
+OPENED = "disputes.case_opened"
+MAX_TEXT = 2000
+
+
+def new_reference(now: datetime) -> str:
+    return "D" + now.astimezone(LOCAL_TZ).strftime("%Y%m%d") + f"{secrets.randbelow(10**6):06d}"
+
+
+async def event(
+    session: Any,
+    case: Case,
+    kind: str,
+    *,
+    actor: uuid.UUID | None = None,
+    note: str | None = None,
+    amount: int | None = None,
+    public: bool = True,
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            kind=kind,
+            actor_id=actor,
+            note=note,
+            amount=amount,
+            public=public,
+            created_at=clock_of(session).now(),
+        )
+    )
+
+
+async def open_claim(
+    session: Any,
+    ctx: IdentityContext,
+    user: User,
+    *,
+    transaction_id: str,
+    what_happened: str,
+    shared: str,
+    noticed_at: datetime | None = None,
+    claimed: str | None = None,
+    freeze_account: bool = False,
+    source: str = "transaction",
+    ip: str | None = None,
+) -> Case:
+    """Open an unauthorized-transaction claim on one of the user's own transactions."""
+    settings = ctx.settings.disputes
+    tx = await history.get_transaction(session, user.id, transaction_id)  # theirs, or 404
+    if (
+        tx.direction != "out"
+        or tx.kind != "transfer"
+        or tx.status != "completed"
+        or tx.counterparty_user_id is None
+    ):
+        raise NotClaimable()
+    now = clock_of(session).now()
+    if now - tx.created_at > timedelta(days=settings.claim_window_days):
+        raise ClaimTooLate(days=settings.claim_window_days)
+    existing = (
+        await session.execute(select(Case.reference).where(Case.transaction_id == tx.id))
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise AlreadyClaimed(reference=existing)
+    what_happened = (what_happened or "").strip()
+    if not what_happened:
+        raise ClaimInvalid(reason=N_("say what happened"))
+    if len(what_happened) > MAX_TEXT:
+        raise ClaimInvalid(reason=N_("the description is too long"))
+    if shared not in SHARED:
+        raise ClaimInvalid(reason=N_("say whether you shared a code, your PIN or your password"))
+    amount = Money.parse(claimed, tx.currency, allow_zero=False).minor if claimed else tx.amount
+    if not 0 < amount <= tx.amount:
+        raise ClaimInvalid(
+            reason=N_("the amount claimed must be more than 0 and at most the transaction's")
+        )
+    if noticed_at is not None and not tx.created_at - timedelta(days=1) <= noticed_at <= now:
+        raise ClaimInvalid(reason=N_("the time you noticed it must be after the transaction"))
+    case = Case(
+        reference=new_reference(now),
+        kind="unauthorized",
+        status="open",
+        user_id=user.id,
+        transaction_id=tx.id,
+        counterparty_user_id=tx.counterparty_user_id,
+        currency=tx.currency,
+        amount=tx.amount,
+        claimed=amount,
+        what_happened=what_happened,
+        noticed_at=noticed_at,
+        shared=shared,
+        froze_account=freeze_account,
+        source=source,
+        due_at=now + timedelta(hours=settings.recommend_hours),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    await session.flush()  # the unique index: a second claim at the same instant fails here
+    await event(session, case, "opened", actor=user.id, amount=amount)
+    held = await recovery.hold_from(
+        session,
+        recipient_id=tx.counterparty_user_id,
+        claimant_id=user.id,
+        currency=tx.currency,
+        up_to=amount,
+        key=f"case:{case.id}:hold",
+    )
+    case.hold_id, case.held = held.hold_id, held.amount
+    await event(session, case, "held", amount=held.amount)
+    if freeze_account and user.frozen_at is None:
+        await freeze.freeze(
+            session, ctx, user, reason=f"claim {case.reference}", ip=ip, outgoing_only=True
+        )
+        await event(session, case, "frozen", actor=user.id)
+    await session.flush()
+    await outbox.emit(session, OPENED, {"case_id": str(case.id)})
+    await tell(session, ctx.settings, user, case, "disputes.case_opened")
+    return case
+
+
+async def open_for_denied_hold(
+    session: Any, settings: Any, user: User, transaction_id: uuid.UUID
+) -> Case | None:
+    """The user answered "No, it was not me" to a held transfer: it was cancelled (no money
+    moved) and the account frozen; a case records it for the agents to investigate the account.
+    Idempotent: a retried job finds the case."""
+    if (
+        await session.execute(select(Case.id).where(Case.transaction_id == transaction_id))
+    ).first() is not None:
+        return None
+    tx = await history.get_transaction(session, user.id, str(transaction_id))
+    now = clock_of(session).now()
+    case = Case(
+        reference=new_reference(now),
+        kind="unauthorized",
+        status="open",
+        user_id=user.id,
+        transaction_id=tx.id,
+        counterparty_user_id=tx.counterparty_user_id,
+        currency=tx.currency,
+        amount=tx.amount,
+        claimed=tx.amount,
+        what_happened=HELD_NO,
+        shared="unsure",
+        froze_account=True,
+        source="held_no",
+        due_at=now + timedelta(hours=settings.disputes.recommend_hours),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    await event(session, case, "opened", actor=user.id, amount=tx.amount)
+    await event(session, case, "frozen", actor=user.id)
+    await outbox.emit(session, OPENED, {"case_id": str(case.id)})
+    return case
+
+
+# What a case opened by a "No" says happened (a msgid: shown in the reader's language).
+HELD_NO = N_(
+    'I answered No to "Was this you?": the payment was held and cancelled, and my account frozen.'
+)
+
+
+async def of_user(session: Any, user_id: uuid.UUID) -> list[Case]:
+    rows = await session.execute(
+        select(Case).where(Case.user_id == user_id).order_by(Case.created_at.desc())
+    )
+    return list(rows.scalars())
+
+
+async def get_own(session: Any, user_id: uuid.UUID, case_id: uuid.UUID | str) -> Case:
+    try:
+        ident = uuid.UUID(str(case_id))
+    except ValueError:
+        raise CaseNotFound() from None
+    case = await session.get(Case, ident)
+    if case is None or case.user_id != user_id:
+        raise CaseNotFound()
+    return case
+
+
+async def of_transaction(
+    session: Any, user_id: uuid.UUID, transaction_id: uuid.UUID
+) -> Case | None:
+    return (
+        await session.execute(
+            select(Case).where(Case.transaction_id == transaction_id, Case.user_id == user_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def timeline(session: Any, case: Case, *, public_only: bool) -> list[CaseEvent]:
+    q = select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+    if public_only:
+        q = q.where(CaseEvent.public.is_(True))
+    return list((await session.execute(q)).scalars())
+
+
+async def appeal(
+    session: Any, ctx: IdentityContext, user: User, case_id: uuid.UUID | str, *, note: str
+) -> Case:
+    """A rejected claim may be appealed once: it goes back to the agents, with the note."""
+    case = await get_own(session, user.id, case_id)
+    case = (
+        await session.execute(select(Case).where(Case.id == case.id).with_for_update())
+    ).scalar_one()
+    if case.appealed_at is not None:
+        raise AlreadyAppealed()
+    if case.status != "rejected":
+        raise WrongStage(status=case.status)
+    settings = ctx.settings.disputes
+    now = clock_of(session).now()
+    assert case.closed_at is not None
+    if now - case.closed_at > timedelta(days=settings.appeal_days):
+        raise AppealTooLate(days=settings.appeal_days)
+    note = (note or "").strip()
+    if not note:
+        raise ClaimInvalid(reason=N_("say why the decision is wrong"))
+    case.status, case.appealed_at, case.appeal_note = "open", now, note[:MAX_TEXT]
+    case.recommendation = case.recommended_by = case.recommended_amount = None
+    case.decided_by, case.closed_at, case.updated_at = None, None, now
+    case.due_at = now + timedelta(hours=settings.recommend_hours)
+    await event(session, case, "appealed", actor=user.id, note=case.appeal_note)
+    if case.counterparty_user_id is not None:  # hold again what the recipient still has
+        held = await recovery.hold_from(
+            session,
+            recipient_id=case.counterparty_user_id,
+            claimant_id=user.id,
+            currency=case.currency,
+            up_to=case.claimed,
+            key=f"case:{case.id}:appeal-hold",
+        )
+        case.hold_id, case.held = held.hold_id, held.amount
+        await event(session, case, "held", amount=held.amount)
+    await session.flush()
+    return case

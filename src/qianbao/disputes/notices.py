@@ -1,0 +1,49 @@
+"""Telling the customer about their case at every step: in the app (with a link to the case) and
+by SMS, in their language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qianbao.disputes.models import Case
+from qianbao.identity.models import User
+from qianbao.kernel.money import Money
+from qianbao.notifications import inbox, outbox_sealer
+from qianbao.notifications import request as request_notification
+
+STEPS = (
+    "disputes.case_opened",
+    "disputes.case_refunded",
+    "disputes.case_rejected",
+)
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{Money(minor, currency).to_decimal_string()} {currency}"
+
+
+async def tell(session: Any, settings: Any, user: User, case: Case, template: str) -> None:
+    params = {
+        "reference": case.reference,
+        "amount": _money(case.claimed, case.currency),
+        "held": _money(case.held, case.currency),
+        "refunded": _money(case.recommended_amount or 0, case.currency),
+    }
+    created = await inbox.add(
+        session,
+        user_id=user.id,
+        template=template,
+        params=params,
+        link=f"/wallet/cases/{case.id}",
+        dedup_key=f"case:{case.id}:{template}:{case.updated_at.isoformat()}",
+    )
+    if created:
+        await request_notification(
+            session,
+            channel="sms",
+            to=user.phone,
+            template=template,
+            locale=user.locale,
+            params=params,
+            sealer=outbox_sealer(settings),
+        )

@@ -1,0 +1,154 @@
+"""The customer's claim pages (D4): report a transaction they did not make (from its details
+page), follow the case, appeal a rejection once."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from qianbao.disputes import claims
+from qianbao.identity.deps import client_ip, identity_ctx
+from qianbao.kernel.clock import LOCAL_TZ
+from qianbao.kernel.errors import DomainError
+from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.text import from_typing
+from qianbao.wallet import history
+from qianbao.web.problems import domain_problem
+from qianbao.web.routes.account_common import (
+    current_caller,
+    form_values,
+    login_redirect,
+    notice_of,
+    redirect,
+)
+from qianbao.web.templating import locale_of, render
+
+router = APIRouter(include_in_schema=False, route_class=TxRoute)
+FIELDS = ("what_happened", "shared", "noticed_at", "amount", "freeze")
+
+
+def _noticed(value: str) -> datetime | None:
+    """The page's datetime-local field, in China time; empty or unreadable: not given."""
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=LOCAL_TZ) if value else None
+    except ValueError:
+        return None
+
+
+async def _claim_page(
+    request: Request, transaction_id: str, values: dict[str, str], exc: DomainError | None = None
+) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    tx = await history.get_transaction(db_session(request), caller.user.id, transaction_id)
+    problem = domain_problem(exc, locale_of(request)) if exc else None
+    return render(
+        request,
+        "wallet/claim.html",
+        {"tx": tx, "values": values, "problem": problem},
+        status_code=problem.status if problem else 200,
+    )
+
+
+@router.get("/wallet/tx/{transaction_id}/claim", response_class=HTMLResponse)
+async def claim_form(request: Request, transaction_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    existing = None
+    with contextlib.suppress(ValueError):
+        existing = await claims.of_transaction(
+            db_session(request), caller.user.id, uuid.UUID(transaction_id)
+        )
+    if existing is not None:
+        return redirect(f"/wallet/cases/{existing.id}")
+    return await _claim_page(request, transaction_id, {"shared": "nothing", "freeze": "1"})
+
+
+@router.post("/wallet/tx/{transaction_id}/claim", response_class=HTMLResponse)
+async def claim_send(request: Request, transaction_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    form = await form_values(request)
+    values = {k: form.get(k, "").strip() for k in FIELDS}
+    values["amount"] = from_typing(values["amount"])  # "１００" from an IME: 100
+    try:
+        case = await claims.open_claim(
+            db_session(request),
+            identity_ctx(request),
+            caller.user,
+            transaction_id=transaction_id,
+            what_happened=values["what_happened"],
+            shared=values["shared"],
+            noticed_at=_noticed(values["noticed_at"]),
+            claimed=values["amount"] or None,
+            freeze_account=values["freeze"] == "1",
+            source="transaction",
+            ip=client_ip(request),
+        )
+    except DomainError as exc:
+        return await _claim_page(request, transaction_id, values, exc)
+    return redirect(f"/wallet/cases/{case.id}", notice="claim_opened")
+
+
+async def _case_page(
+    request: Request, case_id: str, exc: DomainError | None = None, note: str = ""
+) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    s = db_session(request)
+    case = await claims.get_own(s, caller.user.id, case_id)
+    problem = domain_problem(exc, locale_of(request)) if exc else None
+    return render(
+        request,
+        "wallet/case.html",
+        {
+            "case": case,
+            "events": await claims.timeline(s, case, public_only=True),
+            "problem": problem,
+            "notice": notice_of(request),
+            "note": note,
+        },
+        status_code=problem.status if problem else 200,
+    )
+
+
+@router.get("/wallet/cases", response_class=HTMLResponse)
+async def cases(request: Request) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    return render(
+        request,
+        "wallet/cases.html",
+        {"cases": await claims.of_user(db_session(request), caller.user.id)},
+    )
+
+
+@router.get("/wallet/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(request: Request, case_id: str) -> Response:
+    return await _case_page(request, case_id)
+
+
+@router.post("/wallet/cases/{case_id}/appeal", response_class=HTMLResponse)
+async def case_appeal(request: Request, case_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    form = await form_values(request)
+    note = form.get("note", "")
+    try:
+        await claims.appeal(
+            db_session(request), identity_ctx(request), caller.user, case_id, note=note
+        )
+    except DomainError as exc:
+        return await _case_page(request, case_id, exc, note)
+    return redirect(f"/wallet/cases/{case_id}", notice="claim_appealed")

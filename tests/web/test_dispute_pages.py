@@ -1,0 +1,103 @@
+"""Issue 15's path in a real browser, in Chinese at phone width: someone on a new phone sends
+money from the account; the larger transfer is held and the owner answers "不是我" (the account is
+frozen and a case opened); the owner claims the smaller one that went through; an agent
+recommends a refund, a different supervisor approves it, and the money comes back from the
+recipient's held funds — both histories show it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support.pages import (
+    no_sideways_scroll,
+    notice_text,
+    script_errors,
+    shot,
+    sign_in,
+    sign_up,
+)
+from tests.web.test_console_pages import _sign_in_with_code, _staff
+from tests.web.test_risk_pages import _start_transfer
+from tests.web.test_wallet_pages import _fund_and_pin
+
+pytestmark = pytest.mark.browser
+
+
+def test_held_no_then_a_claim_refunded_from_the_recipients_held_money(open_page, server):
+    receiver_page = open_page()
+    receiver = sign_up(receiver_page, server, "zh_CN")
+    _fund_and_pin(server, receiver, 0)
+    owner = open_page()
+    sender = sign_up(owner, server, "zh_CN")
+    _fund_and_pin(server, sender, 500_000)
+
+    # Someone else, on a new phone: 800 goes through, 3,000 is held.
+    thief = open_page()
+    sign_in(thief, sender)
+    thief.wait_for_url(lambda url: "/login" not in url)
+    _start_transfer(thief, receiver, "800")
+    thief.wait_for_url("**/wallet/tx/**")
+    _start_transfer(thief, receiver, "3000")
+    thief.wait_for_url("**/wallet/held/**")
+
+    # The owner gets the "Was this you?" and says No: cancelled, frozen, a case opened.
+    owner.goto("/wallet")
+    owner.locator(".held-alert a").click()
+    owner.locator("#held-no button[type=submit]").click()
+    owner.wait_for_url("**notice=held_denied")
+    owner.goto("/wallet")
+    assert "您的账户已冻结" in owner.locator(".alert-box").first.inner_text()
+    assert "4,200.00" in owner.locator(".balance-amount").first.inner_text()
+
+    # The 800 that went through: claimed from its page.
+    owner.goto("/wallet/history")
+    owner.locator("a.tx").filter(has_text="800.00").first.click()
+    owner.locator("#tx-claim").click()
+    owner.locator("#claim-what").fill("我的手机被别人拿走了，这笔转账不是我转的")
+    owner.locator("input[name=shared][value=nothing]").check()
+    no_sideways_scroll(owner)
+    shot(owner, "dispute-claim-zh")
+    owner.get_by_role("button", name="提交申诉").click()
+    owner.wait_for_url("**/wallet/cases/**")
+    assert "我们会在每一步通知您" in notice_text(owner)
+    assert "800.00" in owner.locator("#case-held").inner_text()
+    case_url = owner.url.split("?")[0]
+    reference = re.search(r"D\d{14}", owner.locator("h1").inner_text()).group(0)
+    shot(owner, "dispute-case-open-zh")
+    receiver_page.goto("/wallet")
+    # Held: the recipient can no longer spend it.
+    assert receiver_page.locator(".balance-amount").first.inner_text().strip() == "¥0.00"
+
+    # The agent recommends a refund; a supervisor approves it.
+    agent_phone, agent_secret = _staff(server, "support_agent", "客服小张")
+    agent = open_page(viewport="desktop")
+    _sign_in_with_code(agent, agent_phone, agent_secret, "继续")
+    agent.goto("/console/cases")
+    agent.get_by_role("link", name=reference).click()
+    assert "我的手机被别人拿走了" in agent.locator("#case-claim").inner_text()
+    agent.locator("#case-note").fill("新设备登录后 10 分钟内转出，客户未泄露验证码")
+    agent.get_by_role("button", name="提出建议").click()
+    agent.wait_for_url("**notice=recommended")
+    boss_phone, boss_secret = _staff(server, "supervisor", "主管老赵")
+    boss = open_page(viewport="desktop")
+    _sign_in_with_code(boss, boss_phone, boss_secret, "继续")
+    boss.goto(agent.url.split("?")[0])
+    boss.locator("#case-reason").fill("这笔转账不是您本人操作，款项已退回。")
+    boss.get_by_role("button", name="批准").click()
+    boss.wait_for_url("**notice=decided")
+    shot(boss, "dispute-console-decided")
+
+    owner.goto(case_url)
+    assert "已退回" in owner.locator("#case-status").inner_text()
+    assert "800.00" in owner.locator("#case-refunded").inner_text()
+    assert "款项已退回" in owner.locator("#case-reason").inner_text()
+    shot(owner, "dispute-case-refunded-zh")
+    owner.goto("/wallet")
+    assert "5,000.00" in owner.locator(".balance-amount").first.inner_text()
+    receiver_page.goto("/wallet/history")
+    assert "退款" in receiver_page.locator(".tx-list").inner_text()
+    receiver_page.goto("/wallet")
+    assert receiver_page.locator(".balance-amount").first.inner_text().strip() == "¥0.00"
+    assert script_errors(owner) == [] and script_errors(boss) == []
