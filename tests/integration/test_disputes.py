@@ -228,3 +228,15 @@ async def test_answering_no_to_a_held_transfer_opens_a_case_with_a_ticket(
     assert (case.user_id, case.source, case.froze_account) == (alice_id, "held_no", True)
     await deliver(app)  # a second run opens nothing more
     assert len((await client.get("/api/v1/disputes/cases", headers=bearer(alice))).json()) == 1
+
+
+async def test_two_claims_on_one_transaction_at_the_same_instant_make_one_case(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    client, app = fresh_client, fresh_app
+    alice, _, bob, _, tx_id = await _sent(client, app)
+    first, second = await asyncio.gather(_claim(client, alice, tx_id), _claim(client, alice, tx_id))
+    assert sorted([first.status_code, second.status_code]) == [201, 409]
+    loser = first if first.status_code == 409 else second
+    assert loser.json()["code"] == "disputes.already_claimed"
+    assert await balance(client, bob) == ("0.00", "300.00")  # held once

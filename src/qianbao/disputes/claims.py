@@ -32,6 +32,7 @@ from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
 from qianbao.kernel import outbox
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
+from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
 from qianbao.wallet import history, recovery
@@ -94,6 +95,8 @@ async def open_claim(
     now = clock_of(session).now()
     if now - tx.created_at > timedelta(days=settings.claim_window_days):
         raise ClaimTooLate(days=settings.claim_window_days)
+    # Two claims on one transaction at the same instant: the second waits, then finds the first.
+    await lock_for_transaction(session, f"claim:{tx.id}")
     existing = (
         await session.execute(select(Case.reference).where(Case.transaction_id == tx.id))
     ).scalar_one_or_none()
