@@ -70,7 +70,8 @@ def upgrade() -> None:
             "kind IN ('unauthorized', 'mistaken')", name=op.f("ck_dispute_cases_kind_known")
         ),
         sa.CheckConstraint(
-            "status IN ('open', 'recommended', 'refunded', 'rejected', 'withdrawn')",
+            "status IN ('asked', 'returned', 'open', 'recommended', 'refunded', 'rejected', "
+            "'withdrawn')",
             name=op.f("ck_dispute_cases_status_known"),
         ),
         sa.CheckConstraint(

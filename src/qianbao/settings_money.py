@@ -145,6 +145,11 @@ class DisputesSettings(BaseModel):
     appeal_days: int = Field(
         default=30, description="A rejected claim may be appealed once within this time."
     )
+    return_days: int = Field(
+        default=7,
+        description="A mistaken transfer's recipient has this long to send it back before it "
+        "becomes a support case.",
+    )
 
 
 class ThrottleSettings(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 
 from qianbao import notifications, webhooks
 from qianbao.disputes import claims as dispute_claims
+from qianbao.disputes import mistaken as dispute_mistaken
 from qianbao.disputes import review as dispute_review
 from qianbao.identity.models import User
 from qianbao.kernel.i18n import N_
@@ -51,21 +52,25 @@ async def open_case_for_denied_hold(ctx: JobContext, payload: dict[str, Any]) ->
         )
 
 
+async def escalate_mistaken(ctx: JobContext) -> None:
+    await dispute_mistaken.escalate_due(ctx.session, ctx.services["settings"])
+
+
 async def link_case_ticket(ctx: JobContext, payload: dict[str, Any]) -> None:
     """Every case has a support ticket linked to its transaction (the customer's thread)."""
     case = await dispute_review.get(ctx.session, payload["case_id"], lock=True)
     user = await ctx.session.get(User, case.user_id)
     if case.ticket_reference is not None or user is None:
         return
-    body = case.what_happened
-    if case.source == "held_no":
-        body = gettext(user.locale, dispute_claims.HELD_NO)
+    body = gettext(user.locale, case.what_happened)  # a msgid when the wallet wrote it
     ticket = await ticket_service.open_ticket(
         ctx.session,
         ctx.services["settings"],
         new=ticket_service.NewTicket(
             category="security",
-            subject=gettext(user.locale, CASE_SUBJECT).format(reference=case.reference),
+            subject=gettext(
+                user.locale, CASE_SUBJECT if case.kind == "unauthorized" else MISTAKEN_SUBJECT
+            ).format(reference=case.reference),
             body=body,
             transaction_id=str(case.transaction_id),
             priority="high",
@@ -80,6 +85,7 @@ async def link_case_ticket(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 CASE_SUBJECT = N_("Unauthorized transaction claim {reference}")
+MISTAKEN_SUBJECT = N_("Money sent to the wrong person, not returned: {reference}")
 
 
 async def poll_payouts(ctx: JobContext) -> None:
@@ -122,6 +128,7 @@ def register_tasks(
         "wallet.poll_payouts": settings.payments.payout_poll_interval_s if settings else 10.0,
         "wallet.expire_topups": 60.0,
         "wallet.expire_held": 30.0,
+        "disputes.escalate_mistaken": 3600.0,
         "support.tend_chat_desk": 30.0,
         "merchants.expire_requests": 30.0,
         "merchants.settle": settings.merchants.settlement_interval_s if settings else 600.0,
@@ -132,6 +139,9 @@ def register_tasks(
     registry.periodic("wallet.poll_payouts", intervals["wallet.poll_payouts"], poll_payouts)
     registry.periodic("wallet.expire_topups", intervals["wallet.expire_topups"], expire_topups)
     registry.periodic("wallet.expire_held", intervals["wallet.expire_held"], expire_held_transfers)
+    registry.periodic(
+        "disputes.escalate_mistaken", intervals["disputes.escalate_mistaken"], escalate_mistaken
+    )
     registry.periodic("support.tend_chat_desk", intervals["support.tend_chat_desk"], tend_chat_desk)
     registry.periodic(
         "merchants.expire_requests",

@@ -20,7 +20,7 @@ from tests.support.pages import (
 )
 from tests.web.test_console_pages import _sign_in_with_code, _staff
 from tests.web.test_risk_pages import _start_transfer
-from tests.web.test_wallet_pages import _fund_and_pin
+from tests.web.test_wallet_pages import PIN, _fund_and_pin
 
 pytestmark = pytest.mark.browser
 
@@ -101,3 +101,35 @@ def test_held_no_then_a_claim_refunded_from_the_recipients_held_money(open_page,
     receiver_page.goto("/wallet")
     assert receiver_page.locator(".balance-amount").first.inner_text().strip() == "¥0.00"
     assert script_errors(owner) == [] and script_errors(boss) == []
+
+
+def test_sent_to_the_wrong_person_and_sent_back_with_one_tap(open_page, server):
+    receiver_page = open_page()
+    receiver = sign_up(receiver_page, server, "zh_CN")
+    _fund_and_pin(server, receiver, 0)
+    sender_page = open_page()
+    sender = sign_up(sender_page, server, "zh_CN")
+    _fund_and_pin(server, sender, 100_000)
+    _start_transfer(sender_page, receiver, "66")
+    sender_page.wait_for_url("**/wallet/tx/**")
+    sender_page.locator("#tx-mistaken").click()
+    sender_page.locator("#mistaken-note").fill("不好意思，转错了")
+    no_sideways_scroll(sender_page)
+    sender_page.get_by_role("button", name="请求退回").click()
+    sender_page.wait_for_url("**/wallet/cases/**")
+    assert "等待收款人退回" in sender_page.locator("#case-status").inner_text()
+
+    receiver_page.goto("/wallet")
+    assert "有人请求您退回" in receiver_page.locator(".return-alert").inner_text()
+    receiver_page.locator(".return-alert a").click()
+    assert "不好意思，转错了" in receiver_page.locator(".facts").inner_text()
+    no_sideways_scroll(receiver_page)
+    shot(receiver_page, "mistaken-return-zh")
+    receiver_page.locator("#return-pin").fill(PIN)
+    receiver_page.locator("#return-yes button[type=submit]").click()
+    receiver_page.wait_for_url("**notice=returned")
+    assert "钱已退回" in notice_text(receiver_page)
+    sender_page.reload()
+    assert "已退回给您" in sender_page.locator("#case-status").inner_text()
+    sender_page.goto("/wallet")
+    assert "1,000.00" in sender_page.locator(".balance-amount").first.inner_text()

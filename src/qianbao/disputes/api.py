@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from qianbao.disputes import claims
+from qianbao.disputes import claims, mistaken
 from qianbao.disputes.models import Case, CaseEvent
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_caller
 from qianbao.kernel.http import TxRoute, db_session, locale_of
@@ -48,7 +48,8 @@ class EventOut(BaseModel):
 class CaseOut(BaseModel):
     id: str
     reference: str
-    status: Literal["open", "recommended", "refunded", "rejected", "withdrawn"]
+    kind: Literal["unauthorized", "mistaken"]
+    status: Literal["asked", "returned", "open", "recommended", "refunded", "rejected", "withdrawn"]
     transaction_id: str
     currency: str
     amount: str
@@ -70,6 +71,7 @@ def case_out(c: Case, events: list[CaseEvent] | None = None, locale: str = "zh_C
     return CaseOut(
         id=str(c.id),
         reference=c.reference,
+        kind=c.kind,
         status=c.status,
         transaction_id=str(c.transaction_id),
         currency=c.currency,
@@ -133,3 +135,76 @@ async def appeal(
     case = await claims.appeal(s, identity_ctx(request), caller.user, case_id, note=body.note)
     events = await claims.timeline(s, case, public_only=True)
     return case_out(case, events, locale_of(request))
+
+
+class MistakenIn(BaseModel):
+    transaction_id: str = Field(max_length=40)
+    note: str = Field(default="", max_length=500)
+
+
+class ReturnOut(BaseModel):
+    id: str
+    reference: str
+    status: str
+    currency: str
+    amount: str
+    note: str
+    asked_at: datetime
+    answer_by: datetime
+
+
+class PinIn(BaseModel):
+    pin: str = Field(max_length=12)
+
+
+class DeclineIn(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+
+def return_out(c: Case, locale: str) -> ReturnOut:
+    return ReturnOut(
+        id=str(c.id),
+        reference=c.reference,
+        status=c.status,
+        currency=c.currency,
+        amount=_m(c.claimed, c.currency) or "0",
+        note=gettext(locale, c.what_happened),
+        asked_at=c.created_at,
+        answer_by=c.due_at,
+    )
+
+
+@router.post(
+    "/mistaken",
+    response_model=CaseOut,
+    status_code=201,
+    summary="Sent to the wrong person: ask the recipient to send it back",
+)
+async def mistaken_ask(body: MistakenIn, request: Request, s: DbSession, caller: Me) -> CaseOut:
+    case = await mistaken.ask_back(
+        s, identity_ctx(request), caller.user, transaction_id=body.transaction_id, note=body.note
+    )
+    return case_out(case, await claims.timeline(s, case, public_only=True), locale_of(request))
+
+
+@router.get("/returns", response_model=list[ReturnOut], summary="Money I am asked to send back")
+async def returns(request: Request, s: DbSession, caller: Me) -> list[ReturnOut]:
+    return [return_out(c, locale_of(request)) for c in await mistaken.asked_of(s, caller.user.id)]
+
+
+@router.post("/returns/{case_id}/send-back", response_model=ReturnOut, summary="Send it back (PIN)")
+async def send_back(
+    case_id: str, body: PinIn, request: Request, s: DbSession, caller: Me
+) -> ReturnOut:
+    case = await mistaken.give_back(s, identity_ctx(request), caller.user, case_id, pin=body.pin)
+    return return_out(case, locale_of(request))
+
+
+@router.post("/returns/{case_id}/decline", response_model=ReturnOut, summary="It was no mistake")
+async def decline(
+    case_id: str, body: DeclineIn, request: Request, s: DbSession, caller: Me
+) -> ReturnOut:
+    case = await mistaken.decline(
+        s, identity_ctx(request), caller.user, case_id, reason=body.reason
+    )
+    return return_out(case, locale_of(request))

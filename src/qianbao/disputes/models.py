@@ -14,7 +14,9 @@ from qianbao.kernel.ids import uuid7
 
 CASE_KINDS = ("unauthorized", "mistaken")
 CASE_STATUSES = (
-    "open",  # submitted; an agent investigates
+    "asked",  # a mistaken transfer: the recipient is asked to send it back (a week)
+    "returned",  # the recipient sent it back
+    "open",  # submitted (or a mistaken transfer not returned); an agent investigates
     "recommended",  # the agent recommended refunding or rejecting; a supervisor decides
     "refunded",  # approved: the money came back (from where: the recovered_* columns)
     "rejected",  # rejected with a reason the customer sees; may be appealed once

@@ -7,6 +7,7 @@ from typing import Any
 
 from qianbao.disputes.models import Case
 from qianbao.identity.models import User
+from qianbao.identity.phones import mask_name, mask_phone
 from qianbao.kernel.money import Money
 from qianbao.notifications import inbox, outbox_sealer
 from qianbao.notifications import request as request_notification
@@ -15,6 +16,9 @@ STEPS = (
     "disputes.case_opened",
     "disputes.case_refunded",
     "disputes.case_rejected",
+    "disputes.return_asked",  # to the recipient of a mistaken transfer
+    "disputes.returned",
+    "disputes.return_declined",
 )
 
 
@@ -22,19 +26,33 @@ def _money(minor: int, currency: str) -> str:
     return f"{Money(minor, currency).to_decimal_string()} {currency}"
 
 
-async def tell(session: Any, settings: Any, user: User, case: Case, template: str) -> None:
+async def tell(
+    session: Any,
+    settings: Any,
+    user: User,
+    case: Case,
+    template: str,
+    *,
+    sender: User | None = None,
+) -> None:
+    """``sender``: the recipient of a mistaken transfer is told who asks (masked)."""
     params = {
         "reference": case.reference,
         "amount": _money(case.claimed, case.currency),
         "held": _money(case.held, case.currency),
         "refunded": _money(case.recommended_amount or 0, case.currency),
     }
+    if sender is not None:
+        params["who"] = " ".join(
+            p for p in (mask_name(sender.real_name), mask_phone(sender.phone)) if p
+        )
+    link = f"/wallet/returns/{case.id}" if user.id != case.user_id else f"/wallet/cases/{case.id}"
     created = await inbox.add(
         session,
         user_id=user.id,
         template=template,
         params=params,
-        link=f"/wallet/cases/{case.id}",
+        link=link,
         dedup_key=f"case:{case.id}:{template}:{case.updated_at.isoformat()}",
     )
     if created:

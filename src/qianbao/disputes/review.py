@@ -165,9 +165,11 @@ async def decide(
             held=case.held,
             key=key,
             case_reference=case.reference,
+            write_off=case.kind == "unauthorized",  # a sender's own mistake is not our loss
         )
         case.recovered_held += done.from_recipient
         case.written_off += done.written_off
+        case.recommended_amount = done.from_recipient + done.written_off  # what really came back
         case.status = "refunded"
         await event(
             session, case, "refunded", actor=supervisor.id, note=reason,

@@ -192,6 +192,37 @@ _ALL = [
             "app, where you may appeal once."
         ),
     ),
+    Template(
+        "disputes.return_asked",
+        sms=N_(
+            "Qianbao: {who} says the {amount} they sent you was a mistake and asks you to send it "
+            "back. Answer in the app: return it with one tap, or tell us it was no mistake."
+        ),
+        subject=N_("{who} asks you to send back {amount}"),
+        body=N_(
+            "{who} says the {amount} they sent you was a mistake and asks you to send it back.\n\n"
+            "Answer in the app: return it with one tap (with your PIN), or tell us it was no "
+            "mistake. Without an answer within a week, our customer service looks into it."
+        ),
+    ),
+    Template(
+        "disputes.returned",
+        sms=N_("Qianbao: the {amount} you sent by mistake is back in your wallet ({reference})."),
+        subject=N_("{amount} is back in your wallet"),
+        body=N_("The {amount} you sent by mistake is back in your wallet (case {reference})."),
+    ),
+    Template(
+        "disputes.return_declined",
+        sms=N_(
+            "Qianbao: the recipient did not send back the {amount} ({reference}). Our customer "
+            "service now looks into it; {held} still in their wallet is held."
+        ),
+        subject=N_("Case {reference}: our customer service looks into it"),
+        body=N_(
+            "The recipient did not send back the {amount} you sent by mistake (case {reference})."
+            "\n\nOur customer service now looks into it; {held} still in their wallet is held."
+        ),
+    ),
     # Money movements
     Template(
         "wallet.money_out",

@@ -95,9 +95,11 @@ async def refund(
     held: int,
     key: str,
     case_reference: str,
+    write_off: bool = True,
 ) -> Refunded:
     """Give ``amount`` back to the claimant: first from the recipient's held money (the rest of
-    that hold is released), then from the operator's loss account."""
+    that hold is released), then — for an unauthorized transaction, not for a sender's own
+    mistake (``write_off=False``) — from the operator's loss account."""
     ledger = await Ledger.of_session(session)
     now = clock_of(session).now()
     claimant = await wallet_account(session, claimant_id, currency)
@@ -124,7 +126,7 @@ async def refund(
         ]  # fmt: skip
     elif hold_id is not None:
         await release(session, hold_id=hold_id, key=key)
-    written_off = amount - from_recipient
+    written_off = amount - from_recipient if write_off else 0
     if written_off:
         loss = await system_account_id(ledger.conn, LOSS_ACCOUNT[0], currency, LOSS_ACCOUNT[1])
         entry = await ledger.post(
@@ -196,3 +198,45 @@ async def _name_parties(session: Any, rows: list[WalletTransaction]) -> None:
         if other is not None:
             row.counterparty_name = mask_name(other.real_name)
             row.counterparty_phone = mask_phone(other.phone)
+
+
+async def send_back(
+    session: Any,
+    *,
+    recipient_id: uuid.UUID,
+    sender_id: uuid.UUID,
+    currency: str,
+    amount: int,
+    key: str,
+    case_reference: str,
+) -> uuid.UUID:
+    """The recipient of a mistaken transfer sends it back (with their consent and PIN): one
+    transfer entry, a refund row on each side. Returns the sender's history row."""
+    ledger = await Ledger.of_session(session)
+    now = clock_of(session).now()
+    source = await wallet_account(session, recipient_id, currency)
+    target = await wallet_account(session, sender_id, currency)
+    entry = await ledger.post(
+        transfer(
+            f"{key}:send-back",
+            debit_account_id=source.id,
+            credit_account_id=target.id,
+            amount=amount,
+            currency=currency,
+            entry_type="mistaken_return",
+            metadata={"case": case_reference},
+        )
+    )
+    after = {p.account_id: p.balance_after for p in entry.postings}
+    reference = new_reference(now)
+    rows = [
+        _row(sender_id, target.id, "in", amount, currency, after[target.id], entry.entry_id,
+             reference, case_reference, now, counterparty=recipient_id),
+        _row(recipient_id, source.id, "out", amount, currency, after[source.id], entry.entry_id,
+             reference + "R", case_reference, now, counterparty=sender_id),
+    ]  # fmt: skip
+    for row in rows:
+        session.add(row)
+    await _name_parties(session, rows)
+    await session.flush()
+    return rows[0].id

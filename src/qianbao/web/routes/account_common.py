@@ -37,6 +37,11 @@ NOTICES: dict[str, str] = {
     "held_confirmed": N_("Thank you for confirming. The payment was sent."),
     "held_denied": N_("The payment was cancelled and your account is frozen."),
     "claim_opened": N_("Your claim is open. We tell you at every step."),
+    "return_asked": N_(
+        "We asked the recipient to send the money back. We tell you when they answer."
+    ),
+    "returned": N_("Thank you: the money is sent back."),
+    "return_declined": N_("Thank you for answering. Our customer service looks into it."),
     "claim_appealed": N_("Your appeal is sent. A different team member looks at the case again."),
     "card_bound": N_("Your card is bound."),
     "preferences_saved": N_("Saved."),

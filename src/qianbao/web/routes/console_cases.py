@@ -50,6 +50,8 @@ SHARED_LABELS = {
 
 
 CASE_STATUS_LABELS = {
+    "asked": N_("Waiting for the recipient to send it back"),
+    "returned": N_("Sent back by the recipient"),
     "open": N_("Being investigated"),
     "recommended": N_("Waiting for a supervisor's decision"),
     "refunded": N_("Upheld: money returned"),
@@ -65,6 +67,10 @@ CASE_EVENT_LABELS = {
     "refunded": N_("Refunded"),
     "rejected": N_("Not upheld"),
     "appealed": N_("Appealed"),
+    "asked": N_("Recipient asked to send it back"),
+    "returned": N_("Sent back by the recipient"),
+    "declined": N_("The recipient said it was no mistake"),
+    "not_answered": N_("No answer from the recipient within a week"),
 }
 
 
@@ -140,9 +146,9 @@ async def _case_page(
                 for e in await recent_events(s, claimant.id, limit=10)
             ],
             "shared": gettext(locale, SHARED_LABELS.get(case.shared, case.shared)),
-            "what_happened": gettext(locale, case.what_happened)
-            if case.source == "held_no"
-            else case.what_happened,
+            # The wallet's own words are msgids (shown in the reader's language); a customer's,
+            # as written (gettext leaves text it does not know as it is).
+            "what_happened": gettext(locale, case.what_happened),
             "people": {
                 k: await _person(s, v)
                 for k, v in (

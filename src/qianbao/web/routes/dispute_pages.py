@@ -6,18 +6,22 @@ from __future__ import annotations
 import contextlib
 import uuid
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from qianbao.disputes import claims
+from qianbao.disputes import claims, mistaken
+from qianbao.identity.accounts import by_id
 from qianbao.identity.deps import client_ip, identity_ctx
+from qianbao.identity.phones import mask_name, mask_phone
 from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.text import from_typing
 from qianbao.wallet import history
+from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
     current_caller,
@@ -152,3 +156,95 @@ async def case_appeal(request: Request, case_id: str) -> Response:
     except DomainError as exc:
         return await _case_page(request, case_id, exc, note)
     return redirect(f"/wallet/cases/{case_id}", notice="claim_appealed")
+
+
+# -- mistaken transfers ---------------------------------------------------------------------------
+@router.get("/wallet/tx/{transaction_id}/mistaken", response_class=HTMLResponse)
+async def mistaken_form(request: Request, transaction_id: str) -> Response:
+    return await _mistaken_page(request, transaction_id, "")
+
+
+async def _mistaken_page(
+    request: Request, transaction_id: str, note: str, exc: DomainError | None = None
+) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    tx = await history.get_transaction(db_session(request), caller.user.id, transaction_id)
+    problem = domain_problem(exc, locale_of(request)) if exc else None
+    return render(
+        request,
+        "wallet/mistaken.html",
+        {"tx": tx, "note": note, "problem": problem},
+        status_code=problem.status if problem else 200,
+    )
+
+
+@router.post("/wallet/tx/{transaction_id}/mistaken", response_class=HTMLResponse)
+async def mistaken_send(request: Request, transaction_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    form = await form_values(request)
+    note = form.get("note", "").strip()
+    try:
+        case = await mistaken.ask_back(
+            db_session(request),
+            identity_ctx(request),
+            caller.user,
+            transaction_id=transaction_id,
+            note=note,
+        )
+    except DomainError as exc:
+        return await _mistaken_page(request, transaction_id, note, exc)
+    return redirect(f"/wallet/cases/{case.id}", notice="return_asked")
+
+
+async def _masked(s: Any, user_id: uuid.UUID) -> str:
+    user = await by_id(s, user_id)
+    return " ".join(p for p in (mask_name(user.real_name), mask_phone(user.phone)) if p)
+
+
+async def _return_page(request: Request, case_id: str, exc: DomainError | None = None) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    case = await mistaken.for_recipient(db_session(request), caller.user.id, case_id)
+    problem = domain_problem(exc, locale_of(request)) if exc else None
+    return render(
+        request,
+        "wallet/return.html",
+        {
+            "case": case,
+            "words": gettext(locale_of(request), case.what_happened),  # a msgid, or theirs
+            "sender": await _masked(db_session(request), case.user_id),
+            "problem": problem,
+            "notice": notice_of(request),
+        },
+        status_code=problem.status if problem else 200,
+    )
+
+
+@router.get("/wallet/returns/{case_id}", response_class=HTMLResponse)
+async def return_page(request: Request, case_id: str) -> Response:
+    return await _return_page(request, case_id)
+
+
+@router.post("/wallet/returns/{case_id}/{answer}", response_class=HTMLResponse)
+async def return_answer(request: Request, case_id: str, answer: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    form = await form_values(request)
+    s, ctx = db_session(request), identity_ctx(request)
+    try:
+        if answer == "send-back":
+            await mistaken.give_back(s, ctx, caller.user, case_id, pin=form.get("pin", ""))
+        elif answer == "decline":
+            await mistaken.decline(s, ctx, caller.user, case_id, reason=form.get("reason", ""))
+        else:
+            return redirect(f"/wallet/returns/{case_id}")
+    except DomainError as exc:
+        return await _return_page(request, case_id, exc)
+    notice = "returned" if answer == "send-back" else "return_declined"
+    return redirect(f"/wallet/returns/{case_id}", notice=notice)

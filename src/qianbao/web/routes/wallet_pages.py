@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from qianbao.disputes import claims as dispute_claims
+from qianbao.disputes import mistaken as dispute_mistaken
 from qianbao.identity.deps import Caller, client_ip, identity_ctx
 from qianbao.identity.phones import mask_phone
 from qianbao.kernel.clock import clock_of
@@ -63,6 +64,7 @@ async def wallet_home(request: Request) -> Response:
             "name": caller.user.real_name,
             "unread": await inbox.unread_count(s, caller.user.id),
             "held": await held_transfers.waiting(s, caller.user.id),
+            "returns": await dispute_mistaken.asked_of(s, caller.user.id),
         },
     )
 
