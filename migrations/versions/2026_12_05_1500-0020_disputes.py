@@ -40,6 +40,10 @@ def upgrade() -> None:
         sa.Column("transaction_id", pg.UUID(as_uuid=True), nullable=False),
         sa.Column("counterparty_user_id", pg.UUID(as_uuid=True), nullable=True),
         sa.Column("merchant_payment_id", pg.UUID(as_uuid=True), nullable=True),
+        sa.Column("merchant_id", pg.UUID(as_uuid=True), nullable=True),
+        _ts("merchant_due_at"),
+        sa.Column("merchant_answer", sa.Text(), nullable=True),
+        _ts("merchant_answered_at"),
         sa.Column("currency", sa.String(8), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("claimed", sa.BigInteger(), nullable=False),
@@ -93,6 +97,21 @@ def upgrade() -> None:
     op.create_index("ix_dispute_cases_user", "dispute_cases", ["user_id", "created_at"])
     op.create_index("ix_dispute_cases_status_due", "dispute_cases", ["status", "due_at"])
     op.create_index("ix_dispute_cases_counterparty", "dispute_cases", ["counterparty_user_id"])
+    op.create_index("ix_dispute_cases_merchant", "dispute_cases", ["merchant_id", "created_at"])
+    # A chargeback takes part of a payment back: it can no longer be refunded.
+    op.add_column(
+        "merchant_payments",
+        sa.Column("charged_back", sa.BigInteger(), nullable=False, server_default="0"),
+    )
+    op.drop_constraint(
+        op.f("ck_merchant_payments_refunds_within_payment"), "merchant_payments", type_="check"
+    )
+    op.create_check_constraint(
+        op.f("ck_merchant_payments_refunds_within_payment"),
+        "merchant_payments",
+        "refunded >= 0 AND charged_back >= 0 AND refunded + charged_back <= amount "
+        "AND refunded_fee <= fee AND refunded_discount <= discount",
+    )
     op.create_table(
         "dispute_case_events",
         sa.Column("id", sa.BigInteger(), autoincrement=True, primary_key=True),
@@ -108,6 +127,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_constraint(
+        op.f("ck_merchant_payments_refunds_within_payment"), "merchant_payments", type_="check"
+    )
+    op.drop_column("merchant_payments", "charged_back")
+    op.create_check_constraint(
+        op.f("ck_merchant_payments_refunds_within_payment"),
+        "merchant_payments",
+        "refunded >= 0 AND refunded <= amount AND refunded_fee <= fee "
+        "AND refunded_discount <= discount",
+    )
     op.drop_table("dispute_case_events")
     op.drop_table("dispute_cases")
     op.execute(

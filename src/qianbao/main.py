@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from qianbao import __version__
 from qianbao.disputes.api import router as disputes_api
+from qianbao.disputes.api_merchant import router as merchant_disputes_api
 from qianbao.identity.api import auth as auth_api
 from qianbao.identity.api_me import me as me_api
 from qianbao.identity.api_staff import staff as staff_api
@@ -86,6 +87,7 @@ from qianbao.web.routes import (
     inbox_pages,
     merchant_apply_pages,
     merchant_pages,
+    merchant_pages_disputes,
     ops_merchant_money,
     ops_pages,
     pay_code_pages,
@@ -218,6 +220,7 @@ def create_app(
     app.include_router(cards_api)
     app.include_router(held_api)
     app.include_router(disputes_api)
+    app.include_router(merchant_disputes_api)
     app.include_router(payments_api)
     app.include_router(payment_callbacks)
     app.include_router(wallet_ops_api)
@@ -260,6 +263,7 @@ def create_app(
     app.include_router(console_cases.router)
     app.include_router(merchant_apply_pages.router)
     app.include_router(merchant_pages.router)
+    app.include_router(merchant_pages_disputes.router)
     app.include_router(pay_pages.router)
     app.include_router(pay_code_pages.router)
     app.include_router(console_api)

@@ -145,6 +145,9 @@ class DisputesSettings(BaseModel):
     appeal_days: int = Field(
         default=30, description="A rejected claim may be appealed once within this time."
     )
+    merchant_answer_days: int = Field(
+        default=7, description="A merchant has this long to answer a claim on its payment."
+    )
     return_days: int = Field(
         default=7,
         description="A mistaken transfer's recipient has this long to send it back before it "

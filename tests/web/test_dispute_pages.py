@@ -133,3 +133,69 @@ def test_sent_to_the_wrong_person_and_sent_back_with_one_tap(open_page, server):
     assert "已退回给您" in sender_page.locator("#case-status").inner_text()
     sender_page.goto("/wallet")
     assert "1,000.00" in sender_page.locator(".balance-amount").first.inner_text()
+
+
+def test_a_claim_on_a_shop_payment_answered_by_the_shop_and_charged_back(open_page, server):
+    from tests.web.test_merchant_pages import (
+        _customer,
+        _merchant_available,
+        _pay,
+        _shop,
+        _sign_in_staff,
+        _wallet,
+    )
+    from tests.web.test_merchant_pages import _staff as _merchant_staff
+
+    shop = _shop(server, "街角咖啡", "Corner Coffee")
+    owner = open_page()
+    phone = _customer(owner, server, "zh_CN", 200_00)
+    _pay(server, shop, phone, "88.00")
+    _pay(server, shop, phone, "20.00")  # the shop has more than this claim
+    before = _merchant_available(server, shop)
+
+    # The customer claims the 88.00 from the payment's page.
+    owner.goto("/wallet/history")
+    owner.locator("a.tx").filter(has_text="88.00").first.click()
+    owner.locator("#tx-claim").click()
+    owner.locator("#claim-what").fill("我没有在这家店消费过")
+    owner.get_by_role("button", name="提交申诉").click()
+    owner.wait_for_url("**/wallet/cases/**")
+    reference = re.search(r"D\d{14}", owner.locator("h1").inner_text()).group(0)
+    assert "已通知商户" in owner.locator("#case-timeline").inner_text()
+
+    # The shop sees the dispute on its dashboard and answers.
+    staff_phone, staff_secret = _merchant_staff(server, shop)
+    desk = open_page(viewport="desktop")
+    _sign_in_staff(desk, staff_phone, staff_secret)
+    desk.goto("/merchant/disputes")
+    item = desk.locator(f"#dispute-{reference}")
+    assert "88.00" in item.inner_text()
+    item.locator("textarea").fill("顾客当面取走了拿铁，有监控录像")
+    item.get_by_role("button", name="提交答复").click()
+    desk.wait_for_url("**/merchant/disputes?done=dispute_answered")
+    shot(desk, "merchant-disputes")
+
+    # An agent reads the answer and recommends; a supervisor upholds the claim.
+    agent_phone, agent_secret = _staff(server, "support_agent", "客服小周")
+    agent = open_page(viewport="desktop")
+    _sign_in_with_code(agent, agent_phone, agent_secret, "继续")
+    agent.goto("/console/cases")
+    agent.get_by_role("link", name=reference).click()
+    assert "有监控录像" in agent.locator("#case-merchant-answer").inner_text()
+    agent.locator("#case-note").fill("客户设备被盗后的消费")
+    agent.get_by_role("button", name="提出建议").click()
+    agent.wait_for_url("**notice=recommended")
+    boss_phone, boss_secret = _staff(server, "supervisor", "主管老钱")
+    boss = open_page(viewport="desktop")
+    _sign_in_with_code(boss, boss_phone, boss_secret, "继续")
+    boss.goto(agent.url.split("?")[0])
+    boss.locator("#case-reason").fill("这笔消费不是您本人所为，已从商户退回。")
+    boss.get_by_role("button", name="批准").click()
+    boss.wait_for_url("**notice=decided")
+
+    assert _merchant_available(server, shop) == before - 88_00  # charged back
+    assert _wallet(server, phone) == 200_00 - 20_00
+    desk.goto("/merchant/disputes")
+    assert "88.00" in desk.locator(f"#dispute-{reference} .dispute-status").inner_text()
+    owner.reload()
+    assert "已退回" in owner.locator("#case-status").inner_text()

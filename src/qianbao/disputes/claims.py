@@ -35,6 +35,7 @@ from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
+from qianbao.merchants import chargebacks
 from qianbao.wallet import history, recovery
 
 OPENED = "disputes.case_opened"
@@ -68,6 +69,21 @@ async def event(
     )
 
 
+async def hold_recipient(session: Any, case: Case, step: str) -> None:
+    """Hold what is still in the recipient's wallet, up to the claimed amount, for the case."""
+    assert case.counterparty_user_id is not None
+    held = await recovery.hold_from(
+        session,
+        recipient_id=case.counterparty_user_id,
+        claimant_id=case.user_id,
+        currency=case.currency,
+        up_to=case.claimed,
+        key=f"case:{case.id}:{step}",
+    )
+    case.hold_id, case.held = held.hold_id, held.amount
+    await event(session, case, "held", amount=held.amount)
+
+
 async def open_claim(
     session: Any,
     ctx: IdentityContext,
@@ -85,12 +101,17 @@ async def open_claim(
     """Open an unauthorized-transaction claim on one of the user's own transactions."""
     settings = ctx.settings.disputes
     tx = await history.get_transaction(session, user.id, transaction_id)  # theirs, or 404
-    if (
-        tx.direction != "out"
-        or tx.kind != "transfer"
-        or tx.status != "completed"
-        or tx.counterparty_user_id is None
-    ):
+    if tx.direction != "out" or tx.status != "completed" or tx.kind not in ("transfer", "payment"):
+        raise NotClaimable()
+    payment = None
+    if tx.kind == "payment":  # a claim on a shop: a chargeback if upheld
+        payment_id = (tx.details or {}).get("payment_id")
+        if not payment_id:
+            raise NotClaimable()
+        payment = await chargebacks.facts(session, uuid.UUID(payment_id))
+        if payment.claimable <= 0 or payment.customer_id != user.id:
+            raise NotClaimable()
+    elif tx.counterparty_user_id is None:
         raise NotClaimable()
     now = clock_of(session).now()
     if now - tx.created_at > timedelta(days=settings.claim_window_days):
@@ -109,8 +130,9 @@ async def open_claim(
         raise ClaimInvalid(reason=N_("the description is too long"))
     if shared not in SHARED:
         raise ClaimInvalid(reason=N_("say whether you shared a code, your PIN or your password"))
-    amount = Money.parse(claimed, tx.currency, allow_zero=False).minor if claimed else tx.amount
-    if not 0 < amount <= tx.amount:
+    most = tx.amount if payment is None else min(tx.amount, payment.claimable)
+    amount = Money.parse(claimed, tx.currency, allow_zero=False).minor if claimed else most
+    if not 0 < amount <= most:
         raise ClaimInvalid(
             reason=N_("the amount claimed must be more than 0 and at most the transaction's")
         )
@@ -122,7 +144,10 @@ async def open_claim(
         status="open",
         user_id=user.id,
         transaction_id=tx.id,
-        counterparty_user_id=tx.counterparty_user_id,
+        counterparty_user_id=tx.counterparty_user_id if payment is None else None,
+        merchant_payment_id=payment.payment_id if payment else None,
+        merchant_id=payment.merchant_id if payment else None,
+        merchant_due_at=now + timedelta(days=settings.merchant_answer_days) if payment else None,
         currency=tx.currency,
         amount=tx.amount,
         claimed=amount,
@@ -138,16 +163,22 @@ async def open_claim(
     session.add(case)
     await session.flush()  # the unique index: a second claim at the same instant fails here
     await event(session, case, "opened", actor=user.id, amount=amount)
-    held = await recovery.hold_from(
-        session,
-        recipient_id=tx.counterparty_user_id,
-        claimant_id=user.id,
-        currency=tx.currency,
-        up_to=amount,
-        key=f"case:{case.id}:hold",
-    )
-    case.hold_id, case.held = held.hold_id, held.amount
-    await event(session, case, "held", amount=held.amount)
+    if payment is None:
+        await hold_recipient(session, case, "hold")
+    else:  # the shop is told and may answer with its evidence
+        await chargebacks.dispute_event(
+            session,
+            payment.merchant_id,
+            "dispute.opened",
+            case_reference=case.reference,
+            payment_id=payment.payment_id,
+            amount=amount,
+            currency=tx.currency,
+            status="under_review",
+            respond_by=case.merchant_due_at,
+            at=now,
+        )
+        await event(session, case, "merchant_told", public=True)
     if freeze_account and user.frozen_at is None:
         await freeze.freeze(
             session, ctx, user, reason=f"claim {case.reference}", ip=ip, outgoing_only=True
@@ -264,15 +295,6 @@ async def appeal(
     case.due_at = now + timedelta(hours=settings.recommend_hours)
     await event(session, case, "appealed", actor=user.id, note=case.appeal_note)
     if case.counterparty_user_id is not None:  # hold again what the recipient still has
-        held = await recovery.hold_from(
-            session,
-            recipient_id=case.counterparty_user_id,
-            claimant_id=user.id,
-            currency=case.currency,
-            up_to=case.claimed,
-            key=f"case:{case.id}:appeal-hold",
-        )
-        case.hold_id, case.held = held.hold_id, held.amount
-        await event(session, case, "held", amount=held.amount)
+        await hold_recipient(session, case, "appeal-hold")
     await session.flush()
     return case

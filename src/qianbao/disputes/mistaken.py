@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qianbao.disputes.claims import OPENED, event, new_reference
+from qianbao.disputes.claims import OPENED, event, hold_recipient, new_reference
 from qianbao.disputes.errors import (
     AlreadyClaimed,
     CaseNotFound,
@@ -179,17 +179,7 @@ async def _to_support(session: Any, settings: Any, case: Case, why: str, note: s
     case.status, case.updated_at = "open", now
     case.due_at = now + timedelta(hours=settings.disputes.recommend_hours)
     await event(session, case, why, actor=case.counterparty_user_id, note=note)
-    assert case.counterparty_user_id is not None
-    held = await recovery.hold_from(
-        session,
-        recipient_id=case.counterparty_user_id,
-        claimant_id=case.user_id,
-        currency=case.currency,
-        up_to=case.claimed,
-        key=f"case:{case.id}:hold",
-    )
-    case.hold_id, case.held = held.hold_id, held.amount
-    await event(session, case, "held", amount=held.amount)
+    await hold_recipient(session, case, "hold")
     await session.flush()
     await outbox.emit(session, OPENED, {"case_id": str(case.id)})
     sender = await session.get(User, case.user_id)

@@ -36,6 +36,10 @@ class Case(Base):
     transaction_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))  # their wallet row
     counterparty_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     merchant_payment_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    merchant_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    merchant_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    merchant_answer: Mapped[str | None] = mapped_column(Text)
+    merchant_answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     currency: Mapped[str] = mapped_column(String(8))
     amount: Mapped[int] = mapped_column(BigInteger)  # the transaction's
     claimed: Mapped[int] = mapped_column(BigInteger)  # what the customer asks back
@@ -77,6 +81,7 @@ class Case(Base):
         Index("ix_dispute_cases_user", "user_id", "created_at"),
         Index("ix_dispute_cases_status_due", "status", "due_at"),
         Index("ix_dispute_cases_counterparty", "counterparty_user_id"),
+        Index("ix_dispute_cases_merchant", "merchant_id", "created_at"),
     )
 
 

@@ -27,6 +27,7 @@ from qianbao.identity.models import User
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
+from qianbao.merchants import chargebacks
 from qianbao.wallet import recovery
 
 DECIDERS = ("supervisor", "admin")
@@ -155,21 +156,35 @@ async def decide(
     key = f"case:{case.id}:{'appeal' if case.appealed_at else 'first'}"
     if case.recommendation == "refund":
         assert case.recommended_amount is not None
-        done = await recovery.refund(
-            session,
-            claimant_id=case.user_id,
-            recipient_id=case.counterparty_user_id,
-            currency=case.currency,
-            amount=case.recommended_amount,
-            hold_id=case.hold_id,
-            held=case.held,
-            key=key,
-            case_reference=case.reference,
-            write_off=case.kind == "unauthorized",  # a sender's own mistake is not our loss
-        )
+        wanted = case.recommended_amount
+        from_merchant = 0
+        if case.merchant_payment_id is not None:  # a chargeback first
+            from_merchant, _ = await chargebacks.charge_back(
+                session,
+                case.merchant_payment_id,
+                amount=wanted,
+                key=key,
+                case_reference=case.reference,
+            )
+            case.recovered_merchant += from_merchant
+        done = recovery.Refunded(0, 0, None)
+        if wanted - from_merchant:
+            done = await recovery.refund(
+                session,
+                claimant_id=case.user_id,
+                recipient_id=case.counterparty_user_id,
+                currency=case.currency,
+                amount=wanted - from_merchant,
+                hold_id=case.hold_id,
+                held=case.held,
+                key=key,
+                case_reference=case.reference,
+                write_off=case.kind == "unauthorized",  # a sender's own mistake is not our loss
+            )
         case.recovered_held += done.from_recipient
         case.written_off += done.written_off
-        case.recommended_amount = done.from_recipient + done.written_off  # what really came back
+        # What really came back (a mistaken transfer's recipient may have had less).
+        case.recommended_amount = from_merchant + done.from_recipient + done.written_off
         case.status = "refunded"
         await event(
             session, case, "refunded", actor=supervisor.id, note=reason,
@@ -183,6 +198,20 @@ async def decide(
         template = "disputes.case_rejected"
     case.hold_id, case.closed_at = None, now
     await session.flush()
+    if case.merchant_id is not None and case.merchant_payment_id is not None:
+        await chargebacks.dispute_event(
+            session,
+            case.merchant_id,
+            "dispute.closed",
+            case_reference=case.reference,
+            payment_id=case.merchant_payment_id,
+            amount=case.claimed,
+            currency=case.currency,
+            status="lost" if case.recovered_merchant else "won",
+            respond_by=case.merchant_due_at,
+            at=now,
+            charged_back=case.recovered_merchant,
+        )
     await tell(session, settings, claimant, case, template)
     return case
 

@@ -86,6 +86,7 @@ class Payment(Base):
     refunded: Mapped[int] = mapped_column(BigInteger, server_default="0")
     refunded_fee: Mapped[int] = mapped_column(BigInteger, server_default="0")
     refunded_discount: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    charged_back: Mapped[int] = mapped_column(BigInteger, server_default="0")  # upheld claims
     order_reference: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(String(200))
     reference: Mapped[str] = mapped_column(String(32), unique=True)  # read out to support
@@ -108,8 +109,8 @@ class Payment(Base):
             name="amounts_sane",
         ),
         CheckConstraint(
-            "refunded >= 0 AND refunded <= amount AND refunded_fee <= fee "
-            "AND refunded_discount <= discount",
+            "refunded >= 0 AND charged_back >= 0 AND refunded + charged_back <= amount "
+            "AND refunded_fee <= fee AND refunded_discount <= discount",
             name="refunds_within_payment",
         ),
         # An order reference is paid at most once (and waits for at most one PIN).

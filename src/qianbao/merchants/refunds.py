@@ -60,6 +60,18 @@ def _share(total: int, price: int, refunded_after: int, returned: int) -> int:
     return total * refunded_after // price - returned
 
 
+def money_back_details(merchant: Merchant, payment: Payment, **extra: str) -> dict[str, str]:
+    """What the customer's history row of money back from a shop shows (refund, chargeback)."""
+    return {
+        "merchant_id": str(merchant.id),
+        "merchant_name_en": merchant.name_en,
+        "category": merchant.category,
+        "payment_id": str(payment.id),
+        "payment_reference": payment.reference,
+        **extra,
+    }
+
+
 async def _fee_account_of(ledger: Ledger, payment: Payment) -> int:
     """The fee revenue account the payment's fee went to (its shard's): the fee comes back
     from there."""
@@ -121,7 +133,9 @@ async def refund(
         raise MerchantNotActive()
     if payment.status != "succeeded":
         raise PaymentNotRefundable()
-    left = payment.amount - payment.refunded
+    left = (
+        payment.amount - payment.refunded - payment.charged_back
+    )  # a chargeback is not refundable
     cur = payment.currency
     value = left if amount is None else amount.minor
     if amount is not None and amount.currency != cur:
@@ -205,14 +219,7 @@ async def refund(
                 note=text or None,
                 reference=reference,
                 entry_id=entry.entry_id,
-                details={
-                    "merchant_id": str(merchant.id),
-                    "merchant_name_en": merchant.name_en,
-                    "category": merchant.category,
-                    "payment_id": str(payment.id),
-                    "refund_id": str(refund_id),
-                    "payment_reference": payment.reference,
-                },
+                details=money_back_details(merchant, payment, refund_id=str(refund_id)),
                 created_at=now,
                 listed_at=now,
             )

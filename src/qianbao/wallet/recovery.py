@@ -81,7 +81,7 @@ async def release(session: Any, *, hold_id: uuid.UUID | None, key: str) -> None:
 class Refunded:
     from_recipient: int
     written_off: int
-    transaction_id: uuid.UUID  # the claimant's history row for the money back
+    transaction_id: uuid.UUID | None  # the claimant's first history row for the money back
 
 
 async def refund(
@@ -149,7 +149,7 @@ async def refund(
         session.add(row)
     await _name_parties(session, rows)
     await session.flush()
-    return Refunded(from_recipient, written_off, rows[0].id)
+    return Refunded(from_recipient, written_off, rows[0].id if rows else None)
 
 
 def _row(

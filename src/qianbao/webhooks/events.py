@@ -18,6 +18,8 @@ EVENT_TYPES = (
     "refund.failed",
     "payout.paid",
     "payout.failed",
+    "dispute.opened",
+    "dispute.closed",
 )
 
 MESSAGE_ID_PREFIX = "msg_"

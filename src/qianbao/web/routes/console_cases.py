@@ -71,6 +71,8 @@ CASE_EVENT_LABELS = {
     "returned": N_("Sent back by the recipient"),
     "declined": N_("The recipient said it was no mistake"),
     "not_answered": N_("No answer from the recipient within a week"),
+    "merchant_told": N_("The merchant was told"),
+    "merchant_answered": N_("The merchant answered"),
 }
 
 

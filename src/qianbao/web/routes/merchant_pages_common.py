@@ -30,6 +30,7 @@ SECURITY_SETUP = "/security#two-factor"
 # Short success messages after a redirect (?done=key): only these keys, never free text.
 NOTICES: dict[str, str] = {
     "refunded": N_("The refund is made: the money is back in the customer's wallet."),
+    "dispute_answered": N_("Your answer is sent: the team deciding the claim reads it."),
     "key_revoked": N_("The API key is revoked: it no longer works."),
     "endpoint_enabled": N_("The endpoint is enabled again."),
     "endpoint_disabled": N_("The endpoint is disabled: nothing is sent to it any more."),
@@ -94,6 +95,8 @@ EVENT_TYPES = {
     "refund.failed": N_("A refund failed"),
     "payout.paid": N_("A payout reached your bank"),
     "payout.failed": N_("A payout failed"),
+    "dispute.opened": N_("A customer claimed a payment"),
+    "dispute.closed": N_("A claim on a payment was decided"),
 }
 TABS = (
     ("overview", "/merchant", N_("Overview"), False),
@@ -101,6 +104,7 @@ TABS = (
     ("qr", "/merchant/qr", N_("QR codes"), False),
     ("till", "/merchant/till", N_("Till"), False),
     ("settlements", "/merchant/settlements", N_("Settlements"), False),
+    ("disputes", "/merchant/disputes", N_("Disputes"), False),
     ("keys", "/merchant/keys", N_("API keys"), True),
     ("webhooks", "/merchant/webhooks", N_("Webhooks"), True),
 )

@@ -314,7 +314,7 @@ async def transaction_page(request: Request, transaction_id: str) -> Response:
             "notice": notice_of(request),
             "case": case,
             "claimable": case is None
-            and row.kind == "transfer"
+            and row.kind in ("transfer", "payment")
             and row.direction == "out"
             and row.status == "completed",
         },
