@@ -167,3 +167,30 @@ async def test_a_rejected_claim_leaves_the_merchant_whole_and_tells_it_it_won(
     closed = (await _events(app, shop.id))[-1]
     assert closed[0] == "dispute.closed" and closed[1]["status"] == "won"
     assert uuid.UUID(case["id"])
+
+
+async def test_the_operators_money_report_still_agrees_after_a_chargeback(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    from qianbao.merchants import reports
+
+    client, app = fresh_client, fresh_app
+    shop = await make_merchant(app)
+    _, token, _ = await ready_user(client, app, minor=100_00)
+    await _paid(client, shop, token, "30.00")
+    await _paid(client, shop, token, "12.00")
+    case = (
+        await client.post(
+            "/api/v1/disputes/claims",
+            json={"transaction_id": await _payment_tx(client, token), "what_happened": "x",
+                  "shared": "nothing", "amount": "7.00"},
+            headers=bearer(token),
+        )
+    ).json()  # fmt: skip
+    agent, supervisor = await _staff(app, "support_agent"), await _staff(app, "supervisor")
+    await _recommend(app, agent, case["id"], refund=True, amount=None, note="found")
+    await _decide(app, supervisor, case["id"], approve=True, reason="ok")
+    async with app.state.db.transaction() as s:
+        report = await reports.money_report(s)
+    assert report.charged_back == 7_00
+    assert report.ok, [(c.label, c.expected, c.actual) for c in report.checks]

@@ -60,6 +60,7 @@ class MoneyReport:
     merchant_held: int
     fee_revenue: int
     marketing: int
+    charged_back: int = 0  # upheld customer claims taken back from the merchants (disputes)
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -75,6 +76,7 @@ async def money_report(session: Any, currency: str = CURRENCY) -> MoneyReport:
                 func.coalesce(func.sum(Payment.amount), 0),
                 func.coalesce(func.sum(Payment.discount), 0),
                 func.coalesce(func.sum(Payment.fee), 0),
+                func.coalesce(func.sum(Payment.charged_back), 0),
             ).where(Payment.status == "succeeded", Payment.currency == currency)
         )
     ).one()
@@ -127,9 +129,10 @@ async def money_report(session: Any, currency: str = CURRENCY) -> MoneyReport:
         merchant_held=held,
         fee_revenue=sum(fees_in.values()),
         marketing=sum(marketing_in.values()),
+        charged_back=int(paid[4]),
     )
     r = report
-    owed = (r.gross - r.fees) - (r.refunded - r.fees_returned) - r.settled_paid
+    owed = (r.gross - r.fees) - (r.refunded - r.fees_returned) - r.charged_back - r.settled_paid
     report.checks = [
         Check(N_("Merchant accounts (posted)"), owed, r.merchant_posted),
         Check(N_("Merchant accounts (held for payouts)"), r.settled_in_flight, r.merchant_held),
