@@ -240,3 +240,27 @@ async def test_two_claims_on_one_transaction_at_the_same_instant_make_one_case(
     loser = first if first.status_code == 409 else second
     assert loser.json()["code"] == "disputes.already_claimed"
     assert await balance(client, bob) == ("0.00", "300.00")  # held once
+
+
+async def test_a_claim_against_a_frozen_recipient_opens_and_holds_nothing(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    """The recipient's account is frozen (nothing can leave it, and the ledger holds nothing in a
+    frozen account): the claim still opens, saying 0 is held; upheld, the loss account pays."""
+    from qianbao.identity import freeze
+
+    client, app = fresh_client, fresh_app
+    alice, _, bob, _, tx_id = await _sent(client, app)
+    bob_id = (await client.get("/api/v1/me", headers=bearer(bob))).json()["id"]
+    async with app.state.db.transaction() as s:
+        user = await s.get(User, uuid.UUID(bob_id))
+        await freeze.freeze(s, app.state.identity, user, reason="fraud ring")
+    r = await _claim(client, alice, tx_id)
+    assert r.status_code == 201, r.text
+    assert r.json()["held"] == "0.00"
+    agent, supervisor = await _staff(app, "support_agent"), await _staff(app, "supervisor")
+    await _recommend(app, agent, r.json()["id"], refund=True, amount=None, note="ring")
+    losses = await system_balance(app, "equity", "fraud_losses")
+    await _decide(app, supervisor, r.json()["id"], approve=True, reason="ok")
+    assert await system_balance(app, "equity", "fraud_losses") == losses - 30_000
+    assert await balance(client, alice) == ("1000.00", "0.00")

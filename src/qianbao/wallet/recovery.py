@@ -15,7 +15,12 @@ from qianbao.kernel.clock import clock_of
 from qianbao.ledger import CreateHold, Ledger, PostHold, VoidHold, transfer
 from qianbao.ledger import accounts as ledger_accounts
 from qianbao.ledger.accounts import system_account_id
-from qianbao.ledger.errors import InsufficientFunds
+from qianbao.ledger.errors import (
+    AccountClosed,
+    AccountDebitFrozen,
+    AccountFrozen,
+    InsufficientFunds,
+)
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.models import WalletTransaction
 from qianbao.wallet.transfer import new_reference
@@ -66,6 +71,10 @@ async def hold_from(
             )
         except InsufficientFunds:  # spent between our read and the hold: read again
             continue
+        except (AccountFrozen, AccountDebitFrozen, AccountClosed):
+            # Nothing can leave a frozen account anyway, and the ledger holds nothing in it: the
+            # case says 0 was held (and an upheld claim is paid by the loss account).
+            return Held(None, 0)
         return Held(hold.hold_id, amount)
     return Held(None, 0)
 
