@@ -264,3 +264,34 @@ async def test_a_claim_against_a_frozen_recipient_opens_and_holds_nothing(
     await _decide(app, supervisor, r.json()["id"], approve=True, reason="ok")
     assert await system_balance(app, "equity", "fraud_losses") == losses - 30_000
     assert await balance(client, alice) == ("1000.00", "0.00")
+
+
+async def test_the_risk_page_reports_claims_recovered_and_written_off(
+    fresh_client: httpx.AsyncClient, fresh_app: FastAPI
+):
+    import re
+
+    client, app = fresh_client, fresh_app
+    alice, _, bob, _, tx_id = await _sent(client, app)
+    carol_phone, _, _ = await ready_user(client, app)
+    r = await client.post(
+        "/api/v1/wallet/transfers",
+        json={"to": carol_phone, "amount": "120.00", "currency": "CNY", "pin": PIN},
+        headers={**bearer(bob), **key()},
+    )
+    assert r.status_code == 201
+    case = (await _claim(client, alice, tx_id)).json()
+    agent, supervisor = await _staff(app, "support_agent"), await _staff(app, "supervisor")
+    await _recommend(app, agent, case["id"], refund=True, amount=None, note="found")
+    await _decide(app, supervisor, case["id"], approve=True, reason="ok")
+    token, _ = await staff_member(app, role="support_agent")
+    page = (await client.get("/console/risk", headers=bearer(token))).text
+
+    def figure(element_id: str) -> str:
+        found = re.search(rf'id="{element_id}">([^<]*)<', page)
+        assert found, element_id
+        return found.group(1)
+
+    assert figure("report-opened") == "1"
+    assert "180.00" in figure("report-recovered") and "120.00" in figure("report-written-off")
+    assert 'id="chart-answers"' in page or "chart-rules" in page

@@ -227,6 +227,11 @@ async def totals(session: Any, *, since: Any) -> dict[str, Any]:
                 func.count().filter(Case.status == "rejected"),
                 func.coalesce(func.sum(Case.recovered_held), 0),
                 func.coalesce(func.sum(Case.written_off), 0),
+                func.coalesce(func.sum(Case.recovered_merchant), 0),
+                func.avg(func.extract("epoch", Case.closed_at - Case.created_at)).filter(
+                    Case.status.in_(("refunded", "rejected"))
+                ),
+                func.count().filter(Case.status == "returned"),
             ).where(Case.created_at >= since)
         )
     ).one()
@@ -237,4 +242,7 @@ async def totals(session: Any, *, since: Any) -> dict[str, Any]:
         "rejected": int(row[3]),
         "recovered": int(row[4]),
         "written_off": int(row[5]),
+        "charged_back": int(row[6]),
+        "hours_to_decision": round(float(row[7]) / 3600, 1) if row[7] is not None else None,
+        "returned": int(row[8]),
     }

@@ -449,3 +449,15 @@ async def recent(session: Any, *, statuses: tuple[str, ...], limit: int = 50) ->
         .limit(limit)
     )
     return list(rows.scalars())
+
+
+async def answers_since(session: Any, since: datetime) -> dict[str, int]:
+    """For the reports: held transfers since ``since`` by how they ended."""
+    from sqlalchemy import func
+
+    rows = await session.execute(
+        select(HeldTransfer.status, func.count())
+        .where(HeldTransfer.created_at >= since)
+        .group_by(HeldTransfer.status)
+    )
+    return {status: int(n) for status, n in rows.all()}

@@ -24,6 +24,7 @@ from qianbao.kernel.text import from_typing
 from qianbao.risk import restrictions, rule_changes
 from qianbao.risk.rules import RULE_CODES, THRESHOLDS, TITLES, Rule
 from qianbao.support.console import audit
+from qianbao.support.console.reports import bars
 from qianbao.wallet import held as held_transfers
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
@@ -37,6 +38,12 @@ NOTICES = {
     "proposed": N_("The change is proposed. Another operator must approve it."),
     "applied": N_("The change is approved and in force."),
     "rejected": N_("The change is rejected; the rule stays as it was."),
+}
+HELD_LABELS = {
+    "confirmed": N_("Said Yes"),
+    "denied": N_("Said No"),
+    "expired": N_("No answer"),
+    "waiting": N_("Waiting"),
 }
 ACTION_LABELS = {
     "allow": N_("Allowed"),
@@ -114,6 +121,16 @@ async def risk_queue(request: Request) -> Response:
         for d in await rule_changes.decisions_of(s, flagged_only=True, limit=50)
     ]
     since = clock_of_app(request).now() - timedelta(days=30)
+    rates = await rule_changes.hit_rates(s, since=since)
+    answers = await held_transfers.answers_since(s, since)
+    words = labels(locale)
+    fired = [(words["titles"][c], sum(rates["rules"].get(c, {}).values())) for c in RULE_CODES]
+    charts = {
+        "rules": bars(fired),
+        "answers": bars(
+            [(gettext(locale, HELD_LABELS[k]), answers.get(k, 0)) for k in HELD_LABELS]
+        ),
+    }
     return render(
         request,
         "console/risk.html",
@@ -123,9 +140,12 @@ async def risk_queue(request: Request) -> Response:
             "restricted": restricted,
             "cases": cases,
             "decisions": decisions,
-            "rates": await rule_changes.hit_rates(s, since=since),
+            "rates": rates,
             "codes": RULE_CODES,
-            "l": labels(locale),
+            "l": words,
+            "claims": await dispute_review.totals(s, since=since),
+            "answers": answers,
+            "charts": charts,
         },
     )
 
