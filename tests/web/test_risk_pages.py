@@ -102,6 +102,7 @@ def test_step_up_then_a_held_transfer_answered_yes_and_one_answered_no(open_page
     phone.wait_for_url("**/wallet/held/**")
     _press(phone, "#held-no button[type=submit]", r"notice=held_denied")
     assert "冻结" in notice_text(phone)
+    assert phone.locator("#held-cases").get_attribute("href") == "/wallet/cases"
     shot(phone, "risk-denied-zh")
     phone.goto("/wallet")
     assert "您的账户已冻结" in phone.locator(".alert-box").first.inner_text()
