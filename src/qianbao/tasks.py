@@ -25,7 +25,7 @@ from qianbao.support.chat.service import Config as ChatConfig
 from qianbao.support.tickets import service as ticket_service
 from qianbao.support.tickets import tasks as ticket_tasks
 from qianbao.wallet import held as held_transfers
-from qianbao.wallet import payouts, topup, withdrawal_steps
+from qianbao.wallet import held_answers, payouts, topup, withdrawal_steps
 from qianbao.wallet import tasks as wallet_tasks
 from qianbao.worker import JobContext, registry
 
@@ -41,7 +41,7 @@ async def submit_withdrawal(ctx: JobContext, payload: dict[str, Any]) -> None:
 
 
 async def expire_held_transfers(ctx: JobContext) -> None:
-    await held_transfers.expire_due(ctx.session, ctx.services["settings"])
+    await held_answers.expire_due(ctx.session, ctx.services["settings"])
 
 
 async def open_case_for_denied_hold(ctx: JobContext, payload: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from qianbao.risk.models import DecisionRow, RuleRow
-from qianbao.wallet import held as held_transfers
+from qianbao.wallet import held_answers
 from tests.support.identity import STRONG_PASSWORD, bearer, e164, last_code, sms_messages
 from tests.support.wallet import PIN, balance, key, ready_user
 
@@ -174,7 +174,7 @@ async def test_no_answer_in_time_cancels_it_and_a_late_answer_is_refused(
     )
     assert r.status_code == 409 and r.json()["code"] == "risk.answer_too_late"
     async with app.state.db.transaction() as s:
-        assert await held_transfers.expire_due(s, app.state.settings) == 1
+        assert await held_answers.expire_due(s, app.state.settings) == 1
     assert await balance(client, alice) == ("5000.00", "0.00")
     assert await balance(client, bob) == ("0.00", "0.00")
     r = await client.get(f"/api/v1/wallet/held/{held_id}", headers=bearer(alice))

@@ -139,6 +139,10 @@ class Money:
     def __str__(self) -> str:
         return self.to_decimal_string()
 
+    def text(self) -> str:
+        """The amount with its currency code, as messages show it: ``12.34 CNY``."""
+        return f"{self.to_decimal_string()} {self.currency}"
+
     def to_json(self) -> dict[str, str]:
         return {"amount": self.to_decimal_string(), "currency": self.currency}
 

@@ -14,6 +14,7 @@ from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_calle
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.money import Money
 from qianbao.wallet import held as held_transfers
+from qianbao.wallet import held_answers
 from qianbao.wallet.models import HeldTransfer
 
 router = APIRouter(prefix="/api/v1/wallet/held", tags=["held transfers"], route_class=TxRoute)
@@ -75,7 +76,7 @@ async def resend(held_id: uuid.UUID, request: Request, s: DbSession, caller: Me)
 async def yes(
     held_id: uuid.UUID, body: YesIn, request: Request, s: DbSession, caller: Me
 ) -> HeldOut:
-    h = await held_transfers.confirm(
+    h = await held_answers.confirm(
         s, identity_ctx(request), caller.user, held_id, code=body.code, ip=client_ip(request)
     )
     return held_out(h)
@@ -87,7 +88,7 @@ async def yes(
     summary="No, it was not me: cancel it and freeze my account",
 )
 async def no(held_id: uuid.UUID, request: Request, s: DbSession, caller: Me) -> HeldOut:
-    h = await held_transfers.deny(
+    h = await held_answers.deny(
         s, identity_ctx(request), caller.user, held_id, ip=client_ip(request)
     )
     return held_out(h)

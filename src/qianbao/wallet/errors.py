@@ -99,3 +99,22 @@ class WithdrawalNotReviewable(WalletError):
 class ReasonRequired(WalletError):
     code = "wallet.reason_required"
     message = N_("Give a reason (at least 5 characters): the customer will read it.")
+
+
+# Held transfers (D2): the "Was this you?" answers. Codes under risk.*: the risk rules held them.
+class HeldNotFound(WalletError):
+    code = "risk.held_not_found"
+    kind = ErrorKind.NOT_FOUND
+    message = N_("No such payment is waiting for your answer.")
+
+
+class AlreadyAnswered(WalletError):
+    code = "risk.already_answered"
+    kind = ErrorKind.CONFLICT
+    message = N_("This payment was already answered: {status}.")
+
+
+class AnswerTooLate(WalletError):
+    code = "risk.answer_too_late"
+    kind = ErrorKind.CONFLICT
+    message = N_("The time to answer has passed: the payment was cancelled and no money moved.")

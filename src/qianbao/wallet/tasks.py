@@ -22,7 +22,7 @@ TASK = "wallet.notify_transfer"
 
 
 def _money(minor: int | None, currency: str) -> str:
-    return f"{Money(minor or 0, currency).to_decimal_string()} {currency}"
+    return Money(minor or 0, currency).text()
 
 
 async def notify_transfer(ctx: JobContext, payload: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
 from qianbao.wallet.models import HeldTransfer as WalletHeld
 from qianbao.wallet.models import WalletTransaction
+from qianbao.wallet.recipients import Recipient
 from qianbao.wallet.tasks import TOPIC as TRANSFER_COMPLETED
 
 MAX_NOTE = 50
@@ -56,13 +57,6 @@ WITH rows AS (
 )
 INSERT INTO outbox_messages (topic, payload) VALUES ($15, $16::jsonb)
 """
-
-
-@dataclass(frozen=True)
-class Recipient:
-    user_id: uuid.UUID
-    masked_name: str
-    masked_phone: str
 
 
 @dataclass(frozen=True)
@@ -131,8 +125,8 @@ async def request_step_up_code(
         ip=ip,
         locale=sender.locale,
         params={
-            "amount": f"{amount.to_decimal_string()} {amount.currency}",
-            "payee": " ".join(p for p in (recipient.masked_name, recipient.masked_phone) if p),
+            "amount": amount.text(),
+            "payee": recipient.label,
         },
         context=step_up_context(recipient.user_id, amount),
     )
@@ -218,9 +212,7 @@ async def send(
                 session,
                 ctx,
                 sender,
-                held_transfers.Recipient(
-                    recipient.user_id, recipient.masked_name, recipient.masked_phone
-                ),
+                recipient,
                 amount=amount,
                 note=note,
                 key=key,

@@ -15,7 +15,6 @@ from starlette.responses import Response
 
 from qianbao.disputes import review as dispute_review
 from qianbao.identity.accounts import by_id
-from qianbao.identity.errors import Forbidden
 from qianbao.identity.phones import mask_phone
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, clock_of_app, db_session
@@ -30,7 +29,7 @@ from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, form_values, redirect
 from qianbao.web.routes.console_pages import _staff
-from qianbao.web.routes.ops_pages import OPERATOR_ROLES
+from qianbao.web.routes.ops_pages import OPERATOR_ROLES, _operator
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
@@ -192,15 +191,6 @@ async def rules_page(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     return await _rules_page(request, who)
-
-
-async def _operator(request: Request) -> Any:
-    who = await _staff(request)
-    if isinstance(who, Response):
-        return who
-    if who.user.role not in OPERATOR_ROLES:
-        raise Forbidden()
-    return who
 
 
 def _whole(value: str) -> int:

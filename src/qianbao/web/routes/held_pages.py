@@ -14,6 +14,7 @@ from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.wallet import held as held_transfers
+from qianbao.wallet import held_answers
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
     current_caller,
@@ -42,7 +43,6 @@ async def _page(request: Request, held_id: uuid.UUID, exc: DomainError | None = 
             "held": held,
             "payee": await held_transfers.payee_of(s, held),
             "answerable": held_transfers.is_answerable(held, now),
-            "late": held.status == "waiting" and not held_transfers.is_answerable(held, now),
             "problem": problem,
             "notice": notice_of(request),
             "phone": caller.user.phone[-4:],
@@ -64,7 +64,7 @@ async def held_yes(request: Request, held_id: uuid.UUID) -> Response:
         return login_redirect(request)
     form = await form_values(request)
     try:
-        await held_transfers.confirm(
+        await held_answers.confirm(
             db_session(request),
             identity_ctx(request),
             caller.user,
@@ -84,7 +84,7 @@ async def held_no(request: Request, held_id: uuid.UUID) -> Response:
         return login_redirect(request)
     await form_values(request)  # the CSRF check
     try:
-        await held_transfers.deny(
+        await held_answers.deny(
             db_session(request), identity_ctx(request), caller.user, held_id, ip=client_ip(request)
         )
     except DomainError as exc:
