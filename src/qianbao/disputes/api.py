@@ -78,9 +78,7 @@ def case_out(c: Case, events: list[CaseEvent] | None = None, locale: str = "zh_C
         amount=_m(c.amount, c.currency) or "0",
         claimed=_m(c.claimed, c.currency) or "0",
         held=_m(c.held, c.currency) or "0",
-        refunded=_m(c.recovered_held + c.recovered_merchant + c.written_off, c.currency)
-        if c.status == "refunded"
-        else None,
+        refunded=_m(c.returned, c.currency) if c.status == "refunded" else None,
         decision_reason=c.decision_reason if c.status in ("refunded", "rejected") else None,
         can_appeal=c.status == "rejected" and c.appealed_at is None,
         ticket=c.ticket_reference,

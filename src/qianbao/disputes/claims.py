@@ -37,6 +37,7 @@ from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
 from qianbao.merchants import chargebacks
 from qianbao.wallet import history, recovery
+from qianbao.wallet.models import WalletTransaction
 
 OPENED = "disputes.case_opened"
 MAX_TEXT = 2000
@@ -84,6 +85,35 @@ async def hold_recipient(session: Any, case: Case, step: str) -> None:
     await event(session, case, "held", amount=held.amount)
 
 
+async def own_sent(
+    session: Any, user: User, transaction_id: str, kinds: tuple[str, ...]
+) -> WalletTransaction:
+    """The user's own money-out transaction of one of ``kinds``, gone through (a transfer with
+    its recipient known): what a case can be about. Anyone else's is not found."""
+    tx = await history.get_transaction(session, user.id, transaction_id)
+    if tx.direction != "out" or tx.status != "completed" or tx.kind not in kinds:
+        raise NotClaimable()
+    if tx.kind == "transfer" and tx.counterparty_user_id is None:
+        raise NotClaimable()
+    return tx
+
+
+def check_window(settings: Any, tx: WalletTransaction, now: datetime) -> None:
+    if now - tx.created_at > timedelta(days=settings.claim_window_days):
+        raise ClaimTooLate(days=settings.claim_window_days)
+
+
+async def first_case_on(session: Any, tx: WalletTransaction) -> None:
+    """Refuse a second case on a transaction. Two at the same instant: the second waits for the
+    first's transaction, then finds its case."""
+    await lock_for_transaction(session, f"claim:{tx.id}")
+    existing = (
+        await session.execute(select(Case.reference).where(Case.transaction_id == tx.id))
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise AlreadyClaimed(reference=existing)
+
+
 async def open_claim(
     session: Any,
     ctx: IdentityContext,
@@ -100,9 +130,7 @@ async def open_claim(
 ) -> Case:
     """Open an unauthorized-transaction claim on one of the user's own transactions."""
     settings = ctx.settings.disputes
-    tx = await history.get_transaction(session, user.id, transaction_id)  # theirs, or 404
-    if tx.direction != "out" or tx.status != "completed" or tx.kind not in ("transfer", "payment"):
-        raise NotClaimable()
+    tx = await own_sent(session, user, transaction_id, ("transfer", "payment"))
     payment = None
     if tx.kind == "payment":  # a claim on a shop: a chargeback if upheld
         payment_id = (tx.details or {}).get("payment_id")
@@ -111,18 +139,9 @@ async def open_claim(
         payment = await chargebacks.facts(session, uuid.UUID(payment_id))
         if payment.claimable <= 0 or payment.customer_id != user.id:
             raise NotClaimable()
-    elif tx.counterparty_user_id is None:
-        raise NotClaimable()
     now = clock_of(session).now()
-    if now - tx.created_at > timedelta(days=settings.claim_window_days):
-        raise ClaimTooLate(days=settings.claim_window_days)
-    # Two claims on one transaction at the same instant: the second waits, then finds the first.
-    await lock_for_transaction(session, f"claim:{tx.id}")
-    existing = (
-        await session.execute(select(Case.reference).where(Case.transaction_id == tx.id))
-    ).scalar_one_or_none()
-    if existing is not None:
-        raise AlreadyClaimed(reference=existing)
+    check_window(settings, tx, now)
+    await first_case_on(session, tx)
     what_happened = (what_happened or "").strip()
     if not what_happened:
         raise ClaimInvalid(reason=N_("say what happened"))

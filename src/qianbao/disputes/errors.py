@@ -73,3 +73,15 @@ class AppealTooLate(DomainError):
     code = "disputes.appeal_too_late"
     kind = ErrorKind.CONFLICT
     message = N_("An appeal must be made within {days} days of the decision.")
+
+
+class MerchantAnswerTooLate(DomainError):
+    code = "disputes.merchant_answer_too_late"
+    kind = ErrorKind.CONFLICT
+    message = N_("The time to answer this dispute has passed.")
+
+
+class MerchantAlreadyAnswered(DomainError):
+    code = "disputes.merchant_already_answered"
+    kind = ErrorKind.CONFLICT
+    message = N_("This dispute was already answered.")

@@ -10,26 +10,19 @@ from typing import Any
 from sqlalchemy import select
 
 from qianbao.disputes.claims import event
-from qianbao.disputes.errors import CaseNotFound, ClaimInvalid, WrongStage
+from qianbao.disputes.errors import (
+    CaseNotFound,
+    ClaimInvalid,
+    MerchantAlreadyAnswered,
+    MerchantAnswerTooLate,
+    WrongStage,
+)
 from qianbao.disputes.models import Case
 from qianbao.kernel.clock import clock_of
-from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.text import plain_text
 
 MAX_EVIDENCE = 4000
-
-
-class AnswerTooLate(DomainError):
-    code = "disputes.merchant_answer_too_late"
-    kind = ErrorKind.CONFLICT
-    message = N_("The time to answer this dispute has passed.")
-
-
-class AlreadyAnswered(DomainError):
-    code = "disputes.merchant_already_answered"
-    kind = ErrorKind.CONFLICT
-    message = N_("This dispute was already answered.")
 
 
 async def of_merchant(session: Any, merchant_id: uuid.UUID, *, limit: int = 100) -> list[Case]:
@@ -57,12 +50,12 @@ async def answer(
 ) -> Case:
     case = await one(session, merchant_id, reference, lock=True)
     if case.merchant_answered_at is not None:
-        raise AlreadyAnswered()
+        raise MerchantAlreadyAnswered()
     if case.status not in ("open", "recommended"):
         raise WrongStage(status=case.status)
     now = clock_of(session).now()
     if case.merchant_due_at is not None and now > case.merchant_due_at:
-        raise AnswerTooLate()
+        raise MerchantAnswerTooLate()
     text = plain_text(evidence or "").strip()
     if not text:
         raise ClaimInvalid(reason=N_("write the shop's answer"))

@@ -13,13 +13,18 @@ from typing import Any
 
 from sqlalchemy import select
 
-from qianbao.disputes.claims import OPENED, event, hold_recipient, new_reference
+from qianbao.disputes.claims import (
+    OPENED,
+    check_window,
+    event,
+    first_case_on,
+    hold_recipient,
+    new_reference,
+    own_sent,
+)
 from qianbao.disputes.errors import (
-    AlreadyClaimed,
     CaseNotFound,
     ClaimInvalid,
-    ClaimTooLate,
-    NotClaimable,
     WrongStage,
 )
 from qianbao.disputes.models import Case
@@ -29,9 +34,8 @@ from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
 from qianbao.kernel import outbox
 from qianbao.kernel.clock import clock_of
-from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.i18n import N_
-from qianbao.wallet import history, recovery
+from qianbao.wallet import recovery
 
 DEFAULT_NOTE = N_("I sent this to the wrong person by mistake.")
 
@@ -40,26 +44,13 @@ async def ask_back(
     session: Any, ctx: IdentityContext, user: User, *, transaction_id: str, note: str
 ) -> Case:
     settings = ctx.settings.disputes
-    tx = await history.get_transaction(session, user.id, transaction_id)  # theirs, or 404
-    if (
-        tx.direction != "out"
-        or tx.kind != "transfer"
-        or tx.status != "completed"
-        or tx.counterparty_user_id is None
-    ):
-        raise NotClaimable()
+    tx = await own_sent(session, user, transaction_id, ("transfer",))
     now = clock_of(session).now()
-    if now - tx.created_at > timedelta(days=settings.claim_window_days):
-        raise ClaimTooLate(days=settings.claim_window_days)
+    check_window(settings, tx, now)
     note = (note or "").strip()
     if len(note) > 500:
         raise ClaimInvalid(reason=N_("the description is too long"))
-    await lock_for_transaction(session, f"claim:{tx.id}")
-    existing = (
-        await session.execute(select(Case.reference).where(Case.transaction_id == tx.id))
-    ).scalar_one_or_none()
-    if existing is not None:
-        raise AlreadyClaimed(reference=existing)
+    await first_case_on(session, tx)
     case = Case(
         reference=new_reference(now),
         kind="mistaken",
@@ -135,7 +126,6 @@ async def give_back(
     )
     now = clock_of(session).now()
     case.status, case.closed_at, case.updated_at = "returned", now, now
-    case.recommended_amount = case.claimed  # what came back, for the message
     await event(session, case, "returned", actor=recipient.id, amount=case.claimed)
     await session.flush()
     sender = await session.get(User, case.user_id)

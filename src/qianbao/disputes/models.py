@@ -67,6 +67,12 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    @property
+    def returned(self) -> int:
+        """What came back to the customer: from the recipient's held money, the merchant and the
+        operator's loss account."""
+        return self.recovered_held + self.recovered_merchant + self.written_off
+
     __table_args__ = (
         CheckConstraint(f"kind IN {CASE_KINDS!r}", name="kind_known"),
         CheckConstraint(f"status IN {CASE_STATUSES!r}", name="status_known"),

@@ -11,6 +11,7 @@ from qianbao.identity.phones import mask_name, mask_phone
 from qianbao.kernel.money import Money
 from qianbao.notifications import inbox, outbox_sealer
 from qianbao.notifications import request as request_notification
+from qianbao.wallet.recipients import payee_label
 
 STEPS = (
     "disputes.case_opened",
@@ -20,10 +21,6 @@ STEPS = (
     "disputes.returned",
     "disputes.return_declined",
 )
-
-
-def _money(minor: int, currency: str) -> str:
-    return f"{Money(minor, currency).to_decimal_string()} {currency}"
 
 
 async def tell(
@@ -38,14 +35,12 @@ async def tell(
     """``sender``: the recipient of a mistaken transfer is told who asks (masked)."""
     params = {
         "reference": case.reference,
-        "amount": _money(case.claimed, case.currency),
-        "held": _money(case.held, case.currency),
-        "refunded": _money(case.recommended_amount or 0, case.currency),
+        "amount": Money(case.claimed, case.currency).text(),
+        "held": Money(case.held, case.currency).text(),
+        "refunded": Money(case.returned, case.currency).text(),
     }
     if sender is not None:
-        params["who"] = " ".join(
-            p for p in (mask_name(sender.real_name), mask_phone(sender.phone)) if p
-        )
+        params["who"] = payee_label(mask_name(sender.real_name), mask_phone(sender.phone))
     link = f"/wallet/returns/{case.id}" if user.id != case.user_id else f"/wallet/cases/{case.id}"
     created = await inbox.add(
         session,

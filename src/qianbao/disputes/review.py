@@ -183,13 +183,11 @@ async def decide(
             )
         case.recovered_held += done.from_recipient
         case.written_off += done.written_off
-        # What really came back (a mistaken transfer's recipient may have had less).
-        case.recommended_amount = from_merchant + done.from_recipient + done.written_off
         case.status = "refunded"
+        # What really came back (a mistaken transfer's recipient may have had less).
         await event(
-            session, case, "refunded", actor=supervisor.id, note=reason,
-            amount=case.recommended_amount,
-        )  # fmt: skip
+            session, case, "refunded", actor=supervisor.id, note=reason, amount=case.returned
+        )
         template = "disputes.case_refunded"
     else:
         await recovery.release(session, hold_id=case.hold_id, key=key)

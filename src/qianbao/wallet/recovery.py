@@ -10,8 +10,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from qianbao.identity.models import User
 from qianbao.identity.phones import mask_name, mask_phone
 from qianbao.kernel.clock import clock_of
+from qianbao.kernel.ids import uuid7
 from qianbao.ledger import CreateHold, Ledger, PostHold, VoidHold, transfer
 from qianbao.ledger import accounts as ledger_accounts
 from qianbao.ledger.accounts import system_account_id
@@ -175,8 +177,6 @@ def _row(
     *,
     counterparty: uuid.UUID | None,
 ) -> WalletTransaction:
-    from qianbao.kernel.ids import uuid7
-
     return WalletTransaction(
         id=uuid7(),
         user_id=user_id,
@@ -198,8 +198,6 @@ def _row(
 
 
 async def _name_parties(session: Any, rows: list[WalletTransaction]) -> None:
-    from qianbao.identity.models import User
-
     for row in rows:
         if row.counterparty_user_id is None:
             continue

@@ -15,7 +15,6 @@ from starlette.responses import Response
 from qianbao.disputes import claims, review
 from qianbao.identity.accounts import by_id
 from qianbao.identity.deps import identity_ctx
-from qianbao.identity.phones import mask_phone
 from qianbao.identity.security import recent_events
 from qianbao.identity.sessions import active_sessions
 from qianbao.kernel.errors import DomainError
@@ -31,6 +30,7 @@ from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, form_values, redirect
 from qianbao.web.routes.console_pages import _staff
 from qianbao.web.routes.console_risk import labels as risk_labels
+from qianbao.web.routes.console_risk import person
 from qianbao.web.routes.security_view import EVENT_LABELS
 from qianbao.web.templating import locale_of, render
 
@@ -93,15 +93,7 @@ def _notice(request: Request) -> str | None:
 
 
 async def _person(s: Any, user_id: uuid.UUID | None) -> dict[str, Any] | None:
-    if user_id is None:
-        return None
-    user = await by_id(s, user_id)
-    return {
-        "id": str(user.id),
-        "name": user.real_name or "—",
-        "phone": mask_phone(user.phone),
-        "frozen": user.frozen_at is not None,
-    }
+    return await person(s, user_id) if user_id is not None else None
 
 
 @router.get("/console/cases", response_class=HTMLResponse)

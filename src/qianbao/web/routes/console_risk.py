@@ -64,15 +64,19 @@ def _notice(request: Request) -> str | None:
     return gettext(locale_of(request), NOTICES[key]) if key in NOTICES else None
 
 
-async def _who(
-    s: Any, user_id: uuid.UUID, cache: dict[uuid.UUID, dict[str, str]]
-) -> dict[str, str]:
+async def person(
+    s: Any, user_id: uuid.UUID, cache: dict[uuid.UUID, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A customer or staff member as the console lists them (name, masked phone, frozen);
+    ``cache`` spares reading the same person twice for one page."""
+    cache = {} if cache is None else cache
     if user_id not in cache:
         user = await by_id(s, user_id)
         cache[user_id] = {
             "name": user.real_name or "—",
             "phone": mask_phone(user.phone),
             "id": str(user.id),
+            "frozen": user.frozen_at is not None,
         }
     return cache[user_id]
 
@@ -96,7 +100,7 @@ async def risk_queue(request: Request) -> Response:
     waiting = [
         {
             "h": h,
-            "who": await _who(s, h.user_id, people),
+            "who": await person(s, h.user_id, people),
             "payee": await held_transfers.payee_of(s, h),
         }
         for h in await held_transfers.recent(s, statuses=("waiting",))
@@ -104,19 +108,20 @@ async def risk_queue(request: Request) -> Response:
     denied = [
         {
             "h": h,
-            "who": await _who(s, h.user_id, people),
+            "who": await person(s, h.user_id, people),
             "payee": await held_transfers.payee_of(s, h),
         }
         for h in await held_transfers.recent(s, statuses=("denied",), limit=20)
     ]
     restricted = [
-        {"r": r, "who": await _who(s, r.user_id, people)} for r in await restrictions.list_active(s)
+        {"r": r, "who": await person(s, r.user_id, people)}
+        for r in await restrictions.list_active(s)
     ]
     cases = [
-        {"c": c, "who": await _who(s, c.user_id, people)} for c in await dispute_review.queue(s)
+        {"c": c, "who": await person(s, c.user_id, people)} for c in await dispute_review.queue(s)
     ]
     decisions = [
-        {"d": d, "who": await _who(s, d.user_id, people)}
+        {"d": d, "who": await person(s, d.user_id, people)}
         for d in await rule_changes.decisions_of(s, flagged_only=True, limit=50)
     ]
     since = clock_of_app(request).now() - timedelta(days=30)
@@ -155,14 +160,14 @@ async def _rules_page(
     s, locale = db_session(request), locale_of(request)
     people: dict[uuid.UUID, dict[str, str]] = {}
     changes = [
-        {"c": c, "who": await _who(s, c.proposed_by, people)}
+        {"c": c, "who": await person(s, c.proposed_by, people)}
         for c in await rule_changes.open_changes(s)
     ]
     history = [
         {
             "c": c,
-            "who": await _who(s, c.proposed_by, people),
-            "by": await _who(s, c.decided_by, people) if c.decided_by else None,
+            "who": await person(s, c.proposed_by, people),
+            "by": await person(s, c.decided_by, people) if c.decided_by else None,
         }
         for c in await rule_changes.recent_changes(s)
     ]

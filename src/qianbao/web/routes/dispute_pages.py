@@ -21,6 +21,7 @@ from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.text import from_typing
 from qianbao.wallet import history
+from qianbao.wallet.recipients import payee_label
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
@@ -44,9 +45,15 @@ def _noticed(value: str) -> datetime | None:
         return None
 
 
-async def _claim_page(
-    request: Request, transaction_id: str, values: dict[str, str], exc: DomainError | None = None
+async def _tx_form(
+    request: Request,
+    transaction_id: str,
+    template: str,
+    context: dict[str, Any],
+    exc: DomainError | None = None,
 ) -> Response:
+    """A form about one of the caller's transactions (a claim, a mistaken transfer), with the
+    service's refusal in the caller's language."""
     caller = await current_caller(request)
     if caller is None:
         return login_redirect(request)
@@ -54,8 +61,8 @@ async def _claim_page(
     problem = domain_problem(exc, locale_of(request)) if exc else None
     return render(
         request,
-        "wallet/claim.html",
-        {"tx": tx, "values": values, "problem": problem},
+        template,
+        {"tx": tx, "problem": problem, **context},
         status_code=problem.status if problem else 200,
     )
 
@@ -72,7 +79,8 @@ async def claim_form(request: Request, transaction_id: str) -> Response:
         )
     if existing is not None:
         return redirect(f"/wallet/cases/{existing.id}")
-    return await _claim_page(request, transaction_id, {"shared": "nothing", "freeze": "1"})
+    values = {"shared": "nothing", "freeze": "1"}
+    return await _tx_form(request, transaction_id, "wallet/claim.html", {"values": values})
 
 
 @router.post("/wallet/tx/{transaction_id}/claim", response_class=HTMLResponse)
@@ -98,7 +106,7 @@ async def claim_send(request: Request, transaction_id: str) -> Response:
             ip=client_ip(request),
         )
     except DomainError as exc:
-        return await _claim_page(request, transaction_id, values, exc)
+        return await _tx_form(request, transaction_id, "wallet/claim.html", {"values": values}, exc)
     return redirect(f"/wallet/cases/{case.id}", notice="claim_opened")
 
 
@@ -161,23 +169,7 @@ async def case_appeal(request: Request, case_id: str) -> Response:
 # -- mistaken transfers ---------------------------------------------------------------------------
 @router.get("/wallet/tx/{transaction_id}/mistaken", response_class=HTMLResponse)
 async def mistaken_form(request: Request, transaction_id: str) -> Response:
-    return await _mistaken_page(request, transaction_id, "")
-
-
-async def _mistaken_page(
-    request: Request, transaction_id: str, note: str, exc: DomainError | None = None
-) -> Response:
-    caller = await current_caller(request)
-    if caller is None:
-        return login_redirect(request)
-    tx = await history.get_transaction(db_session(request), caller.user.id, transaction_id)
-    problem = domain_problem(exc, locale_of(request)) if exc else None
-    return render(
-        request,
-        "wallet/mistaken.html",
-        {"tx": tx, "note": note, "problem": problem},
-        status_code=problem.status if problem else 200,
-    )
+    return await _tx_form(request, transaction_id, "wallet/mistaken.html", {"note": ""})
 
 
 @router.post("/wallet/tx/{transaction_id}/mistaken", response_class=HTMLResponse)
@@ -196,13 +188,13 @@ async def mistaken_send(request: Request, transaction_id: str) -> Response:
             note=note,
         )
     except DomainError as exc:
-        return await _mistaken_page(request, transaction_id, note, exc)
+        return await _tx_form(request, transaction_id, "wallet/mistaken.html", {"note": note}, exc)
     return redirect(f"/wallet/cases/{case.id}", notice="return_asked")
 
 
 async def _masked(s: Any, user_id: uuid.UUID) -> str:
     user = await by_id(s, user_id)
-    return " ".join(p for p in (mask_name(user.real_name), mask_phone(user.phone)) if p)
+    return payee_label(mask_name(user.real_name), mask_phone(user.phone))
 
 
 async def _return_page(request: Request, case_id: str, exc: DomainError | None = None) -> Response:
