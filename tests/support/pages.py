@@ -187,3 +187,23 @@ def sign_out(page: Any, locale: str) -> None:
     page.locator("form[action='/logout'] button").click()
     page.wait_for_url("**/login?notice=signed_out")
     assert T[locale]["signed_out"] in notice_text(page)
+
+
+def virtual_authenticator(page: Any) -> None:
+    """A platform authenticator (fingerprint / face, verified) in the page's browser, through
+    the DevTools protocol's WebAuthn domain."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )

@@ -17,6 +17,7 @@ from tests.support.pages import (
     sign_in,
     sign_out,
     sign_up,
+    virtual_authenticator,
 )
 
 pytestmark = pytest.mark.browser
@@ -325,21 +326,7 @@ def test_sessions_list_and_sign_out_another_device(open_page, server):
 
 def test_passkey_register_and_sign_in(open_page, server):
     page = open_page(locale="en")
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send(
-        "WebAuthn.addVirtualAuthenticator",
-        {
-            "options": {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-        },
-    )
+    virtual_authenticator(page)
     sign_up(page, server, "en")
     page.locator("#passkey-name").fill("Test phone")
     page.get_by_role("button", name="Add a passkey").click()

@@ -185,7 +185,7 @@ class PasskeyChallenge(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    purpose: Mapped[str] = mapped_column(String(16))  # register | login
+    purpose: Mapped[str] = mapped_column(String(16))  # register | login | step_up
     challenge: Mapped[bytes] = mapped_column(LargeBinary)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

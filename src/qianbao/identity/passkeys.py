@@ -4,7 +4,9 @@ expire after five minutes; the signature counter must grow."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -154,11 +156,18 @@ async def authentication_options(session: AsyncSession, ctx: IdentityContext) ->
     return {"challenge_id": str(challenge_id), "publicKey": json.loads(options_to_json(options))}
 
 
-async def authenticate(
-    session: AsyncSession, ctx: IdentityContext, *, challenge_id: str, credential: Any
-) -> User:
+async def _verified(
+    session: AsyncSession,
+    ctx: IdentityContext,
+    challenge: PasskeyChallenge,
+    credential: Any,
+    *,
+    owner: uuid.UUID | None = None,
+    user_verification: bool = False,
+) -> PasskeyCredential:
+    """The stored passkey that signed ``challenge`` (of ``owner``, when given); its signature
+    counter moves on. Any doubt is ``PasskeyFailed``."""
     cfg = ctx.settings.identity
-    challenge = await _take_challenge(session, ctx, challenge_id, "login")
     data = json.loads(credential) if isinstance(credential, str) else credential
     try:
         raw_id = base64url_to_bytes(
@@ -167,7 +176,7 @@ async def authenticate(
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PasskeyFailed() from exc
     stored = await session.get(PasskeyCredential, raw_id, with_for_update=True)
-    if stored is None:
+    if stored is None or (owner is not None and stored.user_id != owner):
         raise PasskeyFailed()
     try:
         verified = verify_authentication_response(
@@ -177,15 +186,76 @@ async def authenticate(
             expected_origin=cfg.webauthn_origin,
             credential_public_key=stored.public_key,
             credential_current_sign_count=stored.sign_count,
+            require_user_verification=user_verification,
         )
     except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
         raise PasskeyFailed() from exc
     stored.sign_count = verified.new_sign_count
     stored.last_used_at = ctx.clock.now()
+    return stored
+
+
+async def authenticate(
+    session: AsyncSession, ctx: IdentityContext, *, challenge_id: str, credential: Any
+) -> User:
+    challenge = await _take_challenge(session, ctx, challenge_id, "login")
+    stored = await _verified(session, ctx, challenge, credential)
     user = await session.get(User, stored.user_id)
     if user is None:
         raise PasskeyFailed()
     return user
+
+
+def _bound_challenge(bound: str) -> bytes:
+    """A step-up challenge: 16 random bytes and the SHA-256 of what it confirms (amount and
+    payee). The authenticator signs the challenge, so the signature covers the operation: PSD2's
+    dynamic linking."""
+    return secrets.token_bytes(16) + hashlib.sha256(bound.encode()).digest()
+
+
+async def step_up_options(
+    session: AsyncSession, ctx: IdentityContext, user: User, *, bound: str
+) -> dict[str, Any]:
+    """Options to confirm one operation (``bound`` names its amount and payee) with one of the
+    user's passkeys, user verification required."""
+    creds = list(
+        (
+            await session.execute(
+                select(PasskeyCredential.id).where(PasskeyCredential.user_id == user.id)
+            )
+        ).scalars()
+    )
+    if not creds:
+        raise PasskeyFailed()
+    options = generate_authentication_options(
+        rp_id=ctx.settings.identity.webauthn_rp_id,
+        challenge=_bound_challenge(bound),
+        allow_credentials=[PublicKeyCredentialDescriptor(id=c) for c in creds],
+        user_verification=UserVerificationRequirement.REQUIRED,
+    )
+    challenge_id = await _new_challenge(
+        session, ctx, purpose="step_up", challenge=options.challenge, user_id=user.id
+    )
+    return {"challenge_id": str(challenge_id), "publicKey": json.loads(options_to_json(options))}
+
+
+async def verify_step_up(
+    session: AsyncSession,
+    ctx: IdentityContext,
+    user: User,
+    *,
+    challenge_id: str,
+    credential: Any,
+    bound: str,
+) -> None:
+    """Check a passkey's signature over a step-up challenge made for exactly this operation
+    (another amount or payee fails), by one of this user's passkeys."""
+    challenge = await _take_challenge(session, ctx, challenge_id, "step_up")
+    if challenge.user_id != user.id or not secrets.compare_digest(
+        challenge.challenge[16:], hashlib.sha256(bound.encode()).digest()
+    ):
+        raise PasskeyFailed()
+    await _verified(session, ctx, challenge, credential, owner=user.id, user_verification=True)
 
 
 async def list_passkeys(session: AsyncSession, user: User) -> list[PasskeyCredential]:

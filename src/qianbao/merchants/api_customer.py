@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 
-from qianbao.identity.deps import Caller, identity_ctx, require_ready_caller
+from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
 from qianbao.kernel.http import TxRoute, db_session, locale_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
@@ -20,7 +20,9 @@ from qianbao.merchants.categories import category_name
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.pay import get_payment
 from qianbao.merchants.schemas import Amount, PaymentOut, amount, payment_out
+from qianbao.wallet.api import PasskeyOptionsOut, PasskeyProof
 from qianbao.wallet.errors import IdempotencyKeyMissing
+from qianbao.wallet.step_up import Proof
 
 router = APIRouter(prefix="/api/v1/pay", tags=["paying shops"], route_class=TxRoute)
 DbSession = Annotated[Any, Depends(db_session)]
@@ -79,9 +81,79 @@ async def view_checkout(
     )
 
 
-class PayIn(BaseModel):
+class StepUpFields(BaseModel):
+    """Sent again with the same request when the answer was 403 `risk.step_up_required`."""
+
+    step_up_code: str | None = Field(
+        default=None,
+        max_length=12,
+        description="The SMS code from POST /api/v1/pay/step-up-code (it names the price and the "
+        "shop, and works only for them)",
+    )
+    step_up_passkey: PasskeyProof | None = Field(
+        default=None,
+        description="Instead of the code: a passkey's answer to the challenge from "
+        "POST /api/v1/pay/step-up-passkey",
+    )
+
+    def proof(self) -> Proof:
+        return Proof.of(
+            self.step_up_code,
+            self.step_up_passkey.model_dump() if self.step_up_passkey else None,
+        )
+
+
+class PayIn(StepUpFields):
     pin: str = Field(max_length=12)
     promo_code: str | None = Field(default=None, max_length=40)
+
+
+class StepUpIn(BaseModel):
+    shop: str = Field(max_length=16, description="The shop's code")
+    amount: str = Field(
+        max_length=32, description="The price (a checkout's amount, before any promo code)"
+    )
+    currency: str = Field(default=CURRENCY, max_length=8)
+
+
+@router.post(
+    "/step-up-code",
+    status_code=202,
+    summary="Send the SMS code a payment needs (risk.step_up_required)",
+)
+async def step_up_code(
+    body: StepUpIn, request: Request, s: DbSession, caller: Me
+) -> dict[str, bool]:
+    merchant = await onboarding.by_code(s, body.shop)
+    await customer.send_step_up_code(
+        s,
+        identity_ctx(request),
+        caller.user,
+        merchant,
+        amount=Money.parse(body.amount, body.currency, allow_zero=False),
+        ip=client_ip(request),
+    )
+    return {"sent": True}
+
+
+@router.post(
+    "/step-up-passkey",
+    response_model=PasskeyOptionsOut,
+    summary="WebAuthn options to confirm a payment with a passkey (the challenge carries the "
+    "price and the shop)",
+)
+async def step_up_passkey(
+    body: StepUpIn, request: Request, s: DbSession, caller: Me
+) -> PasskeyOptionsOut:
+    merchant = await onboarding.by_code(s, body.shop)
+    options = await customer.step_up_passkey_options(
+        s,
+        identity_ctx(request),
+        caller.user,
+        merchant,
+        amount=Money.parse(body.amount, body.currency, allow_zero=False),
+    )
+    return PasskeyOptionsOut(**options)
 
 
 class PaidOut(BaseModel):
@@ -110,6 +182,8 @@ async def pay_checkout(
         session_id,
         pin=body.pin,
         promo_code=body.promo_code or None,
+        device_id=caller.session.device_id,
+        proof=body.proof(),
     )
     return PaidOut(
         payment=payment_out(done.payment), return_url=return_url(row), replayed=done.replayed
@@ -188,6 +262,8 @@ async def pay_shop(
         pin=body.pin,
         key=idempotency_key,
         promo_code=body.promo_code or None,
+        device_id=caller.session.device_id,
+        proof=body.proof(),
     )
     return PaidOut(payment=payment_out(done.payment), return_url=None, replayed=done.replayed)
 
@@ -242,7 +318,7 @@ async def pending(request: Request, s: DbSession, caller: Me) -> list[PendingOut
     return out
 
 
-class ConfirmIn(BaseModel):
+class ConfirmIn(StepUpFields):
     pin: str = Field(max_length=12)
 
 
@@ -255,7 +331,13 @@ async def confirm(
     payment_id: str, body: ConfirmIn, request: Request, s: DbSession, caller: Me
 ) -> PaymentOut:
     done = await payment_codes.confirm(
-        s, identity_ctx(request), caller.user, payment_id, pin=body.pin
+        s,
+        identity_ctx(request),
+        caller.user,
+        payment_id,
+        pin=body.pin,
+        device_id=caller.session.device_id,
+        proof=body.proof(),
     )
     return payment_out(done.payment)
 

@@ -3,6 +3,7 @@ dynamic QR), and the shop's static QR (the customer types the amount)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from qianbao.identity.context import IdentityContext
@@ -13,7 +14,9 @@ from qianbao.ledger.commands import check_key
 from qianbao.merchants import checkout
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_payments import CheckoutSession
-from qianbao.merchants.pay import Order, Paid, customer_key, get_payment, pay
+from qianbao.merchants.pay import Order, Paid, customer_key, get_payment, pay, step_up_bound
+from qianbao.wallet import step_up
+from qianbao.wallet.step_up import Proof
 
 
 async def pay_checkout(
@@ -24,6 +27,8 @@ async def pay_checkout(
     *,
     pin: str,
     promo_code: str | None = None,
+    device_id: uuid.UUID | None = None,
+    proof: Proof | None = None,
 ) -> tuple[Paid, CheckoutSession]:
     """Pay an open session. The session's row is locked first, so of two customers paying it
     at the same instant one pays and the other is told it is already paid; the same customer
@@ -43,8 +48,9 @@ async def pay_checkout(
     )
     key = customer_key(customer.id, f"checkout:{row.id}")
     done = await pay(
-        session, ctx, customer, merchant, order, key=key, pin=pin, promo_code=promo_code
-    )
+        session, ctx, customer, merchant, order, key=key, pin=pin, promo_code=promo_code,
+        device_id=device_id, proof=proof,
+    )  # fmt: skip
     return done, row
 
 
@@ -59,11 +65,44 @@ async def pay_shop(
     pin: str,
     key: str,
     promo_code: str | None = None,
+    device_id: uuid.UUID | None = None,
+    proof: Proof | None = None,
 ) -> Paid:
     """Pay a shop by its static QR code: the customer says how much."""
     check_key(key)
     order = Order(method="qr", amount=amount, description=checkout.description(note))
     return await pay(
         session, ctx, customer, merchant, order, key=customer_key(customer.id, key), pin=pin,
-        promo_code=promo_code,
+        promo_code=promo_code, device_id=device_id, proof=proof,
     )  # fmt: skip
+
+
+async def send_step_up_code(
+    session: Any,
+    ctx: IdentityContext,
+    customer: User,
+    merchant: Merchant,
+    *,
+    amount: Money,
+    ip: str | None,
+) -> None:
+    """The SMS code for a payment the risk rules want confirmed: it names the price and the
+    shop, and works only for them."""
+    await step_up.send_code(
+        session,
+        ctx,
+        customer,
+        bound=step_up_bound(merchant.id, amount),
+        amount=amount,
+        payee_label=merchant.name(customer.locale),
+        ip=ip,
+    )
+
+
+async def step_up_passkey_options(
+    session: Any, ctx: IdentityContext, customer: User, merchant: Merchant, *, amount: Money
+) -> dict[str, Any]:
+    """WebAuthn options whose challenge carries the price and the shop."""
+    return await step_up.passkey_options(
+        session, ctx, customer, bound=step_up_bound(merchant.id, amount)
+    )

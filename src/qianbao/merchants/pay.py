@@ -42,7 +42,7 @@ from qianbao.merchants.accounts import (
 from qianbao.merchants.errors import CurrencyNotAccepted, MerchantNotActive, OrderAlreadyPaid
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_payments import CheckoutSession, Payment
-from qianbao.wallet import limits
+from qianbao.wallet import limits, risk_checks, step_up
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.models import WalletTransaction
 from qianbao.wallet.tasks import TRANSACTION_TOPIC
@@ -121,9 +121,70 @@ WITH payment AS (
 ), closed AS (
   UPDATE merchant_checkout_sessions SET status = 'paid', payment_id = $1, closed_at = $18
   WHERE id = $12
+), decision AS (
+  INSERT INTO risk_decisions (id, user_id, channel, currency, amount, counterparty_id, device_id,
+                              action, reasons, signals, transaction_id, outcome, created_at)
+  SELECT $26, $3, 'payment', $5, $20, $2, $27, $28, $29::varchar[], $30::jsonb, $15, $31, $18
+   WHERE $26::uuid IS NOT NULL
 )
 INSERT INTO outbox_messages (topic, payload) VALUES ($24, $25::jsonb)
 """
+
+
+class NeedsCustomer(Exception):
+    """The risk rules want the customer to confirm a payment the till started without them."""
+
+
+def step_up_bound(merchant_id: uuid.UUID, amount: Money) -> str:
+    """A step-up for a payment confirms this price at this shop and nothing else."""
+    return step_up.bound_to("payment", merchant_id, amount)
+
+
+async def judge(
+    session: Any,
+    ctx: IdentityContext,
+    customer: User,
+    merchant: Merchant,
+    order: Order,
+    charged: Money,
+    *,
+    device_id: uuid.UUID | None,
+    pin_failures: int,
+    proof: step_up.Proof | None,
+    unattended: bool,
+) -> tuple[risk_checks.Assessment | None, str | None]:
+    """The real-time rules on a payment (D2), under the customer's limits lock: allowed, or
+    confirmed by a step-up bound to the price and the shop, or refused. A hold asks for a step-up
+    here: a shop at the till or a checkout cannot wait half an hour for an answer. A payment the
+    till started without the customer (a payment code under the no-PIN limit) goes to the
+    customer's phone instead (``NeedsCustomer``)."""
+    assessment = await risk_checks.assess(
+        session,
+        ctx,
+        customer.id,
+        channel="payment",
+        amount=charged,
+        payee_id=None,
+        device_id=device_id,
+        pin_failures=pin_failures,
+    )
+    if assessment is None or assessment.decision.action == "allow":
+        return assessment, None
+    if unattended and assessment.decision.action != "block":
+        raise NeedsCustomer()
+    values = risk_checks.decision_values(
+        assessment,
+        customer.id,
+        channel="payment",
+        amount=charged,
+        counterparty_id=merchant.id,
+        device_id=device_id,
+        transaction_id=None,
+    )
+    outcome = await step_up.required(
+        session, ctx, customer, values, proof, bound=step_up_bound(merchant.id, order.amount)
+    )
+    return assessment, outcome
 
 
 async def pay(
@@ -137,6 +198,8 @@ async def pay(
     pin: str | None,
     promo_code: str | None = None,
     payment: Payment | None = None,
+    device_id: uuid.UUID | None = None,
+    proof: step_up.Proof | None = None,
 ) -> Paid:
     """Move the money. ``key`` is the payment's idempotency key at this merchant
     (``customer_key`` for what the customer starts, ``till:…`` for a till). ``pin=None`` only
@@ -150,6 +213,7 @@ async def pay(
                 raise IdempotencyKeyReused()
             return Paid(found, replayed=True)
     ensure_can_pay(merchant, customer, order.amount)
+    pin_failures = customer.pin_failures  # before this try: a right PIN resets the count
     if pin is not None:
         # Before any lock: a wrong try is counted on the side pool (issue 13, defect 1).
         await identity_pin.verify_pin_in_transaction(session, ctx, customer, pin)
@@ -173,6 +237,18 @@ async def pay(
     risk = ctx.settings.risk
     await limits.enforce(
         session, customer, "payment", charged, velocity=(risk.velocity_max, risk.velocity_window_s)
+    )
+    assessment, outcome = await judge(
+        session,
+        ctx,
+        customer,
+        merchant,
+        order,
+        charged,
+        device_id=device_id,
+        pin_failures=pin_failures,
+        proof=proof,
+        unattended=pin is None,
     )
     fee = fee_for(merchant, order.method, amount, charged.currency)
     source = await wallet_account(session, customer.id, charged.currency)
@@ -270,6 +346,15 @@ async def pay(
             )
         )  # fmt: skip
         await session.flush()
+        if assessment is not None:
+            await risk_checks.log(
+                session,
+                risk_checks.decision_values(
+                    assessment, customer.id, channel="payment", amount=charged,
+                    counterparty_id=merchant.id, device_id=device_id, transaction_id=tx_id,
+                    outcome=outcome,
+                ),
+            )  # fmt: skip
         return Paid(payment, replayed=False)
     # A new payment, its customer's history row, its checkout session closed and the
     # notification in one statement on the ledger's connection (the same transaction), as a
@@ -284,6 +369,10 @@ async def pay(
             key, order.fingerprint(), now, source.id, charged.minor, balance,
             merchant.name_zh, json.dumps(details, ensure_ascii=False), TRANSACTION_TOPIC,
             json.dumps(notice),
+            assessment.decision_id if assessment else None, device_id,
+            assessment.decision.action if assessment else None,
+            list(assessment.decision.reasons) if assessment else None,
+            risk_checks.signals_json(assessment) if assessment else None, outcome,
         )  # fmt: skip
     except asyncpg.UniqueViolationError as exc:  # this order was paid meanwhile
         if exc.constraint_name == "uq_merchant_payments_order":

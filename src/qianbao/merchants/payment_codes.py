@@ -184,10 +184,17 @@ async def charge(
     paying.ensure_can_pay(merchant, customer, amount)
     row.status = "used"
     if amount.minor <= await no_pin_limit(session, ctx, customer.id):
-        done = await paying.pay(session, ctx, customer, merchant, order, key=paying_key, pin=None)
-        row.payment_id = done.payment.id
-        return done
-    # Above the customer's limit: nothing moves until they confirm with the PIN on the phone.
+        try:
+            done = await paying.pay(
+                session, ctx, customer, merchant, order, key=paying_key, pin=None
+            )
+        except paying.NeedsCustomer:
+            pass  # the risk rules want the customer: they confirm on the phone (below)
+        else:
+            row.payment_id = done.payment.id
+            return done
+    # Above the customer's limit (or asked for by the risk rules): nothing moves until they
+    # confirm with the PIN on the phone.
     payment = Payment(
         merchant_id=merchant.id,
         customer_id=customer.id,
@@ -251,7 +258,14 @@ async def _pending(session: Any, user: User, payment_id: str) -> Payment:
 
 
 async def confirm(
-    session: Any, ctx: IdentityContext, user: User, payment_id: str, *, pin: str
+    session: Any,
+    ctx: IdentityContext,
+    user: User,
+    payment_id: str,
+    *,
+    pin: str,
+    device_id: uuid.UUID | None = None,
+    proof: Any = None,
 ) -> paying.Paid:
     payment = await _pending(session, user, payment_id)
     merchant = await session.get(Merchant, payment.merchant_id)
@@ -263,7 +277,10 @@ async def confirm(
         description=payment.description,
     )
     key = payment.idempotency_key or f"till:{payment.id}"
-    return await paying.pay(session, ctx, user, merchant, order, key=key, pin=pin, payment=payment)
+    return await paying.pay(
+        session, ctx, user, merchant, order, key=key, pin=pin, payment=payment,
+        device_id=device_id, proof=proof,
+    )  # fmt: skip
 
 
 async def decline(session: Any, user: User, payment_id: str) -> Payment:

@@ -13,7 +13,7 @@ from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready
 from qianbao.kernel.http import TxRoute, db_session, locale_of
 from qianbao.kernel.money import Money
 from qianbao.risk.limits import CHANNELS
-from qianbao.wallet import accounts, export, history, limits, transfer
+from qianbao.wallet import accounts, export, history, limits, step_up, transfer
 from qianbao.wallet.errors import IdempotencyKeyMissing
 from qianbao.wallet.models import WalletTransaction
 
@@ -78,6 +78,16 @@ class RecipientOut(BaseModel):
     masked_phone: str
 
 
+class PasskeyProof(BaseModel):
+    challenge_id: str = Field(max_length=64)
+    credential: dict[str, Any] = Field(description="The WebAuthn assertion, as JSON")
+
+
+class PasskeyOptionsOut(BaseModel):
+    challenge_id: str
+    publicKey: dict[str, Any]
+
+
 class TransferIn(RecipientIn):
     amount: str = Field(max_length=32, examples=["12.34"])
     currency: CurrencyIn
@@ -89,6 +99,12 @@ class TransferIn(RecipientIn):
         description="When the answer was 403 `risk.step_up_required`: the SMS code from "
         "POST /api/v1/wallet/transfers/step-up-code (it names this amount and payee, and works "
         "only for them). Send the same request again, with the same Idempotency-Key.",
+    )
+    step_up_passkey: PasskeyProof | None = Field(
+        default=None,
+        description="Instead of the SMS code: a passkey's answer to the challenge from "
+        "POST /api/v1/wallet/transfers/step-up-passkey (the challenge carries this amount and "
+        "payee, so the signature confirms them).",
     )
 
 
@@ -225,7 +241,10 @@ async def send(
         pin=body.pin,
         key=idempotency_key,
         device_id=caller.session.device_id,
-        step_up_code=body.step_up_code,
+        proof=step_up.Proof.of(
+            body.step_up_code,
+            body.step_up_passkey.model_dump() if body.step_up_passkey else None,
+        ),
     )
     r = done.recipient
     if done.held_id is not None and done.status == "pending":
@@ -261,6 +280,24 @@ async def step_up_code(body: StepUpIn, request: Request, s: DbSession, caller: M
     return RecipientOut(
         user_id=str(r.user_id), masked_name=r.masked_name, masked_phone=r.masked_phone
     )
+
+
+@router.post(
+    "/transfers/step-up-passkey",
+    response_model=PasskeyOptionsOut,
+    summary="WebAuthn options to confirm a held-back transfer with a passkey",
+)
+async def step_up_passkey(
+    body: StepUpIn, request: Request, s: DbSession, caller: Me
+) -> PasskeyOptionsOut:
+    """The challenge is 16 random bytes and the SHA-256 of the transfer's amount and payee: the
+    passkey's signature is valid for this transfer only. `identity.passkey_failed` when the user
+    has no passkey."""
+    amount = Money.parse(body.amount, body.currency, allow_zero=False)
+    options = await transfer.step_up_passkey_options(
+        s, identity_ctx(request), caller.user, to=body.to, amount=amount
+    )
+    return PasskeyOptionsOut(**options)
 
 
 def history_filters(

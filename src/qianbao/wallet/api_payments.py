@@ -290,6 +290,7 @@ async def create_withdrawal(
         code=body.code,
         key=idempotency_key,
         authenticator_code=body.authenticator_code,
+        device_id=caller.session.device_id,
     )
     return await withdrawal_out(s, w, locale_of(request), replayed)
 

@@ -33,8 +33,8 @@ class StepUpRequired(DomainError):
     code = "risk.step_up_required"
     kind = ErrorKind.FORBIDDEN
     message = N_(
-        "This payment needs one more check: confirm it with the code we send by SMS, which "
-        "names the amount and the payee."
+        "This payment needs one more check: confirm it with your passkey, or with the code we "
+        "send by SMS, which names the amount and the payee."
     )
 
 

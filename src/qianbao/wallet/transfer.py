@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from qianbao.identity import otp
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.errors import InvalidPhoneNumber
@@ -26,7 +25,7 @@ from qianbao.ledger import Ledger
 from qianbao.ledger import transfer as ledger_transfer
 from qianbao.ledger.commands import check_key
 from qianbao.wallet import held as held_transfers
-from qianbao.wallet import limits, risk_checks
+from qianbao.wallet import limits, risk_checks, step_up
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
 from qianbao.wallet.models import HeldTransfer as WalletHeld
@@ -107,8 +106,8 @@ async def find_recipient(session: Any, ctx: IdentityContext, sender: User, to: s
 
 
 def step_up_context(payee_id: uuid.UUID, amount: Money) -> str:
-    """A step-up code confirms this amount to this payee and nothing else (dynamic linking)."""
-    return f"transfer|{payee_id}|{amount.minor}|{amount.currency}"
+    """A step-up confirms this amount to this payee and nothing else (dynamic linking)."""
+    return step_up.bound_to("transfer", payee_id, amount)
 
 
 async def request_step_up_code(
@@ -117,20 +116,26 @@ async def request_step_up_code(
     """Send the SMS code for a transfer the risk rules want confirmed; the message names the
     amount and the payee, and the code works only for them."""
     recipient = await find_recipient(session, ctx, sender, to)
-    await otp.send_code(
+    await step_up.send_code(
         session,
         ctx,
-        destination=sender.phone,
-        purpose="pay_step_up",
+        sender,
+        bound=step_up_context(recipient.user_id, amount),
+        amount=amount,
+        payee_label=recipient.label,
         ip=ip,
-        locale=sender.locale,
-        params={
-            "amount": amount.text(),
-            "payee": recipient.label,
-        },
-        context=step_up_context(recipient.user_id, amount),
     )
     return recipient
+
+
+async def step_up_passkey_options(
+    session: Any, ctx: IdentityContext, sender: User, *, to: str, amount: Money
+) -> dict[str, Any]:
+    """WebAuthn options whose challenge carries this transfer's amount and payee."""
+    recipient = await find_recipient(session, ctx, sender, to)
+    return await step_up.passkey_options(
+        session, ctx, sender, bound=step_up_context(recipient.user_id, amount)
+    )
 
 
 _RECIPIENT = select(User.id, User.role, User.real_name, User.phone)
@@ -150,6 +155,7 @@ async def send(
     key: str,
     device_id: uuid.UUID | None = None,
     step_up_code: str | None = None,
+    proof: step_up.Proof | None = None,
 ) -> TransferDone:
     """Move ``amount`` from the sender's wallet to the recipient's. The PIN is checked first
     (wrong tries count even though the transfer fails); then the limits and the real-time risk
@@ -203,9 +209,6 @@ async def send(
             device_id=device_id,
             transaction_id=None,
         )
-        if action == "block":
-            await risk_checks.log_refusal(ctx, values)
-            raise risk_checks.Blocked()
         if action == "hold":
             reference = new_reference(clock_of(session).now())
             held = await held_transfers.place(
@@ -222,18 +225,14 @@ async def send(
                 device_id=device_id,
             )
             return await _held_done(session, held, amount, recipient, replayed=False)
-        if not step_up_code:
-            await risk_checks.log_refusal(ctx, values)
-            raise risk_checks.StepUpRequired()
-        await otp.check_code(
+        outcome = await step_up.required(
             session,
             ctx,
-            destination=sender.phone,
-            purpose="pay_step_up",
-            code=step_up_code,
-            context=step_up_context(recipient.user_id, amount),
+            sender,
+            values,
+            proof or step_up.Proof.of(step_up_code),
+            bound=step_up_context(recipient.user_id, amount),
         )
-        outcome = "passed"
     source = await wallet_account(session, sender.id, amount.currency)
     target = await wallet_account(session, recipient.user_id, amount.currency)
     entry = await ledger.post(

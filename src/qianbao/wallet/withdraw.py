@@ -35,7 +35,7 @@ from qianbao.ledger.commands import check_key
 from qianbao.ledger.errors import InsufficientFunds
 from qianbao.risk import restrictions
 from qianbao.risk.limits import Decision, Limit
-from qianbao.wallet import cards, limits
+from qianbao.wallet import cards, limits, risk_checks
 from qianbao.wallet import withdrawal_steps as steps
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.banks import mask
@@ -185,11 +185,15 @@ async def request(
     code: str | None,
     key: str,
     authenticator_code: str | None = None,
+    device_id: uuid.UUID | None = None,
 ) -> tuple[Withdrawal, bool]:
     """Ask for a withdrawal; returns (withdrawal, replayed). Nothing is held on any refusal.
 
     The second factor is the SMS code sent for this amount and card, or — when no SMS can be
-    had — a code from the user's authenticator app (``authenticator_code``)."""
+    had — a code from the user's authenticator app (``authenticator_code``). The real-time risk
+    rules judge it too: that second factor, bound to the amount and the card, is the step-up a
+    rule may ask for; a hold sends the withdrawal to an operator's review (its money is held
+    in the ledger meanwhile, as every withdrawal's is); a block refuses it."""
     check_key(key)
     fingerprint = _fingerprint(str(card_id), amount)
     replay = await _replay(session, user, key, fingerprint)  # answered at once, without a lock
@@ -200,6 +204,7 @@ async def request(
     fee = fee_schedule(ctx, card.kind, amount.currency).fee_for(amount.minor)
     # The PIN before any lock: a wrong try is counted on the side pool, and nobody waits for
     # this user's lock while its holder waits for a connection (issue 13, defect 1).
+    pin_failures = user.pin_failures  # before this try: a right PIN resets the count
     await identity_pin.verify_pin(session, ctx, user.id, pin)
     await lock_for_transaction(session, f"withdraw:{user.id}")
     replay = await _replay(session, user, key, fingerprint)  # a twin that got the lock first
@@ -210,6 +215,26 @@ async def request(
     account = await wallet_account(session, user.id, amount.currency)
     if account.available < amount.minor + fee:  # before the code is used up
         raise InsufficientFunds()
+    assessment = await risk_checks.assess(
+        session,
+        ctx,
+        user.id,
+        channel="withdrawal",
+        amount=amount,
+        payee_id=None,
+        device_id=device_id,
+        pin_failures=pin_failures,
+    )
+    action = assessment.decision.action if assessment else "allow"
+    if assessment is not None and action == "block":
+        await risk_checks.log_refusal(
+            ctx,
+            risk_checks.decision_values(
+                assessment, user.id, channel="withdrawal", amount=amount, counterparty_id=None,
+                device_id=device_id, transaction_id=None,
+            ),
+        )  # fmt: skip
+        raise risk_checks.Blocked()
     if authenticator_code and not code:
         await totp.confirm_instead_of_sms(session, ctx, user, authenticator_code)
     else:
@@ -221,9 +246,20 @@ async def request(
             code=code,
             context=code_context(str(card.id), amount),
         )
-    return await place(
-        session, ctx, user, card, amount, fee, key=key, fingerprint=fingerprint
-    ), False
+    withdrawal = await place(
+        session, ctx, user, card, amount, fee, key=key, fingerprint=fingerprint,
+        review=action == "hold",
+    )  # fmt: skip
+    if assessment is not None:
+        await risk_checks.log(
+            session,
+            risk_checks.decision_values(
+                assessment, user.id, channel="withdrawal", amount=amount, counterparty_id=None,
+                device_id=device_id, transaction_id=withdrawal.transaction_id,
+                outcome="passed" if action == "step_up" else None,
+            ),
+        )  # fmt: skip
+    return withdrawal, False
 
 
 async def place(
@@ -236,9 +272,11 @@ async def place(
     *,
     key: str,
     fingerprint: str,
+    review: bool = False,
 ) -> Withdrawal:
     """Hold the amount and the fee and record the withdrawal — after ``request`` has checked
-    everything (the demo data uses it directly to seed history)."""
+    everything (the demo data uses it directly to seed history). ``review``: an operator looks
+    at it whatever the amount (the risk rules held it)."""
     account = await wallet_account(session, user.id, amount.currency)
     now = clock_of(session).now()
     withdrawal_id = uuid.uuid4()
@@ -291,7 +329,7 @@ async def place(
     )
     session.add(row)
     await session.flush()
-    needs_review = amount.minor > review_threshold(ctx, amount.currency)
+    needs_review = review or amount.minor > review_threshold(ctx, amount.currency)
     withdrawal = Withdrawal(
         id=withdrawal_id,
         user_id=user.id,

@@ -37,6 +37,7 @@ NOTICES: dict[str, str] = {
     "held_confirmed": N_("Thank you for confirming. The payment was sent."),
     "held_denied": N_("The payment was cancelled and your account is frozen."),
     "claim_opened": N_("Your claim is open. We tell you at every step."),
+    "screenshots_added": N_("Your screenshots are added to the case."),
     "return_asked": N_(
         "We asked the recipient to send the money back. We tell you when they answer."
     ),
@@ -69,10 +70,18 @@ NOTICES: dict[str, str] = {
 }
 
 
+# Fields longer than a person types: a passkey's answer to a step-up (JSON, a few KB).
+LONG_FIELDS = {"step_up_passkey": 20_000}
+
+
 async def form_values(request: Request) -> dict[str, str]:
     """Text fields of the posted form, trimmed to a sane length (files are ignored)."""
     form = await request.form(max_files=0, max_fields=50)
-    values = {key: value[:MAX_FIELD] for key, value in form.items() if isinstance(value, str)}
+    values = {
+        key: value[: LONG_FIELDS.get(key, MAX_FIELD)]
+        for key, value in form.items()
+        if isinstance(value, str)
+    }
     await form.close()
     return values
 

@@ -19,7 +19,10 @@ from qianbao.kernel.http import TxRoute, db_session, settings_of
 from qianbao.kernel.money import Money
 from qianbao.merchants import onboarding, pages_support, payment_codes
 from qianbao.merchants.accounts import CURRENCY
+from qianbao.merchants.pay import get_payment
+from qianbao.wallet.risk_checks import StepUpRequired
 from qianbao.web.problems import domain_problem
+from qianbao.web.routes import step_up_view
 from qianbao.web.routes.account_common import (
     current_caller,
     ensure_ready,
@@ -27,7 +30,7 @@ from qianbao.web.routes.account_common import (
     login_redirect,
     redirect,
 )
-from qianbao.web.routes.pay_pages import _shop, _to_login
+from qianbao.web.routes.pay_pages import _ask_step_up, _shop, _to_login
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
@@ -76,9 +79,12 @@ async def _code_page(
     caller: Caller,
     exc: DomainError | None = None,
     failed: str | None = None,
+    step_up: dict[str, Any] | None = None,
 ) -> Response:
     s, ctx = db_session(request), identity_ctx(request)
     problem = domain_problem(exc, locale_of(request)) if exc else None
+    if isinstance(exc, StepUpRequired):
+        problem = None  # the step-up box says it
     limit = await payment_codes.no_pin_limit(s, ctx, caller.user.id)
     now = clock_of(s).now()
     return render(
@@ -94,6 +100,7 @@ async def _code_page(
             "failed": failed,
             "declined": request.query_params.get("declined") == "1",
             "saved": request.query_params.get("saved") == "1",
+            "step_up": step_up,
         },
         status_code=problem.status if problem else 200,
     )
@@ -140,10 +147,18 @@ async def code_confirm(request: Request, payment_id: str) -> Response:
         ensure_ready(caller)
         async with s.begin_nested():
             done = await payment_codes.confirm(
-                s, identity_ctx(request), caller.user, payment_id, pin=form.get("pin", "")
-            )
+                s, identity_ctx(request), caller.user, payment_id, pin=form.get("pin", ""),
+                device_id=caller.session.device_id, proof=step_up_view.proof_of(form),
+            )  # fmt: skip
     except DomainError as exc:
-        return await _code_page(request, caller, exc, failed=payment_id)
+        step_up = None
+        if isinstance(exc, StepUpRequired) or step_up_view.kept(form):
+            payment = await get_payment(s, payment_id, customer_id=caller.user.id)
+            merchant = await onboarding.get(s, payment.merchant_id)
+            step_up = await _ask_step_up(
+                request, caller, exc, merchant, Money(payment.amount, payment.currency)
+            )
+        return await _code_page(request, caller, exc, failed=payment_id, step_up=step_up)
     return redirect(f"/pay/payments/{done.payment.id}?done=1")
 
 

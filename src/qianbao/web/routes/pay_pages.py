@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from qianbao.identity.deps import identity_ctx
+from qianbao.identity.deps import Caller, identity_ctx
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
@@ -31,8 +31,11 @@ from qianbao.merchants.errors import MerchantNotActive, PaymentNotFound
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.pay import get_payment
 from qianbao.wallet import accounts
+from qianbao.wallet.risk_checks import StepUpRequired
 from qianbao.web.problems import domain_problem
+from qianbao.web.routes import step_up_view
 from qianbao.web.routes.account_common import (
+    client_ip,
     current_caller,
     ensure_ready,
     form_values,
@@ -82,6 +85,27 @@ async def _promo_quote(
     return {"code": found.code, "discount": discount, "to_pay": amount - discount}, None
 
 
+async def _ask_step_up(
+    request: Request, caller: Caller, exc: DomainError, merchant: Merchant, price: Money
+) -> dict[str, Any]:
+    """The risk rules want this payment confirmed: send the SMS code naming the price and the
+    shop (once: a wrong code keeps the fields without a new SMS), offer the passkey."""
+    s = db_session(request)
+
+    async def send_code() -> None:
+        if isinstance(exc, StepUpRequired):
+            await customer.send_step_up_code(
+                s, identity_ctx(request), caller.user, merchant, amount=price,
+                ip=client_ip(request),
+            )  # fmt: skip
+
+    return await step_up_view.ask(
+        request, caller, s, send_code, options_url="/api/v1/pay/step-up-passkey",
+        body={"shop": merchant.code, "amount": price.to_decimal_string(),
+              "currency": price.currency},
+    )  # fmt: skip
+
+
 # -- the hosted checkout page (B9; also behind a dynamic QR) ----------------------------------
 async def _checkout(
     request: Request,
@@ -89,6 +113,7 @@ async def _checkout(
     session_id: str,
     values: dict[str, str],
     exc: DomainError | None = None,
+    step_up: dict[str, Any] | None = None,
 ) -> Response:
     s, locale = db_session(request), locale_of(request)
     row = await checkout.get_session(s, session_id)
@@ -102,7 +127,7 @@ async def _checkout(
             mine = None  # paid by someone else: "already paid", no receipt
     why = pages_support.why_not_payable(row, merchant, clock_of(s).now())
     closed = domain_problem(why, locale) if why else None
-    problem = domain_problem(exc, locale) if exc else None
+    problem = domain_problem(exc, locale) if exc and not isinstance(exc, StepUpRequired) else None
     quote_, promo_problem = None, None
     if closed is None and values.get("promo_code"):
         quote_, promo_problem = await _promo_quote(
@@ -126,6 +151,7 @@ async def _checkout(
             "quote": quote_,
             "promo_problem": promo_problem,
             "available": await _available(request, user_id),
+            "step_up": step_up,
         },
         status_code=problem.status if problem else (promo_problem.status if promo_problem else 200),
     )
@@ -156,9 +182,17 @@ async def checkout_pay(request: Request, session_id: str) -> Response:
             done, row = await customer.pay_checkout(
                 s, identity_ctx(request), caller.user, session_id,
                 pin=form.get("pin", ""), promo_code=values["promo_code"] or None,
+                device_id=caller.session.device_id, proof=step_up_view.proof_of(form),
             )  # fmt: skip
     except DomainError as exc:
-        return await _checkout(request, user_id, session_id, values, exc)
+        step_up = None
+        if isinstance(exc, StepUpRequired) or step_up_view.kept(form):
+            found = await checkout.get_session(s, session_id)
+            step_up = await _ask_step_up(
+                request, caller, exc, await onboarding.get(s, found.merchant_id),
+                Money(found.amount, found.currency),
+            )  # fmt: skip
+        return await _checkout(request, user_id, session_id, values, exc, step_up)
     return redirect(f"/pay/checkout/{row.id}" + ("" if done.replayed else "?paid=1"))
 
 
@@ -170,10 +204,11 @@ async def _shop_page(
     values: dict[str, str],
     exc: DomainError | None = None,
     check_promo: bool = False,
+    step_up: dict[str, Any] | None = None,
 ) -> Response:
     locale = locale_of(request)
     merchant = await onboarding.by_code(db_session(request), code)
-    problem = domain_problem(exc, locale) if exc else None
+    problem = domain_problem(exc, locale) if exc and not isinstance(exc, StepUpRequired) else None
     closed = None if merchant.status == "active" else domain_problem(MerchantNotActive(), locale)
     quote_, promo_problem = None, None
     if check_promo and closed is None and problem is None and values.get("promo_code"):
@@ -198,6 +233,7 @@ async def _shop_page(
             "promo_problem": promo_problem,
             "available": await _available(request, user_id),
             "currency": CURRENCY,
+            "step_up": step_up,
         },
         status_code=status.status if status else 200,
     )
@@ -228,6 +264,8 @@ async def shop_pay(request: Request, code: str) -> Response:
     if form.get("action") == "promo":
         return await _shop_page(request, user_id, code, values, check_promo=True)
     s = db_session(request)
+    merchant: Merchant | None = None
+    amount: Money | None = None
     try:
         ensure_ready(caller)
         merchant = await onboarding.by_code(s, code)
@@ -236,10 +274,14 @@ async def shop_pay(request: Request, code: str) -> Response:
             done = await customer.pay_shop(
                 s, identity_ctx(request), caller.user, merchant, amount=amount,
                 note=values["note"] or None, pin=form.get("pin", ""), key=values["key"],
-                promo_code=values["promo_code"] or None,
+                promo_code=values["promo_code"] or None, device_id=caller.session.device_id,
+                proof=step_up_view.proof_of(form),
             )  # fmt: skip
     except DomainError as exc:
-        return await _shop_page(request, user_id, code, values, exc, check_promo=True)
+        step_up = None
+        if merchant and amount and (isinstance(exc, StepUpRequired) or step_up_view.kept(form)):
+            step_up = await _ask_step_up(request, caller, exc, merchant, amount)
+        return await _shop_page(request, user_id, code, values, exc, True, step_up)
     return redirect(f"/pay/payments/{done.payment.id}?done=1")
 
 

@@ -284,6 +284,7 @@ async def withdraw_send(request: Request) -> Response:
             code=form.get("code", "").strip(),
             key=values["key"],
             authenticator_code=form.get("authenticator_code", "").strip() or None,
+            device_id=caller.session.device_id,
         )
     except DomainError as exc:
         try:

@@ -21,7 +21,6 @@ from qianbao.identity.phones import mask_phone
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
-from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import CURRENCIES, Money, MoneyError
 from qianbao.kernel.text import from_typing
 from qianbao.notifications import inbox
@@ -29,8 +28,8 @@ from qianbao.wallet import accounts, export, history, limits, statement, transfe
 from qianbao.wallet import held as held_transfers
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
 from qianbao.wallet.risk_checks import StepUpRequired
-from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
+from qianbao.web.routes import step_up_view
 from qianbao.web.routes.account_common import (
     current_caller,
     ensure_ready,
@@ -133,7 +132,6 @@ async def transfer_send(request: Request) -> Response:
     values = {k: form.get(k, "").strip() for k in ("to", "amount", "note")}
     values["amount"] = from_typing(values["amount"])  # "１００" from an IME: 100
     key = form.get("key", "")[:64] or uuid.uuid4().hex
-    step_up = form.get("step_up") == "1"
     s, ctx = db_session(request), identity_ctx(request)
     try:
         ensure_ready(caller)
@@ -148,31 +146,33 @@ async def transfer_send(request: Request) -> Response:
             pin=form.get("pin", ""),
             key=key,
             device_id=caller.session.device_id,
-            step_up_code=form.get("step_up_code", "").strip() or None,
+            proof=step_up_view.proof_of(form),
         )
     except (RecipientNotFound, CannotPaySelf, MoneyError) as exc:
         return await _transfer_form(request, caller, values, exc)
     except DomainError as exc:  # a wrong PIN, funds, limits: back to the confirm step
         recipient = await transfer.find_recipient(s, ctx, caller.user, values["to"])
         problem: Any = domain_problem(exc, locale_of(request))
-        notice = None
-        if isinstance(exc, StepUpRequired):
-            # The rules want one more check: send the code that names the amount and payee.
-            step_up, problem = True, None
-            notice = gettext(
-                locale_of(request),
-                N_(
-                    "This payment needs one more check. We sent a code by SMS to the number "
-                    "ending in {last4}; the message names the amount and the payee. Enter it "
-                    "with your PIN."
-                ),
-            ).format(last4=caller.user.phone[-4:])
-            try:
-                await transfer.request_step_up_code(
-                    s, ctx, caller.user, to=values["to"], amount=amount, ip=client_ip(request)
-                )
-            except DomainError as send_failed:  # a send limit: the code sent before still works
-                problem = domain_problem(send_failed, locale_of(request))
+        step_up: Any = None
+        asked = isinstance(exc, StepUpRequired)
+        if asked or step_up_view.kept(form):
+            # The rules want one more check: the code and the passkey name the amount and payee.
+            async def send_code() -> Any:
+                if asked:
+                    await transfer.request_step_up_code(
+                        s, ctx, caller.user, to=values["to"], amount=amount, ip=client_ip(request)
+                    )
+
+            step_up = await step_up_view.ask(
+                request,
+                caller,
+                s,
+                send_code,
+                options_url="/api/v1/wallet/transfers/step-up-passkey",
+                body={"to": values["to"], "amount": values["amount"], "currency": "CNY"},
+            )
+            if asked:
+                problem = None
         return render(
             request,
             "wallet/transfer_confirm.html",
@@ -182,7 +182,6 @@ async def transfer_send(request: Request) -> Response:
                 "amount": amount,
                 "key": key,
                 "problem": problem,
-                "notice": notice,
                 "step_up": step_up,
             },
             status_code=problem.status if problem else 200,

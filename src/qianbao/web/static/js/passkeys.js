@@ -154,4 +154,27 @@
     });
     window.location.assign("/security?notice=passkey_added#passkeys");
   });
+
+  // A payment the risk rules want confirmed (step-up): the passkey signs a challenge that
+  // carries the amount and the payee; its answer goes into the form, sent with the PIN.
+  setUp("[data-step-up-box]", "[data-step-up-passkey]", async function (box, button) {
+    var form = box.closest("form");
+    var pin = form.querySelector("input[name=pin]");
+    if (pin && !pin.value) {
+      pin.focus();
+      var error = new Error(box.dataset.msgPin);
+      error.fromServer = true;  // already in the page's language
+      throw error;
+    }
+    var options = await postJSON(box.dataset.optionsUrl, JSON.parse(box.dataset.body));
+    var credential = await navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
+    box.querySelector("input[name=step_up_passkey]").value = JSON.stringify({
+      challenge_id: options.challenge_id,
+      credential: credentialToJSON(credential)
+    });
+    var code = form.querySelector("input[name=step_up_code]");
+    if (code) { code.value = ""; }
+    button.disabled = true;
+    form.submit();
+  });
 })();
