@@ -8,6 +8,7 @@ from typing import Any
 
 from qianbao import notifications, webhooks
 from qianbao.disputes import claims as dispute_claims
+from qianbao.disputes import files as dispute_files
 from qianbao.disputes import mistaken as dispute_mistaken
 from qianbao.disputes import review as dispute_review
 from qianbao.identity.models import User
@@ -78,7 +79,8 @@ async def link_case_ticket(ctx: JobContext, payload: dict[str, Any]) -> None:
         user_id=user.id,
         requester_email=user.email if user.email and user.email_verified_at else None,
         channel="web",
-        uploads=[],
+        # The claim's screenshots on the ticket too (its thread is where the customer talks).
+        uploads=await dispute_files.contents(ctx.session, case.id),
     )
     case.ticket_reference = ticket.reference
     await ctx.session.flush()

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from qianbao.disputes import claims, mistaken
+from qianbao.disputes import claims, files, mistaken
 from qianbao.disputes.models import Case, CaseEvent
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_caller
 from qianbao.kernel.http import TxRoute, db_session, locale_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
+from qianbao.kernel.uploads import Upload
 
 router = APIRouter(prefix="/api/v1/disputes", tags=["disputes"], route_class=TxRoute)
 DbSession = Annotated[Any, Depends(db_session)]
@@ -112,6 +113,25 @@ async def claim(body: ClaimIn, request: Request, s: DbSession, caller: Me) -> Ca
     )
     events = await claims.timeline(s, case, public_only=True)
     return case_out(case, events, locale_of(request))
+
+
+@router.post(
+    "/cases/{case_id}/screenshots",
+    response_model=CaseOut,
+    summary="Add screenshots to my case (multipart, field `files`: PNG, JPEG or PDF, up to 5)",
+)
+async def screenshots(case_id: str, request: Request, s: DbSession, caller: Me) -> CaseOut:
+    """The type is read from the content; a refusal (`disputes.screenshot_refused`) keeps
+    nothing. They are shown to the case's agents."""
+    form = await request.form(max_files=files.MAX_COUNT + 1, max_fields=10)
+    uploads = []
+    for name, value in form.multi_items():
+        if name == "files" and not isinstance(value, str):
+            data = await value.read(files.MAX_BYTES + 1)  # one byte more: refused as too large
+            uploads.append(Upload(value.filename or "", data))
+    await form.close()
+    case = await claims.add_screenshots(s, caller.user, case_id, uploads)
+    return case_out(case, await claims.timeline(s, case, public_only=True), locale_of(request))
 
 
 @router.get("/cases", response_model=list[CaseOut], summary="My cases")

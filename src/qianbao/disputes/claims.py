@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from qianbao.disputes import files
 from qianbao.disputes.errors import (
     AlreadyAppealed,
     AlreadyClaimed,
@@ -23,6 +24,7 @@ from qianbao.disputes.errors import (
     ClaimInvalid,
     ClaimTooLate,
     NotClaimable,
+    ScreenshotRefused,
     WrongStage,
 )
 from qianbao.disputes.models import SHARED, Case, CaseEvent
@@ -35,6 +37,7 @@ from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
+from qianbao.kernel.uploads import CheckedUpload, Upload, human_size
 from qianbao.merchants import chargebacks
 from qianbao.wallet import history, recovery
 from qianbao.wallet.models import WalletTransaction
@@ -127,8 +130,12 @@ async def open_claim(
     freeze_account: bool = False,
     source: str = "transaction",
     ip: str | None = None,
+    opened_by: uuid.UUID | None = None,
+    screenshots: list[CheckedUpload] | None = None,
 ) -> Case:
-    """Open an unauthorized-transaction claim on one of the user's own transactions."""
+    """Open an unauthorized-transaction claim on one of the user's own transactions — by the
+    user, or by an agent for them (``opened_by``, source ``agent``: from the customer's page in
+    the console, after hearing them on the phone or in a chat)."""
     settings = ctx.settings.disputes
     tx = await own_sent(session, user, transaction_id, ("transfer", "payment"))
     payment = None
@@ -181,7 +188,9 @@ async def open_claim(
     )
     session.add(case)
     await session.flush()  # the unique index: a second claim at the same instant fails here
-    await event(session, case, "opened", actor=user.id, amount=amount)
+    await event(session, case, "opened", actor=opened_by or user.id, amount=amount)
+    if screenshots:
+        await files.add(session, case, screenshots)
     if payment is None:
         await hold_recipient(session, case, "hold")
     else:  # the shop is told and may answer with its evidence
@@ -251,6 +260,44 @@ async def open_for_denied_hold(
 HELD_NO = N_(
     'I answered No to "Was this you?": the payment was held and cancelled, and my account frozen.'
 )
+
+
+async def claimable(session: Any, settings: Any, user_id: uuid.UUID) -> list[WalletTransaction]:
+    """The user's transfers and shop payments a claim could be about: gone through, within the
+    claim window, with no case yet, newest first (the help center's and the chat's "report a
+    transaction" starts here)."""
+    since = clock_of(session).now() - timedelta(days=settings.disputes.claim_window_days)
+    rows = await session.execute(
+        select(WalletTransaction)
+        .where(
+            WalletTransaction.user_id == user_id,
+            WalletTransaction.direction == "out",
+            WalletTransaction.status == "completed",
+            WalletTransaction.kind.in_(("transfer", "payment")),
+            WalletTransaction.created_at >= since,
+            ~select(Case.id).where(Case.transaction_id == WalletTransaction.id).exists(),
+        )
+        .order_by(WalletTransaction.created_at.desc())
+        .limit(30)
+    )
+    return list(rows.scalars())
+
+
+async def add_screenshots(
+    session: Any, user: User, case_id: uuid.UUID | str, uploads: list[Upload]
+) -> Case:
+    """More screenshots for the user's own case while it is not closed."""
+    checked = files.check(uploads)
+    case = await get_own(session, user.id, case_id)
+    if case.closed_at is not None or case.status in ("refunded", "withdrawn"):
+        raise WrongStage(status=case.status)
+    if not checked:
+        raise ScreenshotRefused(name="-", limit=human_size(files.MAX_BYTES), count=files.MAX_COUNT)
+    await files.add(session, case, checked)
+    await event(session, case, "screenshots", actor=user.id, amount=None)
+    case.updated_at = clock_of(session).now()
+    await session.flush()
+    return case
 
 
 async def of_user(session: Any, user_id: uuid.UUID) -> list[Case]:

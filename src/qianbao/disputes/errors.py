@@ -85,3 +85,12 @@ class MerchantAlreadyAnswered(DomainError):
     code = "disputes.merchant_already_answered"
     kind = ErrorKind.CONFLICT
     message = N_("This dispute was already answered.")
+
+
+class ScreenshotRefused(DomainError):
+    code = "disputes.screenshot_refused"
+    kind = ErrorKind.INVALID
+    message = N_(
+        "{name}: screenshots must be PNG, JPEG or PDF files of at most {limit}, and at most "
+        "{count} of them."
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from qianbao.disputes.claims import event
+from qianbao.disputes.claims import event, hold_recipient
 from qianbao.disputes.errors import (
     AmountAboveClaim,
     CaseNotFound,
@@ -77,6 +77,39 @@ async def of_customer(session: Any, user_id: uuid.UUID) -> list[Case]:
         .limit(20)
     )
     return list(rows.scalars())
+
+
+async def release_hold(session: Any, staff: User, case_id: uuid.UUID | str, *, note: str) -> Case:
+    """An agent lets the counterparty have their money back while the case goes on (E9): a hold
+    found to be wrong, or a merchant's refund arranged outside. An upheld claim is then paid
+    from the loss account. The reason stays on the case."""
+    case = await get(session, case_id, lock=True)
+    if case.status not in OPEN or case.hold_id is None:
+        raise WrongStage(status=case.status)
+    note = (note or "").strip()
+    if not note:
+        raise ClaimInvalid(reason=N_("say why the hold is released"))
+    await recovery.release(session, hold_id=case.hold_id, key=f"case:{case.id}:{case.hold_id}")
+    released = case.held
+    case.hold_id, case.held = None, 0
+    case.updated_at = clock_of(session).now()
+    await event(session, case, "released", actor=staff.id, note=note[:2000], amount=released,
+                public=False)  # fmt: skip
+    await session.flush()
+    return case
+
+
+async def hold_again(session: Any, staff: User, case_id: uuid.UUID | str) -> Case:
+    """An agent holds what is now in the counterparty's wallet, up to the claimed amount (E9):
+    after a release, or when the money came back into it since the claim opened."""
+    case = await get(session, case_id, lock=True)
+    if case.status not in OPEN or case.hold_id is not None or case.counterparty_user_id is None:
+        raise WrongStage(status=case.status)
+    step = f"agent-hold:{clock_of(session).now().timestamp()}"
+    await hold_recipient(session, case, step)
+    case.updated_at = clock_of(session).now()
+    await session.flush()
+    return case
 
 
 async def recommend(

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from qianbao.disputes import claims, review
+from qianbao.disputes import claims, files, review
+from qianbao.disputes.errors import CaseNotFound
 from qianbao.identity.accounts import by_id
 from qianbao.identity.deps import identity_ctx
 from qianbao.identity.security import recent_events
@@ -32,6 +33,7 @@ from qianbao.web.routes.console_pages import _staff
 from qianbao.web.routes.console_risk import labels as risk_labels
 from qianbao.web.routes.console_risk import person
 from qianbao.web.routes.security_view import EVENT_LABELS
+from qianbao.web.routes.ticket_pages import attachment_response
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
@@ -39,6 +41,9 @@ NOTICES = {
     "recommended": N_("Your recommendation is recorded. A supervisor decides next."),
     "decided": N_("The decision is recorded and the customer is told."),
     "sent_back": N_("The case is back with the agents."),
+    "opened": N_("The case is open, the counterparty's money held and the customer told."),
+    "released": N_("The hold is released."),
+    "held": N_("What is in the counterparty's wallet, up to the claim, is held."),
 }
 SHARED_LABELS = {
     "nothing": N_("No, nothing"),
@@ -73,6 +78,8 @@ CASE_EVENT_LABELS = {
     "not_answered": N_("No answer from the recipient within a week"),
     "merchant_told": N_("The merchant was told"),
     "merchant_answered": N_("The merchant answered"),
+    "released": N_("Hold released by an agent"),
+    "screenshots": N_("The customer added screenshots"),
 }
 
 
@@ -133,6 +140,7 @@ async def _case_page(
             "counterparty": await _person(s, case.counterparty_user_id),
             "others": await review.other_claims_against(s, case),
             "events": await claims.timeline(s, case, public_only=False),
+            "files": await files.of_case(s, case.id),
             "decisions": await rule_changes.decisions_of_transaction(s, tx.id),
             "sessions": await active_sessions(s, ctx, claimant.id),
             "security": [
@@ -227,3 +235,48 @@ async def decide(request: Request, case_id: str) -> Response:
     except DomainError as exc:
         return await _case_page(request, who, case_id, exc)
     return redirect(f"/console/cases/{case_id}", notice="decided" if approve else "sent_back")
+
+
+@router.post("/console/cases/{case_id}/hold/{act}", response_class=HTMLResponse)
+async def hold(request: Request, case_id: str, act: str) -> Response:
+    """E9: release the hold on the counterparty's money (with the reason), or hold again what
+    is in their wallet now. Both in the audit log."""
+    who = await _staff(request)
+    if isinstance(who, Response):
+        return who
+    s = db_session(request)
+    form = await form_values(request)
+    try:
+        if act == "release":
+            case = await review.release_hold(s, who.user, case_id, note=form.get("note", ""))
+            action, notice = "case.hold_released", "released"
+        elif act == "place":
+            case = await review.hold_again(s, who.user, case_id)
+            action, notice = "case.hold_placed", "held"
+        else:
+            raise CaseNotFound()
+        await audit.record(
+            s, who.user, action, subject_user_id=case.user_id, obj=("case", case.reference),
+            details={"held": case.held}, ip=client_ip(request),
+        )  # fmt: skip
+    except DomainError as exc:
+        return await _case_page(request, who, case_id, exc)
+    return redirect(f"/console/cases/{case_id}", notice=notice)
+
+
+@router.get("/console/cases/{case_id}/files/{file_id}")
+async def case_file(request: Request, case_id: str, file_id: str) -> Response:
+    """A screenshot the customer gave (downloaded, never shown inline); the read is audited."""
+    who = await _staff(request)
+    if isinstance(who, Response):
+        return who
+    s = db_session(request)
+    case = await review.get(s, case_id)
+    found = await files.get(s, case, file_id)
+    if found is None:
+        raise CaseNotFound()
+    await audit.record(
+        s, who.user, "case.file_viewed", subject_user_id=case.user_id,
+        obj=("case", case.reference), details={"file": found.filename}, ip=client_ip(request),
+    )  # fmt: skip
+    return attachment_response(found)

@@ -11,16 +11,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from qianbao.disputes import claims, review
+from qianbao.identity.accounts import by_id
 from qianbao.identity.deps import Caller
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
+from qianbao.kernel.text import from_typing
 from qianbao.support.console import actions, audit, context
 from qianbao.support.console.access import is_supervisor
 from qianbao.support.console.errors import CustomerNotFound
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, redirect
+from qianbao.web.routes.console_cases import case_labels
 from qianbao.web.routes.console_merchants import AUDIT_LABELS as MERCHANT_AUDIT_LABELS
 from qianbao.web.routes.console_pages import _staff
 from qianbao.web.routes.security_view import EVENT_LABELS
@@ -34,6 +38,7 @@ NOTICES = {
     "article_sent": N_("The article is in the customer's inbox."),
     "escalated": N_("A supervisor will take it over."),
 }
+CLAIMABLE = ("transfer", "payment")
 ACTION_LABELS = {
     "customer.viewed": N_("Viewed the customer"),
     "customer.searched": N_("Searched for a customer"),
@@ -43,6 +48,14 @@ ACTION_LABELS = {
     "escalation.opened": N_("Escalated to a supervisor"),
     "escalation.taken": N_("Took an escalation"),
     "report.viewed": N_("Viewed the reports"),
+    "case.viewed": N_("Opened a case"),
+    "case.opened_for_customer": N_("Opened a case for the customer"),
+    "case.recommended": N_("Recommended a decision on a case"),
+    "case.decided": N_("Decided a case"),
+    "case.sent_back": N_("Sent a case back to the agents"),
+    "case.hold_released": N_("Released the hold on the counterparty's money"),
+    "case.hold_placed": N_("Held the counterparty's money"),
+    "case.file_viewed": N_("Opened a customer's screenshot"),
     "chat.viewed": N_("Opened a chat"),
     "chat.replied": N_("Replied in a chat"),
     "chat.closed": N_("Closed a chat"),
@@ -117,6 +130,13 @@ async def _customer_page(
             "problem": problem,
             "notice": _notice(request),
             "supervisor": is_supervisor(who.user),
+            "claimable": [
+                tx
+                for tx in ctx.transactions
+                if tx.direction == "out" and tx.status == "completed" and tx.kind in CLAIMABLE
+            ],
+            "cases": await review.of_customer(s, ctx.user_id),
+            "case_status": case_labels(locale)["status"],
         },
         status_code=problem.status if problem else 200,
         block=block,
@@ -171,11 +191,42 @@ async def customer_action(request: Request, user_id: str, action: str) -> Respon
                 ip=ip,
             )
             notice = "escalated"
+        elif action == "case":
+            case = await _open_case(request, who, user_id, values)
+            return redirect(f"/console/cases/{case.id}", notice="opened")
         else:
             raise CustomerNotFound()
     except DomainError as exc:
         return await _customer_page(request, who, user_id, exc, values)
     return redirect(f"/console/customers/{user_id}", notice=notice)
+
+
+async def _open_case(request: Request, who: Caller, user_id: str, values: dict[str, str]) -> Any:
+    """E9: an agent opens an unauthorized-transaction case for the customer (heard on the phone
+    or in a chat): the same claim the customer could open, the counterparty's money held at once,
+    the customer told; the agent is its opener in the case's timeline and the audit log."""
+    s = db_session(request)
+    ctx = await context.customer_context(s, who.user, user_id, ip=client_ip(request))
+    customer = await by_id(s, ctx.user_id)
+    case = await claims.open_claim(
+        s,
+        request.app.state.identity,
+        customer,
+        transaction_id=values.get("transaction", ""),
+        what_happened=values.get("what_happened", ""),
+        shared=values.get("shared", "unsure"),
+        claimed=from_typing(values.get("amount", "")).strip() or None,
+        freeze_account=values.get("freeze") == "1",
+        source="agent",
+        ip=client_ip(request),
+        opened_by=who.user.id,
+    )
+    await audit.record(
+        s, who.user, "case.opened_for_customer", subject_user_id=customer.id,
+        obj=("case", case.reference), details={"claimed": case.claimed},
+        ip=client_ip(request),
+    )  # fmt: skip
+    return case
 
 
 def _notice(request: Request) -> str | None:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from qianbao.disputes import claims, mistaken
+from qianbao.disputes import claims, files, mistaken
 from qianbao.identity.accounts import by_id
 from qianbao.identity.deps import client_ip, identity_ctx
 from qianbao.identity.phones import mask_name, mask_phone
@@ -31,10 +31,12 @@ from qianbao.web.routes.account_common import (
     notice_of,
     redirect,
 )
+from qianbao.web.routes.ticket_pages import posted
 from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
-FIELDS = ("what_happened", "shared", "noticed_at", "amount", "freeze")
+FIELDS = ("what_happened", "shared", "noticed_at", "amount", "freeze", "source")
+SOURCES = ("transaction", "help", "chat")
 
 
 def _noticed(value: str) -> datetime | None:
@@ -79,8 +81,28 @@ async def claim_form(request: Request, transaction_id: str) -> Response:
         )
     if existing is not None:
         return redirect(f"/wallet/cases/{existing.id}")
-    values = {"shared": "nothing", "freeze": "1"}
+    source = request.query_params.get("from", "")
+    values = {"shared": "nothing", "freeze": "1", "source": source if source in SOURCES else ""}
     return await _tx_form(request, transaction_id, "wallet/claim.html", {"values": values})
+
+
+@router.get("/wallet/claims/new", response_class=HTMLResponse)
+async def claim_pick(request: Request) -> Response:
+    """The help center's and the chat's way in: which transaction was not you?"""
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    source = request.query_params.get("from", "")
+    s = db_session(request)
+    return render(
+        request,
+        "wallet/claim_pick.html",
+        {
+            "rows": await claims.claimable(s, request.app.state.settings, caller.user.id),
+            "source": source if source in SOURCES else "",
+            "days": request.app.state.settings.disputes.claim_window_days,
+        },
+    )
 
 
 @router.post("/wallet/tx/{transaction_id}/claim", response_class=HTMLResponse)
@@ -88,9 +110,10 @@ async def claim_send(request: Request, transaction_id: str) -> Response:
     caller = await current_caller(request)
     if caller is None:
         return login_redirect(request)
-    form = await form_values(request)
+    form, uploads = await posted(request)
     values = {k: form.get(k, "").strip() for k in FIELDS}
     values["amount"] = from_typing(values["amount"])  # "１００" from an IME: 100
+    source = values.get("source", "")
     try:
         case = await claims.open_claim(
             db_session(request),
@@ -102,8 +125,9 @@ async def claim_send(request: Request, transaction_id: str) -> Response:
             noticed_at=_noticed(values["noticed_at"]),
             claimed=values["amount"] or None,
             freeze_account=values["freeze"] == "1",
-            source="transaction",
+            source=source if source in SOURCES else "transaction",
             ip=client_ip(request),
+            screenshots=files.check(uploads),
         )
     except DomainError as exc:
         return await _tx_form(request, transaction_id, "wallet/claim.html", {"values": values}, exc)
@@ -125,6 +149,7 @@ async def _case_page(
         {
             "case": case,
             "events": await claims.timeline(s, case, public_only=True),
+            "files": await files.of_case(s, case.id),
             "problem": problem,
             "notice": notice_of(request),
             "note": note,
@@ -164,6 +189,19 @@ async def case_appeal(request: Request, case_id: str) -> Response:
     except DomainError as exc:
         return await _case_page(request, case_id, exc, note)
     return redirect(f"/wallet/cases/{case_id}", notice="claim_appealed")
+
+
+@router.post("/wallet/cases/{case_id}/files", response_class=HTMLResponse)
+async def case_files(request: Request, case_id: str) -> Response:
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    _, uploads = await posted(request)
+    try:
+        await claims.add_screenshots(db_session(request), caller.user, case_id, uploads)
+    except DomainError as exc:
+        return await _case_page(request, case_id, exc)
+    return redirect(f"/wallet/cases/{case_id}", notice="screenshots_added")
 
 
 # -- mistaken transfers ---------------------------------------------------------------------------
