@@ -242,28 +242,47 @@ async def test_two_claims_on_one_transaction_at_the_same_instant_make_one_case(
     assert await balance(client, bob) == ("0.00", "300.00")  # held once
 
 
-async def test_a_claim_against_a_frozen_recipient_opens_and_holds_nothing(
+async def test_a_frozen_recipients_money_is_held_and_recovered_all_the_same(
     fresh_client: httpx.AsyncClient, fresh_app: FastAPI
 ):
-    """The recipient's account is frozen (nothing can leave it, and the ledger holds nothing in a
-    frozen account): the claim still opens, saying 0 is held; upheld, the loss account pays."""
+    """Agents freeze a mule's account; a freeze stops its owner, not a recovery: the claim holds
+    the money in the frozen account, and a recipient frozen after the hold was placed is still
+    debited when the refund is approved. Nothing comes from the loss account."""
     from qianbao.identity import freeze
 
     client, app = fresh_client, fresh_app
     alice, _, bob, _, tx_id = await _sent(client, app)
     bob_id = (await client.get("/api/v1/me", headers=bearer(bob))).json()["id"]
-    async with app.state.db.transaction() as s:
-        user = await s.get(User, uuid.UUID(bob_id))
-        await freeze.freeze(s, app.state.identity, user, reason="fraud ring")
+
+    async def freeze_bob() -> None:
+        async with app.state.db.transaction() as s:
+            user = await s.get(User, uuid.UUID(bob_id))
+            await freeze.freeze(s, app.state.identity, user, reason="fraud ring")
+
+    await freeze_bob()
     r = await _claim(client, alice, tx_id)
     assert r.status_code == 201, r.text
-    assert r.json()["held"] == "0.00"
+    assert r.json()["held"] == "300.00"
     agent, supervisor = await _staff(app, "support_agent"), await _staff(app, "supervisor")
     await _recommend(app, agent, r.json()["id"], refund=True, amount=None, note="ring")
     losses = await system_balance(app, "equity", "fraud_losses")
     await _decide(app, supervisor, r.json()["id"], approve=True, reason="ok")
-    assert await system_balance(app, "equity", "fraud_losses") == losses - 30_000
+    assert await system_balance(app, "equity", "fraud_losses") == losses
     assert await balance(client, alice) == ("1000.00", "0.00")
+    assert await balance(client, bob) == ("0.00", "0.00")
+
+    # Frozen after the hold: the approved refund still takes the held money.
+    carol, _, dave, _, tx2 = await _sent(client, app)
+    case = (await _claim(client, carol, tx2)).json()
+    assert case["held"] == "300.00"
+    dave_id = (await client.get("/api/v1/me", headers=bearer(dave))).json()["id"]
+    async with app.state.db.transaction() as s:
+        user = await s.get(User, uuid.UUID(dave_id))
+        await freeze.freeze(s, app.state.identity, user, reason="mule")
+    await _recommend(app, agent, case["id"], refund=True, amount=None, note="mule")
+    await _decide(app, supervisor, case["id"], approve=True, reason="ok")
+    assert await balance(client, carol) == ("1000.00", "0.00")
+    assert await system_balance(app, "equity", "fraud_losses") == losses
 
 
 async def test_the_risk_page_reports_claims_recovered_and_written_off(

@@ -117,6 +117,9 @@ class CreateHold:
     entry_type: str = "transfer"
     metadata: Mapping[str, Any] | None = None
     expires_at: datetime | None = None
+    # An operator's recovery (a dispute): the debit account's freeze does not stop it — its owner
+    # is not the one moving the money. A closed account still does.
+    recovery: bool = False
     kind: str = field(default="hold", init=False)
 
     def validate(self) -> None:
@@ -131,6 +134,7 @@ class CreateHold:
         raw = (
             f"hold|{self.debit_account_id}|{self.credit_account_id}|{self.amount}|{self.currency}|"
             f"{self.entry_type}|{exp}|{_canonical(self.metadata)}"
+            + ("|recovery" if self.recovery else "")
         )
         return hashlib.sha256(raw.encode()).digest()
 
@@ -141,6 +145,7 @@ class PostHold:
     hold_id: UUID
     amount: int | None = None  # None: the full amount held
     metadata: Mapping[str, Any] | None = None
+    recovery: bool = False  # as CreateHold's: posted although the debit account was frozen since
     kind: str = field(default="post_hold", init=False)
 
     def validate(self) -> None:
@@ -150,6 +155,7 @@ class PostHold:
 
     def fingerprint(self) -> bytes:
         raw = f"post_hold|{self.hold_id}|{self.amount}|{_canonical(self.metadata)}"
+        raw += "|recovery" if self.recovery else ""
         return hashlib.sha256(raw.encode()).digest()
 
 

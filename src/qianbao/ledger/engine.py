@@ -125,6 +125,7 @@ class Batch:
         legs: tuple[Leg, ...] | list[Leg],
         *,
         pending_release: dict[int, tuple[int, int]] | None = None,
+        despite_freeze: int | None = None,
     ) -> list[PostingResult]:
         """Check every leg against the staged state, then apply them all (or none)."""
         # Refusal order: unknown account / wrong currency, then frozen, then funds.
@@ -134,7 +135,7 @@ class Batch:
         staged: dict[int, int] = {}
         for leg in legs:
             acc = self.accounts[leg.account_id]
-            acc.check_can_move(debit=leg.amount < 0)
+            acc.check_can_move(debit=leg.amount < 0, despite_freeze=acc.id == despite_freeze)
             staged[acc.id] = staged.get(acc.id, acc.posted) + leg.amount
         release = pending_release or {}
         for acc_id, posted in staged.items():
@@ -224,7 +225,7 @@ class Batch:
         credit = self._account(cmd.credit_account_id)
         if debit.currency != cmd.currency or credit.currency != cmd.currency:
             raise CurrencyMismatch()
-        debit.check_can_move(debit=True)
+        debit.check_can_move(debit=True, despite_freeze=cmd.recovery)
         credit.check_can_move(debit=False)
         debit.check_flags(debit.posted, debit.pending_out + cmd.amount, debit.pending_in)
         credit.check_flags(credit.posted, credit.pending_out, credit.pending_in + cmd.amount)
@@ -268,7 +269,11 @@ class Batch:
             Leg(hold.debit_account_id, -amount, hold.currency),
             Leg(hold.credit_account_id, amount, hold.currency),
         ]
-        postings = self._apply_legs(legs, pending_release=release)
+        postings = self._apply_legs(
+            legs,
+            pending_release=release,
+            despite_freeze=hold.debit_account_id if cmd.recovery else None,
+        )
         metadata = (
             hold.metadata if not cmd.metadata else {**json.loads(hold.metadata), **cmd.metadata}
         )

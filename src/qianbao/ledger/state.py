@@ -49,12 +49,14 @@ class AccountState:
         self.pending_in = pending_in
         self.changes = 0
 
-    def check_can_move(self, *, debit: bool) -> None:
+    def check_can_move(self, *, debit: bool, despite_freeze: bool = False) -> None:
         status = self.status
         if status == "active":
             return
         if status == "closed":
             raise AccountClosed()
+        if despite_freeze:  # an operator's recovery from a frozen account
+            return
         if status == "frozen":
             raise AccountFrozen()
         if debit:  # debit_frozen: money may come in, not go out

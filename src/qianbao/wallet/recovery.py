@@ -69,13 +69,14 @@ async def hold_from(
                     currency=currency,
                     entry_type="dispute_recovery",
                     metadata={"claim": key},
+                    recovery=True,  # a recipient frozen by the agents is held all the same
                 )
             )
         except InsufficientFunds:  # spent between our read and the hold: read again
             continue
         except (AccountFrozen, AccountDebitFrozen, AccountClosed):
-            # Nothing can leave a frozen account anyway, and the ledger holds nothing in it: the
-            # case says 0 was held (and an upheld claim is paid by the loss account).
+            # A closed recipient account, or a claimant's account frozen for money coming in:
+            # the case says 0 was held (and an upheld claim is paid by the loss account).
             return Held(None, 0)
         return Held(hold.hold_id, amount)
     return Held(None, 0)
@@ -123,6 +124,7 @@ async def refund(
                 hold_id=hold_id,  # type: ignore[arg-type]
                 amount=from_recipient,
                 metadata={"case": case_reference},
+                recovery=True,  # the recipient may have been frozen since the hold
             )
         )
         after = {p.account_id: p.balance_after for p in entry.postings}
