@@ -15,7 +15,13 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from qianbao.disputes import review
-from qianbao.disputes.errors import AmountAboveClaim, SamePerson, SupervisorsOnly
+from qianbao.disputes.errors import (
+    AmountAboveClaim,
+    ClaimInvalid,
+    SamePerson,
+    SupervisorsOnly,
+    WrongStage,
+)
 from qianbao.disputes.models import Case
 from qianbao.identity.models import User
 from qianbao.kernel.money import Money
@@ -228,6 +234,17 @@ async def test_answering_no_to_a_held_transfer_opens_a_case_with_a_ticket(
     assert (case.user_id, case.source, case.froze_account) == (alice_id, "held_no", True)
     await deliver(app)  # a second run opens nothing more
     assert len((await client.get("/api/v1/disputes/cases", headers=bearer(alice))).json()) == 1
+    # Nothing left the account: the case cannot be refunded (no money would be made), nor can the
+    # payee's money be held for it; it is closed by a "reject" recommendation and decision.
+    agent, supervisor = await _staff(app, "support_agent"), await _staff(app, "supervisor")
+    with pytest.raises(ClaimInvalid):
+        await _recommend(app, agent, case.id, refund=True, amount=None, note="x")
+    with pytest.raises(WrongStage):
+        async with app.state.db.transaction() as s:
+            await review.hold_again(s, agent, case.id)
+    await _recommend(app, agent, case.id, refund=False, amount=None, note="account secured")
+    await _decide(app, supervisor, case.id, approve=True, reason="No money left your account.")
+    assert await balance(client, alice) == ("5000.00", "0.00")
 
 
 async def test_two_claims_on_one_transaction_at_the_same_instant_make_one_case(

@@ -58,7 +58,8 @@ class Case(Base):
     noticed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     shared: Mapped[str] = mapped_column(String(12))
     froze_account: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    source: Mapped[str] = mapped_column(String(16))  # transaction | help | chat | held_no
+    # transaction | help | chat | agent | held_no
+    source: Mapped[str] = mapped_column(String(16))
     ticket_reference: Mapped[str | None] = mapped_column(String(32))
     hold_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     held: Mapped[int] = mapped_column(BigInteger, server_default="0")  # the recipient's, at once
@@ -83,6 +84,13 @@ class Case(Base):
         """What came back to the customer: from the recipient's held money, the merchant and the
         operator's loss account."""
         return self.recovered_held + self.recovered_merchant + self.written_off
+
+    @property
+    def money_moved(self) -> bool:
+        """Whether the transaction took the customer's money. A case opened by answering "No" to
+        "Was this you?" is about a payment that was held and cancelled: there is nothing to give
+        back, only the account to look into (it is closed without a refund)."""
+        return self.source != "held_no"
 
     __table_args__ = (
         CheckConstraint(f"kind IN {CASE_KINDS!r}", name="kind_known"),

@@ -103,7 +103,12 @@ async def hold_again(session: Any, staff: User, case_id: uuid.UUID | str) -> Cas
     """An agent holds what is now in the counterparty's wallet, up to the claimed amount (E9):
     after a release, or when the money came back into it since the claim opened."""
     case = await get(session, case_id, lock=True)
-    if case.status not in OPEN or case.hold_id is not None or case.counterparty_user_id is None:
+    if (
+        case.status not in OPEN
+        or case.hold_id is not None
+        or case.counterparty_user_id is None
+        or not case.money_moved
+    ):
         raise WrongStage(status=case.status)
     step = f"agent-hold:{clock_of(session).now().timestamp()}"
     await hold_recipient(session, case, step)
@@ -128,6 +133,10 @@ async def recommend(
     note = (note or "").strip()
     if not note:
         raise ClaimInvalid(reason=N_("write down what the investigation found"))
+    if refund and not case.money_moved:
+        raise ClaimInvalid(
+            reason=N_("no money left the customer's account (the payment was held and cancelled)")
+        )
     if refund:
         minor = amount.minor if amount is not None else case.claimed
         if amount is not None and amount.currency != case.currency:

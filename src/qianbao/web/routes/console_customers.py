@@ -38,7 +38,6 @@ NOTICES = {
     "article_sent": N_("The article is in the customer's inbox."),
     "escalated": N_("A supervisor will take it over."),
 }
-CLAIMABLE = ("transfer", "payment")
 ACTION_LABELS = {
     "customer.viewed": N_("Viewed the customer"),
     "customer.searched": N_("Searched for a customer"),
@@ -130,11 +129,8 @@ async def _customer_page(
             "problem": problem,
             "notice": _notice(request),
             "supervisor": is_supervisor(who.user),
-            "claimable": [
-                tx
-                for tx in ctx.transactions
-                if tx.direction == "out" and tx.status == "completed" and tx.kind in CLAIMABLE
-            ],
+            # Their transfers and shop payments a case could be about (none with a case yet).
+            "claimable": await claims.claimable(s, request.app.state.settings, ctx.user_id),
             "cases": await review.of_customer(s, ctx.user_id),
             "case_status": case_labels(locale)["status"],
         },
