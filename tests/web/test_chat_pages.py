@@ -201,7 +201,7 @@ def test_after_hours_the_request_for_a_person_becomes_a_ticket(open_desk_page, d
     customer.wait_for_function(
         "() => [...document.querySelectorAll('.chat-system .chat-text')]"
         ".some(e => e.textContent.includes('转为工单'))",
-        timeout=10_000,
+        timeout=30_000,  # a loaded CI machine: the hand-off request, then the page
     )
     text = customer.locator(".chat-system .chat-text").last.inner_text()
     found = re.search(r"我们已将本次咨询转为工单 (T\d{8}-\d{6})。预计 (.+) 前回复您", text)
