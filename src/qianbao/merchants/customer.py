@@ -14,7 +14,8 @@ from qianbao.ledger.commands import check_key
 from qianbao.merchants import checkout
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_payments import CheckoutSession
-from qianbao.merchants.pay import Order, Paid, customer_key, get_payment, pay, step_up_bound
+from qianbao.merchants.pay import Order, Paid, customer_key, get_payment, pay
+from qianbao.merchants.payment_risk import step_up_bound
 from qianbao.wallet import step_up
 from qianbao.wallet.step_up import Proof
 

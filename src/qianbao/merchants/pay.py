@@ -42,6 +42,7 @@ from qianbao.merchants.accounts import (
 from qianbao.merchants.errors import CurrencyNotAccepted, MerchantNotActive, OrderAlreadyPaid
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_payments import CheckoutSession, Payment
+from qianbao.merchants.payment_risk import judge
 from qianbao.wallet import limits, risk_checks, step_up
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.models import WalletTransaction
@@ -129,62 +130,6 @@ WITH payment AS (
 )
 INSERT INTO outbox_messages (topic, payload) VALUES ($24, $25::jsonb)
 """
-
-
-class NeedsCustomer(Exception):
-    """The risk rules want the customer to confirm a payment the till started without them."""
-
-
-def step_up_bound(merchant_id: uuid.UUID, amount: Money) -> str:
-    """A step-up for a payment confirms this price at this shop and nothing else."""
-    return step_up.bound_to("payment", merchant_id, amount)
-
-
-async def judge(
-    session: Any,
-    ctx: IdentityContext,
-    customer: User,
-    merchant: Merchant,
-    order: Order,
-    charged: Money,
-    *,
-    device_id: uuid.UUID | None,
-    pin_failures: int,
-    proof: step_up.Proof | None,
-    unattended: bool,
-) -> tuple[risk_checks.Assessment | None, str | None]:
-    """The real-time rules on a payment (D2), under the customer's limits lock: allowed, or
-    confirmed by a step-up bound to the price and the shop, or refused. A hold asks for a step-up
-    here: a shop at the till or a checkout cannot wait half an hour for an answer. A payment the
-    till started without the customer (a payment code under the no-PIN limit) goes to the
-    customer's phone instead (``NeedsCustomer``)."""
-    assessment = await risk_checks.assess(
-        session,
-        ctx,
-        customer.id,
-        channel="payment",
-        amount=charged,
-        payee_id=None,
-        device_id=device_id,
-        pin_failures=pin_failures,
-    )
-    if assessment is None or assessment.decision.action == "allow":
-        return assessment, None
-    if unattended and assessment.decision.action != "block":
-        raise NeedsCustomer()
-    values = risk_checks.decision_values(
-        assessment,
-        customer.id,
-        channel="payment",
-        amount=charged,
-        counterparty_id=merchant.id,
-        device_id=device_id,
-        transaction_id=None,
-    )
-    outcome = await step_up.required(
-        session, ctx, customer, values, proof, bound=step_up_bound(merchant.id, order.amount)
-    )
-    return assessment, outcome
 
 
 async def pay(

@@ -40,6 +40,7 @@ from qianbao.merchants.models_payments import (
     PaymentCodeSettings,
     TillGuess,
 )
+from qianbao.merchants.payment_risk import NeedsCustomer
 from qianbao.wallet.transfer import new_reference
 
 CODE_PREFIX = "28"  # like the wallets the customers know: their codes start with 25–30
@@ -188,7 +189,7 @@ async def charge(
             done = await paying.pay(
                 session, ctx, customer, merchant, order, key=paying_key, pin=None
             )
-        except paying.NeedsCustomer:
+        except NeedsCustomer:
             pass  # the risk rules want the customer: they confirm on the phone (below)
         else:
             row.payment_id = done.payment.id

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from qianbao.kernel.errors import NotFound
 from qianbao.kernel.http import TxRoute, db_session, locale_of, require_operator
 from qianbao.risk import restrictions
-from qianbao.wallet import withdraw
+from qianbao.wallet import withdrawal_review
 from qianbao.wallet.api_payments import WithdrawalOut, withdrawal_out
 
 router = APIRouter(
@@ -40,7 +40,7 @@ async def list_withdrawals(
     status: Annotated[str, Query(max_length=16)] = "in_review",
 ) -> list[OpsWithdrawalOut]:
     out = []
-    for w in await withdraw.list_by_status(s, (status,)):
+    for w in await withdrawal_review.list_by_status(s, (status,)):
         base = await withdrawal_out(s, w, locale_of(request))
         out.append(OpsWithdrawalOut(**base.model_dump(), user_id=str(w.user_id)))
     return out
@@ -50,7 +50,7 @@ async def list_withdrawals(
     "/withdrawals/{withdrawal_id}/approve", response_model=WithdrawalOut, summary="Approve"
 )
 async def approve(withdrawal_id: str, request: Request, s: DbSession) -> WithdrawalOut:
-    w = await withdraw.approve(s, withdrawal_id, actor=None)
+    w = await withdrawal_review.approve(s, withdrawal_id, actor=None)
     return await withdrawal_out(s, w, locale_of(request))
 
 
@@ -62,7 +62,7 @@ async def approve(withdrawal_id: str, request: Request, s: DbSession) -> Withdra
 async def reject(
     withdrawal_id: str, body: ReviewIn, request: Request, s: DbSession
 ) -> WithdrawalOut:
-    w = await withdraw.reject(s, withdrawal_id, actor=None, reason=body.reason)
+    w = await withdrawal_review.reject(s, withdrawal_id, actor=None, reason=body.reason)
     return await withdrawal_out(s, w, locale_of(request))
 
 

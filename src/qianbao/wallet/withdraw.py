@@ -42,10 +42,8 @@ from qianbao.wallet.banks import mask
 from qianbao.wallet.business_days import arrival_date
 from qianbao.wallet.errors import (
     CardInCoolingOff,
-    ReasonRequired,
     WithdrawalMethodUnavailable,
     WithdrawalNotFound,
-    WithdrawalNotReviewable,
 )
 from qianbao.wallet.fees import FeeSchedule
 from qianbao.wallet.models import BankCard, WalletTransaction, Withdrawal, WithdrawalEvent
@@ -381,36 +379,3 @@ async def timeline(session: Any, withdrawal_id: uuid.UUID) -> list[WithdrawalEve
         .order_by(WithdrawalEvent.id)
     )
     return list(rows.scalars())
-
-
-async def list_by_status(
-    session: Any, statuses: tuple[str, ...], limit: int = 100
-) -> list[Withdrawal]:
-    rows = await session.execute(
-        select(Withdrawal)
-        .where(Withdrawal.status.in_(statuses))
-        .order_by(Withdrawal.created_at)
-        .limit(limit)
-    )
-    return list(rows.scalars())
-
-
-async def approve(session: Any, withdrawal_id: str, *, actor: uuid.UUID | None) -> Withdrawal:
-    withdrawal = await steps.locked(session, withdrawal_id)
-    if withdrawal.status != "in_review":
-        raise WithdrawalNotReviewable()
-    await steps.approve_now(session, withdrawal, actor=actor)
-    return withdrawal
-
-
-async def reject(
-    session: Any, withdrawal_id: str, *, actor: uuid.UUID | None, reason: str
-) -> Withdrawal:
-    reason = " ".join((reason or "").split())[:300]
-    if len(reason) < 5:
-        raise ReasonRequired()
-    withdrawal = await steps.locked(session, withdrawal_id)
-    if withdrawal.status != "in_review":
-        raise WithdrawalNotReviewable()
-    await steps.release(session, withdrawal, "rejected", reason, actor)
-    return withdrawal

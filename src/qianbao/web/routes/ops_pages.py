@@ -18,7 +18,7 @@ from qianbao.identity.phones import mask_phone
 from qianbao.kernel.errors import DomainError, NotFound
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.risk import restrictions
-from qianbao.wallet import withdraw
+from qianbao.wallet import withdrawal_review
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
     current_caller,
@@ -52,10 +52,10 @@ async def _who(s: Any, user_id: uuid.UUID) -> dict[str, str]:
 async def _page(request: Request, exc: DomainError | None = None) -> Response:
     s, locale = db_session(request), locale_of(request)
     queue = []
-    for w in await withdraw.list_by_status(s, ("in_review",)):
+    for w in await withdrawal_review.list_by_status(s, ("in_review",)):
         queue.append({"w": w, "who": await _who(s, w.user_id)})
     in_flight = []
-    for w in await withdraw.list_by_status(s, ("approved", "submitted")):
+    for w in await withdrawal_review.list_by_status(s, ("approved", "submitted")):
         in_flight.append({"w": w, "who": await _who(s, w.user_id)})
     restricted = []
     for r in await restrictions.list_active(s):
@@ -92,9 +92,9 @@ async def ops_review(request: Request, withdrawal_id: str, action: str) -> Respo
     s = db_session(request)
     try:
         if action == "approve":
-            await withdraw.approve(s, withdrawal_id, actor=who.user.id)
+            await withdrawal_review.approve(s, withdrawal_id, actor=who.user.id)
         elif action == "reject":
-            await withdraw.reject(
+            await withdrawal_review.reject(
                 s, withdrawal_id, actor=who.user.id, reason=form.get("reason", "")
             )
         else:

@@ -1,0 +1,46 @@
+"""An operator's review of the withdrawals above the review threshold (or held by the risk
+rules): the list waiting, approve, reject with the reason the user reads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from qianbao.wallet import withdrawal_steps as steps
+from qianbao.wallet.errors import ReasonRequired, WithdrawalNotReviewable
+from qianbao.wallet.models import Withdrawal
+
+
+async def list_by_status(
+    session: Any, statuses: tuple[str, ...], limit: int = 100
+) -> list[Withdrawal]:
+    rows = await session.execute(
+        select(Withdrawal)
+        .where(Withdrawal.status.in_(statuses))
+        .order_by(Withdrawal.created_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def approve(session: Any, withdrawal_id: str, *, actor: uuid.UUID | None) -> Withdrawal:
+    withdrawal = await steps.locked(session, withdrawal_id)
+    if withdrawal.status != "in_review":
+        raise WithdrawalNotReviewable()
+    await steps.approve_now(session, withdrawal, actor=actor)
+    return withdrawal
+
+
+async def reject(
+    session: Any, withdrawal_id: str, *, actor: uuid.UUID | None, reason: str
+) -> Withdrawal:
+    reason = " ".join((reason or "").split())[:300]
+    if len(reason) < 5:
+        raise ReasonRequired()
+    withdrawal = await steps.locked(session, withdrawal_id)
+    if withdrawal.status != "in_review":
+        raise WithdrawalNotReviewable()
+    await steps.release(session, withdrawal, "rejected", reason, actor)
+    return withdrawal
