@@ -154,7 +154,6 @@ async def send(
     pin: str,
     key: str,
     device_id: uuid.UUID | None = None,
-    step_up_code: str | None = None,
     proof: step_up.Proof | None = None,
 ) -> TransferDone:
     """Move ``amount`` from the sender's wallet to the recipient's. The PIN is checked first
@@ -230,7 +229,7 @@ async def send(
             ctx,
             sender,
             values,
-            proof or step_up.Proof.of(step_up_code),
+            proof,
             bound=step_up_context(recipient.user_id, amount),
         )
     source = await wallet_account(session, sender.id, amount.currency)
