@@ -7,13 +7,14 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 LOCALES := $(wildcard src/qianbao/locale/*/LC_MESSAGES/messages.po)
 CATALOGS := $(LOCALES:.po=.mo)
 
-.PHONY: run test lint bench chaos overload fuzz fmt translations extract-messages lock clean help
+.PHONY: run test visual-update lint bench chaos overload fuzz fmt translations extract-messages lock clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make run    - start Qianbao with demo data on http://localhost:8000 (embedded PostgreSQL)"
 	@echo "make test   - run the whole test suite against a throwaway PostgreSQL"
 	@echo "make lint   - ruff, import-linter contracts, mypy"
+	@echo "make visual-update - record the screenshot baselines again (tests/web/baselines) after a wanted change"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make fuzz   - schemathesis against the API, longer than in make test (FUZZ_EXAMPLES=200)"
 	@echo "make chaos  - fault injection: kill -9 the server and PostgreSQL under load, check nothing is lost or doubled"
@@ -43,6 +44,11 @@ run: $(VENV)/.runtime translations
 # TEST_AT="2026-10-03 23:30": the whole suite at another moment (China time), through libfaketime.
 test: $(VENV)/.dev translations
 	$(BIN)/python tools/run_at.py "$(TEST_AT)" -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The screenshot baselines (tests/web/baselines): record them again after a wanted change of the
+# pages, then look at every changed PNG before committing it.
+visual-update: $(VENV)/.dev translations
+	QIANBAO_UPDATE_BASELINES=1 $(BIN)/python -m pytest -q tests/web/test_visual.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench migrations

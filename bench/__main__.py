@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import tempfile
@@ -26,7 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="qianbao-bench-"))
-    pg = EmbeddedPostgres(folder / "pg", extra_conf={"max_connections": "300"})
+    conf = {"max_connections": "300"}
+    if os.environ.get("QIANBAO_BENCH_PG_STATEMENTS"):  # where PostgreSQL's time goes (cpu.py)
+        conf.update(
+            shared_preload_libraries="pg_stat_statements",
+            compute_query_id="on",
+            **{"pg_stat_statements.track_planning": "on"},
+        )
+    pg = EmbeddedPostgres(folder / "pg", extra_conf=conf)
     pg.start()
     try:
         ctx = BenchContext(pg=pg, seconds=args.seconds)

@@ -35,15 +35,23 @@ from typing import Any
 
 import httpx
 
-from bench import bench_rules, checkout_load
+from bench import bench_rules, checkout_load, cpu
 from bench.common import BenchContext, emit, percentile
+from bench.cpu import CpuMeter
 from bench.rawhttp import Connection, Pool
 from qianbao.ops.migrate import upgrade
 
-USERS = 200
+# Senders and recipients. 200 (the default, kept for comparison with earlier runs) makes two of
+# the 32 requests in flight share a user often: row-lock waits are then part of every figure.
+USERS = int(os.environ.get("QIANBAO_BENCH_USERS", "200"))
 CLIENTS = 32
 KYC_TIER = 2  # enhanced: 200 transfers a day (tier 0 allows 20, a run needs more)
 ROUNDS = 4  # alternating rounds of payments and transfers (issue 14)
+# The open loop starts straight after the closed loop and the floors, and its first second held
+# every one of its ten slowest requests in a run (the switch: new client connections, the
+# server and the database settling; docs/performance.md). Its first seconds are sent, not
+# counted, and printed apart.
+OPEN_LOOP_WARMUP_S = 2.0
 MAX_REFUSED = 0.02  # more refused transfers than this fails the benchmark
 PIN = "583920"
 PASSWORD = "benchmark passphrase 2026"
@@ -53,7 +61,9 @@ SECRETS = {
 }
 # The server: web processes, and the job worker in its own process (as in production) or
 # inside the web process. QIANBAO_BENCH_WEB_PROCESSES / QIANBAO_BENCH_WORKER override.
-WEB_PROCESSES = int(os.environ.get("QIANBAO_BENCH_WEB_PROCESSES", "1"))
+# By default the benchmark tries 1 and 2 web processes (`qianbao serve --workers N`) on a short
+# run and measures with the faster (it says which).
+WEB_PROCESSES = int(os.environ.get("QIANBAO_BENCH_WEB_PROCESSES", "0"))  # 0: the best of 1, 2
 WORKER = os.environ.get("QIANBAO_BENCH_WORKER", "separate")  # or "in_process"
 
 
@@ -196,12 +206,52 @@ async def _closed_loop(host: str, port: int, load: Load, seconds: float) -> floa
     return (load.ok - ok_before) / (time.perf_counter() - t0)
 
 
-async def _open_loop(host: str, port: int, load: Load, rate: float, seconds: float) -> list[float]:
+async def _closed_get(
+    host: str, port: int, path: str, auth: list[str], seconds: float
+) -> tuple[int, float]:
+    """GET ``path`` from CLIENTS connections for ``seconds`` (each as one of the users, in
+    turn): (answers 200, their rate per second)."""
+    deadline = time.perf_counter() + seconds
+    conns = [Connection(host, port) for _ in range(CLIENTS)]
+    ok = [0]
+
+    async def worker(n: int, conn: Connection) -> None:
+        i = n
+        while time.perf_counter() < deadline:
+            r = await conn.request("GET", path, b"", {"Authorization": auth[i % len(auth)]})
+            ok[0] += r.status == 200
+            i += CLIENTS
+
+    t0 = time.perf_counter()
+    try:
+        await asyncio.gather(*(worker(n, c) for n, c in enumerate(conns)))
+    finally:
+        for c in conns:
+            c.close()
+    return ok[0], ok[0] / (time.perf_counter() - t0)
+
+
+def _floors(ctx: BenchContext, meter: CpuMeter, host: str, port: int, auth: list[str]) -> None:
+    """What any request costs on this server, to set the transfer's CPU beside: the framework
+    alone (``GET /healthz``: routing, middleware, JSON, no database) and an authenticated read
+    (``GET /api/v1/me``: the session looked up, the user read, one transaction)."""
+    for name, path in (("http_floor_healthz", "/healthz"), ("http_floor_me", "/api/v1/me")):
+        with meter.measure(name) as count:
+            ok, rate = asyncio.run(_closed_get(host, port, path, auth, ctx.seconds / 2))
+            count(ok)
+        emit(f"{name}_rps", rate, "rps")
+
+
+async def _open_loop(
+    host: str, port: int, load: Load, rate: float, seconds: float, warmup_s: float = 0.0
+) -> list[float]:
+    """Transfers sent at a fixed ``rate`` for ``warmup_s`` + ``seconds``; the latencies of those
+    sent after the warm-up (the warm-up's own are printed apart)."""
     pool = Pool(host, port)
     tasks = []
     t0 = time.perf_counter()
     try:
-        for i in range(int(rate * seconds)):
+        for i in range(int(rate * (warmup_s + seconds))):
             delay = t0 + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -209,7 +259,25 @@ async def _open_loop(host: str, port: int, load: Load, rate: float, seconds: flo
         latencies = list(await asyncio.gather(*tasks))
     finally:
         pool.close()
-    return sorted(latencies)
+    _slowest(latencies, rate)
+    skip = int(rate * warmup_s)
+    if skip:
+        first = sorted(latencies[:skip])
+        print(
+            f"# open loop warm-up: the first {warmup_s:.0f} s ({skip} transfers, not counted): "
+            f"p50 {percentile(first, 50) * 1000:.1f} ms, max {first[-1] * 1000:.1f} ms",
+            flush=True,
+        )
+    return sorted(latencies[skip:])
+
+
+def _slowest(latencies: list[float], rate: float, n: int = 10) -> None:
+    """Print when the slowest requests were sent (ms after the start) and how long they took:
+    together in time, the system stalled (a collection, a burst of the worker's, a checkpoint);
+    spread out, each met its own wait (a row lock)."""
+    worst = sorted(range(len(latencies)), key=lambda i: latencies[i], reverse=True)[:n]
+    shown = ", ".join(f"{i / rate * 1000:.0f}:{latencies[i] * 1000:.0f}" for i in sorted(worst))
+    print(f"# open loop, the {n} slowest (sent at ms: took ms): {shown}", flush=True)
 
 
 async def _wait_for_jobs(url: str, within_s: float) -> float | None:
@@ -235,7 +303,14 @@ async def _wait_for_jobs(url: str, within_s: float) -> float | None:
 
 
 def _server(
-    url: str, port: int, var: Path, *, rules: bool = False, worker: bool = True
+    url: str,
+    port: int,
+    var: Path,
+    *,
+    rules: bool = False,
+    worker: bool = True,
+    extra_env: dict[str, str] | None = None,
+    processes: int = 1,
 ) -> list[subprocess.Popen[bytes]]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("QIANBAO_")},
@@ -247,7 +322,7 @@ def _server(
         "QIANBAO_SECURITY__SECRET_KEY": SECRETS["secret_key"],
         "QIANBAO_IDENTITY__PIN_PEPPER": SECRETS["pin_pepper"],
         # One connection per client in flight, no overflow connections opened and closed.
-        "QIANBAO_DATABASE__POOL_SIZE": str(max(4, 40 // WEB_PROCESSES)),
+        "QIANBAO_DATABASE__POOL_SIZE": str(max(4, 40 // processes)),
         "QIANBAO_DATABASE__MAX_OVERFLOW": "0",
         "QIANBAO_WORKER__IN_PROCESS": "true" if WORKER == "in_process" else "false",
         # The load generator is one address signing 200 users in: not what the limits are for.
@@ -259,11 +334,12 @@ def _server(
         "QIANBAO_RISK__RULES_ENABLED": "true" if rules else "false",
         # Throughput with all 32 clients admitted (shedding is measured by `make overload`).
         "QIANBAO_HTTP__MAX_IN_FLIGHT": str(CLIENTS * 2),
+        **(extra_env or {}),
     }
     cli = [sys.executable, "-m", "qianbao.cli"]
     procs = [
         subprocess.Popen(
-            [*cli, "serve", "--port", str(port), "--workers", str(WEB_PROCESSES)],
+            [*cli, "serve", "--port", str(port), "--workers", str(processes)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -278,8 +354,32 @@ def _server(
     return procs
 
 
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the servers ``_server`` started (all asked first, then each waited for)."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(timeout=30)
+
+
+def wait_ready(bases: list[str], procs: list[subprocess.Popen[bytes]], who: str) -> None:
+    """Until every server answers /healthz (a loaded 2-core machine starts slowly)."""
+    deadline = time.monotonic() + 120
+    for base in bases:
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                raise SystemExit(f"{who}: the server did not start (run `qianbao serve`)")
+            time.sleep(0.1)
+
+
 def _hot_merchant(
     ctx: BenchContext,
+    meter: CpuMeter,
     host: str,
     port: int,
     tokens: list[str],
@@ -298,10 +398,22 @@ def _hot_merchant(
     # are measured in alternating rounds and compared over the same stretch of time.
     transfers = Load(tokens, phones, seed=11)
     pay_rates, transfer_rates = [], []
-    for _ in range(ROUNDS):
-        pay_rates.append(
-            asyncio.run(checkout_load.pay_sessions(host, port, load, ctx.seconds / 2, CLIENTS))
-        )
+    for n in range(ROUNDS):
+        if n == 1:  # the CPU per payment, on one round (its notices included)
+            with meter.measure("http_checkout_pay") as count:
+                paid_before = load.ok
+                pay_rates.append(
+                    asyncio.run(
+                        checkout_load.pay_sessions(host, port, load, ctx.seconds / 2, CLIENTS)
+                    )
+                )
+                if asyncio.run(_wait_for_jobs(url, within_s=300)) is None:
+                    raise RuntimeError("the job worker did not catch up after the payments")
+                count(load.ok - paid_before)
+        else:
+            pay_rates.append(
+                asyncio.run(checkout_load.pay_sessions(host, port, load, ctx.seconds / 2, CLIENTS))
+            )
         transfer_rates.append(asyncio.run(_closed_loop(host, port, transfers, ctx.seconds / 2)))
     transfers.check("closed loop beside the payments")
     if sum(load.refused.values()) > MAX_REFUSED * max(1, load.ok):
@@ -319,6 +431,31 @@ def _hot_merchant(
     )
 
 
+def _best_processes(
+    ctx: BenchContext, url: str, host: str, port: int, var: Path, phones: list[str]
+) -> int:
+    """1 or 2 web processes, whichever transfers more in a short closed loop (the worker and
+    PostgreSQL share the same two cores, so more is not always better)."""
+    rates = {}
+    for processes in (1, 2):
+        procs = _server(url, port, var, processes=processes)
+        try:
+            wait_ready([f"http://{host}:{port}"], procs, "bench_http")
+            load = Load(asyncio.run(_tokens(f"http://{host}:{port}", phones)), phones, seed=3)
+            rates[processes] = asyncio.run(_closed_loop(host, port, load, ctx.seconds / 3))
+            load.check(f"{processes} web process(es)")
+        finally:
+            stop(procs)
+        if asyncio.run(_wait_for_jobs(url, within_s=300)) is None:
+            raise RuntimeError("the job worker did not catch up after the trial run")
+    print(
+        "# web processes tried: "
+        + ", ".join(f"{n}: {rate:.0f} transfers/s" for n, rate in rates.items()),
+        flush=True,
+    )
+    return max(rates, key=lambda n: rates[n])
+
+
 def run(ctx: BenchContext) -> None:
     ctx.pg.ensure_database("bench_http")
     url = ctx.pg.url("bench_http")
@@ -326,39 +463,46 @@ def run(ctx: BenchContext) -> None:
     phones = asyncio.run(_seed(url))
     asyncio.run(checkout_load.seed_merchant(url, _settings()))
     print(f"# history: {asyncio.run(bench_rules.seed_history(url))} earlier transfers", flush=True)
+    asyncio.run(cpu.vacuum(url))
     port, rules_port = _free_port(), _free_port()
     host = "127.0.0.1"
     base = f"http://{host}:{port}"
     var = Path(tempfile.mkdtemp(prefix="qianbao-bench-http-"))
-    print(f"# server: {WEB_PROCESSES} web process(es), job worker {WORKER}", flush=True)
-    procs = _server(url, port, var)
-    procs += _server(url, rules_port, var, rules=True, worker=False)
+    processes = WEB_PROCESSES or _best_processes(ctx, url, host, port, var, phones)
+    print(f"# server: {processes} web process(es), job worker {WORKER}", flush=True)
+    procs = _server(url, port, var, processes=processes)
+    procs += _server(url, rules_port, var, rules=True, worker=False, processes=processes)
     try:
-        deadline = time.monotonic() + 120  # a loaded 2-core machine starts slowly
-        for b in (base, f"http://{host}:{rules_port}"):
-            while True:
-                try:
-                    if httpx.get(b + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                    raise SystemExit("bench_http: the server did not start (run `qianbao serve`)")
-                time.sleep(0.1)
+        wait_ready([base, f"http://{host}:{rules_port}"], procs, "bench_http")
         tokens = asyncio.run(_tokens(base, phones))
         closed = Load(tokens, phones, seed=1)
-        tps = asyncio.run(_closed_loop(host, port, closed, ctx.seconds))
-        closed.check("closed loop")
-        emit("http_transfer_tps", tps, "tps")
-        # The notifications of those transfers are still being sent: wait for the worker, and
-        # count that time too for the rate the whole system can sustain.
-        drained = asyncio.run(_wait_for_jobs(url, within_s=300))
-        if drained is None:
-            raise RuntimeError("the job worker did not catch up within 300 s after the run")
+        # CPU per transfer in each process: the run and the worker's drain after it (the
+        # notifications of those transfers are part of their cost).
+        meter = CpuMeter(
+            {"web": cpu.tree(procs[0].pid), "worker": cpu.tree(procs[1].pid)}
+            if WORKER != "in_process"
+            else {"web": cpu.tree(procs[0].pid)}
+        )
+        meter.groups["pg"] = cpu.postgres(ctx.pg.data_dir)
+        meter.groups["pg_background"] = cpu.postgres_background(ctx.pg.data_dir)
+        with meter.measure("http_transfer") as count, cpu.statements(url) as per_op:
+            tps = asyncio.run(_closed_loop(host, port, closed, ctx.seconds))
+            closed.check("closed loop")
+            emit("http_transfer_tps", tps, "tps")
+            # The notifications of those transfers are still being sent: wait for the worker,
+            # and count that time too for the rate the whole system can sustain.
+            drained = asyncio.run(_wait_for_jobs(url, within_s=300))
+            if drained is None:
+                raise RuntimeError("the job worker did not catch up within 300 s after the run")
+            count(closed.ok)
+            per_op(closed.ok)
         emit("http_jobs_drain_s", drained, "s")
+        _floors(ctx, meter, host, port, closed.auth)
         emit("http_transfer_sustained_tps", closed.ok / (ctx.seconds + drained), "tps")
         opened = Load(tokens, phones, seed=7)
-        latencies = asyncio.run(_open_loop(host, port, opened, tps / 2, ctx.seconds))
+        latencies = asyncio.run(
+            _open_loop(host, port, opened, tps / 2, ctx.seconds, warmup_s=OPEN_LOOP_WARMUP_S)
+        )
         opened.check("open loop")
         emit("http_transfer_p50_ms", percentile(latencies, 50) * 1000, "ms")
         emit("http_transfer_p99_ms", percentile(latencies, 99) * 1000, "ms")
@@ -367,7 +511,7 @@ def run(ctx: BenchContext) -> None:
             f"p99 at half load {percentile(latencies, 99) * 1000:.1f} ms (target < 100)",
             flush=True,
         )
-        _hot_merchant(ctx, host, port, tokens, phones, url, tps)
+        _hot_merchant(ctx, meter, host, port, tokens, phones, url, tps)
         plain, ruled = Load(tokens, phones, seed=21), Load(tokens, phones, seed=23)
         bench_rules.compare(
             ctx,
@@ -377,8 +521,5 @@ def run(ctx: BenchContext) -> None:
             lambda: (plain.check("without rules"), ruled.check("with rules")),
         )
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
+        stop(procs)
         shutil.rmtree(var, ignore_errors=True)

@@ -149,6 +149,7 @@ async def make_user(client: httpx.AsyncClient, sms: SmsBox, index: int, opening:
         "code": code,
         "password": PASSWORD,
         "password_confirm": PASSWORD,
+        "accept_terms": True,
         "real_name": NAME,
     }
     user.token = _check(await client.post("/api/v1/auth/signup", json=body), 201, "signup")["token"]

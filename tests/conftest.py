@@ -88,9 +88,20 @@ def base_settings(**overrides: object) -> Settings:
         # the tests stage (hundreds of requests at once); its limit is proved on its own
         # (unit/test_admission.py, integration/test_overload.py).
         "http": {"max_in_flight": 10_000},
+        # Likewise the pool: the races stage up to ~30 requests at once, which on a slow CI
+        # machine may queue longer than the 3 s a request waits by default; the pool's limit and
+        # its 503 are proved on their own (integration/test_overload.py, default sizes).
+        "database": {"max_overflow": 40, "pool_timeout_s": 30.0},
         # Shops in the tests live on http://localhost, as the demo shop of `make run` does.
         "merchants": {"return_urls_may_be_http": True},
     }
+    if os.environ.get("TEST_AT"):
+        # Under libfaketime (TEST_AT) PostgreSQL's timers misfire: an alarm that rings while a
+        # backend waits (a lock, the I/O workers) fires every pending timeout, so a lock wait
+        # past deadlock_timeout (1 s) failed at once as lock_timeout, and a worker's INSERT
+        # failed as statement_timeout after a few seconds. These runs test the calendar, not
+        # the timeouts: the statement and lock timeouts are off (test_overload sets its own).
+        values["database"] = {**values["database"], "statement_timeout_ms": 0, "lock_timeout_ms": 0}  # type: ignore[dict-item]
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -8,7 +8,7 @@ import os
 import signal
 import socket
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -221,6 +221,17 @@ def serve(
     _serve(settings, target, host, port, worker=settings.worker.in_process)
 
 
+def _run_loop(main: Any) -> None:
+    """``asyncio.run`` on uvloop (installed with uvicorn), which the web server uses too: less
+    CPU per database round trip than the standard loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a runtime dependency
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 @app.command()
 def migrate() -> None:
     """Apply database migrations (all in one transaction)."""
@@ -252,6 +263,7 @@ def worker(
 ) -> None:
     """Run the job worker (outbox relay + jobs) until interrupted."""
     from qianbao.kernel.db import Database
+    from qianbao.main import pooler_args
     from qianbao.tasks import register_tasks
     from qianbao.worker import Worker
 
@@ -262,7 +274,13 @@ def worker(
     )
 
     async def _main() -> None:
-        db = Database(target.url, pool_size=concurrency + 2)
+        db = Database(
+            target.url,
+            pool_size=concurrency + 2,
+            statement_timeout_ms=settings.database.statement_timeout_ms,
+            lock_timeout_ms=settings.database.lock_timeout_ms,
+            **pooler_args(settings, target.url),
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -271,6 +289,7 @@ def worker(
             db,
             poll_interval=settings.worker.poll_interval_s,
             batch_size=settings.worker.batch_size,
+            jobs_per_transaction=settings.worker.jobs_per_transaction,
             max_attempts=settings.worker.max_attempts,
             services={"settings": settings},
             concurrency=concurrency,
@@ -280,7 +299,7 @@ def worker(
         finally:
             await db.dispose()
 
-    asyncio.run(_main())
+    _run_loop(_main())
 
 
 @app.command("create-staff")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from qianbao import __version__
 from qianbao.disputes.api import router as disputes_api
@@ -39,6 +42,7 @@ from qianbao.support.chat.api_history import router as chat_history_api
 from qianbao.support.chat.hub import ChatHub
 from qianbao.support.console.api import router as console_api
 from qianbao.support.console.api_desk import router as console_desk_api
+from qianbao.support.helpcenter import ranking as help_ranking
 from qianbao.support.helpcenter.api import router as help_api
 from qianbao.support.tickets.api import router as tickets_api
 from qianbao.tasks import register_tasks
@@ -65,6 +69,7 @@ from qianbao.web.middleware import (
 from qianbao.web.openapi import install_problem_openapi
 from qianbao.web.routes import (
     account_pages,
+    bills_pages,
     card_pages,
     chat_pages,
     chat_ws,
@@ -80,11 +85,13 @@ from qianbao.web.routes import (
     console_tickets,
     contact_pages,
     demo_shop,
+    design_pages,
     dispute_pages,
     health,
     held_pages,
     help_pages,
     inbox_pages,
+    me_pages,
     merchant_apply_pages,
     merchant_pages,
     merchant_pages_disputes,
@@ -94,6 +101,7 @@ from qianbao.web.routes import (
     pay_pages,
     payment_pages,
     public,
+    signup_pages,
     support_home_pages,
     ticket_pages,
     verify_pages,
@@ -113,6 +121,21 @@ header. Errors are RFC 9457 `application/problem+json` documents with a stable `
 """
 
 
+def pooler_args(settings: Settings, url: str) -> dict[str, Any]:
+    """``Database`` arguments for a connection pooler in front of PostgreSQL (when the URL is
+    the configured one, not a test's or a tool's own)."""
+    direct = settings.database.direct_url
+    configured = settings.database.url is not None and (
+        url == settings.database.url.get_secret_value()
+    )
+    if not configured:
+        return {}
+    return {
+        "pgbouncer": settings.database.pooler == "pgbouncer",
+        "direct_url": direct.get_secret_value() if direct is not None else None,
+    }
+
+
 def database_url(settings: Settings) -> str:
     if settings.database.url is not None:
         return settings.database.url.get_secret_value()
@@ -121,6 +144,25 @@ def database_url(settings: Settings) -> str:
 
 # Pages name a payment's merchant category (a msgid: the template translates it).
 templates.env.globals["category_name"] = category_name
+
+
+async def _warm_up(db: Database, *, settle: bool) -> None:
+    """The last of start-up: the help search made ready, then (``settle``) the heap settled."""
+    try:
+        await help_ranking.warm_up(db)
+    except Exception:
+        log.info("help_warm_up_failed", exc_info=True)
+    if settle:
+        settle_heap()
+
+
+def settle_heap() -> None:
+    """Move what start-up made (modules, templates, the help search's dictionary: ~250,000
+    objects) out of the garbage collector's way. Each full collection walked all of them, 60-130
+    ms in which every request in flight waited: the tail of the latency (issue 17). What is
+    made later is collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(
@@ -149,6 +191,7 @@ def create_app(
             side_pool_size=settings.database.side_pool_size,
             echo=settings.database.echo,
             clock=clock,
+            **pooler_args(settings, url),
         )
         app.state.db = db
         app.state.identity = IdentityContext(settings=settings, db=db, clock=clock)
@@ -158,7 +201,10 @@ def create_app(
             app.state.schema_head = None
         # The ledger's group-commit front (the batched hot path), on its own small asyncpg pool.
         ledger_pool = await asyncpg.create_pool(
-            asyncpg_dsn(url), min_size=1, max_size=settings.ledger.group_commit_inflight + 1
+            asyncpg_dsn(url),
+            min_size=1,
+            max_size=settings.ledger.group_commit_inflight + 1,
+            **db.asyncpg_kwargs(),
         )
         app.state.ledger_front = GroupCommitter(
             ledger_pool,
@@ -166,8 +212,14 @@ def create_app(
             inflight=settings.ledger.group_commit_inflight,
             clock=clock,
         )
-        app.state.chat_hub = ChatHub(asyncpg_dsn(url))  # live chat: LISTEN fan-out
+        app.state.chat_hub = ChatHub(asyncpg_dsn(db.direct_url))  # live chat: LISTEN fan-out
         await app.state.chat_hub.start()
+        # The help search's word splitter (its dictionary: 1-2 s) and index are made now, not
+        # on the first customer's search (a search meanwhile waits for them).
+        # Then the heap is settled (not in tests: one process makes many apps).
+        warming = asyncio.create_task(
+            _warm_up(db, settle=settings.environment != "test"), name="warm-up"
+        )
         stop = asyncio.Event()
         worker_task = None
         if run_worker:
@@ -178,6 +230,7 @@ def create_app(
                 db,
                 poll_interval=settings.worker.poll_interval_s,
                 batch_size=settings.worker.batch_size,
+                jobs_per_transaction=settings.worker.jobs_per_transaction,
                 max_attempts=settings.worker.max_attempts,
                 services={"settings": settings},
             )
@@ -187,6 +240,8 @@ def create_app(
             yield
         finally:
             stop.set()
+            with contextlib.suppress(Exception):
+                await warming
             if worker_task is not None:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(worker_task, timeout=10)
@@ -236,7 +291,11 @@ def create_app(
     app.include_router(channels_api)
     app.include_router(public.router)
     app.include_router(account_pages.router)
+    app.include_router(signup_pages.router)
     app.include_router(wallet_pages.router)
+    app.include_router(bills_pages.router)
+    app.include_router(me_pages.router)
+    app.include_router(design_pages.router)
     app.include_router(held_pages.router)
     app.include_router(dispute_pages.router)
     app.include_router(card_pages.router)
@@ -270,7 +329,13 @@ def create_app(
     app.include_router(console_desk_api)
     if settings.environment != "production":
         app.include_router(demo_shop.router)  # a pretend outside shop (the demo data's)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Style sheets and scripts compressed (HTML is not: with a secret on the page, compressing
+    # it next to reflected input would open the BREACH side channel).
+    app.mount(
+        "/static",
+        GZipMiddleware(StaticFiles(directory=STATIC_DIR), minimum_size=1024),
+        name="static",
+    )
 
     # Added innermost first: the last one added wraps all the others.
     app.add_middleware(UnhandledErrorMiddleware)

@@ -54,6 +54,19 @@ class DatabaseSettings(BaseModel):
     embedded_dir: Path = Field(
         default=Path("var/pg"), description="Data folder of the embedded server."
     )
+    pooler: Literal["none", "pgbouncer"] = Field(
+        default="none",
+        description="`pgbouncer`: `url` goes through PgBouncer in transaction mode. Statements "
+        "are then prepared unnamed or under one-off names (no statement cache), and the "
+        "timeouts are not sent at connection start (PgBouncer refuses them): set them on the "
+        "role instead (docs/operator.md, Scaling out).",
+    )
+    direct_url: SecretStr | None = Field(
+        default=None,
+        description="A connection straight to PostgreSQL, not through the pooler, for what "
+        "needs a session of its own: LISTEN (live chat between web processes, the worker's "
+        "wake-ups). Defaults to `url`.",
+    )
     embedded_db: str = "qianbao"
     pool_size: int = 10
     max_overflow: int = 10
@@ -229,6 +242,12 @@ class IdentitySettings(BaseModel):
     default_region: str = Field(
         default="CN", description="Region for numbers typed without +country."
     )
+    terms_version: str = Field(
+        default="2026-12-05",
+        max_length=20,
+        description="The version of the user agreement and privacy policy (/terms, /privacy) "
+        "a new account accepts; recorded with the account. Change it when you change them.",
+    )
     otp_ttl_s: int = 300
     otp_max_checks: int = 5
     otp_resend_cooldown_s: int = 60
@@ -276,7 +295,12 @@ class WorkerSettings(BaseModel):
         default=True, description="Run the job runner inside the web process (the simple default)."
     )
     poll_interval_s: float = 2.0
-    batch_size: int = 50
+    batch_size: int = Field(default=200, description="Outbox messages relayed per transaction.")
+    jobs_per_transaction: int = Field(
+        default=100,
+        description="Ready jobs claimed and run in one transaction; jobs of one task with a "
+        "batch handler (notifications, transfer notices) run together in a few statements.",
+    )
     max_attempts: int = 8
 
 

@@ -168,7 +168,10 @@ def register_tasks(
     merchant_notices.register(registry)
     ticket_tasks.register(registry)
     registry.register(
-        wallet_tasks.TASK, wallet_tasks.notify_transfer, subscribes=[wallet_tasks.TOPIC]
+        wallet_tasks.TASK,
+        wallet_tasks.notify_transfer,
+        subscribes=[wallet_tasks.TOPIC],
+        batch=wallet_tasks.notify_transfers,
     )
     registry.register(
         "disputes.open_for_denied_hold",

@@ -54,7 +54,7 @@ def customer(live: Any) -> str:
         r = http.post(
             "/api/v1/auth/signup",
             json={"phone": phone, "code": code, "password": STRONG_PASSWORD,
-                  "password_confirm": STRONG_PASSWORD},
+                  "password_confirm": STRONG_PASSWORD, "accept_terms": True},
         )  # fmt: skip
         assert r.status_code == 201, r.text
         token = str(r.json()["token"])

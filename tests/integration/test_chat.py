@@ -700,3 +700,45 @@ async def test_typing_over_http_is_relayed_at_most_every_two_seconds(
         await listener.close()
         await c.close()
     assert [json.loads(p)["t"] for p in heard] == ["ty"]
+
+
+@pytest.mark.usefixtures("quiet_sockets")
+async def test_the_chat_answers_in_the_language_of_its_page(fresh_db_url: str):
+    """The page puts its language in the socket's address: a browser whose WebSocket handshake
+    carries another Accept-Language (chromium under a locale override sends its own) still gets
+    the bot, and the conversation's messages, in the language of the page it reads."""
+    from websockets.asyncio.client import connect
+
+    settings = base_settings(chat=OPEN_ALL_DAY)
+    async with live(settings, fresh_db_url) as one:
+        db = Database(fresh_db_url)
+        ctx = IdentityContext(settings=settings, db=db)
+        try:
+            tokens = [
+                (await user_in(db, ctx, role="user", two_factor=False, name=n, kind="web"))[1]
+                for n in ("Li", "Wang")
+            ]
+        finally:
+            await db.dispose()
+        cookie = settings.security.session_cookie
+        async with httpx.AsyncClient(base_url=one.url) as c:
+            c.cookies.set(cookie, tokens[0])
+            zh = await c.get("/chat", headers={"Accept-Language": "zh-CN"})
+            en = await c.get("/chat", headers={"Accept-Language": "en"})
+        assert 'data-ws="/ws/chat?lang=zh_CN"' in zh.text
+        assert 'data-ws="/ws/chat?lang=en"' in en.text
+        for token, lang, cjk in ((tokens[0], "zh_CN", True), (tokens[1], "en", False)):
+            async with connect(
+                one.url.replace("http", "ws") + f"/ws/chat?lang={lang}",
+                origin=one.url,  # type: ignore[arg-type]
+                additional_headers={  # the handshake says the other language
+                    "Cookie": f"{cookie}={token}",
+                    "Accept-Language": "en" if cjk else "zh-CN",
+                },
+            ) as customer:
+                await customer.send(json.dumps({"type": "message", "text": "充值 top up"}))
+                texts: list[str] = []
+                while not any(m["sender"] == "bot" for m in texts):  # type: ignore[index]
+                    texts += (await next_frame(customer, "messages"))["messages"]
+                reply = next(m["text"] for m in texts if m["sender"] == "bot")  # type: ignore[index]
+                assert any("\u4e00" <= ch <= "\u9fff" for ch in reply) is cjk, reply

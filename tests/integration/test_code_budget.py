@@ -199,7 +199,9 @@ async def test_asking_again_too_soon_on_the_sign_up_page_brings_back_the_code_st
     page = await fresh_client.get("/signup", headers=ZH)
     token = _csrf(page)
     r = await fresh_client.post(
-        "/signup/code", data={"phone": phone, "csrf_token": token}, headers=ZH
+        "/signup/code",
+        data={"phone": phone, "accept_terms": "1", "csrf_token": token},
+        headers=ZH,
     )
     assert r.status_code == 200
     assert 'name="code"' in r.text and 'data-resend-in="60"' in r.text
@@ -207,7 +209,9 @@ async def test_asking_again_too_soon_on_the_sign_up_page_brings_back_the_code_st
     # The back button, then "send code" again 20 s later: the code step, not "wait 40 s".
     clock.advance(seconds=20)
     r = await fresh_client.post(
-        "/signup/code", data={"phone": phone, "csrf_token": token}, headers=ZH
+        "/signup/code",
+        data={"phone": phone, "accept_terms": "1", "csrf_token": token},
+        headers=ZH,
     )
     assert r.status_code == 200, r.text
     assert 'name="code"' in r.text
@@ -221,6 +225,7 @@ async def test_asking_again_too_soon_on_the_sign_up_page_brings_back_the_code_st
             "code": code,
             "password": "correct horse battery staple",
             "password_confirm": "correct horse battery staple",
+            "accept_terms": "1",
             "csrf_token": token,
         },
         headers=ZH,

@@ -101,6 +101,7 @@ async def test_weak_passwords_are_refused_and_nothing_is_created(
             "code": sms_code,
             "password": password,
             "password_confirm": confirm,
+            "accept_terms": True,
             "real_name": "Zhang San Feng",
             "birthday": "1990-01-01",
         },
@@ -118,6 +119,7 @@ async def test_weak_passwords_are_refused_and_nothing_is_created(
             "code": sms_code,
             "password": STRONG_PASSWORD,
             "password_confirm": STRONG_PASSWORD,
+            "accept_terms": True,
         },
     )
     assert r.status_code == 201
@@ -133,7 +135,13 @@ async def test_64_character_passphrases_are_welcome(
     code = await last_code(fresh_app, e164(phone))
     r = await fresh_client.post(
         "/api/v1/auth/signup",
-        json={"phone": phone, "code": code, "password": long_one, "password_confirm": long_one},
+        json={
+            "phone": phone,
+            "code": code,
+            "password": long_one,
+            "password_confirm": long_one,
+            "accept_terms": True,
+        },
     )
     assert r.status_code == 201
 
@@ -145,7 +153,12 @@ async def test_codes_are_single_use_limited_to_five_checks_and_expire(
     await fresh_client.post("/api/v1/auth/signup/code", json={"phone": phone})
     code = await last_code(fresh_app, e164(phone))
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    body = {"phone": phone, "password": STRONG_PASSWORD, "password_confirm": STRONG_PASSWORD}
+    body = {
+        "phone": phone,
+        "password": STRONG_PASSWORD,
+        "password_confirm": STRONG_PASSWORD,
+        "accept_terms": True,
+    }
     for _ in range(5):
         r = await fresh_client.post("/api/v1/auth/signup", json={**body, "code": wrong})
         assert r.json()["code"] == "identity.code_invalid"

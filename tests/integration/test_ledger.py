@@ -364,6 +364,17 @@ async def test_the_database_refuses_edits_and_unbalanced_entries(pg_conn: asyncp
                 a,
                 b,
             )
+    # Checked per statement (migration 0024): a statement's postings balance each entry they
+    # touch on their own, so one posting now and its counterpart in a later statement is
+    # refused at the first.
+    with pytest.raises(asyncpg.CheckViolationError, match="unbalanced"):
+        await pg_conn.fetchval(
+            """WITH e AS (INSERT INTO ledger_entries (id, entry_type, effective_at)
+                          VALUES (gen_random_uuid(), 'bad', now()) RETURNING id)
+               INSERT INTO ledger_postings (entry_id, account_id, currency, amount, balance_after)
+               SELECT e.id, $1::bigint, 'CNY', 7, 0 FROM e RETURNING entry_id""",
+            a,
+        )
     with pytest.raises(asyncpg.RestrictViolationError, match="own transaction"):
         await pg_conn.execute(
             "INSERT INTO ledger_postings (entry_id, account_id, currency, amount, balance_after) VALUES ($1, $2, 'CNY', 1, 0)",
@@ -405,3 +416,39 @@ async def test_the_ledger_joins_the_requests_transaction(database, fresh_db_url)
             assert (await accounts.get_account(ledger.conn, a)).posted == 100
     finally:
         await db.dispose()
+
+
+async def test_a_statement_between_two_moments_pages_through_exactly_their_postings(
+    pg_conn: asyncpg.Connection,
+):
+    """The time bounds become posting-id bounds read from the index (issue 17): every posting
+    of the period once, page by page, none from before or after; an empty period is empty."""
+    a = await open_wallet(pg_conn)
+    b = await open_wallet(pg_conn)
+    await fund(pg_conn, a, 10_000)
+    clock = FrozenClock(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))
+    ledger = Ledger(pg_conn, clock=clock)
+    for day in range(1, 6):  # two transfers a day on 1-5 November
+        clock.at = datetime(2026, 11, day, 9, 0, tzinfo=UTC)
+        for amount in (day, 10 + day):
+            await ledger.post(
+                transfer(key(), debit_account_id=a, credit_account_id=b, amount=amount,
+                         currency="CNY")
+            )  # fmt: skip
+    since, until = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)
+    seen, cursor = [], None
+    while True:
+        page = await accounts.statement(
+            pg_conn, a, since=since, until=until, cursor=cursor, limit=1
+        )
+        seen += [line.amount for line in page.lines]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == [-13, -3, -12, -2]
+    empty = await accounts.statement(
+        pg_conn, a, since=datetime(2030, 12, 1, tzinfo=UTC), until=datetime(2031, 1, 1, tzinfo=UTC)
+    )
+    assert empty.lines == [] and empty.next_cursor is None
+    before = await accounts.statement(pg_conn, a, until=datetime(2026, 10, 1, tzinfo=UTC))
+    assert before.lines == []

@@ -82,7 +82,9 @@ async def test_records_and_ledger_agree_after_concurrent_payments_refunds_and_a_
     targets = payments[:6]
     results = await asyncio.gather(*(refund(p, s) for p, s in targets for _ in range(3)))
     codes = sorted(r.status_code for r in results)
-    assert codes.count(201) == 12 and codes.count(409) == 6, codes
+    assert codes.count(201) == 12 and codes.count(409) == 6, [
+        (r.status_code, r.text) for r in results if r.status_code != 201
+    ]
     report = await _report(fresh_app)
     assert report.ok, report.checks
     assert report.refunds - before.refunds == 12

@@ -23,7 +23,7 @@ from qianbao.kernel.clock import TestClock
 from qianbao.main import create_app
 from qianbao.risk.limits import Limit
 from qianbao.risk.repository import set_limit
-from qianbao.settings import Settings
+from qianbao.settings import DatabaseSettings, Settings
 from tests.support.identity import bearer, new_phone
 from tests.support.wallet import CARD_OK, PIN, bind_card, key, ready_user
 
@@ -38,6 +38,7 @@ async def tight_app(
     settings.database.statement_timeout_ms = 2_000
     settings.database.lock_timeout_ms = 2_000
     settings.database.pool_timeout_s = 1.0
+    settings.database.max_overflow = DatabaseSettings().max_overflow  # the default pool
     settings.risk.velocity_max = 1_000  # the burst is the point here, not the velocity rule
     settings.risk.rules_enabled = False  # nor the real-time rules (velocity: a code after 10)
     # The pool's own defences are what these tests prove; admission control, which sheds a

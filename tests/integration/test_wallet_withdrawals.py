@@ -151,8 +151,13 @@ async def test_review_above_the_threshold_approve_and_reject_with_reason(
     assert {w["id"] for w in queue} == {big["id"], other["id"]}
     assert (await fresh_client.get("/api/v1/ops/withdrawals")).status_code == 401
 
+    # Approved ten days later: the arrival date is counted again from the approval.
+    fresh_app.state.clock.advance(days=10)
     r = await fresh_client.post(f"/api/v1/ops/withdrawals/{big['id']}/approve", headers=OPS)
     assert r.status_code == 200 and r.json()["status"] == "approved"
+    arrival = date.fromisoformat(r.json()["expected_arrival"])
+    assert arrival > date.fromisoformat(big["expected_arrival"])
+    assert arrival >= fresh_app.state.clock.today()
     r = await fresh_client.post(
         f"/api/v1/ops/withdrawals/{other['id']}/reject", json={"reason": "x"}, headers=OPS
     )

@@ -203,3 +203,53 @@ async def test_the_loop_survives_any_round_error_backs_off_and_recovers(fresh_db
         stop.set()
         await asyncio.wait_for(task, timeout=10)
     assert worker.health() == {"status": "stopped"}
+
+
+async def test_jobs_of_a_task_with_a_batch_handler_run_together_and_one_bad_job_falls_back_alone(
+    fresh_db: Database,
+):
+    """Issue 17: ready jobs of one task go to its batch handler in one savepoint; when the batch
+    fails, its effects are undone and each job runs on its own, so only the bad one is retried."""
+    await _effects_table(fresh_db)
+    registry = TaskRegistry()
+    batches: list[list[int]] = []
+
+    async def one(ctx: JobContext, payload: dict) -> None:
+        if payload["n"] == 3 and ctx.attempt == 1:
+            raise RuntimeError("job 3 fails the first time")
+        await ctx.session.execute(
+            text("INSERT INTO test_effects (tag, n, task) VALUES ('one', :n, 'x')"),
+            {"n": payload["n"]},
+        )
+
+    async def many(ctx: JobContext, jobs: list[tuple[int, dict]]) -> None:
+        batches.append([payload["n"] for _, payload in jobs])
+        for _, payload in jobs:
+            await ctx.session.execute(
+                text("INSERT INTO test_effects (tag, n, task) VALUES ('many', :n, 'x')"),
+                {"n": payload["n"]},
+            )
+        if len(batches) == 2 and any(payload["n"] == 3 for _, payload in jobs):
+            raise RuntimeError("the second batch fails")
+
+    registry.register("test.batched", one, subscribes=["test.many"], batch=many)
+    for _ in range(2):
+        async with fresh_db.transaction() as s:
+            for n in range(1, 5):
+                await emit(s, "test.many", {"n": n})
+        worker = Worker(fresh_db, registry, jobs_per_transaction=50)
+        await worker.run_until_idle()
+    # Round one: the four jobs in one batch. Round two: the batch fails (undone), then one by
+    # one: job 3 fails its first attempt and is retried later; the others are done.
+    assert batches == [[1, 2, 3, 4], [1, 2, 3, 4]]
+    effects = await _effects(fresh_db)
+    assert [(tag, n) for tag, n, _ in effects] == [
+        ("many", 1), ("many", 2), ("many", 3), ("many", 4), ("one", 1), ("one", 2), ("one", 4),
+    ]  # fmt: skip
+    async with fresh_db.session() as s:
+        states = (
+            await s.execute(text("SELECT payload->>'n', status, attempts FROM jobs ORDER BY id"))
+        ).all()
+    assert [tuple(r) for r in states[4:]] == [
+        ("1", "done", 1), ("2", "done", 1), ("3", "queued", 1), ("4", "done", 1),
+    ]  # fmt: skip

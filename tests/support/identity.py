@@ -87,6 +87,7 @@ async def sign_up(
             "code": code,
             "password": STRONG_PASSWORD,
             "password_confirm": STRONG_PASSWORD,
+            "accept_terms": True,
             **extra,
         },
     )

@@ -144,7 +144,7 @@ def test_agent_freezes_a_customer_and_a_supervisor_reads_audit_and_reports(open_
 
     # The customer cannot undo a freeze made by support; the agent cannot either, a supervisor
     # can, with a note of how the customer was checked.
-    customer.goto("/security#freeze")
+    customer.goto("/security/freeze")
     assert "该账户已被客服冻结" in customer.locator("#freeze").inner_text()
     assert "Only a supervisor can unfreeze" in agent.locator("#customer-actions").inner_text()
     supervisor.goto(agent.url.split("?")[0])

@@ -48,8 +48,8 @@ def test_held_no_then_a_claim_refunded_from_the_recipients_held_money(open_page,
     owner.locator("#held-no button[type=submit]").click()
     owner.wait_for_url("**notice=held_denied")
     owner.goto("/wallet")
-    assert "您的账户已冻结" in owner.locator(".alert-box").first.inner_text()
-    assert "4,200.00" in owner.locator(".balance-amount").first.inner_text()
+    assert "您的账户已冻结" in owner.locator(".banner").first.inner_text()
+    assert "4,200.00" in owner.locator(".bal-amount").first.inner_text()
 
     # The 800 that went through: claimed from its page.
     owner.goto("/wallet/history")
@@ -68,7 +68,7 @@ def test_held_no_then_a_claim_refunded_from_the_recipients_held_money(open_page,
     shot(owner, "dispute-case-open-zh")
     receiver_page.goto("/wallet")
     # Held: the recipient can no longer spend it.
-    assert receiver_page.locator(".balance-amount").first.inner_text().strip() == "¥0.00"
+    assert receiver_page.locator(".bal-amount").first.inner_text().strip() == "¥0.00"
 
     # The agent recommends a refund; a supervisor approves it.
     agent_phone, agent_secret = _staff(server, "support_agent", "客服小张")
@@ -95,11 +95,11 @@ def test_held_no_then_a_claim_refunded_from_the_recipients_held_money(open_page,
     assert "款项已退回" in owner.locator("#case-reason").inner_text()
     shot(owner, "dispute-case-refunded-zh")
     owner.goto("/wallet")
-    assert "5,000.00" in owner.locator(".balance-amount").first.inner_text()
+    assert "5,000.00" in owner.locator(".bal-amount").first.inner_text()
     receiver_page.goto("/wallet/history")
     assert "退款" in receiver_page.locator(".tx-list").inner_text()
     receiver_page.goto("/wallet")
-    assert receiver_page.locator(".balance-amount").first.inner_text().strip() == "¥0.00"
+    assert receiver_page.locator(".bal-amount").first.inner_text().strip() == "¥0.00"
     assert script_errors(owner) == [] and script_errors(boss) == []
 
 
@@ -132,7 +132,7 @@ def test_sent_to_the_wrong_person_and_sent_back_with_one_tap(open_page, server):
     sender_page.reload()
     assert "已退回给您" in sender_page.locator("#case-status").inner_text()
     sender_page.goto("/wallet")
-    assert "1,000.00" in sender_page.locator(".balance-amount").first.inner_text()
+    assert "1,000.00" in sender_page.locator(".bal-amount").first.inner_text()
 
 
 def test_a_claim_on_a_shop_payment_answered_by_the_shop_and_charged_back(open_page, server):

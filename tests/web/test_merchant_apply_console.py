@@ -77,7 +77,7 @@ def _sign_in_with_code(page: Any, phone: str, secret: str) -> None:
     page.wait_for_url("**/login/2fa**")
     page.locator("#twofa-code").fill(pyotp.TOTP(secret).now())  # the server's machine clock
     page.get_by_role("button", name="继续").click()
-    page.wait_for_url("**/security**")
+    page.wait_for_url("**/console**")
 
 
 def _card_number() -> str:

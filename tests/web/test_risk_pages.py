@@ -68,7 +68,7 @@ def test_step_up_then_a_held_transfer_answered_yes_and_one_answered_no(open_page
     first.locator("#transfer-pin").fill(PIN)
     first.locator("form[action='/wallet/transfer'] button[type=submit]").click()
     first.wait_for_url("**/wallet/tx/**")
-    assert "转账成功" in notice_text(first)
+    assert "转账成功" in first.locator("#result-title").inner_text()
 
     # 2. The same user on a new phone: a large transfer is held and asked about.
     phone = open_page()
@@ -95,7 +95,7 @@ def test_step_up_then_a_held_transfer_answered_yes_and_one_answered_no(open_page
     phone.wait_for_url(held_url.split("?")[0] + "?notice=held_confirmed")
     assert "付款已发出" in notice_text(phone)
     receiver_page.goto("/wallet")
-    assert "7,500.00" in receiver_page.locator(".balance-amount").first.inner_text()
+    assert "7,500.00" in receiver_page.locator(".bal-amount").first.inner_text()
 
     # 3. Another one, and this time it was not them.
     _start_transfer(phone, receiver, "2100")
@@ -105,8 +105,8 @@ def test_step_up_then_a_held_transfer_answered_yes_and_one_answered_no(open_page
     assert phone.locator("#held-cases").get_attribute("href") == "/wallet/cases"
     shot(phone, "risk-denied-zh")
     phone.goto("/wallet")
-    assert "您的账户已冻结" in phone.locator(".alert-box").first.inner_text()
-    assert "2,500.00" in phone.locator(".balance-amount").first.inner_text()
+    assert "您的账户已冻结" in phone.locator(".banner").first.inner_text()
+    assert "2,500.00" in phone.locator(".bal-amount").first.inner_text()
     receiver_page.goto("/wallet")
-    assert "7,500.00" in receiver_page.locator(".balance-amount").first.inner_text()
+    assert "7,500.00" in receiver_page.locator(".bal-amount").first.inner_text()
     assert script_errors(phone) == [] and script_errors(first) == []

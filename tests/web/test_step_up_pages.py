@@ -43,7 +43,7 @@ def test_a_questioned_shop_payment_confirmed_with_a_passkey(open_page, server):
     virtual_authenticator(page)
     phone = sign_up(page, server, "zh_CN")
     _fund_and_pin(server, phone, 100_000)
-    page.goto("/security")
+    page.goto("/security/passkeys")
     page.locator("#passkey-name").fill("我的手机")
     page.locator("[data-passkey-register]").click()
     page.wait_for_url("**notice=passkey_added**")
@@ -115,5 +115,5 @@ def test_a_claim_from_the_help_center_with_a_screenshot_and_the_agent_releases_t
     agent.wait_for_url("**notice=released")
     assert agent.get_by_role("button", name="冻结对方资金").is_visible()
     receiver_page.goto("/wallet")
-    assert "300.00" in receiver_page.locator(".balance-amount").first.inner_text()
+    assert "300.00" in receiver_page.locator(".bal-amount").first.inner_text()
     assert script_errors(owner) == [] and script_errors(agent) == []

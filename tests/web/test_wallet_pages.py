@@ -24,6 +24,7 @@ TEXT = {
         "next": "下一步",
         "confirm": "确认转账",
         "sent": "转账成功。",
+        "sent_title": "转账成功",
         "insufficient": "余额不足",
         "history": "交易记录",
         "wrong_pin": "支付密码错误",
@@ -33,6 +34,7 @@ TEXT = {
         "next": "Next",
         "confirm": "Confirm the transfer",
         "sent": "Money sent.",
+        "sent_title": "Money sent",
         "insufficient": "The balance is not enough",
         "history": "History",
         "wrong_pin": "The payment PIN is wrong",
@@ -82,25 +84,25 @@ def test_send_money_and_read_it_in_the_history(open_page, server, locale):
     sender = sign_up(page, server, locale)
     _fund_and_pin(server, sender, 10_000)
     page.goto("/wallet")
-    assert "100.00" in page.locator(".balance-amount").first.inner_text()
+    assert "100.00" in page.locator(".bal-amount").first.inner_text()
     no_sideways_scroll(page)
     shot(page, f"wallet-home-{locale}")
     page.get_by_role("link", name=t["send"]).click()
-    # The limits are shown before the user commits.
+    # The balance and the limits are shown before the user commits.
+    assert "100.00" in page.locator("#transfer-available").inner_text()
     assert "5,000.00" in page.locator("#transfer-limits").inner_text()
     page.locator("#transfer-to").fill(receiver)
     page.locator("#transfer-amount").fill("150")
     page.get_by_role("button", name=t["next"]).click()
-    assert page.locator("h1").inner_text() == t["confirm"]
-    assert receiver[-4:] in page.locator(".facts").inner_text()
-    page.locator("#transfer-pin").fill(PIN)
-    page.locator("form[action='/wallet/transfer'] button[type=submit]").click()
-    assert t["insufficient"] in alert_text(page)  # 150.00 > 100.00: nothing moved
-    page.goto("/wallet/transfer")
-    page.locator("#transfer-to").fill(receiver)
+    # 150.00 > 100.00: said at once, under the amount, with what was typed kept.
+    assert t["insufficient"] in page.locator("#transfer-amount-error").inner_text()
+    assert page.locator("#transfer-amount").input_value() == "150"
+    assert page.locator("#transfer-to").input_value() == receiver
     page.locator("#transfer-amount").fill("12.34")
     page.locator("#transfer-note").fill("午饭")
     page.get_by_role("button", name=t["next"]).click()
+    assert page.locator("h1").inner_text() == t["confirm"]
+    assert receiver[-4:] in page.locator(".payee").inner_text()
     shot(page, f"wallet-confirm-{locale}")
     page.locator("#transfer-pin").fill("000000")
     page.locator("form[action='/wallet/transfer'] button[type=submit]").click()
@@ -108,14 +110,16 @@ def test_send_money_and_read_it_in_the_history(open_page, server, locale):
     page.locator("#transfer-pin").fill(PIN)
     page.locator("form[action='/wallet/transfer'] button[type=submit]").click()
     page.wait_for_url("**/wallet/tx/**")
-    assert t["sent"] in notice_text(page)
-    assert "12.34" in page.locator(".big").inner_text()
+    # The result page: a big tick, the amount, "finish" and "send another".
+    assert page.locator("#result-title").inner_text() == t["sent_title"]
+    assert "12.34" in page.locator(".result-amount").inner_text()
+    assert page.locator("#result-again").get_attribute("href") == "/wallet/transfer"
     assert "午饭" in page.locator(".facts").inner_text()
     shot(page, f"wallet-sent-{locale}")
     page.goto("/wallet")
-    assert "87.66" in page.locator(".balance-amount").first.inner_text()
+    assert "87.66" in page.locator(".bal-amount").first.inner_text()
     receiver_page.goto("/wallet")
-    assert "12.34" in receiver_page.locator(".balance-amount").first.inner_text()
+    assert "12.34" in receiver_page.locator(".bal-amount").first.inner_text()
     assert "午饭" in receiver_page.locator(".tx-list").inner_text()
     page.goto("/wallet/history?q=午饭")
     assert page.locator(".tx").count() == 1
@@ -145,7 +149,7 @@ def test_bind_a_card_in_the_page(open_page, server):
     phone = sign_up(page, server, "zh_CN")
     _fund_and_pin(server, phone, 0)
     page.goto("/wallet")
-    page.get_by_role("link", name="银行卡").click()
+    page.locator(".grid-actions").get_by_role("link", name="银行卡").click()
     seen = len(server.sms(e164(phone)))
     page.get_by_role("button", name="发送验证码").click()
     code = server.wait_for_code(e164(phone), seen)
@@ -187,10 +191,10 @@ def test_messages_page_shows_the_transfer_and_saves_preferences(open_page, serve
 
     for _ in range(50):  # the in-process worker writes the notifications after commit
         other.goto("/wallet")
-        if other.locator(".shortcut .count").count():
+        if other.locator(".grid-actions .dot-count").count():
             break
         time.sleep(0.2)
-    assert other.locator(".shortcut .count").inner_text() == "1"
+    assert other.locator(".grid-actions .dot-count").inner_text() == "1"
     other.get_by_role("link", name="Messages").click()
     assert "you received 3.00 CNY" in other.locator(".messages").inner_text()
     shot(other, "inbox-en")

@@ -49,7 +49,7 @@ TEXT = {
         "withdraw": "提现",
         "next_fee": "下一步：查看手续费",
         "requested": "提现申请已提交",
-        "paid_out": "已付出",
+        "paid_out": "已打款",
         "in_review": "等待审核",
         "waiting_bank": "等待银行确认",
     },
@@ -92,7 +92,7 @@ def _top_up(page, server, locale: str, amount: str, shots: str | None = None) ->
     once confirmed, the status page says the money arrived and the wallet lists it as in."""
     t = TEXT[locale]
     page.goto("/wallet")
-    page.get_by_role("link", name=t["topup"], exact=True).click()
+    page.locator(".quick").get_by_role("link", name=t["topup"], exact=True).click()
     page.locator("#topup-amount").fill(amount)
     page.locator("#topup-pin").fill(PIN)
     if shots:
@@ -140,7 +140,7 @@ def test_top_up_through_the_sandbox_bank(open_page, server, locale):
     _fund_and_pin(server, phone, 0)
     _bind(page, server, phone, CARD_OK, locale)
     _top_up(page, server, locale, "100", shots=locale)
-    assert "100.00" in page.locator(".balance-card").inner_text()
+    assert "100.00" in page.locator(".bal").inner_text()
     assert script_errors(page) == []  # no CSP violation on the way
 
     # A declined card: the top-up fails with the reason, nothing is added.
@@ -153,7 +153,7 @@ def test_top_up_through_the_sandbox_bank(open_page, server, locale):
     page.get_by_role("button", name=t["confirm_pay"]).click()
     page.wait_for_selector(f"text={t['declined']}", timeout=15_000)
     page.goto("/wallet")
-    assert "100.00" in page.locator(".balance-card").inner_text()
+    assert "100.00" in page.locator(".bal").inner_text()
 
 
 def test_top_up_on_a_server_on_another_port_without_a_public_url(browser, other_port_server):
@@ -174,7 +174,7 @@ def test_top_up_on_a_server_on_another_port_without_a_public_url(browser, other_
         _fund_and_pin(server, phone, 0)
         _bind(page, server, phone, CARD_OK, "en")
         _top_up(page, server, "en", "12")
-        assert "12.00" in page.locator(".balance-card").inner_text()
+        assert "12.00" in page.locator(".bal").inner_text()
         assert script_errors(page) == []
     finally:
         context.close()
@@ -219,7 +219,7 @@ def test_withdraw_with_fee_code_pin_and_timeline(open_page, server, locale):
     assert len(page.locator("#withdrawal-timeline li").all()) == 4
     shot(page, f"wallet-withdrawal-timeline-{locale}")
     page.goto("/wallet")
-    assert "398.90" in page.locator(".balance-card").inner_text()
+    assert "398.90" in page.locator(".bal").inner_text()
 
 
 def _supervisor(server) -> tuple[str, str]:

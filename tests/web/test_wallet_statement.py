@@ -38,6 +38,7 @@ TEXT = {
         "show": "查询",
         "not_over": "本月尚未结束",
         "bad_amount": "最低金额无效",
+        "bad_range": "结束日期早于开始日期",
         "bad_month": "请按 YYYY-MM 格式选择月份",
         "history": "月度对账单",
     },
@@ -49,6 +50,7 @@ TEXT = {
         "show": "Show",
         "not_over": "This month is not over yet",
         "bad_amount": "The lowest amount is not valid",
+        "bad_range": "The end date is before the start date",
         "bad_month": "Choose a month as YYYY-MM",
         "history": "Monthly statements",
     },
@@ -218,6 +220,9 @@ def test_monthly_statement_page_and_history_filters(open_page, server, locale):
     page.goto("/wallet/history")
     assert page.get_by_role("link", name=t["history"]).count() == 1
     assert page.locator(".tx").count() == 3
+    # The filters sit in a bottom sheet behind one chip: the list comes first on a phone.
+    assert page.locator(".tx").first.bounding_box()["y"] < 400
+    page.locator("#filters > summary").click()
     page.locator("#f-status").select_option("completed")
     page.locator("#f-min").fill("50")
     page.locator("form.filters button[type=submit]").click()
@@ -226,6 +231,9 @@ def test_monthly_statement_page_and_history_filters(open_page, server, locale):
     assert len(amounts) == 1 and "120.00" in amounts[0]
     assert page.locator("#f-min").input_value() == "50"
     assert "min_amount=50" in (page.locator("a[download]").get_attribute("href") or "")
+    # The month's totals count completed money only.
+    assert "120.00" in page.locator(".month-totals").first.inner_text()
+    page.locator("#filters > summary").click()
     page.locator("#f-status").select_option("pending")
     page.locator("#f-min").fill("")
     page.locator("#f-max").fill("10")
@@ -233,10 +241,18 @@ def test_monthly_statement_page_and_history_filters(open_page, server, locale):
     page.wait_for_url("**/wallet/history?*status=pending*")
     assert page.locator(".tx").count() == 1 and page.locator(".tx .badge").count() == 1
     shot(page, f"wallet-history-filters-{locale}")
+    page.locator("#filters > summary").click()
     page.locator("#f-status").select_option("")
     page.locator("#f-min").fill("abc")
     page.locator("form.filters button[type=submit]").click()
     page.wait_for_url("**/wallet/history?*min_amount=abc*")
-    assert t["bad_amount"] in alert_text(page)
+    # Said under the field that is wrong, in the sheet that opens by itself.
+    assert t["bad_amount"] in page.locator("#f-min-error").inner_text()
     assert page.locator(".tx").count() == 0
+    page.locator("#f-min").fill("")
+    page.locator("#f-start").fill("2026-12-05")
+    page.locator("#f-end").fill("2026/12/01")
+    page.locator("form.filters button[type=submit]").click()
+    assert t["bad_range"] in page.locator("#f-end-error").inner_text()
+    assert page.locator("#f-start").input_value() == "2026-12-05"
     shot(page, f"wallet-history-bad-amount-{locale}")

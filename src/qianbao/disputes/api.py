@@ -11,13 +11,13 @@ from pydantic import BaseModel, Field
 from qianbao.disputes import claims, files, mistaken
 from qianbao.disputes.models import Case, CaseEvent
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_caller
-from qianbao.kernel.http import TxRoute, db_session, locale_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
 from qianbao.kernel.uploads import Upload
 
 router = APIRouter(prefix="/api/v1/disputes", tags=["disputes"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 # Not "ready": a customer who froze their account must still be able to claim and follow.
 Me = Annotated[Caller, Depends(require_caller)]
 

@@ -11,12 +11,12 @@ from pydantic import BaseModel, Field
 
 from qianbao.disputes import merchant_side
 from qianbao.disputes.models import Case
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, db_session_dep
 from qianbao.kernel.money import Money
 from qianbao.merchants.api import Reader, Refunder
 
 router = APIRouter(prefix="/api/v1/merchant/disputes", tags=["merchant API"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 
 
 class AmountOut(BaseModel):

@@ -142,7 +142,7 @@ async def recommend(
         if amount is not None and amount.currency != case.currency:
             raise ClaimInvalid(reason=N_("the currency must be the transaction's"))
         if not 0 < minor <= case.claimed:
-            raise AmountAboveClaim(amount=Money(case.claimed, case.currency).to_decimal_string())
+            raise AmountAboveClaim(amount=Money(case.claimed, case.currency))
         case.recommended_amount = minor
     else:
         case.recommended_amount = None

@@ -16,6 +16,7 @@ from qianbao.identity.errors import (
     InvalidEmail,
     NotSignedIn,
     PhoneTaken,
+    TermsNotAccepted,
     TwoFactorRequired,
 )
 from qianbao.identity.models import ROLES, Session, User
@@ -74,7 +75,12 @@ async def sign_up(
     real_name: str | None = None,
     birthday: date | None = None,
     locale: str = "zh_CN",
+    accept_terms: bool = False,
 ) -> User:
+    """A new account. ``accept_terms``: the person ticked "I have read and agree to the user
+    agreement and the privacy policy" (refused without it; the version is recorded)."""
+    if not accept_terms:
+        raise TermsNotAccepted()
     phone = normalize_phone(phone_raw, ctx.settings.identity.default_region)
     check_password(password, confirm=confirm, phone=phone, name=real_name, birthday=birthday)
     await otp.check_code(session, ctx, destination=phone, purpose="sign_up", code=code)
@@ -88,6 +94,8 @@ async def sign_up(
         locale=locale if locale in ("zh_CN", "en") else "zh_CN",
         password_changed_at=ctx.clock.now(),
         created_at=ctx.clock.now(),
+        terms_version=ctx.settings.identity.terms_version,
+        terms_accepted_at=ctx.clock.now(),
     )
     session.add(user)
     try:

@@ -63,6 +63,7 @@ async def signup(body: SignUpIn, request: Request, response: Response, s: DbSess
         real_name=body.real_name,
         birthday=body.birthday,
         locale=locale_of(request),
+        accept_terms=body.accept_terms,
     )
     return await start_api_session(s, request, response, user)
 

@@ -10,9 +10,9 @@ from qianbao.identity import sessions
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
 from qianbao.identity.models import User
 from qianbao.identity.schemas import TokenOut, UserOut
-from qianbao.kernel.http import db_session
+from qianbao.kernel.http import db_session_dep
 
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 DEVICE_HEADER = "X-Device-Token"
 

@@ -177,3 +177,9 @@ class FrozenBySupport(IdentityError):
     code = "identity.frozen_by_support"
     kind = ErrorKind.FORBIDDEN
     message = N_("Our support team froze this account. Contact us to unfreeze it.")
+
+
+class TermsNotAccepted(IdentityError):
+    code = "identity.terms_not_accepted"
+    kind = ErrorKind.INVALID
+    message = N_("To open an account, read and accept the user agreement and the privacy policy.")

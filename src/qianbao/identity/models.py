@@ -50,6 +50,9 @@ class User(Base):
     birthday: Mapped[date | None] = mapped_column(Date)
     role: Mapped[str] = mapped_column(String(20), server_default="user")
     locale: Mapped[str] = mapped_column(String(8), server_default="zh_CN")
+    # The user agreement and privacy policy accepted at sign-up (their version, and when).
+    terms_version: Mapped[str | None] = mapped_column(String(20))
+    terms_accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     kyc_tier: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     frozen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     frozen_reason: Mapped[str | None] = mapped_column(Text)

@@ -39,9 +39,20 @@ def mask_phone(e164: str) -> str:
 
 
 def mask_name(name: str | None) -> str:
-    """'张三丰' -> '张*丰', '张三' -> '张*', 'Li Lei' -> 'L*****i'."""
+    """Enough of a name for the payer to recognise it, not enough to learn it.
+
+    Chinese names keep the first and the last character: '张三丰' -> '张*丰', '张三' -> '张*'.
+    Names in Latin letters keep the given name and the family name's initial, as Western
+    wallets show them: 'Li Mei' -> 'Li M.', 'Mary Ann Smith' -> 'Mary A. S.'; one word keeps its
+    first three letters: 'Alexander' -> 'Ale******'.
+    """
     if not name:
         return ""
+    words = name.split()
+    if len(words) > 1 and all(w.isascii() for w in words):
+        return " ".join([words[0], *(w[0] + "." for w in words[1:])])
+    if name.isascii() and len(name) > 4:
+        return name[:3] + "*" * (len(name) - 3)
     if len(name) == 1:
         return name
     if len(name) == 2:

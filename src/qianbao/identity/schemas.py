@@ -20,6 +20,11 @@ class SignUpIn(BaseModel):
     password_confirm: str = Field(max_length=256)
     real_name: str | None = Field(default=None, max_length=100)
     birthday: date | None = None
+    accept_terms: bool = Field(
+        default=False,
+        description="The person accepted the user agreement (/terms) and the privacy policy "
+        "(/privacy). Required: without it the sign-up is refused (identity.terms_not_accepted).",
+    )
 
 
 class LoginIn(BaseModel):

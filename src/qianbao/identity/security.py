@@ -36,6 +36,8 @@ EVENTS: dict[str, tuple[bool, str | None]] = {
     "account_unfrozen": (False, "security.account_unfrozen"),
     "account_unfrozen_by_staff": (True, "security.account_unfrozen"),
     "email_verified": (False, None),
+    "card_added": (False, None),  # binding needs the PIN and an SMS code already
+    "card_removed": (False, None),
 }
 
 

@@ -4,6 +4,7 @@ job. Services ``flush()``; the edge (route or job) commits. Nothing here knows a
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -126,7 +127,8 @@ _BAD_TEXT_SQLSTATES = {
 }
 
 
-def _sqlstate(exc: BaseException) -> str | None:
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE PostgreSQL answered with, when ``exc`` carries one."""
     original = getattr(exc, "orig", None) or exc
     state = getattr(original, "sqlstate", None) or getattr(
         getattr(original, "__cause__", None), "sqlstate", None
@@ -138,7 +140,7 @@ def is_bad_text(exc: BaseException) -> bool:
     """True when PostgreSQL refused a string the client sent (a NUL character): the request
     is invalid input (422), not a server error. Free text is cleaned before it gets here
     (``kernel.text.plain_text``); this is the backstop for every other field."""
-    return _sqlstate(exc) in _BAD_TEXT_SQLSTATES
+    return sqlstate(exc) in _BAD_TEXT_SQLSTATES
 
 
 def is_overload(exc: BaseException) -> bool:
@@ -158,7 +160,7 @@ def is_overload(exc: BaseException) -> bool:
             return True
         if isinstance(seen, _LOST_CONNECTION):
             return True
-        state = _sqlstate(seen)
+        state = sqlstate(seen)
         if state is not None and (state in _OVERLOAD_SQLSTATES or state.startswith("08")):
             return True
         seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
@@ -190,6 +192,11 @@ async def driver_connection(session: AsyncSession) -> Any:
     return driver
 
 
+# asyncpg without its statement cache: named prepared statements do not survive PgBouncer's
+# transaction mode (before PgBouncer 1.21's max_prepared_statements), unnamed ones do.
+PGBOUNCER_CONNECT_ARGS: dict[str, Any] = {"statement_cache_size": 0}
+
+
 class Database:
     """The engine and session factory for one process."""
 
@@ -206,9 +213,14 @@ class Database:
         echo: bool = False,
         ping_after_idle_s: float = PING_AFTER_IDLE_S,
         clock: Clock = system_clock,
+        pgbouncer: bool = False,
+        direct_url: str | None = None,
     ) -> None:
         self.url = url
+        # LISTEN needs a session of its own: straight to PostgreSQL, not through a pooler.
+        self.direct_url = direct_url or url
         self.clock = clock
+        self.pgbouncer = pgbouncer
         connect_args: dict[str, Any] = {
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),
@@ -216,6 +228,17 @@ class Database:
                 "application_name": "qianbao",
             }
         }
+        if pgbouncer:
+            connect_args = {
+                # PgBouncer (transaction mode) refuses unknown startup parameters: the timeouts
+                # are set on the role (docs/operator.md).
+                "server_settings": {"application_name": "qianbao"},
+                **PGBOUNCER_CONNECT_ARGS,
+                # SQLAlchemy prepares each statement under a name of its own: in transaction
+                # mode the next transaction may run on another server connection.
+                "prepared_statement_cache_size": 0,
+                "prepared_statement_name_func": lambda: f"__qb_{uuid.uuid4().hex}__",
+            }
 
         def pool(size: int, overflow: int) -> tuple[AsyncEngine, Any]:
             # No free connection within ``pool_timeout_s``: sqlalchemy.exc.TimeoutError, which
@@ -240,6 +263,11 @@ class Database:
         # fails). Taken from the main pool, N concurrent requests each waiting for their second
         # connection would hold all N and wait for ever (pool starvation).
         self.side_engine, self.side_sessionmaker = pool(side_pool_size, side_pool_size)
+
+    def asyncpg_kwargs(self) -> dict[str, Any]:
+        """Arguments for asyncpg connections and pools made beside the engine (the ledger's
+        group commit) so that they work through the same pooler."""
+        return dict(PGBOUNCER_CONNECT_ARGS) if self.pgbouncer else {}
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

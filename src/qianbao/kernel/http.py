@@ -50,6 +50,12 @@ def db_session(request: Request) -> Any:
     return session
 
 
+async def db_session_dep(request: Request) -> Any:
+    """``db_session`` as a FastAPI dependency. Async on purpose: FastAPI runs a plain ``def``
+    dependency in a worker thread, which cost a thread hand-off on every request (issue 17)."""
+    return db_session(request)
+
+
 def settings_of(request: Request) -> Any:
     return request.app.state.settings
 
@@ -67,7 +73,7 @@ def clock_of_app(request: Any) -> Clock:
     return request.app.state.clock
 
 
-def require_operator(request: Request) -> None:
+async def require_operator(request: Request) -> None:
     """Operator-only JSON endpoints (until staff accounts exist): a bearer token from the
     settings (``QIANBAO_ADMIN__API_TOKEN``). Without a configured token the endpoints are off."""
     token = request.app.state.settings.admin.api_token

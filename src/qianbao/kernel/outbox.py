@@ -5,6 +5,7 @@ happen."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -42,5 +43,28 @@ async def emit(
     Hot paths pass ``wake=False``: NOTIFY serialises committing transactions, and the relay's
     polling picks the message up within its poll interval anyway."""
     await session.execute(insert(OutboxMessage).values(topic=topic, payload=payload))
+    if wake:
+        await session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
+
+
+_EMIT_MANY = text(
+    """
+    INSERT INTO outbox_messages (topic, payload)
+    SELECT :topic, p::jsonb FROM unnest(CAST(:payloads AS text[])) WITH ORDINALITY AS u(p, n)
+     ORDER BY n
+    """
+)
+
+
+async def emit_many(
+    session: AsyncSession, topic: str, payloads: list[dict[str, Any]], *, wake: bool = True
+) -> None:
+    """``emit`` for many messages of one topic in one statement of fixed shape (an array, so the
+    prepared statement is reused whatever their number), and at most one NOTIFY."""
+    if not payloads:
+        return
+    await session.execute(
+        _EMIT_MANY, {"topic": topic, "payloads": [json.dumps(p) for p in payloads]}
+    )
     if wake:
         await session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})

@@ -9,6 +9,7 @@ minus) into ASCII first (``from_typing``), then use the same parsers as the API.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _FULLWIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "．": ".", "－": "-"})
@@ -37,3 +38,20 @@ def from_typing(text: str) -> str:
     become ASCII and surrounding spaces go; nothing else changes (other scripts' digits stay,
     and are refused by the parser)."""
     return text.strip().translate(_FULLWIDTH)
+
+
+_DAY = re.compile(r"([0-9]{4})(?:[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?|([0-9]{2})([0-9]{2}))")
+
+
+def parse_day(text: str) -> date | None:
+    """A calendar day as people write it, year first (the order of a Chinese date):
+    '2026-12-01', '2026/12/1', '2026.12.01', '2026年12月1日', '20261201' (full-width digits
+    too). None for anything else, an impossible day ('2026-02-30') among it."""
+    match = _DAY.fullmatch(from_typing(text).replace(" ", ""))
+    if match is None:
+        return None
+    year, month, day = (int(v) for v in (match[1], match[2] or match[4], match[3] or match[5]))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None

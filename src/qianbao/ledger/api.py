@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from qianbao.kernel.http import TxRoute, db_session, require_operator
+from qianbao.kernel.http import TxRoute, db_session_dep, require_operator
 from qianbao.ledger import accounts
 from qianbao.ledger.errors import AccountNotFound
 from qianbao.ledger.schemas import (
@@ -29,7 +29,7 @@ router = APIRouter(
     route_class=TxRoute,
     dependencies=[Depends(require_operator)],
 )
-Session = Annotated[Any, Depends(db_session)]
+Session = Annotated[Any, Depends(db_session_dep)]
 
 
 def _entry(entry: dict[str, Any]) -> EntryRead:

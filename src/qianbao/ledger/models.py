@@ -120,7 +120,14 @@ postings = Table(
         server_default=text("statement_timestamp()"),
     ),
     CheckConstraint("amount <> 0", name="amount_not_zero"),
-    Index("ix_ledger_postings_account_id_id", "account_id", "id"),
+    # An account's statement and its balance at a moment walk this index newest first and test
+    # the time in it, without a table page per posting (migration 0025).
+    Index(
+        "ix_ledger_postings_account_history",
+        "account_id",
+        "id",
+        postgresql_include=["created_at", "balance_after"],
+    ),
     Index("ix_ledger_postings_entry_id", "entry_id"),
 )
 

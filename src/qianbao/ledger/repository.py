@@ -32,6 +32,17 @@ SELECT id, currency, no_negative, no_positive, status, posted, pending_out, pend
   FROM ledger_accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
 """
 
+# The accounts locked and the idempotency keys looked up in one round trip. The keys are read
+# with the statement's snapshot, taken before the lock waits: as when they were read first on
+# their own (see ``Ledger._apply``).
+LOCK_ACCOUNTS_WITH_KEYS = """
+SELECT id, currency, no_negative, no_positive, status, posted, pending_out, pending_in,
+       (SELECT coalesce(json_agg(json_build_array(key, encode(fingerprint, 'hex'), kind,
+                                                  entry_id, hold_id)), '[]')
+          FROM ledger_commands WHERE key = ANY($2::text[]))::text AS known
+  FROM ledger_accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+"""
+
 EXISTING_COMMANDS = """
 SELECT key, fingerprint, kind, entry_id, hold_id FROM ledger_commands WHERE key = ANY($1::text[])
 """
@@ -122,6 +133,29 @@ async def lock_accounts(conn: Conn, account_ids: Iterable[int]) -> dict[int, Acc
         return {}
     rows = await conn.fetch(LOCK_ACCOUNTS, ids)
     return {r[0]: AccountState(*r) for r in rows}
+
+
+async def lock_accounts_and_keys(
+    conn: Conn, account_ids: Iterable[int], keys: Sequence[str]
+) -> tuple[dict[int, AccountState], dict[str, ExistingCommand]]:
+    """``lock_accounts`` and ``existing_commands`` in one statement (one round trip fewer on
+    every posting)."""
+    ids = sorted(set(account_ids))
+    if not ids or not keys:
+        return await lock_accounts(conn, ids), await existing_commands(conn, keys)
+    rows = await conn.fetch(LOCK_ACCOUNTS_WITH_KEYS, ids, list(keys))
+    known: dict[str, ExistingCommand] = {}
+    if rows:
+        for key, fingerprint, kind, entry_id, hold_id in json.loads(rows[0][8]):
+            known[key] = ExistingCommand(
+                bytes.fromhex(fingerprint),
+                kind,
+                UUID(entry_id) if entry_id else None,
+                UUID(hold_id) if hold_id else None,
+            )
+    else:  # none of the accounts exists: the keys still count (a replay is a replay)
+        known = await existing_commands(conn, keys)
+    return {r[0]: AccountState(*r[:8]) for r in rows}, known
 
 
 async def existing_commands(conn: Conn, keys: Sequence[str]) -> dict[str, ExistingCommand]:

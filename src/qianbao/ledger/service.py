@@ -111,11 +111,13 @@ class Ledger:
             account_ids.update((hold.debit_account_id, hold.credit_account_id))
         for entry in reversible.values():
             account_ids.update(acc for acc, _, _ in entry.postings)
-        # The keys are read before the accounts are locked: the locks (a hot merchant's account)
-        # are then held for the write alone. A key that another transaction commits in between
-        # makes the write fail on the key's uniqueness, and the retry reads it as a replay.
-        existing = await repo.existing_commands(conn, [c.key for c in commands])
-        accounts = await repo.lock_accounts(conn, account_ids)
+        # The keys are looked up in the statement that locks the accounts (one round trip), with
+        # its snapshot, taken before any lock wait. A key that another transaction commits in
+        # between makes the write fail on the key's uniqueness, and the retry reads it as a
+        # replay.
+        accounts, existing = await repo.lock_accounts_and_keys(
+            conn, account_ids, [c.key for c in commands]
+        )
         batch = Batch(
             now=self.clock.now(),
             accounts=accounts,

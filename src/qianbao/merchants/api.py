@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import identity_ctx
-from qianbao.kernel.http import TxRoute, db_session, settings_of, site_of
+from qianbao.kernel.http import TxRoute, db_session, db_session_dep, settings_of, site_of
 from qianbao.kernel.money import Money
 from qianbao.merchants import checkout, keys, payment_codes, refunds, settlement
 from qianbao.merchants.accounts import balance_of
@@ -31,7 +31,7 @@ from qianbao.merchants.schemas import (
 from qianbao.wallet.errors import IdempotencyKeyMissing
 
 router = APIRouter(prefix="/api/v1/merchant", tags=["merchant"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 

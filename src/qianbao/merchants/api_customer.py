@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
-from qianbao.kernel.http import TxRoute, db_session, locale_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
 from qianbao.merchants import checkout, customer, onboarding, payment_codes, promo
@@ -25,7 +25,7 @@ from qianbao.wallet.errors import IdempotencyKeyMissing
 from qianbao.wallet.step_up import Proof
 
 router = APIRouter(prefix="/api/v1/pay", tags=["paying shops"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 
 

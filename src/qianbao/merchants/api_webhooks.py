@@ -15,11 +15,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from qianbao import webhooks
-from qianbao.kernel.http import TxRoute, db_session, settings_of
+from qianbao.kernel.http import TxRoute, db_session_dep, settings_of
 from qianbao.merchants.api import Payer, Reader
 
 router = APIRouter(prefix="/api/v1/merchant", tags=["merchant webhooks"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 
 
 class EndpointIn(BaseModel):

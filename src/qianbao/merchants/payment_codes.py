@@ -105,7 +105,7 @@ async def set_no_pin_limit(
     take more without asking, so whoever holds the phone must know it."""
     maximum = Money.parse(ctx.settings.merchants.payment_code_no_pin_max, CURRENCY)
     if limit.currency != CURRENCY or limit.minor < 0 or limit.minor > maximum.minor:
-        raise NoPinLimitInvalid(maximum=f"{maximum.to_decimal_string()} {CURRENCY}")
+        raise NoPinLimitInvalid(maximum=maximum)
     await identity_pin.verify_pin_in_transaction(session, ctx, user, pin)
     row = await session.get(PaymentCodeSettings, user.id)
     now = clock_of(session).now()

@@ -159,8 +159,7 @@ async def check(
     if promo.currency != currency:
         raise _refuse("currency")
     if amount < promo.min_spend:
-        shown = f"{Money(promo.min_spend, currency).to_decimal_string()} {currency}"
-        raise _refuse("min_spend", min_spend=shown)
+        raise _refuse("min_spend", min_spend=Money(promo.min_spend, currency))
     if promo.once_per_user and await _used(session, promo.id, user_id):
         raise _refuse("used")
     discount = discount_for(promo, amount)

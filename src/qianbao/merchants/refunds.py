@@ -139,9 +139,9 @@ async def refund(
     cur = payment.currency
     value = left if amount is None else amount.minor
     if amount is not None and amount.currency != cur:
-        raise RefundTooLarge(amount=f"{Money(left, cur).to_decimal_string()} {cur}")
+        raise RefundTooLarge(amount=Money(left, cur))
     if value <= 0 or value > left:
-        raise RefundTooLarge(amount=f"{Money(left, cur).to_decimal_string()} {cur}")
+        raise RefundTooLarge(amount=Money(left, cur))
     after = payment.refunded + value
     fee_share = _share(payment.fee, payment.amount, after, payment.refunded_fee)
     discount_share = _share(payment.discount, payment.amount, after, payment.refunded_discount)

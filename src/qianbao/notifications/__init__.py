@@ -15,7 +15,7 @@ from qianbao.notifications.email import (
     new_message_id,
 )
 from qianbao.notifications.errors import DeliveryFailed, mask_destination
-from qianbao.notifications.service import TOPIC, outbox_sealer, request
+from qianbao.notifications.service import TOPIC, message, outbox_sealer, request, request_many
 from qianbao.notifications.sms import OutboxSms, SmsSender, TwilioSms, sms_sender
 from qianbao.notifications.tasks import TASK, Delivery, deliver, recent_deliveries, register
 from qianbao.notifications.templates import TEMPLATES, RenderedMessage, Template, render
@@ -38,11 +38,13 @@ __all__ = [
     "deliver",
     "email_sender",
     "mask_destination",
+    "message",
     "new_message_id",
     "outbox_sealer",
     "recent_deliveries",
     "register",
     "render",
     "request",
+    "request_many",
     "sms_sender",
 ]

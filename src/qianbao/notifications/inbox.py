@@ -3,13 +3,25 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Index, String, func, select, text, update
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Index,
+    String,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -80,6 +92,40 @@ async def add(
     return result.first() is not None
 
 
+_ADD_MANY = text(
+    """
+    INSERT INTO notifications (id, user_id, template, params, link, dedup_key)
+    SELECT i, u, t, p::jsonb, l, k
+      FROM unnest(CAST(:ids AS uuid[]), CAST(:users AS uuid[]), CAST(:templates AS text[]),
+                  CAST(:params AS text[]), CAST(:links AS text[]), CAST(:keys AS text[]))
+           WITH ORDINALITY AS n(i, u, t, p, l, k, o)
+     ORDER BY o
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING dedup_key
+    """
+)
+
+
+async def add_many(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+    """``add`` for many notifications (dicts of ``add``'s arguments) in one statement of fixed
+    shape (arrays). Returns the dedup keys stored now (the others were stored before: a retried
+    job)."""
+    if not rows:
+        return set()
+    result = await session.execute(
+        _ADD_MANY,
+        {
+            "ids": [uuid7() for _ in rows],
+            "users": [r["user_id"] for r in rows],
+            "templates": [r["template"] for r in rows],
+            "params": [json.dumps(r["params"]) for r in rows],
+            "links": [r["link"] for r in rows],
+            "keys": [r["dedup_key"] for r in rows],
+        },
+    )
+    return {key for key in result.scalars() if key is not None}
+
+
 async def inbox(
     session: AsyncSession, user_id: uuid.UUID, locale: str, *, limit: int = 50
 ) -> list[Shown]:
@@ -124,6 +170,27 @@ async def mark_all_read(session: AsyncSession, user_id: uuid.UUID) -> None:
 async def preferences(session: AsyncSession, user_id: uuid.UUID) -> Preferences:
     prefs = await session.get(Preferences, user_id)
     return prefs or Preferences(user_id=user_id, sms_money=True, email_money=False)
+
+
+async def preferences_of(
+    session: AsyncSession, user_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Preferences]:
+    """``preferences`` for many users in one statement."""
+    found = {
+        p.user_id: p
+        for p in (
+            await session.execute(
+                select(Preferences).where(
+                    Preferences.user_id
+                    == any_(bindparam("users", user_ids, type_=ARRAY(UUID(as_uuid=True))))
+                )
+            )
+        ).scalars()
+    }
+    return {
+        u: found.get(u) or Preferences(user_id=u, sms_money=True, email_money=False)
+        for u in user_ids
+    }
 
 
 async def set_preferences(

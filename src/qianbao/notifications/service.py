@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qianbao.kernel.crypto import Sealer
 from qianbao.kernel.logging import is_secret_key
-from qianbao.kernel.outbox import emit
+from qianbao.kernel.outbox import emit, emit_many
 from qianbao.kernel.translations import LOCALES
 from qianbao.notifications.templates import CHANNELS, Channel, get_template
 
@@ -72,6 +72,37 @@ async def request(
 ) -> None:
     """Ask for one message to ``to`` (E.164 number for ``sms``, address for ``email``), in the
     caller's transaction. ``params`` are stored in clear and must never hold secrets."""
+    await emit(
+        session,
+        TOPIC,
+        message(
+            channel=channel,
+            to=to,
+            template=template,
+            locale=locale,
+            params=params,
+            secret_params=secret_params,
+            sealer=sealer,
+        ),
+    )
+
+
+async def request_many(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
+    """Ask for many messages built with ``message`` in one statement (a worker's batch)."""
+    await emit_many(session, TOPIC, messages)
+
+
+def message(
+    *,
+    channel: Channel,
+    to: str,
+    template: str,
+    locale: str,
+    params: Mapping[str, Any],
+    secret_params: Mapping[str, str] | None = None,
+    sealer: Sealer,
+) -> dict[str, Any]:
+    """The checked outbox payload of one message (``request`` records it)."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if locale not in LOCALES:
@@ -95,4 +126,4 @@ async def request(
     }
     if secret:
         payload["sealed"] = sealer.seal(json.dumps(secret).encode(), aad=sealed_aad(payload))
-    await emit(session, TOPIC, payload)
+    return payload

@@ -42,25 +42,28 @@ class OutboxSms:
         self.clock = clock
 
     async def send(self, to_e164: str, text: str, *, idempotency_key: str) -> str:
-        record = {
-            "id": idempotency_key,
-            "to": to_e164,
-            "text": text,
-            "sent_at": self.clock.now().isoformat(),  # UTC
-        }
-        written = await asyncio.to_thread(self._append_once, record)
-        if written and self.console_echo:
-            print(f"[SMS to {to_e164}] {text}", flush=True)
-        return idempotency_key
+        return (await self.send_many([(to_e164, text, idempotency_key)]))[0]
+
+    async def send_many(self, messages: list[tuple[str, str, str]]) -> list[str]:
+        """``send`` for many ``(to, text, idempotency key)`` at once: one file lock, one write."""
+        now = self.clock.now().isoformat()  # UTC
+        records = [
+            {"id": key, "to": to, "text": text, "sent_at": now} for to, text, key in messages
+        ]
+        written = await asyncio.to_thread(self._append_once, records)
+        if self.console_echo:
+            for record, fresh in zip(records, written, strict=True):
+                if fresh:
+                    print(f"[SMS to {record['to']}] {record['text']}", flush=True)
+        return [key for _, _, key in messages]
 
     # Ids already in each file and how far it was read, per process: under the lock only the
     # lines other processes appended since are read (the file is not re-read per message).
     _seen: ClassVar[dict[Path, tuple[int, int, set[str]]]] = {}  # inode, offset, ids
 
-    def _append_once(self, record: dict[str, str]) -> bool:
-        """Append ``record`` unless its id is already in the file. Returns whether it wrote."""
+    def _append_once(self, records: list[dict[str, str]]) -> list[bool]:
+        """Append each record whose id is not in the file yet. Returns which were written."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
         key = self.path.resolve()
         with self.path.open("a+b") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
@@ -75,15 +78,20 @@ class OutboxSms:
                     found = _record_id(existing.decode("utf-8", errors="replace"))
                     if found is not None:
                         ids.add(found)
-                if record["id"] in ids:
-                    self._seen[key] = (stat.st_ino, size, ids)
-                    return False
-                fh.seek(0, 2)
-                fh.write(line)
-                fh.flush()
-                ids.add(record["id"])
-                self._seen[key] = (stat.st_ino, size + len(line), ids)
-                return True
+                written, lines = [], []
+                for record in records:
+                    fresh = record["id"] not in ids
+                    written.append(fresh)
+                    if fresh:
+                        ids.add(record["id"])
+                        lines.append((json.dumps(record, ensure_ascii=False) + "\n").encode())
+                data = b"".join(lines)
+                if data:
+                    fh.seek(0, 2)
+                    fh.write(data)
+                    fh.flush()
+                self._seen[key] = (stat.st_ino, size + len(data), ids)
+                return written
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -121,7 +121,41 @@ async def deliver(ctx: JobContext, payload: dict[str, Any]) -> None:
     log.info("notification_sent", job_id=ctx.job_id, provider_id=provider_id, **where)
 
 
+async def deliver_many(ctx: JobContext, jobs: list[tuple[int, dict[str, Any]]]) -> None:
+    """``deliver`` for many jobs: the text messages are rendered, then handed to the backend
+    together when it takes a batch (the development outbox: one file lock and one write for
+    all); e-mails go one by one. Any failure fails the batch, and the worker then delivers
+    job by job (what went out is remembered and not sent twice)."""
+    settings = ctx.services["settings"]
+    texts: list[tuple[int, dict[str, Any], str, str]] = []  # job id, payload, key, text
+    for job_id, payload in jobs:
+        key = delivery_key(job_id, payload)
+        if payload["channel"] != "sms" or key in _sent:
+            await deliver(replace(ctx, job_id=job_id), payload)
+            continue
+        message = render(payload["template"], "sms", payload["locale"], _params(settings, payload))
+        texts.append((job_id, payload, key, message.text))
+    if not texts:
+        return
+    sms: SmsSender = ctx.services.get("sms_sender") or sms_sender(settings, ctx.clock)
+    send_many = getattr(sms, "send_many", None)
+    if send_many is not None:
+        provider_ids = await send_many([(p["to"], text, key) for _, p, key, text in texts])
+    else:
+        provider_ids = [
+            await sms.send(p["to"], text, idempotency_key=key) for _, p, key, text in texts
+        ]
+    now = ctx.clock.now()
+    for (job_id, payload, key, _), provider_id in zip(texts, provider_ids, strict=True):
+        to = mask_destination(payload["to"])
+        _remember(Delivery(key, "sms", payload["template"], to, provider_id, now))
+        log.info(
+            "notification_sent", job_id=job_id, provider_id=provider_id, channel="sms",
+            template=payload["template"], to=to,
+        )  # fmt: skip
+
+
 def register(tasks: TaskRegistry = registry) -> None:
     """Subscribe ``deliver`` to ``notifications.requested`` (idempotent; for the composition
     root, and for workers built on their own ``TaskRegistry``)."""
-    tasks.register(TASK, deliver, subscribes=[TOPIC])  # a second call changes nothing
+    tasks.register(TASK, deliver, subscribes=[TOPIC], batch=deliver_many)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from qianbao.kernel.errors import ValidationFailed
-from qianbao.kernel.http import TxRoute, db_session, require_operator
+from qianbao.kernel.http import TxRoute, db_session_dep, require_operator
 from qianbao.kernel.money import currency as known_currency
 from qianbao.risk.limits import CHANNELS, Limit
 from qianbao.risk.repository import list_limits, set_limit
@@ -19,7 +19,7 @@ router = APIRouter(
     route_class=TxRoute,
     dependencies=[Depends(require_operator)],
 )
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 
 
 class LimitBody(BaseModel):

@@ -21,7 +21,7 @@ class AccountRestricted(DomainError):
     kind = ErrorKind.FORBIDDEN
     message = N_(
         "Your account is restricted for a review after many transactions in a short time. "
-        "Money can still come in; to send or withdraw, contact customer service."
+        "Money can still come in; to send money, pay shops or withdraw, contact customer service."
     )
 
 

@@ -38,6 +38,18 @@ async def wallet_account(
     return account
 
 
+async def wallet_accounts(session: Any, wanted: list[tuple[uuid.UUID, str]]) -> list[Account]:
+    """``wallet_account`` for several ``(user id, currency)`` in one statement (a transfer's two
+    sides); the missing ones are opened."""
+    ledger = await Ledger.of_session(session)
+    keys = [f"wallet:{user_id}:{currency}" for user_id, currency in wanted]
+    found = await ledger_accounts.accounts_by_keys(ledger.conn, keys)
+    return [
+        found.get(key) or await wallet_account(session, user_id, currency)
+        for key, (user_id, currency) in zip(keys, wanted, strict=True)
+    ]
+
+
 async def balances(session: Any, user_id: uuid.UUID) -> list[Balance]:
     """Balance per currency; the default currency is always listed, even before first use."""
     ledger = await Ledger.of_session(session)
@@ -59,3 +71,8 @@ async def balances(session: Any, user_id: uuid.UUID) -> list[Balance]:
         )
         for a in sorted(owned, key=lambda a: (a.currency != DEFAULT_CURRENCY, a.currency))
     ]
+
+
+async def available(session: Any, user_id: uuid.UUID, currency: str = DEFAULT_CURRENCY) -> int:
+    """What the user can spend now in ``currency`` (minor units): posted minus what is on hold."""
+    return (await wallet_account(session, user_id, currency)).available

@@ -7,10 +7,12 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
-from qianbao.kernel.http import TxRoute, db_session, locale_of
+from qianbao.kernel.clock import clock_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of
 from qianbao.kernel.money import Money
 from qianbao.risk.limits import CHANNELS
 from qianbao.wallet import accounts, export, history, limits, step_up, transfer
@@ -18,7 +20,7 @@ from qianbao.wallet.errors import IdempotencyKeyMissing
 from qianbao.wallet.models import WalletTransaction
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallet"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 # Every amount a client sends comes with its currency: no silent default.
 CurrencyIn = Annotated[
@@ -300,7 +302,7 @@ async def step_up_passkey(
     return PasskeyOptionsOut(**options)
 
 
-def history_filters(
+async def history_filters(
     period: history.Period = "all",
     start: date | None = None,
     end: date | None = None,
@@ -374,9 +376,12 @@ async def list_transactions(
 async def export_csv(
     request: Request, s: DbSession, caller: Me, filters: HistoryFilters
 ) -> Response:
-    locale = locale_of(request)
-    return Response(
-        await export.csv_document(s, caller.user.id, filters, locale),
+    # Streamed in chunks, each read in its own short transaction (export.csv_stream).
+    chunks = export.csv_stream(
+        request.app.state.db, caller.user.id, filters, locale_of(request), now=clock_of(s).now()
+    )
+    return StreamingResponse(
+        chunks,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{export.FILENAME}"'},
     )

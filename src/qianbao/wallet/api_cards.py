@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
-from qianbao.kernel.http import TxRoute, db_session, locale_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of
 from qianbao.kernel.translations import gettext
 from qianbao.wallet import cards
 from qianbao.wallet.banks import mask
 from qianbao.wallet.models import BankCard
 
 router = APIRouter(prefix="/api/v1/wallet/cards", tags=["bank cards"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 
 
@@ -87,6 +87,6 @@ async def make_default(card_id: str, request: Request, s: DbSession, caller: Me)
 
 
 @router.delete("/{card_id}", status_code=204, summary="Remove a card")
-async def remove(card_id: str, s: DbSession, caller: Me) -> Response:
-    await cards.remove(s, caller.user.id, card_id)
+async def remove(card_id: str, request: Request, s: DbSession, caller: Me) -> Response:
+    await cards.remove(s, identity_ctx(request), caller.user, card_id)
     return Response(status_code=204)

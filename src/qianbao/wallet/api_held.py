@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_caller
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, db_session_dep
 from qianbao.kernel.money import Money
 from qianbao.wallet import held as held_transfers
 from qianbao.wallet import held_answers
 from qianbao.wallet.models import HeldTransfer
 
 router = APIRouter(prefix="/api/v1/wallet/held", tags=["held transfers"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 # Not "ready": a user whose account got frozen can still read and answer.
 Me = Annotated[Caller, Depends(require_caller)]
 

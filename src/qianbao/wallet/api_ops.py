@@ -10,8 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from qianbao.identity.deps import identity_ctx
 from qianbao.kernel.errors import NotFound
-from qianbao.kernel.http import TxRoute, db_session, locale_of, require_operator
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of, require_operator
 from qianbao.risk import restrictions
 from qianbao.wallet import withdrawal_review
 from qianbao.wallet.api_payments import WithdrawalOut, withdrawal_out
@@ -22,7 +23,7 @@ router = APIRouter(
     route_class=TxRoute,
     dependencies=[Depends(require_operator)],
 )
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 
 
 class ReviewIn(BaseModel):
@@ -50,7 +51,7 @@ async def list_withdrawals(
     "/withdrawals/{withdrawal_id}/approve", response_model=WithdrawalOut, summary="Approve"
 )
 async def approve(withdrawal_id: str, request: Request, s: DbSession) -> WithdrawalOut:
-    w = await withdrawal_review.approve(s, withdrawal_id, actor=None)
+    w = await withdrawal_review.approve(s, identity_ctx(request), withdrawal_id, actor=None)
     return await withdrawal_out(s, w, locale_of(request))
 
 

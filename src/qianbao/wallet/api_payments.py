@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import NotFound
-from qianbao.kernel.http import TxRoute, db_session, locale_of, settings_of, site_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of, settings_of, site_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
 from qianbao.rails import factory as rails
@@ -27,7 +27,7 @@ from qianbao.wallet.models import Topup, Withdrawal, WithdrawalEvent
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["top-ups and withdrawals"], route_class=TxRoute)
 callbacks = APIRouter(prefix="/api/v1/payments", tags=["provider callbacks"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 

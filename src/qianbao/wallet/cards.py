@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from qianbao.identity import otp
+from qianbao.identity import otp, security
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
@@ -63,7 +63,11 @@ async def bind(
         raise HolderNameMismatch()
     await identity_pin.verify_pin(session, ctx, user.id, pin)
     await otp.check_code(session, ctx, destination=user.phone, purpose="bind_card", code=code)
-    return await store(session, ctx, user, recognised, holder)
+    card = await store(session, ctx, user, recognised, holder)
+    await security.record(
+        session, ctx, user, "card_added", details={"bank": card.bank_name, "last4": card.last4}
+    )
+    return card
 
 
 async def store(
@@ -151,13 +155,17 @@ async def make_default(session: Any, user_id: uuid.UUID, card_id: str) -> BankCa
     return card
 
 
-async def remove(session: Any, user_id: uuid.UUID, card_id: str) -> None:
+async def remove(session: Any, ctx: IdentityContext, user: User, card_id: str) -> None:
+    user_id = user.id
     card = await get_card(session, user_id, card_id)
     was_default = card.is_default
     card.status = "removed"
     card.is_default = False
     card.removed_at = clock_of(session).now()
     await session.flush()
+    await security.record(
+        session, ctx, user, "card_removed", details={"bank": card.bank_name, "last4": card.last4}
+    )
     if was_default:
         remaining = await list_cards(session, user_id)
         if remaining:

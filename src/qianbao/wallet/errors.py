@@ -81,7 +81,8 @@ class CardInCoolingOff(WalletError):
     kind = ErrorKind.FORBIDDEN
     message = N_(
         "For your safety, this card was bound shortly after a security change on your account "
-        "(new password, phone number or device), so it cannot receive withdrawals until {until}."
+        "(a new password, phone number, device or payment PIN, two-step verification turned off, "
+        "or an unfreeze by customer service), so it cannot receive withdrawals until {until}."
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import func, or_, select, tuple_
 
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.errors import ValidationFailed
@@ -71,7 +71,7 @@ def period_bounds(filters: Filters, now: datetime) -> tuple[datetime | None, dat
         return start_of(today - timedelta(days=29)), None
     if filters.period == "custom":
         if filters.start and filters.end and filters.start > filters.end:
-            raise ValidationFailed()
+            raise ValidationFailed(N_("The end date is before the start date."), field="end")
         return (
             start_of(filters.start) if filters.start else None,
             start_of(filters.end + timedelta(days=1)) if filters.end else None,
@@ -86,25 +86,29 @@ def amount_bounds(filters: Filters) -> tuple[int | None, int | None]:
     currency = filters.amount_currency or DEFAULT_CURRENCY
     lookup_currency(currency)  # an unknown code is money.unknown_currency, not a bad amount
 
-    def parse(text: str | None, message: str) -> int | None:
+    def parse(text: str | None, message: str, field: str) -> int | None:
         text = (text or "").strip()
         if not text:
             return None
         try:
             return Money.parse(text, currency).minor
         except MoneyError as exc:
-            raise ValidationFailed(message, currency=currency) from exc
+            raise ValidationFailed(message, currency=currency, field=field) from exc
 
     low = parse(
         filters.min_amount,
         N_("The lowest amount is not valid: enter an amount in {currency} such as 12.34."),
+        "min_amount",
     )
     high = parse(
         filters.max_amount,
         N_("The highest amount is not valid: enter an amount in {currency} such as 12.34."),
+        "max_amount",
     )
     if low is not None and high is not None and low > high:
-        raise ValidationFailed(N_("The lowest amount must not be above the highest amount."))
+        raise ValidationFailed(
+            N_("The lowest amount must not be above the highest amount."), field="max_amount"
+        )
     return low, high
 
 
@@ -122,6 +126,155 @@ def _uncursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise ValidationFailed() from exc
 
 
+def _conditions(user_id: uuid.UUID, filters: Filters, now: datetime) -> list[Any]:
+    """The WHERE clauses of ``filters`` for the user's rows."""
+    where: list[Any] = [WalletTransaction.user_id == user_id]
+    since, until = period_bounds(filters, now)
+    if since is not None:
+        where.append(WalletTransaction.listed_at >= since)
+    if until is not None:
+        where.append(WalletTransaction.listed_at < until)
+    if filters.kind:
+        where.append(WalletTransaction.kind == filters.kind)
+    if filters.direction:
+        where.append(WalletTransaction.direction == filters.direction)
+    if filters.status:
+        if filters.status not in STATUSES:
+            raise ValidationFailed()
+        where.append(WalletTransaction.status == filters.status)
+    low, high = amount_bounds(filters)
+    if filters.amount_currency:
+        where.append(WalletTransaction.currency == filters.amount_currency)
+    if low is not None:
+        where.append(WalletTransaction.amount >= low)
+    if high is not None:
+        where.append(WalletTransaction.amount <= high)
+    if filters.q and filters.q.strip():
+        like = f"%{filters.q.strip().replace('%', '').replace('_', '')[:50]}%"
+        where.append(
+            or_(
+                WalletTransaction.counterparty_name.ilike(like),
+                WalletTransaction.counterparty_phone.ilike(like),
+                WalletTransaction.note.ilike(like),
+                WalletTransaction.reference.ilike(like),
+            )
+        )
+    return where
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    """Money that moved in one calendar month (China time) and currency, among the rows that
+    match the filters: completed rows only (pending and failed ones moved nothing yet)."""
+
+    month: date
+    currency: str
+    money_in: int
+    money_out: int
+
+
+def month_of(at: datetime) -> date:
+    """The first day of ``at``'s month on the wallet's calendar."""
+    return at.astimezone(LOCAL_TZ).date().replace(day=1)
+
+
+async def month_totals(
+    session: Any,
+    user_id: uuid.UUID,
+    filters: Filters,
+    months: list[date],
+    *,
+    now: datetime | None = None,
+) -> list[MonthTotal]:
+    """In and out per month and currency for ``months`` (the months a page of rows shows),
+    whole months, with the same filters as the rows. One query."""
+    if not months:
+        return []
+    first = datetime.combine(min(months), time.min, tzinfo=LOCAL_TZ)
+    last = max(months)
+    after = datetime.combine(
+        (last.replace(day=28) + timedelta(days=4)).replace(day=1), time.min, tzinfo=LOCAL_TZ
+    )
+    month = func.date_trunc(
+        "month", func.timezone(str(LOCAL_TZ), WalletTransaction.listed_at)
+    ).label("month")
+    stmt = (
+        select(
+            month,
+            WalletTransaction.currency,
+            func.coalesce(
+                func.sum(WalletTransaction.amount).filter(WalletTransaction.direction == "in"), 0
+            ),
+            func.coalesce(
+                func.sum(WalletTransaction.amount).filter(WalletTransaction.direction == "out"), 0
+            ),
+        )
+        .where(
+            *_conditions(user_id, filters, now or clock_of(session).now()),
+            WalletTransaction.status == "completed",
+            WalletTransaction.listed_at >= first,
+            WalletTransaction.listed_at < after,
+        )
+        .group_by(month, WalletTransaction.currency)
+    )
+    wanted = set(months)
+    return [
+        MonthTotal(row[0].date(), row[1], int(row[2]), int(row[3]))
+        for row in (await session.execute(stmt)).all()
+        if row[0].date() in wanted
+    ]
+
+
+def validate(filters: Filters, now: datetime) -> None:
+    """Raise the ``ValidationFailed`` that listing with ``filters`` would raise (a bad amount,
+    date range or status): a streamed export checks them before it sends its first byte."""
+    _conditions(uuid.UUID(int=0), filters, now)
+
+
+def _older_than(at: datetime, ident: uuid.UUID) -> Any:
+    """Rows after ``(at, ident)`` in the history's order (newest first). A row comparison,
+    not ``listed_at < at OR (listed_at = at AND id < ident)``: PostgreSQL starts the index
+    scan at the key instead of reading (and dropping) every newer row of the user."""
+    return tuple_(WalletTransaction.listed_at, WalletTransaction.id) < tuple_(at, ident)
+
+
+# What the CSV export writes of each row.
+EXPORT_COLUMNS = (
+    WalletTransaction.id,
+    WalletTransaction.listed_at,
+    WalletTransaction.kind,
+    WalletTransaction.direction,
+    WalletTransaction.amount,
+    WalletTransaction.fee,
+    WalletTransaction.currency,
+    WalletTransaction.counterparty_name,
+    WalletTransaction.counterparty_phone,
+    WalletTransaction.note,
+    WalletTransaction.status,
+    WalletTransaction.reference,
+    WalletTransaction.balance_after,
+)
+
+
+async def export_rows(
+    session: Any,
+    user_id: uuid.UUID,
+    filters: Filters,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+    now: datetime,
+) -> list[Any]:
+    """The rows ``list_transactions`` lists, in its order, from just after the row keyed
+    ``after`` (``(listed_at, id)``; None: from the newest), at most ``limit``: the export
+    columns only, as plain rows (no ORM objects), for reading a whole history in chunks."""
+    stmt = select(*EXPORT_COLUMNS).where(*_conditions(user_id, filters, now))
+    if after is not None:
+        stmt = stmt.where(_older_than(*after))
+    stmt = stmt.order_by(WalletTransaction.listed_at.desc(), WalletTransaction.id.desc())
+    return list((await session.execute(stmt.limit(limit))).all())
+
+
 async def list_transactions(
     session: Any,
     user_id: uuid.UUID,
@@ -132,45 +285,11 @@ async def list_transactions(
     now: datetime | None = None,
 ) -> Page:
     limit = max(1, min(limit, 100))
-    stmt = select(WalletTransaction).where(WalletTransaction.user_id == user_id)
-    since, until = period_bounds(filters, now or clock_of(session).now())
-    if since is not None:
-        stmt = stmt.where(WalletTransaction.listed_at >= since)
-    if until is not None:
-        stmt = stmt.where(WalletTransaction.listed_at < until)
-    if filters.kind:
-        stmt = stmt.where(WalletTransaction.kind == filters.kind)
-    if filters.direction:
-        stmt = stmt.where(WalletTransaction.direction == filters.direction)
-    if filters.status:
-        if filters.status not in STATUSES:
-            raise ValidationFailed()
-        stmt = stmt.where(WalletTransaction.status == filters.status)
-    low, high = amount_bounds(filters)
-    if filters.amount_currency:
-        stmt = stmt.where(WalletTransaction.currency == filters.amount_currency)
-    if low is not None:
-        stmt = stmt.where(WalletTransaction.amount >= low)
-    if high is not None:
-        stmt = stmt.where(WalletTransaction.amount <= high)
-    if filters.q and filters.q.strip():
-        like = f"%{filters.q.strip().replace('%', '').replace('_', '')[:50]}%"
-        stmt = stmt.where(
-            or_(
-                WalletTransaction.counterparty_name.ilike(like),
-                WalletTransaction.counterparty_phone.ilike(like),
-                WalletTransaction.note.ilike(like),
-                WalletTransaction.reference.ilike(like),
-            )
-        )
+    stmt = select(WalletTransaction).where(
+        *_conditions(user_id, filters, now or clock_of(session).now())
+    )
     if cursor:
-        at, ident = _uncursor(cursor)
-        stmt = stmt.where(
-            or_(
-                WalletTransaction.listed_at < at,
-                and_(WalletTransaction.listed_at == at, WalletTransaction.id < ident),
-            )
-        )
+        stmt = stmt.where(_older_than(*_uncursor(cursor)))
     rows = list(
         (
             await session.execute(

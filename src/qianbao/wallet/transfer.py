@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 
 from qianbao.identity import pin as identity_pin
 from qianbao.identity.context import IdentityContext
-from qianbao.identity.errors import InvalidPhoneNumber
+from qianbao.identity.errors import AccountFrozen, InvalidPhoneNumber
 from qianbao.identity.models import User
 from qianbao.identity.phones import mask_name, mask_phone, normalize_phone
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
@@ -24,9 +24,10 @@ from qianbao.kernel.money import Money
 from qianbao.ledger import Ledger
 from qianbao.ledger import transfer as ledger_transfer
 from qianbao.ledger.commands import check_key
+from qianbao.ledger.errors import InsufficientFunds
 from qianbao.wallet import held as held_transfers
 from qianbao.wallet import limits, risk_checks, step_up
-from qianbao.wallet.accounts import wallet_account
+from qianbao.wallet.accounts import available, wallet_accounts
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
 from qianbao.wallet.models import HeldTransfer as WalletHeld
 from qianbao.wallet.models import WalletTransaction
@@ -103,6 +104,17 @@ async def find_recipient(session: Any, ctx: IdentityContext, sender: User, to: s
         masked_name=mask_name(row.real_name) or "",
         masked_phone=mask_phone(row.phone),
     )
+
+
+async def precheck(session: Any, sender: User, amount: Money) -> None:
+    """What can be told before the PIN: a frozen account, an amount over the available balance
+    or over a limit. Nothing is locked or moved; ``send`` checks all of it again."""
+    if sender.frozen_at is not None:
+        raise AccountFrozen()
+    balance = await available(session, sender.id, amount.currency)
+    if amount.minor > balance:
+        raise InsufficientFunds()
+    await limits.check(session, sender, "transfer", amount)
 
 
 def step_up_context(payee_id: uuid.UUID, amount: Money) -> str:
@@ -232,8 +244,9 @@ async def send(
             proof,
             bound=step_up_context(recipient.user_id, amount),
         )
-    source = await wallet_account(session, sender.id, amount.currency)
-    target = await wallet_account(session, recipient.user_id, amount.currency)
+    source, target = await wallet_accounts(
+        session, [(sender.id, amount.currency), (recipient.user_id, amount.currency)]
+    )
     entry = await ledger.post(
         ledger_transfer(
             ledger_key,

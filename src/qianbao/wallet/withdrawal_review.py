@@ -8,6 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from qianbao.identity.context import IdentityContext
+from qianbao.kernel.clock import clock_of
+from qianbao.wallet import withdraw
 from qianbao.wallet import withdrawal_steps as steps
 from qianbao.wallet.errors import ReasonRequired, WithdrawalNotReviewable
 from qianbao.wallet.models import Withdrawal
@@ -25,10 +28,16 @@ async def list_by_status(
     return list(rows.scalars())
 
 
-async def approve(session: Any, withdrawal_id: str, *, actor: uuid.UUID | None) -> Withdrawal:
+async def approve(
+    session: Any, ctx: IdentityContext, withdrawal_id: str, *, actor: uuid.UUID | None
+) -> Withdrawal:
+    """Approve: the money goes to the bank now, so the arrival date is counted again from now
+    (the one shown at the request did not know how long the review would take)."""
     withdrawal = await steps.locked(session, withdrawal_id)
     if withdrawal.status != "in_review":
         raise WithdrawalNotReviewable()
+    counted = withdraw.expected_on(ctx, withdrawal.method, clock_of(session).now())
+    withdrawal.expected_on = max(withdrawal.expected_on, counted)
     await steps.approve_now(session, withdrawal, actor=actor)
     return withdrawal
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from qianbao.kernel.db import is_bad_text, is_overload
+from qianbao.kernel.db import is_bad_text, is_overload, sqlstate
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.logging import get_logger
 from qianbao.web.problems import (
@@ -101,7 +101,12 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     if is_overload(exc):
         # Too busy right now (no connection in time, a lock or statement timeout): say so at
         # once and when to come back, instead of a 500 after a long wait.
-        log.warning("overloaded", path=request.url.path, error_type=type(exc).__name__)
+        log.warning(
+            "overloaded",
+            path=request.url.path,
+            error_type=type(exc).__name__,
+            sqlstate=sqlstate(exc),
+        )
         return problem_response(
             request,
             edge_problem("service.unavailable", locale_of(request)),

@@ -10,6 +10,8 @@ from typing import Any
 
 from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.i18n import N_, Message
+from qianbao.kernel.money import Money
+from qianbao.web.formatting import format_money
 from qianbao.web.i18n import gettext
 
 PROBLEM_JSON = "application/problem+json"
@@ -92,11 +94,15 @@ def edge_problem(code: str, locale: str, *, detail: str | None = None, **extra: 
 
 def domain_problem(error: DomainError, locale: str) -> Problem:
     status = STATUS_FOR_KIND[error.kind]
-    # A parameter may itself be a message (a reason marked with N_): translate and fill it too.
-    # Any other string is data — the user's own input among it — and is never a format string.
-    params = {
-        k: gettext(locale, v, **error.params) if isinstance(v, Message) else v
+    # Money is written as everywhere on the pages ("¥5,000.00"). A parameter may itself be a
+    # message (a reason marked with N_): translate and fill it too. Any other string is data —
+    # the user's own input among it — and is never a format string.
+    data = {
+        k: format_money(v.minor, v.currency, locale) if isinstance(v, Money) else v
         for k, v in error.params.items()
+    }
+    params = {
+        k: gettext(locale, v, **data) if isinstance(v, Message) else v for k, v in data.items()
     }
     title = gettext(locale, error.message, **params)
     return Problem(status=status, code=error.code, title=title)

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2.ext import _make_new_gettext, _make_new_ngettext  # the newstyle gettext wrappers
 from jinja2_fragments.fastapi import Jinja2Blocks
@@ -17,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from qianbao import __version__
-from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.kernel.http import locale_of
-from qianbao.kernel.money import CURRENCIES
+from qianbao.web.formatting import format_datetime, format_money
 from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, translations
+from qianbao.web.icons import icon
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 # Times on pages are shown in China Standard Time (the wallet's home market); the <time> element
@@ -36,21 +34,13 @@ templates.env.globals.update(
     version=__version__,
     LOCALES=LOCALES,
     LANGUAGE_NAMES=LANGUAGE_NAMES,
+    icon=icon,
 )
 templates.env.policies["ext.i18n.trimmed"] = True
 templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
-def _format_time(value: datetime | None, locale: str) -> str:
-    """'2026年11月22日 09:17' / 'Nov 22, 2026 9:17 AM' (minutes are enough on a page)."""
-    if value is None:
-        return ""
-    local = value.astimezone(LOCAL_TZ)
-    day = format_date(local, "medium", locale=locale)
-    return f"{day} {format_time(local, 'short', locale=locale)}"
-
-
-templates.env.filters["datetime"] = _format_time
+templates.env.filters["datetime"] = format_datetime
 
 
 def _format_day(value: date | None, locale: str) -> str:
@@ -61,19 +51,7 @@ def _format_day(value: date | None, locale: str) -> str:
 templates.env.filters["date"] = _format_day
 
 
-def _format_money(minor: int | None, currency: str, locale: str) -> str:
-    """'¥1,234.56' / '¥1,234.56' in zh_CN; exact (Decimal from integer minor units)."""
-    if minor is None:
-        return ""
-    exponent = CURRENCIES[currency].exponent
-    value = Decimal(minor).scaleb(-exponent)
-    symbol_free = currency == "USDT"
-    if symbol_free:
-        return f"{format_decimal(value, format='#,##0.' + '0' * exponent, locale=locale)} USDT"
-    return format_currency(value, currency, locale=locale, currency_digits=True)
-
-
-templates.env.filters["money"] = _format_money
+templates.env.filters["money"] = format_money
 
 
 def signed_in(request: Request) -> bool:
@@ -97,6 +75,39 @@ def signed_in_role(request: Request) -> str | None:
     return role if isinstance(role, str) else None
 
 
+# The customer's bottom tab bar (a header nav on wide screens): which tab a page belongs to.
+# Staff pages (console, operators, merchants) have none.
+_STAFF_PREFIXES = ("/console", "/ops", "/merchant", "/sandbox", "/demo-shop", "/design")
+_TABS = (
+    ("bills", ("/wallet/history", "/wallet/tx/", "/wallet/statement")),
+    ("support", ("/support", "/chat", "/help", "/contact", "/wallet/cases", "/wallet/claims")),
+    ("me", ("/me", "/security", "/inbox", "/wallet/cards", "/verify")),
+    ("home", ("/wallet", "/pay", "/scan")),
+)
+
+
+def customer_tab(path: str) -> str | None:
+    """'home', 'bills', 'support' or 'me' for a customer page; None for any other."""
+    for tab, prefixes in _TABS:
+        if any(path == p.rstrip("/") or path.startswith(p) for p in prefixes):
+            return tab
+    return None
+
+
+def shows_tabbar(request: Request) -> bool:
+    """A signed-in customer (not staff) on any page but the staff ones."""
+    if not signed_in(request) or signed_in_role(request) not in (None, "user"):
+        return False
+    return not request.url.path.startswith(_STAFF_PREFIXES)
+
+
+def account_frozen(request: Request) -> bool:
+    """The signed-in user of this request froze their account (or support did): pages that
+    move money show why they are off and the way out instead of their form."""
+    user = getattr(getattr(request.state, "caller", None), "user", None)
+    return user is not None and vars(user).get("frozen_at") is not None
+
+
 def page_context(request: Request, **context: Any) -> dict[str, Any]:
     locale = locale_of(request)
     t = translations(locale)
@@ -111,6 +122,9 @@ def page_context(request: Request, **context: Any) -> dict[str, Any]:
         "request_id": getattr(request.state, "request_id", ""),
         "signed_in": signed_in(request),
         "signed_in_role": signed_in_role(request),
+        "tabbar": shows_tabbar(request),
+        "account_frozen": account_frozen(request),
+        "tab": customer_tab(request.url.path),
         **context,
     }
 

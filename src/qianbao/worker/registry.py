@@ -45,6 +45,10 @@ class StandaloneContext:
 
 
 Handler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
+# Many ready jobs of one task at once: ``[(job id, payload), ...]``, in one savepoint. It must do
+# for each job exactly what the one-job handler does (the worker falls back to that, job by job,
+# when the batch fails), and be safe to run again for jobs it already did (a retry).
+BatchHandler = Callable[[JobContext, list[tuple[int, dict[str, Any]]]], Awaitable[None]]
 PeriodicHandler = Callable[[JobContext], Awaitable[None]]
 StandaloneHandler = Callable[[StandaloneContext], Awaitable[None]]
 
@@ -68,6 +72,7 @@ class PeriodicTask:
 class TaskRegistry:
     def __init__(self) -> None:
         self.tasks: dict[str, Handler] = {}
+        self.batch_handlers: dict[str, BatchHandler] = {}
         self.subscriptions: dict[str, list[str]] = defaultdict(list)
         self.periodic_tasks: dict[str, PeriodicTask] = {}
 
@@ -98,10 +103,21 @@ class TaskRegistry:
 
         return decorator
 
-    def register(self, name: str, fn: Handler, *, subscribes: list[str] | None = None) -> None:
+    def register(
+        self,
+        name: str,
+        fn: Handler,
+        *,
+        subscribes: list[str] | None = None,
+        batch: BatchHandler | None = None,
+    ) -> None:
+        """``batch``: the same work for many jobs in a few statements (issue 17: the worker's
+        cost per event), used when several jobs of the task are ready at once."""
         if name in self.tasks and self.tasks[name] is not fn:
             raise ValueError(f"task {name!r} is already registered")
         self.tasks[name] = fn
+        if batch is not None:
+            self.batch_handlers[name] = batch
         for topic in subscribes or []:
             if name not in self.subscriptions[topic]:
                 self.subscriptions[topic].append(name)

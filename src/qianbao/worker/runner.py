@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import traceback
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import BigInteger, String, bindparam, column, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from qianbao.kernel.db import Database, asyncpg_dsn
 from qianbao.kernel.logging import get_logger
-from qianbao.kernel.outbox import NOTIFY_CHANNEL, OutboxMessage
+from qianbao.kernel.outbox import NOTIFY_CHANNEL
 from qianbao.worker.models import JOB_NOTIFY_CHANNEL, Job
 from qianbao.worker.registry import (
     JobContext,
@@ -46,9 +48,36 @@ _CLAIM = (
 )
 _MARK_DONE = (
     update(Job)
-    .where(Job.id.in_(bindparam("ids", expanding=True)))
+    .where(Job.id == func.any(bindparam("ids", type_=ARRAY(BigInteger()))))
     .values(status="done", attempts=Job.attempts + 1, finished_at=func.now(), last_error=None)
 )
+_TAKE_MESSAGES = text(
+    """
+    WITH taken AS (
+        SELECT id FROM outbox_messages WHERE relayed_at IS NULL
+         ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED
+    )
+    UPDATE outbox_messages AS o SET relayed_at = now() FROM taken WHERE o.id = taken.id
+    RETURNING o.id, o.topic, o.payload
+    """
+).columns(column("id", BigInteger()), column("topic", String()), column("payload", JSONB()))
+_INSERT_JOBS = text(
+    """
+    INSERT INTO jobs (task, payload, dedup_key)
+    SELECT t, p::jsonb, k FROM unnest(CAST(:tasks AS text[]), CAST(:payloads AS text[]),
+                                      CAST(:keys AS text[])) WITH ORDINALITY AS u(t, p, k, n)
+    ORDER BY n
+    ON CONFLICT (dedup_key) DO NOTHING
+    """
+)
+
+
+def _groups(claimed: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+    """The claimed jobs by task, in the order each task first appears."""
+    groups: dict[str, list[Any]] = {}
+    for row in claimed:
+        groups.setdefault(row[1], []).append(row)
+    return list(groups.items())
 
 
 class Worker:
@@ -58,10 +87,10 @@ class Worker:
         tasks: TaskRegistry = registry,
         *,
         poll_interval: float = 2.0,
-        batch_size: int = 50,
+        batch_size: int = 200,
         max_attempts: int = 8,
         services: dict[str, Any] | None = None,
-        jobs_per_transaction: int = 20,
+        jobs_per_transaction: int = 100,
         batch_time_s: float = 0.05,
         concurrency: int = 1,
     ) -> None:
@@ -91,37 +120,32 @@ class Worker:
 
     # -- the relay ------------------------------------------------------------------------------
     async def relay_once(self) -> int:
-        """Turn up to ``batch_size`` committed messages into jobs. Returns how many it relayed."""
+        """Turn up to ``batch_size`` committed messages into jobs. Returns how many it relayed.
+
+        Two statements of fixed shape whatever the number of messages (a prepared statement is
+        reused, not parsed again for each count): take and mark the messages, then insert the
+        jobs from arrays."""
         async with self.db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.topic, OutboxMessage.payload)
-                    .where(OutboxMessage.relayed_at.is_(None))
-                    .order_by(OutboxMessage.id)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = sorted(
+                (await session.execute(_TAKE_MESSAGES, {"limit": self.batch_size})).all(),
+                key=lambda r: r[0],  # jobs in the order of their messages
+            )
             if not rows:
                 return 0
             jobs = [
-                {
-                    "task": task,
-                    "payload": {"topic": topic, "message_id": msg_id, **payload},
-                    "dedup_key": f"outbox:{msg_id}:{task}",
-                }
+                (task, {"topic": topic, "message_id": msg_id, **payload}, f"outbox:{msg_id}:{task}")
                 for msg_id, topic, payload in rows
                 for task in self.tasks.subscribers(topic)
             ]
             if jobs:
                 await session.execute(
-                    insert(Job).values(jobs).on_conflict_do_nothing(index_elements=["dedup_key"])
+                    _INSERT_JOBS,
+                    {
+                        "tasks": [j[0] for j in jobs],
+                        "payloads": [json.dumps(j[1]) for j in jobs],
+                        "keys": [j[2] for j in jobs],
+                    },
                 )
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([r[0] for r in rows]))
-                .values(relayed_at=func.now())
-            )
             return len(rows)
 
     # -- running jobs ---------------------------------------------------------------------------
@@ -143,26 +167,55 @@ class Worker:
             done: list[int] = []
             started = time.monotonic()
             ran = 0
-            for job_id, task, payload, attempts in claimed:
+            for task, group in _groups(claimed):
                 if ran and time.monotonic() - started > self.batch_time_s:
                     break  # released at commit, still queued
-                ran += 1
-                attempt = attempts + 1
-                error = await self._run_handler(session, job_id, task, payload, attempt)
-                if error is None:
-                    done.append(job_id)
+                ran += len(group)
+                # A failed batch is undone and its jobs run one by one: one bad job is then
+                # retried alone and the others are done.
+                if (
+                    len(group) > 1
+                    and task in self.tasks.batch_handlers
+                    and await self._run_batch_handler(session, task, group) is None
+                ):
+                    done.extend(job_id for job_id, *_ in group)
                     continue
-                values: dict[str, Any] = {"attempts": attempt}
-                if attempt >= self.max_attempts:
-                    values.update(status="dead", finished_at=func.now(), last_error=error[:4000])
-                    log.error("job_dead", job_id=job_id, task=task, attempts=attempt)
-                else:
-                    backoff = timedelta(seconds=min(2**attempt, 600))
-                    values.update(run_at=func.now() + backoff, last_error=error[:4000])
-                await session.execute(update(Job).where(Job.id == job_id).values(**values))
+                for job_id, _, payload, attempts in group:
+                    attempt = attempts + 1
+                    error = await self._run_handler(session, job_id, task, payload, attempt)
+                    if error is None:
+                        done.append(job_id)
+                        continue
+                    await self._failed(session, job_id, task, attempt, error)
             if done:
                 await session.execute(_MARK_DONE, {"ids": done})
             return ran
+
+    async def _failed(self, session: Any, job_id: int, task: str, attempt: int, error: str) -> None:
+        values: dict[str, Any] = {"attempts": attempt}
+        if attempt >= self.max_attempts:
+            values.update(status="dead", finished_at=func.now(), last_error=error[:4000])
+            log.error("job_dead", job_id=job_id, task=task, attempts=attempt)
+        else:
+            backoff = timedelta(seconds=min(2**attempt, 600))
+            values.update(run_at=func.now() + backoff, last_error=error[:4000])
+        await session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+    async def _run_batch_handler(self, session: Any, task: str, group: list[Any]) -> str | None:
+        """Run ready jobs of one task together in one savepoint; the error text if it failed."""
+        handler = self.tasks.batch_handlers[task]
+        first_id, _, _, attempts = group[0]
+        ctx = JobContext(
+            session=session, job_id=first_id, attempt=attempts + 1, services=self.services
+        )
+        try:
+            async with session.begin_nested():
+                await handler(ctx, [(job_id, dict(payload)) for job_id, _, payload, _ in group])
+        except Exception as exc:
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            log.warning("job_batch_failed", task=task, jobs=len(group), error=error)
+            return error
+        return None
 
     async def _run_handler(
         self, session: Any, job_id: int, task: str, payload: dict[str, Any], attempt: int
@@ -281,7 +334,7 @@ class Worker:
     # -- the loop -------------------------------------------------------------------------------
     async def _listen(self) -> asyncpg.Connection | None:
         try:
-            conn = await asyncpg.connect(asyncpg_dsn(self.db.url))
+            conn = await asyncpg.connect(asyncpg_dsn(self.db.direct_url))
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("worker_listen_unavailable", error=str(exc))
             return None

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from qianbao.identity.deps import Caller, client_ip, require_ready_caller
 from qianbao.identity.models import STAFF_ROLES
 from qianbao.identity.phones import mask_phone
-from qianbao.kernel.http import TxRoute, db_session, locale_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of
 from qianbao.support.channels import callbacks, service
 from qianbao.support.channels.errors import OperatorsOnly, StaffOnly
 from qianbao.support.channels.models import CallbackRequest, OfficialChannel
@@ -26,7 +26,7 @@ from qianbao.support.channels.schemas import (
 OPERATOR_ROLES = ("supervisor", "admin")
 public = APIRouter(prefix="/api/v1", tags=["official channels"], route_class=TxRoute)
 router = APIRouter(prefix="/api/v1/support", tags=["official channels"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 
 

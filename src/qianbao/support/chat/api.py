@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from qianbao.identity.deps import Caller, optional_caller, require_ready_caller
 from qianbao.kernel.errors import DomainError, ErrorKind
-from qianbao.kernel.http import TxRoute, db_session, locale_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of
 from qianbao.kernel.i18n import N_
 from qianbao.support.chat import desk, service, visitor
 from qianbao.support.chat.errors import AttachmentInvalid, ConversationNotFound
@@ -23,7 +23,7 @@ from qianbao.support.chat.service import Config, Customer
 from qianbao.support.chat.views import Viewer
 
 router = APIRouter(prefix="/api/v1/chat", tags=["live chat"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Agent = Annotated[Caller, Depends(require_ready_caller)]
 
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from qianbao.identity.deps import Caller, client_ip, require_ready_caller
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import ValidationFailed
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, db_session_dep
 from qianbao.support.console import actions, audit, ratings, reports
 from qianbao.support.console.access import require_supervisor
 from qianbao.support.console.schemas import (
@@ -30,7 +30,7 @@ from qianbao.support.console.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/support", tags=["support reports"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 
 

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from qianbao.identity.deps import Caller, client_ip, require_ready_caller
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, db_session_dep
 from qianbao.support.console import actions, audit, context
 from qianbao.wallet.api import MoneyOut, TransactionOut, money, transaction_out
 
 router = APIRouter(prefix="/api/v1/support", tags=["agent console"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Staff = Annotated[Caller, Depends(require_ready_caller)]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from qianbao.identity.deps import Caller, require_ready_caller
 from qianbao.identity.models import STAFF_ROLES
-from qianbao.kernel.http import TxRoute, db_session, locale_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of
 from qianbao.support.channels import details
 from qianbao.support.helpcenter import service
 from qianbao.support.helpcenter.errors import StaffOnly
@@ -30,7 +30,7 @@ from qianbao.support.helpcenter.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/help", tags=["help center"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 
 

@@ -6,6 +6,7 @@ acting user's id and records it with the time in ``help_article_events``.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ MAX_BODY = 20_000
 MAX_KEYWORDS = 1_000
 RESERVED_SLUGS = frozenset({"search", "new"})  # page addresses under /help and /console/help
 _synced = False  # the shipped articles were checked once in this process
+_prepare_lock = asyncio.Lock()
 
 
 async def prepare(s: Any) -> None:
@@ -31,9 +33,12 @@ async def prepare(s: Any) -> None:
     texts of articles staff never touched), and again whenever the tables are empty (a
     brand-new database)."""
     global _synced
-    if not _synced or await repo.category_count(s) == 0:
-        await ensure_default_content(s)
-        _synced = True
+    if _synced and await repo.category_count(s) > 0:
+        return
+    async with _prepare_lock:  # the start-up warm-up and a first request at the same time
+        if not _synced or await repo.category_count(s) == 0:
+            await ensure_default_content(s)
+            _synced = True
 
 
 @dataclass(frozen=True)

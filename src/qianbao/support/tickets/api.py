@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 
 from qianbao.identity.deps import Caller, require_ready_caller
 from qianbao.kernel.clock import clock_of
-from qianbao.kernel.http import TxRoute, db_session, locale_of, settings_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of, settings_of
 from qianbao.support.tickets import service, staff, transcript
 from qianbao.support.tickets.models import Ticket
 from qianbao.support.tickets.schemas import (
@@ -33,7 +33,7 @@ from qianbao.support.tickets.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/support/tickets", tags=["tickets"], route_class=TxRoute)
-DbSession = Annotated[Any, Depends(db_session)]
+DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 
 

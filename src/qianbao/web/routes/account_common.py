@@ -86,6 +86,21 @@ async def form_values(request: Request) -> dict[str, str]:
     return values
 
 
+def code_minutes(request: Request) -> int:
+    """How long a one-time code is valid, in whole minutes (for the pages' wording)."""
+    return max(1, int(request.app.state.settings.identity.otp_ttl_s) // 60)
+
+
+def code_cooldown(request: Request) -> int:
+    """Seconds before another code can be asked for."""
+    return int(request.app.state.settings.identity.otp_resend_cooldown_s)
+
+
+def phone_region(request: Request) -> str:
+    """The region of numbers typed without +country."""
+    return str(request.app.state.settings.identity.default_region)
+
+
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
@@ -166,7 +181,7 @@ def ensure_ready(caller: Caller) -> None:
 
 def login_redirect(request: Request) -> Response:
     """Not signed in: to the sign-in page, coming back here afterwards. A stale cookie goes."""
-    target = request.url.path if request.method == "GET" else "/security"
+    target = request.url.path if request.method == "GET" else "/home"
     response = RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     if request.cookies.get(request.app.state.settings.security.session_cookie):
         clear_session_cookie(request, response)
@@ -182,7 +197,7 @@ def redirect(url: str, notice: str | None = None, anchor: str | None = None) -> 
     return RedirectResponse(target, status_code=303)
 
 
-def next_target(value: str | None, default: str = "/security") -> str:
+def next_target(value: str | None, default: str = "/home") -> str:
     target = safe_next(value)
     return default if target == "/" and value != "/" else target
 
@@ -193,6 +208,18 @@ def notice_of(request: Request) -> str | None:
     return gettext(locale_of(request), message) if message else None
 
 
+# The form field an identity refusal is about (the pages show it under that field).
+FIELD_OF_ERROR = {
+    "identity.invalid_phone": "phone",
+    "identity.phone_taken": "phone",
+    "identity.code_invalid": "code",
+    "identity.code_locked": "code",
+    "identity.weak_password": "password",
+    "identity.passwords_differ": "password_confirm",
+    "identity.terms_not_accepted": "terms",
+}
+
+
 def form_error(
     request: Request,
     exc: DomainError,
@@ -201,12 +228,13 @@ def form_error(
     *,
     status: int | None = None,
 ) -> Response:
-    """Show a service's refusal inside the form, in the user's language, keeping the page."""
+    """Show a service's refusal inside the form, in the user's language, keeping the page;
+    ``field`` names the input it is about (shown under it) when there is one."""
     problem = domain_problem(exc, locale_of(request))
     return render(
         request,
         template,
-        {**context, "problem": problem},
+        {**context, "problem": problem, "field": FIELD_OF_ERROR.get(problem.code)},
         status_code=status or problem.status,
     )
 

@@ -1,6 +1,7 @@
-"""Account pages: sign up, sign in (password, two-step, passkey), sign out, forgot password.
-The security centre lives in ``security_pages`` and is included here, so main.py includes one
-router. Pages call the identity services (the same ones the JSON API calls), never SQL."""
+"""Account pages: sign in (password, two-step, passkey), sign out, forgot password, and /home.
+Sign-up is in ``signup_pages``. The security centre lives in ``security_pages`` and is included
+here, so main.py includes one router for both. Pages call the identity services (the same ones
+the JSON API calls), never SQL."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ from starlette.responses import Response
 
 from qianbao.identity import accounts, login, passkeys, sessions
 from qianbao.identity.deps import identity_ctx
-from qianbao.identity.errors import CodeCooldown, CodeSendLimit, PasskeyFailed, TwoFactorRequired
+from qianbao.identity.errors import (
+    CodeCooldown,
+    CodeSendLimit,
+    PasskeyFailed,
+    TwoFactorRequired,
+)
 from qianbao.identity.phones import mask_phone, normalize_phone
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
@@ -24,7 +30,8 @@ from qianbao.web.routes.account_common import (
     clear_pending_cookie,
     clear_session_cookie,
     client_ip,
-    code_step,
+    code_cooldown,
+    code_minutes,
     current_caller,
     device_token,
     form_error,
@@ -32,6 +39,7 @@ from qianbao.web.routes.account_common import (
     mask_email,
     next_target,
     notice_of,
+    phone_region,
     redirect,
     set_pending_cookie,
     set_session_cookies,
@@ -41,112 +49,29 @@ from qianbao.web.templating import locale_of, render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
 
-SIGNUP = "account/signup.html"
 LOGIN = "account/login.html"
 LOGIN_2FA = "account/login_2fa.html"
 FORGOT = "account/forgot.html"
 
 
-def _ttl_minutes(request: Request) -> int:
-    return max(1, int(request.app.state.settings.identity.otp_ttl_s) // 60)
-
-
-def _cooldown(request: Request) -> int:
-    return int(request.app.state.settings.identity.otp_resend_cooldown_s)
-
-
-# -- sign up ---------------------------------------------------------------------------------------
-@router.get("/signup", response_class=HTMLResponse)
-async def signup_page(request: Request) -> Response:
-    if await current_caller(request) is not None:
-        return redirect("/security")
-    return render(request, SIGNUP, {"step": "phone", "phone": ""})
-
-
-@router.post("/signup/code", response_class=HTMLResponse)
-async def signup_code(request: Request) -> Response:
-    form = await form_values(request)
-    phone = form.get("phone", "").strip()
-    resend = bool(form.get("resend"))
-    context: dict[str, Any] = {
-        "step": "code" if resend else "phone",
-        "phone": phone,
-        "real_name": form.get("real_name", ""),
-    }
-    if resend:
-        context["sent_to"] = form.get("sent_to", "")
-    try:
-        normalized = await accounts.request_sign_up_code(
-            db_session(request),
-            identity_ctx(request),
-            phone_raw=phone,
-            ip=client_ip(request),
-            locale=locale_of(request),
-        )
-    except (CodeCooldown, CodeSendLimit) as exc:
-        # Asked again too soon (back button, a second tab) or too often: the code sent earlier
-        # still works, so bring back the step where it is typed, with a count-down.
-        normalized = normalize_phone(phone, _region(request))
-        earlier = await code_step(request, destination=normalized, purpose="sign_up")
-        if earlier is None:
-            return form_error(request, exc, SIGNUP, {**context, "way_out": True})
-        context.update(step="code", sent_to=mask_phone(normalized), earlier=True, **earlier)
-        if isinstance(exc, CodeCooldown):
-            return render(request, SIGNUP, context)
-        return form_error(request, exc, SIGNUP, context)
-    except DomainError as exc:
-        return form_error(request, exc, SIGNUP, context)
-    context.update(
-        step="code",
-        sent_to=mask_phone(normalized),
-        minutes=_ttl_minutes(request),
-        sent=True,
-        resend_in=_cooldown(request),
-    )
-    return render(request, SIGNUP, context)
-
-
-@router.post("/signup", response_class=HTMLResponse)
-async def signup(request: Request) -> Response:
-    form = await form_values(request)
-    phone = form.get("phone", "").strip()
-    real_name = form.get("real_name", "").strip()[:100]
-    context = {"step": "code", "phone": phone, "real_name": real_name}
-    try:
-        context["sent_to"] = mask_phone(normalize_phone(phone, _region(request)))
-        s = db_session(request)
-        ctx = identity_ctx(request)
-        user = await accounts.sign_up(
-            s,
-            ctx,
-            phone_raw=phone,
-            code=form.get("code", "").strip(),
-            password=form.get("password", ""),
-            confirm=form.get("password_confirm", ""),
-            real_name=real_name or None,
-            locale=locale_of(request),
-        )
-        new = await sessions.start(
-            s,
-            ctx,
-            user,
-            kind="web",
-            ip=client_ip(request),
-            user_agent=user_agent(request),
-            device_token=device_token(request),
-        )
-    except DomainError as exc:
-        return form_error(request, exc, SIGNUP, context)
-    response = redirect("/security", notice="signed_up", anchor="pin")
-    set_session_cookies(request, response, new)
-    return response
-
-
-def _region(request: Request) -> str:
-    return str(request.app.state.settings.identity.default_region)
-
-
 # -- sign in ---------------------------------------------------------------------------------------
+@router.get("/home")
+async def home_of_role(request: Request) -> Response:
+    """Where signing in lands without a ``next``: a customer's wallet, a merchant's shop, an
+    agent's console; staff without two-step verification set it up first."""
+    caller = await current_caller(request)
+    if caller is None:
+        return redirect("/login")
+    user = caller.user
+    if user.is_staff and not user.two_factor_enabled:
+        return redirect("/security/two-factor")
+    if user.is_staff:
+        return redirect("/console")
+    if user.role == "merchant_staff":
+        return redirect("/merchant")
+    return redirect("/wallet")
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str | None = None) -> Response:
     if await current_caller(request) is not None:
@@ -277,7 +202,7 @@ def _reset_context(form: dict[str, str]) -> dict[str, Any]:
 def _masked_destination(request: Request, channel: str, login_value: str) -> str:
     if channel == "email":
         return mask_email(accounts.normalize_email(login_value))
-    return mask_phone(normalize_phone(login_value, _region(request)))
+    return mask_phone(normalize_phone(login_value, phone_region(request)))
 
 
 @router.get("/forgot", response_class=HTMLResponse)
@@ -308,7 +233,7 @@ async def forgot_code(request: Request) -> Response:
     except CodeCooldown as wait:
         # Asked again too soon: the code sent a moment ago still works — its step, with the
         # count-down to a new one (the same for every number: nothing is told).
-        left = int(request.app.state.settings.identity.otp_ttl_s) - _cooldown(request)
+        left = int(request.app.state.settings.identity.otp_ttl_s) - code_cooldown(request)
         context.update(
             step="code",
             sent=True,
@@ -322,7 +247,7 @@ async def forgot_code(request: Request) -> Response:
     except DomainError as exc:
         return form_error(request, exc, FORGOT, context)
     context.update(
-        step="code", sent=True, minutes=_ttl_minutes(request), resend_in=_cooldown(request)
+        step="code", sent=True, minutes=code_minutes(request), resend_in=code_cooldown(request)
     )
     return render(request, FORGOT, context)
 
@@ -357,11 +282,6 @@ async def forgot_reset(request: Request) -> Response:
 
 
 # A language switch on a page that answered a POST comes back with GET: send it to the start.
-@router.get("/signup/code")
-async def signup_code_get() -> Response:
-    return redirect("/signup")
-
-
 @router.get("/forgot/code")
 async def forgot_code_get() -> Response:
     return redirect("/forgot")

@@ -136,5 +136,5 @@ async def cards_remove(request: Request, card_id: str) -> Response:
     caller = await current_caller(request)
     if caller is None:
         return login_redirect(request)
-    await cards.remove(db_session(request), caller.user.id, card_id)
+    await cards.remove(db_session(request), identity_ctx(request), caller.user, card_id)
     return redirect("/wallet/cards", notice="card_removed")

@@ -16,11 +16,15 @@ from starlette.responses import Response
 
 from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.http import TxRoute, db_session, site_of
+from qianbao.kernel.i18n import N_
 from qianbao.support.chat import desk, service, transcript
 from qianbao.support.chat.api import config, customer_of, set_visitor_cookie
 from qianbao.support.chat.errors import ConversationNotFound
 from qianbao.support.chat.views import Viewer
 from qianbao.support.console import ratings
+from qianbao.wallet.history import get_transaction
+from qianbao.web.formatting import format_datetime, format_money
+from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import current_caller, login_redirect, redirect
 from qianbao.web.templating import locale_of, render
@@ -68,8 +72,27 @@ async def _page(request: Request, *, exc: DomainError | None = None, text: str =
 
 
 @router.get("/chat", response_class=HTMLResponse)
-async def chat_page(request: Request) -> Response:
-    return await _page(request)
+async def chat_page(request: Request, transaction: str = "") -> Response:
+    """``?transaction=<id>`` (from a transaction's "A question about this transaction?"): the
+    message box starts with its reference, amount and time, so the agent sees which one."""
+    text = ""
+    if transaction:
+        caller = await current_caller(request)
+        if caller is not None:
+            try:
+                tx = await get_transaction(db_session(request), caller.user.id, transaction[:40])
+            except DomainError:
+                tx = None  # not theirs, or no such transaction: an empty box
+            if tx is not None:
+                locale = locale_of(request)
+                text = gettext(
+                    locale,
+                    N_("About transaction {reference} ({amount}, {time}): "),
+                    reference=tx.reference,
+                    amount=format_money(tx.amount, tx.currency, locale),
+                    time=format_datetime(tx.created_at, locale),
+                )
+    return await _page(request, text=text)
 
 
 async def _text(request: Request) -> str:

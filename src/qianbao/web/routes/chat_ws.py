@@ -34,7 +34,7 @@ from qianbao.support.chat import desk, hub, service, visitor
 from qianbao.support.chat.errors import AgentsOnly, TooFast
 from qianbao.support.chat.service import Config, Customer
 from qianbao.support.chat.views import Viewer
-from qianbao.web.i18n import gettext, negotiate
+from qianbao.web.i18n import LOCALES, gettext, negotiate
 
 router = APIRouter(include_in_schema=False)
 log = get_logger(__name__)
@@ -86,7 +86,12 @@ def origin_ok(ws: WebSocket) -> bool:
 
 
 def _locale(ws: WebSocket) -> str:
+    """The language of the page that opened the socket (its ``?lang=``; a handshake's
+    Accept-Language may differ from the page's), else as for any request."""
     settings = ws.app.state.settings
+    shown = ws.query_params.get("lang")
+    if shown in LOCALES:
+        return shown
     return negotiate(
         ws.cookies.get(settings.i18n.locale_cookie),
         ws.headers.get("accept-language"),

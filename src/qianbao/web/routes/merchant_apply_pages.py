@@ -28,6 +28,7 @@ from qianbao.web.routes.account_common import (
     code_step,
     form_error,
     form_values,
+    phone_region,
     redirect,
 )
 from qianbao.web.templating import locale_of, render
@@ -64,10 +65,6 @@ def _context(request: Request, values: dict[str, str], **extra: Any) -> dict[str
         "categories": _categories(locale_of(request)),
         **extra,
     }
-
-
-def _region(request: Request) -> str:
-    return str(request.app.state.settings.identity.default_region)
 
 
 def _application(values: dict[str, str]) -> onboarding.Application:
@@ -107,7 +104,7 @@ async def apply_code(request: Request) -> Response:
         )
     except (CodeCooldown, CodeSendLimit) as exc:
         # Asked again too soon or too often: the code sent earlier still works (as on /signup).
-        normalized = normalize_phone(phone, _region(request))
+        normalized = normalize_phone(phone, phone_region(request))
         earlier = await code_step(request, destination=normalized, purpose="sign_up")
         if earlier is not None:
             context.update(sent_to=mask_phone(normalized), earlier=True, **earlier)
@@ -150,7 +147,7 @@ async def apply_submit(request: Request) -> Response:
         # Everything that needs no database first, then the slow hash — before this request
         # touches the database, so no pooled connection waits on it (as sign-in does).
         review.check_application(app)
-        phone = normalize_phone(values.get("phone", ""), _region(request))
+        phone = normalize_phone(values.get("phone", ""), phone_region(request))
         context["sent_to"] = mask_phone(phone)
         name = values.get("contact_name", "").strip()[:100] or None
         check_password(password, confirm=values.get("password_confirm", ""), phone=phone, name=name)

@@ -25,7 +25,7 @@ from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, current_caller, login_redirect
 from qianbao.web.templating import locale_of, render
 
-SECURITY_SETUP = "/security#two-factor"
+SECURITY_SETUP = "/security/two-factor"
 
 # Short success messages after a redirect (?done=key): only these keys, never free text.
 NOTICES: dict[str, str] = {

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from qianbao.identity.accounts import by_id
-from qianbao.identity.deps import Caller
+from qianbao.identity.deps import Caller, identity_ctx
 from qianbao.identity.errors import Forbidden
 from qianbao.identity.phones import mask_phone
 from qianbao.kernel.errors import DomainError, NotFound
@@ -92,7 +92,9 @@ async def ops_review(request: Request, withdrawal_id: str, action: str) -> Respo
     s = db_session(request)
     try:
         if action == "approve":
-            await withdrawal_review.approve(s, withdrawal_id, actor=who.user.id)
+            await withdrawal_review.approve(
+                s, identity_ctx(request), withdrawal_id, actor=who.user.id
+            )
         elif action == "reject":
             await withdrawal_review.reject(
                 s, withdrawal_id, actor=who.user.id, reason=form.get("reason", "")

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from qianbao.web.i18n import LOCALES
+from qianbao.kernel.i18n import N_
+from qianbao.web.i18n import LOCALES, gettext
 from qianbao.web.problems import EDGE_ERRORS, edge_problem
 from qianbao.web.templating import locale_of, render
 
@@ -36,6 +37,30 @@ def safe_next(value: str | None) -> str:
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request) -> Response:
     return render(request, "public/home.html")
+
+
+@router.get("/terms", response_class=HTMLResponse)
+async def terms(request: Request) -> Response:
+    return _legal(request, "terms", N_("User agreement"))
+
+
+@router.get("/privacy", response_class=HTMLResponse)
+async def privacy(request: Request) -> Response:
+    return _legal(request, "privacy", N_("Privacy policy"))
+
+
+def _legal(request: Request, doc: str, title: str) -> Response:
+    """The user agreement and the privacy policy (templates/public/legal/, one per language);
+    their version is the one a new account accepts."""
+    return render(
+        request,
+        "public/legal.html",
+        {
+            "doc": doc,
+            "title": gettext(locale_of(request), title),
+            "version": request.app.state.settings.identity.terms_version,
+        },
+    )
 
 
 @router.get("/lang/{code}")

@@ -29,7 +29,7 @@ from qianbao.web.routes.account_common import (
     login_redirect,
     redirect,
 )
-from qianbao.web.routes.security_view import security_page
+from qianbao.web.routes.security_view import SECTIONS, security_page
 from qianbao.web.templating import render
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
@@ -59,7 +59,7 @@ async def _act(
         response = await action(caller, form)
     except DomainError as exc:
         return await security_page(request, caller, section=section, exc=exc)
-    return response or redirect("/security", notice=notice, anchor=section)
+    return response or redirect(f"/security/{section}", notice=notice)
 
 
 def _svc(request: Request) -> tuple[Any, Any, str | None]:
@@ -106,7 +106,9 @@ async def set_pin(request: Request) -> Response:
             raise PinsDiffer()
         password = form.get("password") if changing else None
         await pin.set_pin(s, ctx, caller.user, new_pin, password=password, ip=ip)
-        return redirect("/security", notice="pin_changed" if changing else "pin_set", anchor="pin")
+        if changing or caller.user.role != "user":
+            return redirect("/security/pin", notice="pin_changed" if changing else "pin_set")
+        return redirect("/wallet", notice="pin_set")  # the wallet shows the next step
 
     return await _act(request, "pin", act)
 
@@ -195,13 +197,13 @@ async def session_revoke(request: Request, session_id: uuid.UUID) -> Response:
     return await _act(request, "sessions", act, notice="session_revoked")
 
 
-@router.get("/security/freeze", response_class=HTMLResponse)
+@router.get("/security/freeze/confirm", response_class=HTMLResponse)
 async def freeze_confirm(request: Request) -> Response:
     caller = await current_caller(request)
     if caller is None:
         return login_redirect(request)
     if caller.user.frozen_at is not None:
-        return redirect("/security", anchor="freeze")
+        return redirect("/security/freeze")
     return render(request, "account/freeze_confirm.html")
 
 
@@ -319,7 +321,20 @@ async def phone_change(request: Request) -> Response:
     return await _act(request, "phone", act, notice="phone_changed")
 
 
+@router.get("/security/{section}", response_class=HTMLResponse)
+async def security_section(request: Request, section: str) -> Response:
+    """One section of the security centre on its own page."""
+    if section not in SECTIONS:
+        return redirect("/security")
+    caller = await current_caller(request)
+    if caller is None:
+        return login_redirect(request)
+    return await security_page(request, caller, section=section)
+
+
 @router.get("/security/{action:path}")
 async def security_action_get(action: str) -> Response:
-    """A language switch on a page that answered a POST comes back with GET."""
-    return redirect("/security")
+    """A language switch on a page that answered a POST comes back with GET: to the section
+    the action belongs to."""
+    first = action.split("/", 1)[0]
+    return redirect(f"/security/{first}" if first in SECTIONS else "/security")

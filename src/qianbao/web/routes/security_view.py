@@ -19,7 +19,22 @@ from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import code_step, mask_email, notice_of
 from qianbao.web.templating import locale_of, render
 
-PAGE = "account/security.html"
+PAGE = "account/security.html"  # the overview: one row per section, with its state
+SECTION_PAGE = "account/security_section.html"
+
+# Each section of the security centre has its own page, /security/<name>: the partial it
+# renders and its title (for the browser tab; the partial's heading is the page's h1).
+SECTIONS: dict[str, tuple[str, str]] = {
+    "pin": ("account/security/_pin.html", N_("Payment PIN")),
+    "password": ("account/security/_password.html", N_("Password")),
+    "two-factor": ("account/security/_two_factor.html", N_("Two-step verification")),
+    "passkeys": ("account/security/_passkeys.html", N_("Passkeys")),
+    "sessions": ("account/security/_sessions.html", N_("Devices and sessions")),
+    "phone": ("account/security/_phone.html", N_("Mobile number")),
+    "email": ("account/security/_email.html", N_("E-mail address")),
+    "events": ("account/security/_events.html", N_("Recent security events")),
+    "freeze": ("account/security/_freeze.html", N_("Freeze my account")),
+}
 
 EVENT_LABELS: dict[str, str] = {
     "signed_up": N_("Account created"),
@@ -41,6 +56,8 @@ EVENT_LABELS: dict[str, str] = {
     "account_unfrozen": N_("Account unfrozen"),
     "account_unfrozen_by_staff": N_("Account unfrozen by customer service"),
     "email_verified": N_("E-mail address verified"),
+    "card_added": N_("Bank card added"),
+    "card_removed": N_("Bank card removed"),
 }
 
 
@@ -52,9 +69,10 @@ async def security_page(
     exc: DomainError | None = None,
     **extra: Any,
 ) -> Response:
-    """Render the security centre. ``exc`` (a service's refusal) is shown inside the form of
-    ``section``, with the status its kind maps to; ``extra`` feeds one-off states (a new
-    authenticator enrolment, recovery codes shown once, an e-mail waiting for its code)."""
+    """Render the security centre: the overview, or with ``section`` that section's own page.
+    ``exc`` (a service's refusal) is shown inside the section's form, with the status its kind
+    maps to; ``extra`` feeds one-off states (a new authenticator enrolment, recovery codes shown
+    once, an e-mail waiting for its code)."""
     s = db_session(request)
     ctx = identity_ctx(request)
     user = caller.user
@@ -116,4 +134,9 @@ async def security_page(
         "problem": problem,
         **extra,
     }
-    return render(request, PAGE, context, status_code=problem.status if problem else 200)
+    status = problem.status if problem else 200
+    if section in SECTIONS:
+        template, title = SECTIONS[section]
+        context.update(section_template=template, section_title=title, htag="h1")
+        return render(request, SECTION_PAGE, context, status_code=status)
+    return render(request, PAGE, context, status_code=status)

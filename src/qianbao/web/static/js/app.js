@@ -24,6 +24,43 @@
     };
     tick();
   });
+  // The balance card's eye: hides the amounts on this device (a cookie, so the next page is
+  // rendered hidden by the server and nothing flashes).
+  Array.prototype.forEach.call(document.querySelectorAll("[data-balance-toggle]"), function (button) {
+    var card = button.closest("[data-balance]");
+    var hideLabel = button.getAttribute("aria-label");
+    var showLabel = button.getAttribute("data-show-label") || hideLabel;
+    var sync = function () {
+      var hidden = card.hasAttribute("data-hidden");
+      button.setAttribute("aria-pressed", hidden ? "true" : "false");
+      button.setAttribute("aria-label", hidden ? showLabel : hideLabel);
+    };
+    button.hidden = false;
+    sync();
+    button.addEventListener("click", function () {
+      var hide = !card.hasAttribute("data-hidden");
+      card.toggleAttribute("data-hidden", hide);
+      document.cookie = "qb_hide_amounts=" + (hide ? "1" : "0") + "; path=/; max-age=31536000; SameSite=Lax";
+      sync();
+    });
+  });
+  // A bottom sheet's close button closes its <details>.
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest && event.target.closest("[data-sheet-close]");
+    if (!close) { return; }
+    event.preventDefault();
+    var sheet = close.closest("details");
+    if (sheet) { sheet.open = false; }
+  });
+  // Copy buttons (a reference, an account number).
+  document.addEventListener("click", function (event) {
+    var copy = event.target.closest && event.target.closest("[data-copy]");
+    if (!copy || !navigator.clipboard) { return; }
+    navigator.clipboard.writeText(copy.getAttribute("data-copy")).then(function () {
+      var done = copy.getAttribute("data-copied");
+      if (done) { copy.setAttribute("aria-label", done); copy.classList.add("copied"); }
+    });
+  });
   if ("serviceWorker" in navigator && window.isSecureContext) {
     window.addEventListener("load", function () {
       navigator.serviceWorker.register("/sw.js").catch(function () { /* offline support is optional */ });

@@ -137,9 +137,9 @@
     var result = await postJSON("/login/passkey", {
       challenge_id: options.challenge_id,
       credential: credentialToJSON(credential),
-      next: button.dataset.next || "/security"
+      next: button.dataset.next || "/home"
     });
-    window.location.assign(result.redirect || "/security");
+    window.location.assign(result.redirect || "/home");
   });
 
   // Security centre: register a new passkey for the signed-in user.
@@ -152,7 +152,7 @@
       credential: credentialToJSON(credential),
       name: (nameInput && nameInput.value.trim()) || box.dataset.defaultName || "Passkey"
     });
-    window.location.assign("/security?notice=passkey_added#passkeys");
+    window.location.assign("/security/passkeys?notice=passkey_added");
   });
 
   // A payment the risk rules want confirmed (step-up): the passkey signs a challenge that
