@@ -90,6 +90,21 @@ def service_env(url: str, port: int, files: Files) -> dict[str, str]:
         "QIANBAO_IDENTITY__OTP_MAX_SENDS_PER_PURPOSE_HOUR": str(BIG),
         "QIANBAO_IDENTITY__OTP_MAX_SENDS_PER_NUMBER_HOUR": str(BIG),
         "QIANBAO_IDENTITY__OTP_MAX_SENDS_PER_IP_HOUR": str(BIG),
+        **_faketime_env(),
+    }
+
+
+def _faketime_env() -> dict[str, str]:
+    """Under libfaketime (the test suite's TEST_AT runs) PostgreSQL's timers misfire: the first
+    alarm that rings while a backend waits fires every pending timeout, so a statement or a lock
+    wait past deadlock_timeout (1 s) fails as a timeout and the service answers 503. Those runs
+    test the calendar, not timeouts: the service's statement and lock timeouts are off, as the
+    in-process tests' are (tests/conftest.py)."""
+    if not os.environ.get("TEST_AT"):
+        return {}
+    return {
+        "QIANBAO_DATABASE__STATEMENT_TIMEOUT_MS": "0",
+        "QIANBAO_DATABASE__LOCK_TIMEOUT_MS": "0",
     }
 
 
