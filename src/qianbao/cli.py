@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from qianbao import __version__
+from qianbao.ops.bank_cli import bank_app
 from qianbao.ops.cli_support import CLI_LOCALE, fail, load_settings
 from qianbao.ops.database import (
     DatabaseTarget,
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(bank_app, name="bank")
 
 
 def _prepare(settings: Settings, *, start: bool = True) -> DatabaseTarget:

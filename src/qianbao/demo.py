@@ -55,6 +55,7 @@ def _import_domain_loaders() -> None:
         "qianbao.wallet.demo",
         "qianbao.support.demo",
         "qianbao.merchants.demo",
+        "qianbao.banking.demo",
     ):
         try:
             importlib.import_module(module)

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from qianbao import __version__
+from qianbao.banking.api import router as bank_api
 from qianbao.disputes.api import router as disputes_api
 from qianbao.disputes.api_merchant import router as merchant_disputes_api
 from qianbao.identity.api import auth as auth_api
@@ -69,6 +70,7 @@ from qianbao.web.middleware import (
 from qianbao.web.openapi import install_problem_openapi
 from qianbao.web.routes import (
     account_pages,
+    bank_pages,
     bills_pages,
     card_pages,
     chat_pages,
@@ -283,6 +285,7 @@ def create_app(
     app.include_router(merchant_webhooks_api)
     app.include_router(pay_api)
     app.include_router(risk_api)
+    app.include_router(bank_api)
     app.include_router(help_api)
     app.include_router(chat_api)
     app.include_router(chat_history_api)
@@ -301,6 +304,7 @@ def create_app(
     app.include_router(card_pages.router)
     app.include_router(payment_pages.router)
     app.include_router(ops_pages.router)
+    app.include_router(bank_pages.router)
     app.include_router(ops_merchant_money.router)
     app.include_router(inbox_pages.router)
     app.include_router(help_pages.router)

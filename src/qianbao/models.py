@@ -2,6 +2,7 @@
 
 
 def import_all_models() -> None:
+    import qianbao.banking.models
     import qianbao.disputes.models
     import qianbao.identity.models
     import qianbao.kernel.outbox
@@ -17,5 +18,6 @@ def import_all_models() -> None:
     import qianbao.support.helpcenter.models
     import qianbao.support.tickets.models
     import qianbao.wallet.models
+    import qianbao.wallet.models_bank
     import qianbao.webhooks.models
     import qianbao.worker.models  # noqa: F401

@@ -20,6 +20,7 @@ from qianbao.settings_desk import ChatSettings, SupportSettings, TicketsSettings
 from qianbao.settings_merchants import MerchantsSettings, WebhooksSettings
 from qianbao.settings_money import (
     CN_HOLIDAYS_2026,
+    BankSettings,
     CN_WORKDAYS_2026,
     DisputesSettings,
     FeeRule,
@@ -30,6 +31,7 @@ from qianbao.settings_money import (
 
 __all__ = [
     "CN_HOLIDAYS_2026",
+    "BankSettings",
     "CN_WORKDAYS_2026",
     "ChatSettings",
     "FeeRule",
@@ -333,6 +335,7 @@ class Settings(BaseSettings):
     email: EmailSettings = Field(default_factory=EmailSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
+    bank: BankSettings = Field(default_factory=BankSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     disputes: DisputesSettings = Field(default_factory=DisputesSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)

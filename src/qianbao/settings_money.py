@@ -175,3 +175,23 @@ class ThrottleSettings(BaseModel):
     )
     search_per_minute: int = Field(default=120, description="Help-center searches.")
     verify_per_minute: int = Field(default=30, description="'Is this really Qianbao?' checks.")
+
+
+class BankSettings(BaseModel):
+    """Bank rails (``QIANBAO_BANK__*``): bank-transfer top-ups, statement import and the
+    suspense queue (docs/operator.md, "Money between the bank and the ledger")."""
+
+    inbox_dir: Path = Field(
+        default=Path("var/bank/inbox"),
+        description="The watched folder: statement files put here are imported by the worker "
+        "and moved to done/ (or failed/, with a .txt saying why).",
+    )
+    watch_interval_s: float = Field(
+        default=60.0, description="How often the worker looks into inbox_dir (0: never)."
+    )
+    four_eyes_above: str = Field(
+        default="10000.00",
+        description="A suspense item above this amount is matched or booked only once a second "
+        "operator approves.",
+    )
+    max_file_mb: int = Field(default=200, description="Larger statement files are refused.")

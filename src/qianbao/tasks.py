@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from qianbao import notifications, webhooks
+from qianbao.banking import inbox as bank_inbox
 from qianbao.disputes import claims as dispute_claims
 from qianbao.disputes import files as dispute_files
 from qianbao.disputes import mistaken as dispute_mistaken
@@ -29,6 +30,7 @@ from qianbao.wallet import held as held_transfers
 from qianbao.wallet import held_answers, payouts, topup, withdrawal_steps
 from qianbao.wallet import tasks as wallet_tasks
 from qianbao.worker import JobContext, registry
+from qianbao.worker.registry import StandaloneContext
 
 
 async def expire_ledger_holds(ctx: JobContext) -> None:
@@ -39,6 +41,11 @@ async def expire_ledger_holds(ctx: JobContext) -> None:
 async def submit_withdrawal(ctx: JobContext, payload: dict[str, Any]) -> None:
     settings = ctx.services["settings"]
     await payouts.submit(ctx.session, settings, rails.payouts(settings), payload["withdrawal_id"])
+
+
+async def import_bank_folder(ctx: StandaloneContext) -> None:
+    """Statement files dropped into the watched folder: each in its own transaction."""
+    await bank_inbox.import_folder(ctx.db, ctx.services["settings"])
 
 
 async def expire_held_transfers(ctx: JobContext) -> None:
@@ -151,6 +158,9 @@ def register_tasks(
         expire_merchant_requests,
     )
     registry.periodic("merchants.settle", intervals["merchants.settle"], settle_merchants)
+    watch = intervals.get("bank.import_folder", settings.bank.watch_interval_s if settings else 0)
+    if watch > 0:
+        registry.periodic("bank.import_folder", watch, import_bank_folder, standalone=True)
     webhooks.register(registry, intervals[webhooks.DISPATCH_TASK])
     registry.register(
         "merchants.submit_settlement", submit_settlement, subscribes=[settlement.SUBMIT_TOPIC]

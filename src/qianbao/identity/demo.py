@@ -1,4 +1,5 @@
-"""Demo users for `make run` (idempotent): two wallet users, a support agent and a supervisor.
+"""Demo users for `make run` (idempotent): two wallet users, a support agent, a supervisor and
+an admin (finance).
 
 The agent's authenticator secret is fixed and printed, so a newcomer can sign in with any TOTP
 app (or `python -c "import pyotp; print(pyotp.TOTP('<secret>').now())"`)."""
@@ -24,6 +25,8 @@ USERS = [
     ("13900139000", "Li Mei", date(1988, 11, 23), "user", "en"),
     ("13700137000", "客服小王", None, "support_agent", "zh_CN"),
     ("13600136000", "主管小李", None, "supervisor", "zh_CN"),
+    # The second pair of eyes for four-eyes money decisions (the bank's suspense queue).
+    ("13300133000", "财务小陈", None, "admin", "zh_CN"),
 ]
 
 

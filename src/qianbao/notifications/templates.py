@@ -184,6 +184,15 @@ _ALL = [
         ),
     ),
     Template(
+        "wallet.bank_transfer_received",
+        sms=N_("Qianbao: your bank transfer of {amount} is in your wallet. Balance: {balance}."),
+        subject=N_("Bank transfer of {amount} received"),
+        body=N_(
+            "Your bank transfer of {amount} has arrived and is now in your wallet.\n\n"
+            "Balance after: {balance}\nReference number: {reference}"
+        ),
+    ),
+    Template(
         "wallet.topup_failed",
         sms=N_("Qianbao: your top-up of {amount} from card {card} failed: {reason}."),
         subject=N_("Your top-up of {amount} failed"),

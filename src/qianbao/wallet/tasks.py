@@ -122,6 +122,7 @@ TRANSACTION_TEMPLATES = (
     "wallet.payment_made",
     "wallet.refund_received",
     "wallet.topup_succeeded",
+    "wallet.bank_transfer_received",
     "wallet.topup_failed",
     "wallet.withdrawal_settled",
     "wallet.withdrawal_failed",
