@@ -159,7 +159,7 @@ def upgrade() -> None:
             "direction IN ('credit', 'debit')", name=op.f("ck_bank_statement_lines_direction_known")
         ),
         sa.CheckConstraint(
-            "status IN ('credited', 'booked', 'suspense', 'resolved')",
+            "status IN ('credited', 'booked', 'paid_out', 'returned', 'suspense', 'resolved')",
             name=op.f("ck_bank_statement_lines_status_known"),
         ),
     )
@@ -177,8 +177,76 @@ def upgrade() -> None:
         postgresql_where=sa.text("user_id IS NOT NULL"),
     )
 
+    op.create_table(
+        "bank_payouts",
+        sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("reference", sa.String(64), nullable=False),
+        sa.Column("end_to_end_id", sa.String(35), nullable=False),
+        sa.Column("amount", sa.BigInteger, nullable=False),
+        sa.Column("currency", sa.String(8), nullable=False),
+        sa.Column("account_kind", sa.String(8), nullable=False),
+        sa.Column("account_sealed", sa.Text, nullable=False),
+        sa.Column("account_last4", sa.String(4), nullable=False),
+        sa.Column("holder_name", sa.String(140), nullable=False),
+        sa.Column("bank_name", sa.String(140), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False, server_default="queued"),
+        sa.Column("reason", sa.Text),
+        sa.Column("reason_code", sa.String(8)),
+        sa.Column("batch_id", pg.UUID(as_uuid=True)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("reference", name=op.f("uq_bank_payouts_reference")),
+        sa.UniqueConstraint("end_to_end_id", name=op.f("uq_bank_payouts_end_to_end_id")),
+        sa.CheckConstraint(
+            "status IN ('queued', 'batched', 'released', 'accepted', 'settled', 'rejected', "
+            "'returned')",
+            name=op.f("ck_bank_payouts_status_known"),
+        ),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_bank_payouts_amount_positive")),
+    )
+    op.create_index("ix_bank_payouts_status", "bank_payouts", ["status", "currency", "created_at"])
+    op.create_table(
+        "bank_payout_batches",
+        sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("receiving_account_id", pg.UUID(as_uuid=True), nullable=False),
+        sa.Column("currency", sa.String(8), nullable=False),
+        sa.Column("message_id", sa.String(35), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+        sa.Column("control_sum", sa.BigInteger, nullable=False),
+        sa.Column("execution_date", sa.Date, nullable=False),
+        sa.Column("document", sa.Text, nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("created_by", pg.UUID(as_uuid=True), nullable=False),
+        sa.Column("approved_by", pg.UUID(as_uuid=True)),
+        sa.Column("released_by", pg.UUID(as_uuid=True)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("approved_at", sa.DateTime(timezone=True)),
+        sa.Column("released_at", sa.DateTime(timezone=True)),
+        sa.UniqueConstraint("message_id", name=op.f("uq_bank_payout_batches_message_id")),
+        sa.CheckConstraint(
+            "status IN ('draft', 'approved', 'released', 'cancelled')",
+            name=op.f("ck_bank_payout_batches_status_known"),
+        ),
+    )
+    op.create_table(
+        "bank_safeguarding_reports",
+        sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("day", sa.Date, nullable=False),
+        sa.Column("currency", sa.String(8), nullable=False),
+        sa.Column("figures", pg.JSONB, nullable=False),
+        sa.Column("unexplained", sa.BigInteger, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint(
+            "day", "currency", name=op.f("uq_bank_safeguarding_reports_day_currency")
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("bank_safeguarding_reports")
+    op.drop_table("bank_payout_batches")
+    op.drop_table("bank_payouts")
     op.drop_table("bank_statement_lines")
     op.drop_table("bank_statements")
     op.drop_table("bank_statement_files")

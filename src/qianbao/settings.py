@@ -20,8 +20,8 @@ from qianbao.settings_desk import ChatSettings, SupportSettings, TicketsSettings
 from qianbao.settings_merchants import MerchantsSettings, WebhooksSettings
 from qianbao.settings_money import (
     CN_HOLIDAYS_2026,
-    BankSettings,
     CN_WORKDAYS_2026,
+    BankSettings,
     DisputesSettings,
     FeeRule,
     PaymentsSettings,
@@ -31,8 +31,8 @@ from qianbao.settings_money import (
 
 __all__ = [
     "CN_HOLIDAYS_2026",
-    "BankSettings",
     "CN_WORKDAYS_2026",
+    "BankSettings",
     "ChatSettings",
     "FeeRule",
     "MerchantsSettings",

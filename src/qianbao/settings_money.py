@@ -60,10 +60,13 @@ class PaymentsSettings(BaseModel):
         default=300, description="Refuse provider callbacks signed longer ago than this."
     )
     topup_expiry_minutes: int = 30
-    payout_backend: Literal["file"] = Field(
+    payout_backend: Literal["file", "bank_file"] = Field(
         default="file",
         description="file: development, writes each payout instruction to payout_outbox_path "
-        "and settles it after payout_settle_after_s (test account numbers fail or return).",
+        "and settles it after payout_settle_after_s (test account numbers fail or return). "
+        "bank_file: with a real bank — approved withdrawals go out in ISO 20022 pain.001 files "
+        "an operator releases at /ops/bank (four-eyes); the bank's pain.002 and statements "
+        "settle or return them.",
     )
     payout_outbox_path: Path = Path("var/payouts.jsonl")
     payout_settle_after_s: float = 5.0

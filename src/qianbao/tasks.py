@@ -8,6 +8,7 @@ from typing import Any
 
 from qianbao import notifications, webhooks
 from qianbao.banking import inbox as bank_inbox
+from qianbao.banking import safeguarding as bank_safeguarding
 from qianbao.disputes import claims as dispute_claims
 from qianbao.disputes import files as dispute_files
 from qianbao.disputes import mistaken as dispute_mistaken
@@ -46,6 +47,11 @@ async def submit_withdrawal(ctx: JobContext, payload: dict[str, Any]) -> None:
 async def import_bank_folder(ctx: StandaloneContext) -> None:
     """Statement files dropped into the watched folder: each in its own transaction."""
     await bank_inbox.import_folder(ctx.db, ctx.services["settings"])
+
+
+async def safeguarding_report(ctx: JobContext) -> None:
+    """Today's safeguarding report per currency, once a day (an alert if it does not balance)."""
+    await bank_safeguarding.daily(ctx.session)
 
 
 async def expire_held_transfers(ctx: JobContext) -> None:
@@ -140,6 +146,7 @@ def register_tasks(
         "disputes.escalate_mistaken": 3600.0,
         "support.tend_chat_desk": 30.0,
         "merchants.expire_requests": 30.0,
+        "bank.safeguarding": 3600.0,
         "merchants.settle": settings.merchants.settlement_interval_s if settings else 600.0,
         webhooks.DISPATCH_TASK: settings.webhooks.dispatch_interval_s if settings else 1.0,
         **(interval_overrides or {}),
@@ -158,6 +165,7 @@ def register_tasks(
         expire_merchant_requests,
     )
     registry.periodic("merchants.settle", intervals["merchants.settle"], settle_merchants)
+    registry.periodic("bank.safeguarding", intervals["bank.safeguarding"], safeguarding_report)
     watch = intervals.get("bank.import_folder", settings.bank.watch_interval_s if settings else 0)
     if watch > 0:
         registry.periodic("bank.import_folder", watch, import_bank_folder, standalone=True)

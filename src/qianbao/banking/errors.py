@@ -108,3 +108,33 @@ class CreditNotPossible(BankingError):
 class BookingUnknown(BankingError):
     code = "bank.booking_unknown"
     message = N_("Choose what to book the item to.")
+
+
+class NoReceivingAccount(BankingError):
+    code = "bank.no_receiving_account"
+    kind = ErrorKind.CONFLICT
+    message = N_("There is no active receiving account in {currency} to pay out from.")
+
+
+class BatchNotFound(BankingError):
+    code = "bank.batch_not_found"
+    kind = ErrorKind.NOT_FOUND
+    message = N_("No such payout file.")
+
+
+class BatchState(BankingError):
+    code = "bank.batch_state"
+    kind = ErrorKind.CONFLICT
+    message = N_(
+        "The payout file is not in a state that allows this "
+        "(approve a draft, release an approved file)."
+    )
+
+
+class UnknownStatusReport(BankingError):
+    code = "bank.status_report_unknown"
+    kind = ErrorKind.CONFLICT
+    message = N_(
+        "The status report answers message {message}, which is not a released payout file. "
+        "Nothing was changed."
+    )

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import String
 
 from qianbao.banking import accounts as receiving
+from qianbao.banking import payout_lines
 from qianbao.banking.errors import (
     FileAlreadyImported,
     FileTooLarge,
@@ -244,9 +245,14 @@ async def _one_line(
         assert decision.booking is not None
         status, reason = "booked", None
         await poster.book(account, line_id, entry, decision.booking)
+    elif decision.action in ("payout", "return"):
+        status, reason = await payout_lines.apply(
+            session, poster, account, line_id, entry, decision
+        )
     elif status == "suspense":
         await poster.to_suspense(account, line_id, entry)
-    setattr(result, status, getattr(result, status) + 1)
+    counted = {"paid_out": "booked", "returned": "booked"}.get(status, status)
+    setattr(result, counted, getattr(result, counted) + 1)
     return {
         "id": line_id,
         "statement_id": statement_id,
@@ -266,7 +272,7 @@ async def _one_line(
         "reversal": entry.reversal,
         "status": status,
         "reason": reason,
-        "reference": decision.reference or (decision.seen or "")[:16] or None,
+        "reference": (decision.reference or decision.seen or "")[:16] or None,
         "user_id": user_id,  # whose wallet the reference names (credited, or waiting)
         "wallet_transaction_id": tx_id,
         "created_at": clock_of(session).now(),

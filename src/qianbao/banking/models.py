@@ -1,7 +1,9 @@
 """Bank rails' tables: the operator's receiving accounts, imported statement files, their
 statements and lines (migration 0027). A line's ``status`` says where its money went:
 ``credited`` to the wallet its reference names, ``booked`` by a rule (charges, interest),
-``suspense`` waiting for an operator, ``resolved`` by one (matched to a wallet or booked)."""
+``paid_out`` (a payout of ours left the account), ``returned`` (one came back), ``suspense``
+waiting for an operator, ``resolved`` by one (matched to a wallet or booked). Also the payout
+files (pain.001) and the daily safeguarding reports."""
 
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from qianbao.kernel.db import Base
 from qianbao.kernel.ids import uuid7
 
-LINE_STATUSES = ("credited", "booked", "suspense", "resolved")
+LINE_STATUSES = ("credited", "booked", "paid_out", "returned", "suspense", "resolved")
+BATCH_STATUSES = ("draft", "approved", "released", "cancelled")
 
 
 class ReceivingAccount(Base):
@@ -141,3 +144,44 @@ class StatementLine(Base):
         Index("ix_bank_lines_statement", "statement_id", "line_no"),
         Index("ix_bank_lines_user", "user_id", postgresql_where=text("user_id IS NOT NULL")),
     )
+
+
+class PayoutBatch(Base):
+    """One pain.001 file: the queued payouts of one currency, from one receiving account. Made
+    by one operator (a draft), approved by another, then released (downloaded for the bank)."""
+
+    __tablename__ = "bank_payout_batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    receiving_account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    currency: Mapped[str] = mapped_column(String(8))
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    status: Mapped[str] = mapped_column(String(12))
+    count: Mapped[int] = mapped_column(Integer)
+    control_sum: Mapped[int] = mapped_column(BigInteger)
+    execution_date: Mapped[date] = mapped_column(Date)
+    document: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    released_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint(f"status IN {BATCH_STATUSES!r}", name="status_known"),)
+
+
+class SafeguardingReport(Base):
+    """A day's safeguarding figures per currency (``figures``: the lines of the report)."""
+
+    __tablename__ = "bank_safeguarding_reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
+    day: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(8))
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    unexplained: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("day", "currency"),)

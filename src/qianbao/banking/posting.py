@@ -103,6 +103,23 @@ class BankPoster:
             )
         )
 
+    async def payout_clearing(
+        self, account: ReceivingAccount, line_id: uuid.UUID, entry: StatementEntry
+    ) -> None:
+        """Our payout left the bank (or came back): between the payout clearing account, where
+        the settled withdrawal put it, and the receiving account's mirror."""
+        other = await self._system("bank_clearing", entry.currency, "payout")
+        self.queue.append(
+            self._move(
+                f"bank-line:{line_id}",
+                account.ledger_account_id,
+                other,
+                entry,
+                "bank_payout" if entry.direction == "debit" else "bank_payout_return",
+                line_id,
+            )
+        )
+
     async def flush(self) -> None:
         if not self.queue:
             return

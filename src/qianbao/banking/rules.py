@@ -4,6 +4,8 @@ importer looks the reference up and moves the money).
 - Money in whose memo carries one valid reference code → credit that wallet.
 - Bank charges and interest (ISO 20022 sub-family CHRG / FEES / COMM / INTR, MT940 NCHG /
   NCOM / NINT) → booked to the operator's bank-charges or bank-interest account.
+- Money out carrying the end-to-end id of one of our payouts ("QB…") → that payout left the
+  account (settled); money in carrying one → it came back (returned).
 - A reversal (the bank takes back an earlier entry) and every other line → suspense, with the
   reason an operator reads first. Nothing is guessed: a memo whose code fails the check, holds
   no code, or holds two goes to suspense."""
@@ -17,7 +19,7 @@ from qianbao.kernel.i18n import N_
 from qianbao.rails.bankfiles.model import StatementEntry
 from qianbao.wallet.bank_reference import read_memo
 
-Action = Literal["credit", "book", "suspense"]
+Action = Literal["credit", "book", "payout", "return", "suspense"]
 BOOKINGS = ("bank_charges", "bank_interest")
 
 CHARGE_CODES = {"CHRG", "FEES", "COMM", "NCHG", "NCOM"}
@@ -36,6 +38,8 @@ REASONS = {
     "reversal": N_("the bank reversed an earlier entry"),
     "debit_unmatched": N_("money out that matches no payout"),
     "currency_not_held": N_("the user's wallet does not hold this currency"),
+    "payout_unknown": N_("it names a payout of ours that does not exist or was not sent"),
+    "payout_amount": N_("it names a payout of ours, but the amount differs"),
 }
 BOOKING_LABELS = {
     "bank_charges": N_("bank charges"),
@@ -50,6 +54,7 @@ class Decision:
     booking: str | None = None  # for book: bank_charges | bank_interest
     reference: str | None = None  # the valid code the memo carries
     seen: str | None = None  # what looked like a code, as read
+    end_to_end_id: str | None = None  # of our payout (payout, return)
 
 
 def _code_tail(code: str | None) -> str:
@@ -57,6 +62,12 @@ def _code_tail(code: str | None) -> str:
 
 
 def classify(entry: StatementEntry) -> Decision:
+    e2e = (entry.end_to_end_id or "").strip().upper()
+    if e2e.startswith("QB"):
+        if entry.direction == "debit" and not entry.reversal:
+            return Decision("payout", end_to_end_id=e2e)
+        if entry.direction == "credit":
+            return Decision("return", end_to_end_id=e2e)
     if entry.reversal:
         return Decision("suspense", reason="reversal")
     tail = _code_tail(entry.bank_tx_code)

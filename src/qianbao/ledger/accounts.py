@@ -378,3 +378,30 @@ async def totals_by_entry_type(
     found = {t: 0 for t in entry_types}
     found.update({r["entry_type"]: int(r["total"]) for r in rows})
     return found
+
+
+async def trial_balance(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Every account's balance summed per kind, code and currency (owned accounts — wallets,
+    merchants — summed over their owners): the ledger's trial balance. Per currency the
+    ``posted`` column sums to zero."""
+    rows = await conn.fetch(
+        """SELECT kind, CASE WHEN owner_id IS NULL THEN code END AS code, currency,
+                  count(*) AS accounts, coalesce(sum(posted), 0) AS posted,
+                  coalesce(sum(pending_out), 0) AS pending_out,
+                  coalesce(sum(pending_in), 0) AS pending_in
+             FROM ledger_accounts
+            GROUP BY 1, 2, 3
+            ORDER BY 3, 1, 2 NULLS FIRST"""
+    )
+    return [
+        {
+            "kind": r["kind"],
+            "code": r["code"],
+            "currency": r["currency"],
+            "accounts": int(r["accounts"]),
+            "posted": int(r["posted"]),
+            "pending_out": int(r["pending_out"]),
+            "pending_in": int(r["pending_in"]),
+        }
+        for r in rows
+    ]

@@ -193,6 +193,18 @@ _ALL = [
         ),
     ),
     Template(
+        "bank.safeguarding_alert",
+        sms=N_(
+            "Qianbao: the safeguarding report of {day} has an unexplained difference of {amount}."
+        ),
+        subject=N_("Safeguarding: unexplained difference of {amount} on {day}"),
+        body=N_(
+            "The safeguarding report of {day} ({currency}) does not balance: the banks' "
+            "statements and the ledger differ by {amount} that no line explains. Check the "
+            "statements imported and the suspense queue at /ops/bank."
+        ),
+    ),
+    Template(
         "wallet.topup_failed",
         sms=N_("Qianbao: your top-up of {amount} from card {card} failed: {reason}."),
         subject=N_("Your top-up of {amount} failed"),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from qianbao.kernel.crypto import Sealer
 from qianbao.rails.acquiring import CardAcquirer
+from qianbao.rails.bank_file_payouts import SEALER_PURPOSE as BANK_PAYOUT_SEALER
+from qianbao.rails.bank_file_payouts import BankFilePayouts
 from qianbao.rails.dev_payouts import FilePayouts
 from qianbao.rails.payouts import PayoutProvider
 from qianbao.rails.sandbox import SandboxAcquirer, sandbox_secret
@@ -29,6 +32,12 @@ def acquirer(settings: Any) -> CardAcquirer:
 
 
 def payouts(settings: Any) -> PayoutProvider:
+    if settings.payments.payout_backend == "bank_file":
+        return bank_file_payouts(settings)
     return FilePayouts(
         settings.payments.payout_outbox_path, settings.payments.payout_settle_after_s
     )
+
+
+def bank_file_payouts(settings: Any) -> BankFilePayouts:
+    return BankFilePayouts(Sealer.for_purpose(settings.data_key_bytes(), BANK_PAYOUT_SEALER))

@@ -141,3 +141,20 @@ async def _return(session: Any, withdrawal: Withdrawal, reason: str) -> None:
         )
     )
     await session.flush()
+
+
+async def apply_provider_news(
+    session: Any, provider: str, provider_ref: str, news: PayoutStatus
+) -> int:
+    """What the payout provider's bank said about one payout (a status report, a statement
+    line), applied at once instead of at the next poll. Returns the steps taken."""
+    withdrawal = (
+        await session.execute(
+            select(Withdrawal)
+            .where(Withdrawal.provider == provider, Withdrawal.provider_ref == provider_ref)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if withdrawal is None:
+        return 0
+    return await apply_payout_status(session, withdrawal, news)
