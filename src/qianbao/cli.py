@@ -148,6 +148,9 @@ def run(
         settings.webhooks.allow_private_targets = True  # the demo shop on localhost gets webhooks
     if "return_urls_may_be_http" not in settings.merchants.model_fields_set:
         settings.merchants.return_urls_may_be_http = True  # and its pages are http://localhost
+    if "payout_backend" not in settings.payments.model_fields_set:
+        # the operator's whole payout round (pain.001 out, pain.002 and statement back) on /ops
+        settings.payments.payout_backend = "bank_file"
     host = host or settings.http.host
     port = port or settings.http.port
     _check_port_free(host, port)

@@ -17,6 +17,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from qianbao import __version__
 from qianbao.banking.api import router as bank_api
+from qianbao.banking.api_payouts import router as bank_payouts_api
 from qianbao.disputes.api import router as disputes_api
 from qianbao.disputes.api_merchant import router as merchant_disputes_api
 from qianbao.identity.api import auth as auth_api
@@ -71,6 +72,7 @@ from qianbao.web.openapi import install_problem_openapi
 from qianbao.web.routes import (
     account_pages,
     bank_pages,
+    bank_payout_pages,
     bills_pages,
     card_pages,
     chat_pages,
@@ -286,6 +288,7 @@ def create_app(
     app.include_router(pay_api)
     app.include_router(risk_api)
     app.include_router(bank_api)
+    app.include_router(bank_payouts_api)
     app.include_router(help_api)
     app.include_router(chat_api)
     app.include_router(chat_history_api)
@@ -305,6 +308,7 @@ def create_app(
     app.include_router(payment_pages.router)
     app.include_router(ops_pages.router)
     app.include_router(bank_pages.router)
+    app.include_router(bank_payout_pages.router)
     app.include_router(ops_merchant_money.router)
     app.include_router(inbox_pages.router)
     app.include_router(help_pages.router)

@@ -142,6 +142,7 @@ async def test_a_statement_credits_each_reference_once_and_parks_the_rest(client
     assert r.json() | {"file_id": None} == {
         "file_id": None, "filename": "statement.xml", "kind": "camt.053", "statements": 1,
         "lines": 5, "already_imported": 0, "credited": 1, "booked": 2, "suspense": 2,
+        "settled": 0, "rejected": 0, "accepted": 0, "unknown": 0,
     }  # fmt: skip
     assert await balance(client, token) == ("500.00", "0.00")
     assert await mirror_balance(app) == st.closing  # the ledger's mirror is the bank balance

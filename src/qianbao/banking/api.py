@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from qianbao.banking import accounts, suspense
+from qianbao.banking import accounts, payout_files, suspense
 from qianbao.banking.access import require_finance
 from qianbao.banking.importer import import_file
 from qianbao.banking.models import StatementLine
@@ -87,6 +87,11 @@ class ImportOut(BaseModel):
     credited: int
     booked: int
     suspense: int
+    # pain.002 status reports only: what the bank said of our payouts
+    settled: int = 0
+    rejected: int = 0
+    accepted: int = 0
+    unknown: int = 0
 
 
 @router.post(
@@ -94,7 +99,7 @@ class ImportOut(BaseModel):
     response_model=ImportOut,
     status_code=201,
     tags=["bank (operators)"],
-    summary="Import a statement file (camt.053, camt.054, MT940) as multipart field 'file'",
+    summary="Import a statement (camt.053, camt.054, MT940) or a pain.002, as multipart 'file'",
 )
 async def upload_statement(request: Request, s: DbSession, caller: Me) -> ImportOut:
     require_finance(caller.user)
@@ -103,6 +108,29 @@ async def upload_statement(request: Request, s: DbSession, caller: Me) -> Import
     if upload is None or isinstance(upload, str):
         raise ValidationFailed()
     data = await upload.read()
+    if payout_files.is_status_report(data):
+        report = await payout_files.import_status_report(
+            s,
+            request.app.state.settings,
+            data,
+            filename=upload.filename or "status.xml",
+            by=caller.user.id,
+        )
+        return ImportOut(
+            file_id=str(report.file_id),
+            filename=report.filename,
+            kind=report.kind,
+            statements=0,
+            lines=report.lines,
+            already_imported=0,
+            credited=0,
+            booked=report.booked,
+            suspense=0,
+            settled=report.settled,
+            rejected=report.rejected,
+            accepted=report.accepted,
+            unknown=report.unknown,
+        )
     result = await import_file(
         s,
         request.app.state.settings,

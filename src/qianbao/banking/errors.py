@@ -135,6 +135,6 @@ class UnknownStatusReport(BankingError):
     code = "bank.status_report_unknown"
     kind = ErrorKind.CONFLICT
     message = N_(
-        "The status report answers message {message}, which is not a released payout file. "
+        "The status report answers file {file}, which is not a released payout file. "
         "Nothing was changed."
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qianbao.banking.importer import ImportResult, import_file
+from qianbao.banking.payout_files import StatusResult, import_status_report, is_status_report
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.i18n import Message
 from qianbao.kernel.logging import get_logger
@@ -35,15 +36,20 @@ def describe(error: DomainError, locale: str = "en") -> str:
 
 async def import_one(
     db: Any, settings: Any, data: bytes, *, filename: str, source: str, by: uuid.UUID | None = None
-) -> ImportResult:
+) -> ImportResult | StatusResult:
+    """A statement file, or the bank's pain.002 status report on our payout file."""
     async with db.transaction() as session:
+        if is_status_report(data):
+            return await import_status_report(
+                session, settings, data, filename=filename, by=by, source=source
+            )
         return await import_file(session, settings, data, filename=filename, source=source, by=by)
 
 
 @dataclass(frozen=True)
 class FolderOutcome:
     name: str
-    imported: ImportResult | None
+    imported: ImportResult | StatusResult | None
     refused: str | None
 
 

@@ -26,6 +26,7 @@ from qianbao.banking.errors import (
     BatchNotFound,
     BatchState,
     FileAlreadyImported,
+    FileTooLarge,
     NoReceivingAccount,
     SameOperator,
     UnknownStatusReport,
@@ -192,18 +193,52 @@ async def release(session: Any, batch_id: str | uuid.UUID, *, by: uuid.UUID) -> 
     return batch
 
 
+def is_status_report(data: bytes) -> bool:
+    """A pain.002 (rather than a statement): its namespace in the file's first 4 KiB."""
+    head = data[:4096]
+    return b"urn:iso:std:iso:20022:tech:xsd:pain.002" in head
+
+
 @dataclass
 class StatusResult:
+    file_id: uuid.UUID | None = None
+    filename: str = ""
     items: int = 0
     settled: int = 0
     accepted: int = 0
     rejected: int = 0
     unknown: int = 0
+    # read like a statement import's result (the CLI, the watched folder, the console)
+    kind: str = "pain.002"
+    statements: int = 0
+    already_imported: int = 0
+    credited: int = 0
+    suspense: int = 0
+
+    @property
+    def booked(self) -> int:
+        return self.settled + self.accepted + self.rejected
+
+    @property
+    def lines(self) -> int:
+        return self.items
+
+    @property
+    def new(self) -> int:
+        return self.items - self.unknown
 
 
 async def import_status_report(
-    session: Any, settings: Any, data: bytes, *, filename: str, by: uuid.UUID | None
+    session: Any,
+    settings: Any,
+    data: bytes,
+    *,
+    filename: str,
+    by: uuid.UUID | None,
+    source: str = "upload",
 ) -> StatusResult:
+    if len(data) > settings.bank.max_file_mb * 1024 * 1024:
+        raise FileTooLarge(mb=settings.bank.max_file_mb)
     digest = sha256_hex(data)
     await lock_for_transaction(session, f"bank-file:{digest}")
     seen = await session.scalar(select(StatementFile).where(StatementFile.sha256 == digest))
@@ -214,7 +249,7 @@ async def import_status_report(
         select(PayoutBatch).where(PayoutBatch.message_id == report.original_message_id)
     )
     if batch is None or batch.status != "released":
-        raise UnknownStatusReport(message=report.original_message_id or "—")
+        raise UnknownStatusReport(file=report.original_message_id or "—")
     result = StatusResult()
     now = clock_of(session).now()
     payouts = {
@@ -251,14 +286,15 @@ async def import_status_report(
             if payout.status == "released":
                 payout.status, payout.updated_at = "accepted", now
             result.accepted += 1
+    result.file_id, result.filename = uuid7(), (filename or "status.xml")[-255:]
     session.add(
         StatementFile(
-            id=uuid7(),
+            id=result.file_id,
             sha256=digest,
-            filename=(filename or "status.xml")[-255:],
+            filename=result.filename,
             kind="pain.002",
             size=len(data),
-            source="upload",
+            source=source,
             imported_by=by,
             statements=0,
             lines=result.items,

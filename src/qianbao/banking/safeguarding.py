@@ -202,7 +202,7 @@ async def _alert(session: Any, report: Report) -> None:
                 "amount": Money(report.unexplained, report.currency).text(),
             },
             link="/ops/bank#safeguarding",
-            dedup_key=f"safeguarding:{report.day}:{report.currency}",
+            dedup_key=f"safeguarding:{report.day}:{report.currency}:{user_id}",
         )
 
 

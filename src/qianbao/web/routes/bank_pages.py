@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from starlette.responses import Response
 
-from qianbao.banking import accounts, overview, suspense
+from qianbao.banking import accounts, overview, payout_files, suspense
 from qianbao.banking.access import require_finance
 from qianbao.banking.importer import import_file
 from qianbao.banking.rules import BOOKING_LABELS, REASONS
@@ -193,14 +193,20 @@ async def ops_bank_import(request: Request) -> Response:
             raise ValidationFailed()
         data = await upload.read()
         async with s.begin_nested():  # a refused file leaves the page's transaction usable
-            result = await import_file(
-                s,
-                settings_of(request),
-                data,
-                filename=upload.filename,
-                source="upload",
-                by=who.user.id,
-            )
+            result: Any
+            if payout_files.is_status_report(data):  # the bank's answer to our payout file
+                result = await payout_files.import_status_report(
+                    s, settings_of(request), data, filename=upload.filename, by=who.user.id
+                )
+            else:
+                result = await import_file(
+                    s,
+                    settings_of(request),
+                    data,
+                    filename=upload.filename,
+                    source="upload",
+                    by=who.user.id,
+                )
         await audit.record(
             s,
             who.user,
