@@ -234,3 +234,63 @@ async def test_a_status_report_for_an_unknown_file_and_the_alert(client, app):
         assert bad.unexplained == -5_00
         items = await inbox.inbox(s, admin_id, "en")
         assert any(i.link == "/ops/bank#safeguarding" and "5.00" in i.text for i in items), items
+
+
+async def test_money_in_suspense_goes_back_to_the_payer(client, app):
+    await _setup(app)
+    op_a, _ = await staff_member(app, role="supervisor")
+    op_b, _ = await staff_member(app, role="admin")
+    st = statement(
+        "S-0",
+        OPENING,
+        [
+            entry(1, 80_00, "no code", account="6222020000000004242"),
+            entry(2, 90_00, "no code either", account="6228480000000080069"),  # will be refused
+            entry(3, 70_00, "no account", account=None),
+        ],
+    )
+    r = await upload(client, op_a, as_camt(st))
+    assert r.status_code == 201 and r.json()["suspense"] == 3, r.text
+    q = (await client.get("/api/v1/bank/suspense", headers=bearer(op_a))).json()
+    ids = [i["id"] for i in q]
+    r = await client.post(
+        f"/api/v1/bank/lines/{ids[2]}/refund", json={"note": "payer unknown"}, headers=bearer(op_a)
+    )
+    assert r.status_code == 422 and r.json()["code"] == "bank.payer_account_unknown", r.text
+    for line_id in ids[:2]:
+        r = await client.post(
+            f"/api/v1/bank/lines/{line_id}/refund",
+            json={"note": "no reference: returned to the payer"},
+            headers=bearer(op_a),
+        )
+        assert r.status_code == 200 and r.json()["line"]["resolution"] == "refunded", r.text
+    r = await client.post(
+        f"/api/v1/bank/lines/{ids[0]}/refund",
+        json={"note": "twice by mistake"},
+        headers=bearer(op_a),
+    )
+    assert r.status_code == 409 and r.json()["code"] == "bank.line_not_in_suspense"
+
+    [batch] = (await client.post("/api/v1/bank/payout-batches", headers=bearer(op_a))).json()
+    assert batch["control_sum"]["amount"] == "170.00"
+    await client.post(f"/api/v1/bank/payout-batches/{batch['id']}/approve", headers=bearer(op_b))
+    r = await client.post(
+        f"/api/v1/bank/payout-batches/{batch['id']}/release", headers=bearer(op_b)
+    )
+    assert b"6222020000000004242" in r.content
+    async with app.state.db.transaction() as s:
+        answer = await demo_bank.answer(s, app.state.settings, uuid.UUID(batch["id"]))
+    r = await upload(client, op_a, answer.status_report, answer.status_name)
+    assert (r.json()["settled"], r.json()["rejected"]) == (1, 1), r.text
+    # The refused refund is back in the queue, with the bank's reason; its money in suspense.
+    q = (await client.get("/api/v1/bank/suspense", headers=bearer(op_a))).json()
+    assert sorted((i["amount"]["amount"], i["reason"]) for i in q) == [
+        ("70.00", "no_reference"),
+        ("90.00", "refund_failed"),
+    ]
+    r = await upload(client, op_a, answer.statement, answer.statement_name)
+    assert (r.json()["lines"], r.json()["booked"]) == (1, 1), r.text
+    [cny] = (await client.get("/api/v1/bank/safeguarding", headers=bearer(op_b))).json()
+    assert cny["unexplained"]["amount"] == "0.00"
+    assert cny["lines"]["suspense"]["amount"] == "160.00"
+    assert cny["lines"]["payouts_in_transit"]["amount"] == "0.00"

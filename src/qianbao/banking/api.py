@@ -254,6 +254,26 @@ async def book_line(
     return ActionOut(done=out.done, line=line_out(out.line))
 
 
+class RefundIn(BaseModel):
+    note: str = Field(max_length=500)
+
+
+@router.post(
+    "/api/v1/bank/lines/{line_id}/refund",
+    response_model=ActionOut,
+    tags=["bank (operators)"],
+    summary="Send a suspense item back to the payer's account, in the next payout file",
+)
+async def refund_line(
+    line_id: str, body: RefundIn, request: Request, s: DbSession, caller: Me
+) -> ActionOut:
+    require_finance(caller.user)
+    out = await suspense.refund(
+        s, request.app.state.settings, line_id, by=caller.user.id, note=body.note
+    )
+    return ActionOut(done=out.done, line=line_out(out.line))
+
+
 @router.post(
     "/api/v1/bank/lines/{line_id}/approve",
     response_model=ActionOut,

@@ -138,3 +138,9 @@ class UnknownStatusReport(BankingError):
         "The status report answers file {file}, which is not a released payout file. "
         "Nothing was changed."
     )
+
+
+class PayerAccountUnknown(BankingError):
+    code = "bank.payer_account_unknown"
+    kind = ErrorKind.INVALID
+    message = N_("It cannot be sent back: the bank did not say which account the money came from.")

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from qianbao.banking import accounts as receiving
+from qianbao.banking import refunds
 from qianbao.banking.errors import (
     BatchNotFound,
     BatchState,
@@ -278,9 +279,10 @@ async def import_status_report(
             if payout.status in ("released", "accepted"):
                 payout.status, payout.reason_code = "rejected", (reason_code or "")[:8] or None
                 payout.reason, payout.updated_at = reason_for(reason_code), now
-                await apply_provider_news(
-                    session, "bank_file", e2e, PayoutStatus("failed", payout.reason)
-                )
+                if not await refunds.on_failure(session, payout):
+                    await apply_provider_news(
+                        session, "bank_file", e2e, PayoutStatus("failed", payout.reason)
+                    )
             result.rejected += 1
         elif code in ACCEPTED_CODES:
             if payout.status == "released":

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from qianbao.banking import refunds
 from qianbao.banking.models import ReceivingAccount
 from qianbao.banking.posting import BankPoster
 from qianbao.banking.rules import Decision
@@ -57,7 +58,8 @@ async def apply(
     if payout.status != "returned":
         payout.status, payout.updated_at = "returned", now
         payout.reason = reason_for(None, returned=True)
-        await apply_provider_news(
-            session, "bank_file", payout.end_to_end_id, PayoutStatus("returned", payout.reason)
-        )
+        if not await refunds.on_failure(session, payout):
+            await apply_provider_news(
+                session, "bank_file", payout.end_to_end_id, PayoutStatus("returned", payout.reason)
+            )
     return "returned", None

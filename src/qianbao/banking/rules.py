@@ -40,6 +40,7 @@ REASONS = {
     "currency_not_held": N_("the user's wallet does not hold this currency"),
     "payout_unknown": N_("it names a payout of ours that does not exist or was not sent"),
     "payout_amount": N_("it names a payout of ours, but the amount differs"),
+    "refund_failed": N_("our refund to the payer's account was refused or came back"),
 }
 BOOKING_LABELS = {
     "bank_charges": N_("bank charges"),

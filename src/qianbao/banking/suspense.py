@@ -1,6 +1,7 @@
 """The suspense queue (F4): statement lines nobody could place, and what an operator does with
 each — credit it to a wallet (by the user's reference code or phone number; for an over-limit
-credit that is the review's approval) or book it (bank charges, interest), always with a reason.
+credit that is the review's approval), send it back to the payer's account
+(``qianbao.banking.refunds``) or book it (bank charges, interest), always with a reason.
 Above ``bank.four_eyes_above`` the first operator's action is only a proposal; a second
 operator approves (and it is done) or rejects it. Each item is locked while it is decided, so
 two operators acting on it at once cannot both move its money: the second is told it is no
@@ -15,12 +16,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from qianbao.banking import refunds
 from qianbao.banking.errors import (
     BookingUnknown,
     CreditNotPossible,
     LineNotFound,
     LineNotInSuspense,
     NoProposal,
+    PayerAccountUnknown,
     ProposalPending,
     ReasonNeeded,
     ReferenceNotFound,
@@ -147,6 +150,22 @@ async def book(
     return await _propose_or_do(session, settings, line, action, by)
 
 
+async def refund(
+    session: Any, settings: Any, line_id: str | uuid.UUID, *, by: uuid.UUID, note: str
+) -> Outcome:
+    """Send money that came in back to the account it came from (in the next payout file)."""
+    reason = _reason(note)
+    line = await _open_item(session, line_id)
+    if line.direction != "credit":
+        raise WrongDirection()
+    if not line.counterparty_account_sealed:
+        raise PayerAccountUnknown()
+    if line.proposal is not None:
+        raise ProposalPending()
+    action = {"action": "refund", "note": reason}
+    return await _propose_or_do(session, settings, line, action, by)
+
+
 async def approve(
     session: Any, settings: Any, line_id: str | uuid.UUID, *, by: uuid.UUID
 ) -> Outcome:
@@ -157,7 +176,7 @@ async def approve(
         raise SameOperator()
     proposer = line.proposed_by
     assert proposer is not None
-    await _do(session, line, line.proposal, by=proposer, approved_by=by)
+    await _do(session, settings, line, line.proposal, by=proposer, approved_by=by)
     return Outcome(True, line)
 
 
@@ -178,12 +197,13 @@ async def _propose_or_do(
         line.proposed_at = clock_of(session).now()
         await session.flush()
         return Outcome(False, line)
-    await _do(session, line, action, by=by, approved_by=None)
+    await _do(session, settings, line, action, by=by, approved_by=None)
     return Outcome(True, line)
 
 
 async def _do(
     session: Any,
+    settings: Any,
     line: StatementLine,
     action: dict[str, Any],
     *,
@@ -214,6 +234,9 @@ async def _do(
             raise CreditNotPossible(reason=REASONS.get(refused.reason, refused.reason)) from None
         line.user_id, line.wallet_transaction_id = user_id, tx.id
         line.resolution = "matched"
+    elif action["action"] == "refund":
+        await refunds.send(session, settings, line)
+        line.resolution = "refunded"
     else:
         booking = action["booking"]
         other = await system_account_id(ledger.conn, "equity", line.currency, booking)

@@ -44,10 +44,20 @@ DEFAULT_RETURNED = N_("The receiving bank sent the money back: the account could
 
 
 def end_to_end_id(reference: str) -> str:
+    """ "QB" + the withdrawal id (34 characters); a refund ("refund:<line id>:<attempt>"):
+    "QB" + the line id + the attempt in base 36 (35 characters)."""
     try:
         return "QB" + uuid.UUID(reference).hex.upper()
     except ValueError:
+        pass
+    _, ident, attempt = reference.split(":") if reference.count(":") == 2 else ("", "", "")
+    try:
+        return "QB" + uuid.UUID(ident).hex.upper() + _BASE36[int(attempt) % 36]
+    except ValueError:
         return ("QB" + "".join(c for c in reference if c.isalnum()))[:35]
+
+
+_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def reason_for(code: str | None, *, returned: bool = False) -> str:

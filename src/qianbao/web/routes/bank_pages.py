@@ -159,6 +159,8 @@ async def _ops_page(
 def _resolution_text(locale: str, resolution: str | None) -> str:
     if resolution == "matched":
         return gettext(locale, N_("Credited to a wallet"))
+    if resolution == "refunded":
+        return gettext(locale, N_("Sent back to the payer"))
     return gettext(locale, BOOKING_LABELS.get(resolution or "", resolution or ""))
 
 
@@ -167,6 +169,8 @@ def _proposal_text(locale: str, proposal: dict[str, Any] | None) -> str:
         return ""
     if proposal.get("action") == "credit":
         return gettext(locale, N_("Credit to a wallet"))
+    if proposal.get("action") == "refund":
+        return gettext(locale, N_("Send back to the payer"))
     return gettext(locale, BOOKING_LABELS.get(proposal.get("booking", ""), ""))
 
 
@@ -228,7 +232,7 @@ async def ops_bank_line(request: Request, line_id: str, action: str) -> Response
     if isinstance(who, Response):
         return who
     require_finance(who.user)
-    if action not in ("credit", "book", "approve", "reject"):
+    if action not in ("credit", "book", "refund", "approve", "reject"):
         return redirect("/ops/bank")
     s, settings = db_session(request), settings_of(request)
     values = await form_values(request)
@@ -251,6 +255,10 @@ async def ops_bank_line(request: Request, line_id: str, action: str) -> Response
                     booking=values.get("booking", ""),
                     by=who.user.id,
                     note=values.get("note", ""),
+                )
+            elif action == "refund":
+                out = await suspense.refund(
+                    s, settings, line_id, by=who.user.id, note=values.get("note", "")
                 )
             elif action == "approve":
                 out = await suspense.approve(s, settings, line_id, by=who.user.id)
