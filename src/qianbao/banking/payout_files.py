@@ -261,7 +261,7 @@ async def import_status_report(
             )
         ).scalars()
     }
-    statuses = [(i.end_to_end_id, i.status, i.reason_code) for i in report.items]
+    statuses = [(i.end_to_end_id.upper(), i.status, i.reason_code) for i in report.items]
     if not statuses and report.group_status == "RJCT":
         statuses = [(e2e, "RJCT", None) for e2e in payouts]
     elif not statuses and report.group_status in SETTLED_CODES:

@@ -37,7 +37,7 @@ async def apply(
     """(line status, suspense reason)."""
     payout = await session.scalar(
         select(BankPayout)
-        .where(BankPayout.end_to_end_id == decision.end_to_end_id)
+        .where(BankPayout.end_to_end_id == (decision.end_to_end_id or "").upper())
         .with_for_update()
     )
     if payout is None or payout.status not in (*SENT, "returned"):

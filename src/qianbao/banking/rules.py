@@ -63,8 +63,8 @@ def _code_tail(code: str | None) -> str:
 
 
 def classify(entry: StatementEntry) -> Decision:
-    e2e = (entry.end_to_end_id or "").strip().upper()
-    if e2e.startswith("QB"):
+    e2e = (entry.end_to_end_id or "").strip()
+    if e2e.upper().startswith("QB"):
         if entry.direction == "debit" and not entry.reversal:
             return Decision("payout", end_to_end_id=e2e)
         if entry.direction == "credit":

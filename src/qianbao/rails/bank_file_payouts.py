@@ -54,7 +54,7 @@ def end_to_end_id(reference: str) -> str:
     try:
         return "QB" + uuid.UUID(ident).hex.upper() + _BASE36[int(attempt) % 36]
     except ValueError:
-        return ("QB" + "".join(c for c in reference if c.isalnum()))[:35]
+        return ("QB" + "".join(c for c in reference if c.isascii() and c.isalnum()))[:35].upper()
 
 
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -53,9 +53,9 @@ NOTICES = {
 
 
 def _qr(text: str) -> Markup:
-    out = io.StringIO()
+    out = io.BytesIO()  # segno writes the SVG as bytes (UTF-8)
     segno.make(text, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False)
-    return Markup(scalable(out.getvalue()))  # noqa: S704 - segno's SVG, no markup from users
+    return Markup(scalable(out.getvalue().decode("utf-8")))  # noqa: S704 - segno's SVG, no markup from users
 
 
 @router.get("/wallet/bank-transfer", response_class=HTMLResponse)
