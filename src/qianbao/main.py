@@ -35,6 +35,7 @@ from qianbao.merchants.api_webhooks import router as merchant_webhooks_api
 from qianbao.merchants.categories import category_name
 from qianbao.ops.database import embedded_server
 from qianbao.ops.migrate import MigrationFailed, heads
+from qianbao.rails import factory as rails
 from qianbao.risk.api import router as risk_api
 from qianbao.settings import Settings, get_settings
 from qianbao.support.channels.api import public as verify_api
@@ -55,6 +56,8 @@ from qianbao.wallet.api_ops import router as wallet_ops_api
 from qianbao.wallet.api_payments import callbacks as payment_callbacks
 from qianbao.wallet.api_payments import router as payments_api
 from qianbao.wallet.api_statements import router as statements_api
+from qianbao.wallet.api_topup_methods import callbacks as wallet_callbacks
+from qianbao.wallet.api_topup_methods import router as topup_methods_api
 from qianbao.web.admission import AdmissionMiddleware, Gate
 from qianbao.web.errors import (
     UnhandledErrorMiddleware,
@@ -108,6 +111,7 @@ from qianbao.web.routes import (
     signup_pages,
     support_home_pages,
     ticket_pages,
+    topup_pages,
     verify_pages,
     wallet_pages,
 )
@@ -265,6 +269,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.acquirers = rails.acquirers(settings)  # a missing key stops the start here
     secret = settings.secret_keys_bytes()  # newest first: signs with the first, accepts all
 
     install_error_handlers(app)
@@ -281,6 +286,8 @@ def create_app(
     app.include_router(disputes_api)
     app.include_router(merchant_disputes_api)
     app.include_router(payments_api)
+    app.include_router(topup_methods_api)
+    app.include_router(wallet_callbacks)  # Alipay, WeChat Pay: before the card's {provider}
     app.include_router(payment_callbacks)
     app.include_router(wallet_ops_api)
     app.include_router(merchant_api)
@@ -306,6 +313,7 @@ def create_app(
     app.include_router(dispute_pages.router)
     app.include_router(card_pages.router)
     app.include_router(payment_pages.router)
+    app.include_router(topup_pages.router)
     app.include_router(ops_pages.router)
     app.include_router(bank_pages.router)
     app.include_router(bank_payout_pages.router)

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
+from qianbao.settings_acquirers import AlipaySettings, WechatPaySettings
+
 
 class FeeRule(BaseModel):
     """A fee: ``fixed`` + ``percent`` of the amount, then kept between ``minimum`` and
@@ -52,6 +54,16 @@ class PaymentsSettings(BaseModel):
         default=None, description="The signing secret (whsec_…) of the webhook endpoint."
     )
     stripe_base_url: str = "https://api.stripe.com"
+    alipay: AlipaySettings = Field(
+        default_factory=AlipaySettings,
+        description="Top-ups by Alipay mobile-web pay, offered next to the card acquirer when "
+        "enabled (docs/payments.md).",
+    )
+    wechatpay: WechatPaySettings = Field(
+        default_factory=WechatPaySettings,
+        description="Top-ups by WeChat Pay H5, offered next to the card acquirer when enabled "
+        "(docs/payments.md).",
+    )
     sandbox_secret: SecretStr | None = Field(
         default=None,
         description="Key the sandbox signs its callbacks with. Development keeps one under var/.",

@@ -191,10 +191,9 @@ def test_the_authorization_header_verifies_with_the_merchant_key():
 
     later = datetime(2027, 3, 1, 4, 0, 7, tzinfo=UTC)
     session = SimpleNamespace(info={"clock": FrozenClock(later)})
-    on_ip = SimpleNamespace(**dataclasses.asdict(REQUEST), client_ip="198.51.100.23")
-    on_ip.absolute = REQUEST.absolute
+    on_ip = dataclasses.replace(REQUEST, client_ip="198.51.100.23")
     acq = _acquirer(handler, clock=None, nonce=None)
-    asyncio.run(acq.create_payment(session, on_ip))  # type: ignore[arg-type]
+    asyncio.run(acq.create_payment(session, on_ip))
     (request,) = seen
     scheme, _, params = request.headers["authorization"].partition(" ")
     assert scheme == "WECHATPAY2-SHA256-RSA2048"

@@ -30,9 +30,19 @@ class CardPaymentRequest:
     return_path: str  # where the hosted step sends the browser back
     notify_path: str  # where the provider posts the signed callback
     site: str  # our public URL if configured, else the origin the user's request came in on
+    # The user's address as the app sees it (behind the configured proxy handling): WeChat Pay
+    # H5 compares it with the browser that opens its page (scene_info.payer_client_ip).
+    client_ip: str | None = None
+    # Where an outside provider posts its notifications, when not ``site`` (a method's
+    # ``notify_base_url``).
+    notify_site: str | None = None
 
     def absolute(self, path: str) -> str:
         return f"{self.site.rstrip('/')}{path}"
+
+    def notify_url(self) -> str:
+        """The absolute address of ``notify_path`` for a provider outside this deployment."""
+        return f"{(self.notify_site or self.site).rstrip('/')}{self.notify_path}"
 
 
 @dataclass(frozen=True)

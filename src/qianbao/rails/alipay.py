@@ -198,7 +198,7 @@ class AlipayAcquirer:
             "sign_type": "RSA2",
             "timestamp": now.astimezone(BEIJING).strftime(TIME_FORMAT),
             "version": "1.0",
-            "notify_url": request.absolute(request.notify_path),
+            "notify_url": request.notify_url(),
             "return_url": back,
             "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
         }

@@ -260,10 +260,10 @@ class WechatPayAcquirer:
             "mchid": self._mchid,
             "description": request.description[:127],
             "out_trade_no": trade_no,
-            "notify_url": request.absolute(request.notify_path),
+            "notify_url": request.notify_url(),
             "amount": {"total": request.amount, "currency": "CNY"},
             "scene_info": {
-                "payer_client_ip": getattr(request, "client_ip", None) or self._fallback_ip,
+                "payer_client_ip": request.client_ip or self._fallback_ip,
                 "h5_info": {"type": "Wap"},
             },
         }

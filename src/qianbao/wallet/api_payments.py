@@ -6,7 +6,7 @@ first result, another body under the same key is refused (``idempotency.key_reus
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from qianbao.identity.deps import Caller, client_ip, identity_ctx, require_ready_caller
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.errors import NotFound
-from qianbao.kernel.http import TxRoute, db_session_dep, locale_of, settings_of, site_of
+from qianbao.kernel.http import TxRoute, db_session_dep, locale_of, site_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.translations import gettext
 from qianbao.rails import factory as rails
@@ -22,7 +22,7 @@ from qianbao.rails.sandbox import local_path
 from qianbao.wallet import topup, withdraw
 from qianbao.wallet.api import CurrencyIn, LimitOut, MoneyOut, money
 from qianbao.wallet.banks import mask
-from qianbao.wallet.errors import IdempotencyKeyMissing
+from qianbao.wallet.errors import IdempotencyKeyMissing, TopupMethodUnavailable
 from qianbao.wallet.models import Topup, Withdrawal, WithdrawalEvent
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["top-ups and withdrawals"], route_class=TxRoute)
@@ -33,7 +33,12 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 class TopupIn(BaseModel):
-    card_id: str = Field(max_length=64, description="One of my bound cards")
+    method: Literal["card", "alipay", "wechatpay"] = Field(
+        default="card", description="One of GET /topup-methods"
+    )
+    card_id: str | None = Field(
+        default=None, max_length=64, description="One of my bound cards (method card)"
+    )
     amount: str = Field(max_length=32, examples=["100.00"])
     currency: CurrencyIn
     pin: str = Field(max_length=12)
@@ -41,11 +46,14 @@ class TopupIn(BaseModel):
 
 class TopupOut(BaseModel):
     id: str
+    method: str = Field(description="card, alipay or wechatpay")
     status: str = Field(description="pending, succeeded or failed")
     failure: str | None = Field(
         description="declined, insufficient_funds, cancelled, expired or account_frozen"
     )
-    amount: MoneyOut
+    amount: MoneyOut = Field(description="What arrives in the wallet")
+    fee: MoneyOut = Field(description="The method's fee, paid on top of the amount")
+    total: MoneyOut = Field(description="Amount + fee: what the provider collects")
     transaction_id: str
     confirmation_url: str | None = Field(
         description="Open this page (the provider's hosted step) to confirm the payment. The "
@@ -70,9 +78,12 @@ def confirmation_url(t: Topup, site: str) -> str | None:
 def topup_out(t: Topup, site: str, replayed: bool = False) -> TopupOut:
     return TopupOut(
         id=str(t.id),
+        method=t.method,
         status=t.status,
         failure=t.failure,
         amount=money(t.amount, t.currency),
+        fee=money(t.fee, t.currency),
+        total=money(t.amount + t.fee, t.currency),
         transaction_id=str(t.transaction_id),
         confirmation_url=confirmation_url(t, site),
         created_at=t.created_at,
@@ -85,7 +96,8 @@ def topup_out(t: Topup, site: str, replayed: bool = False) -> TopupOut:
     "/topups",
     response_model=TopupOut,
     status_code=201,
-    summary="Top up from a bound card (PIN); then confirm at confirmation_url",
+    summary="Top up from a bound card, or by Alipay or WeChat Pay where offered (PIN); then "
+    "pay at confirmation_url",
 )
 async def create_topup(
     body: TopupIn, request: Request, s: DbSession, caller: Me, idempotency_key: IdemKey = None
@@ -94,16 +106,21 @@ async def create_topup(
         raise IdempotencyKeyMissing()
     amount = Money.parse(body.amount, body.currency, allow_zero=False)
     site = site_of(request)
+    acquirer = rails.acquirers_of(request).for_method(body.method)
+    if acquirer is None:
+        raise TopupMethodUnavailable()
     done, replayed = await topup.start(
         s,
         identity_ctx(request),
-        rails.acquirer(settings_of(request)),
+        acquirer,
         caller.user,
         card_id=body.card_id,
         amount=amount,
         pin=body.pin,
         key=idempotency_key,
         site=site,
+        method=body.method,
+        client_ip=client_ip(request),
     )
     return topup_out(done, site, replayed)
 
@@ -120,8 +137,8 @@ async def get_topup(topup_id: str, request: Request, s: DbSession, caller: Me) -
     "Stripe-Signature)",
 )
 async def provider_notify(provider: str, request: Request, s: DbSession) -> Response:
-    acquirer = rails.acquirer(settings_of(request))
-    if provider != acquirer.name:
+    acquirer = rails.acquirers_of(request).for_method("card")
+    if acquirer is None or provider != acquirer.name:
         raise NotFound()
     event = acquirer.parse_callback(request.headers, await request.body(), clock_of(s).now())
     if event is not None:

@@ -70,6 +70,21 @@ class TopupNotFound(WalletError):
     message = N_("We could not find this top-up.")
 
 
+class TopupMethodUnavailable(WalletError):
+    code = "wallet.topup_method_unavailable"
+    message = N_("This way of topping up is not offered here. Choose another one.")
+
+
+class TopupAmountOutOfRange(WalletError):
+    code = "wallet.topup_amount_out_of_range"
+    message = N_("A top-up by {method} must be from {minimum} to {maximum}.")
+
+
+class TopupCardRequired(WalletError):
+    code = "wallet.topup_card_required"
+    message = N_("Choose the card to top up from.")
+
+
 class WithdrawalNotFound(WalletError):
     code = "wallet.withdrawal_not_found"
     kind = ErrorKind.NOT_FOUND

@@ -127,17 +127,19 @@ class BankCard(Base):
 
 
 class Topup(Base):
-    """A top-up from a bound card through the card acquirer (B2). The wallet is credited only
-    when the provider's verified callback says the payment succeeded, exactly once."""
+    """A top-up from a bound card through the card acquirer (B2), or by Alipay or WeChat Pay
+    (B4: no card; ``fee`` is paid on top of the amount, the provider collects both). The wallet
+    is credited only when the provider's verified callback says the payment succeeded, once."""
 
     __tablename__ = "wallet_topups"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    card_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    card_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     transaction_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     currency: Mapped[str] = mapped_column(String(8))
     amount: Mapped[int] = mapped_column(BigInteger)
+    fee: Mapped[int] = mapped_column(BigInteger, server_default="0")
     status: Mapped[str] = mapped_column(String(16), server_default="pending")
     failure: Mapped[str | None] = mapped_column(String(24))
     provider: Mapped[str] = mapped_column(String(16))
@@ -152,9 +154,15 @@ class Topup(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("fee >= 0", name="fee_not_negative"),
         Index("uq_wallet_topups_user_key", "user_id", "idempotency_key", unique=True),
         Index("uq_wallet_topups_provider_ref", "provider", "provider_ref", unique=True),
     )
+
+    @property
+    def method(self) -> str:
+        """card (sandbox, stripe), alipay or wechatpay."""
+        return self.provider if self.provider in ("alipay", "wechatpay") else "card"
 
 
 WITHDRAWAL_STATUSES = (

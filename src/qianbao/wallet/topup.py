@@ -1,4 +1,5 @@
-"""Top-up from a bound card (B2) through the card acquirer (qianbao.rails).
+"""Top-up from a bound card (B2) through the card acquirer (qianbao.rails), or by Alipay or
+WeChat Pay (B4, ``wallet.topup_methods``: no card, each method's own range and fee, paid on top).
 
 1. ``start``: the user picks a card and an amount and confirms with the PIN; limits are checked
    (pending top-ups count); a pending wallet row and a top-up are written, and the acquirer
@@ -29,15 +30,14 @@ from qianbao.kernel.logging import get_logger
 from qianbao.kernel.money import Money
 from qianbao.kernel.outbox import emit
 from qianbao.ledger import Ledger
-from qianbao.ledger import transfer as ledger_transfer
 from qianbao.ledger.accounts import system_account_id
 from qianbao.ledger.commands import check_key
 from qianbao.ledger.errors import AccountClosed, AccountFrozen
 from qianbao.rails import CallbackRejected, CardAcquirer, CardPaymentEvent, CardPaymentRequest
-from qianbao.wallet import cards, limits
+from qianbao.wallet import cards, limits, topup_methods
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.banks import mask
-from qianbao.wallet.errors import TopupNotFound
+from qianbao.wallet.errors import TopupCardRequired, TopupNotFound
 from qianbao.wallet.models import Topup, WalletTransaction
 from qianbao.wallet.transfer import new_reference
 
@@ -46,8 +46,9 @@ log = get_logger(__name__)
 NOTIFY_TOPIC = "wallet.transaction_updated"
 
 
-def _fingerprint(card_id: str, amount: Money) -> str:
-    return hashlib.sha256(f"{card_id}|{amount.minor}|{amount.currency}".encode()).hexdigest()
+def _fingerprint(method: str, card_id: str | None, amount: Money) -> str:
+    head = str(card_id) if method == "card" else method  # a card's as before B4
+    return hashlib.sha256(f"{head}|{amount.minor}|{amount.currency}".encode()).hexdigest()
 
 
 async def _replay(session: Any, user_id: uuid.UUID, key: str, fingerprint: str) -> Topup | None:
@@ -68,21 +69,29 @@ async def start(
     acquirer: CardAcquirer,
     user: User,
     *,
-    card_id: str,
+    card_id: str | None,
     amount: Money,
     pin: str,
     key: str,
     site: str | None = None,
+    method: str = "card",
+    client_ip: str | None = None,
 ) -> tuple[Topup, bool]:
     """Create the top-up and register it with the acquirer; returns (top-up, replayed).
+    ``acquirer``: the one of ``method`` (``rails.factory.Acquirers.for_method``).
     ``site``: the absolute base of this deployment for the request at hand
     (``settings.http.site_url(request origin)``), for providers that need absolute URLs;
-    without a request (the demo data), ``settings.http.base_url``."""
+    without a request (the demo data), ``settings.http.base_url``. ``client_ip``: the user's
+    address (WeChat Pay H5 wants it)."""
     check_key(key)
-    fingerprint = _fingerprint(str(card_id), amount)
+    fingerprint = _fingerprint(method, card_id, amount)
     replay = await _replay(session, user.id, key, fingerprint)  # answered at once, no lock
     if replay is not None:
         return replay, True
+    offer = topup_methods.offer(ctx.settings, method)
+    if method == "card" and not card_id:
+        raise TopupCardRequired()
+    offer.check(amount)
     # The PIN before any lock: a wrong try is counted on the side pool, and nobody waits for
     # this user's lock while its holder waits for a connection (issue 13, defect 1).
     await identity_pin.verify_pin(session, ctx, user.id, pin)
@@ -90,13 +99,18 @@ async def start(
     replay = await _replay(session, user.id, key, fingerprint)  # a twin that got the lock first
     if replay is not None:
         return replay, True
-    card = await cards.get_card(session, user.id, card_id)
+    card = await cards.get_card(session, user.id, card_id) if card_id and method == "card" else None
     await limits.enforce(session, user, "topup", amount)
     account = await wallet_account(session, user.id, amount.currency)
     if account.status in ("frozen", "closed"):  # the card would be charged for nothing
         raise AccountFrozen() if account.status == "frozen" else AccountClosed()
     now = clock_of(session).now()
     topup_id = uuid.uuid4()
+    fee = offer.fee_for(amount.minor)
+    if card is not None:
+        details = {"card": mask(card.last4), "bank": card.bank_name}
+    else:
+        details = {"method": method}
     row = WalletTransaction(
         user_id=user.id,
         account_id=account.id,
@@ -106,7 +120,7 @@ async def start(
         currency=amount.currency,
         amount=amount.minor,
         reference=new_reference(now),
-        details={"card": mask(card.last4), "bank": card.bank_name, "topup_id": str(topup_id)},
+        details={**details, "topup_id": str(topup_id)},
         created_at=now,
     )
     session.add(row)
@@ -114,10 +128,11 @@ async def start(
     topup = Topup(
         id=topup_id,
         user_id=user.id,
-        card_id=card.id,
+        card_id=card.id if card is not None else None,
         transaction_id=row.id,
         currency=amount.currency,
         amount=amount.minor,
+        fee=fee,
         provider=acquirer.name,
         idempotency_key=key,
         fingerprint=fingerprint,
@@ -129,14 +144,16 @@ async def start(
         session,
         CardPaymentRequest(
             reference=str(topup.id),
-            amount=amount.minor,
+            amount=amount.minor + fee,  # what the provider collects
             currency=amount.currency,
-            card_number=cards.reveal(ctx.settings, card),
-            holder_name=card.holder_name,
+            card_number=cards.reveal(ctx.settings, card) if card is not None else "",
+            holder_name=card.holder_name if card is not None else "",
             description=f"Qianbao top-up {row.reference}",
             return_path=f"/wallet/topup/{topup.id}",
             notify_path=f"/api/v1/payments/{acquirer.name}/notify",
             site=site or ctx.settings.http.base_url,
+            client_ip=client_ip,
+            notify_site=topup_methods.notify_site(ctx.settings, method),
         ),
     )
     topup.provider_ref = created.provider_ref
@@ -170,7 +187,7 @@ async def settle(session: Any, provider: str, event: CardPaymentEvent) -> Topup:
     if (
         topup is None
         or event.reference != str(topup.id)
-        or event.amount != topup.amount
+        or event.amount != topup.amount + topup.fee
         or event.currency != topup.currency
     ):
         log.warning("topup.callback_mismatch", provider_ref=event.provider_ref)
@@ -182,28 +199,21 @@ async def settle(session: Any, provider: str, event: CardPaymentEvent) -> Topup:
     now = clock_of(session).now()
     if event.status == "succeeded":
         ledger = await Ledger.of_session(session)
-        source = await system_account_id(ledger.conn, "bank_clearing", topup.currency, "card")
         account = await wallet_account(session, topup.user_id, topup.currency)
         target = account.id
-
-        def credit(to: int, entry_type: str) -> Any:
-            return ledger_transfer(
-                f"topup:{topup.id}",
-                debit_account_id=source,
-                credit_account_id=to,
-                amount=topup.amount,
-                currency=topup.currency,
-                entry_type=entry_type,
-                metadata={"topup": str(topup.id), "user": str(topup.user_id)},
-            )
-
         try:
-            entry = await ledger.post(credit(target, "topup"))
+            entry = await ledger.post(
+                await topup_methods.credit_entry(ledger.conn, topup, target, "topup")
+            )
         except (AccountFrozen, AccountClosed):
-            # The card was charged but the wallet cannot take money: park it in suspense for
-            # the operator to refund (docs/operator.md), and tell the user it failed.
+            # The card was charged but the wallet cannot take money: park it (and the fee) in
+            # suspense for the operator to refund (docs/operator.md), and tell the user it failed.
             target = await system_account_id(ledger.conn, "suspense", topup.currency)
-            entry = await ledger.post(credit(target, "topup_suspense"))
+            entry = await ledger.post(
+                await topup_methods.credit_entry(
+                    ledger.conn, topup, target, "topup_suspense", with_fee=False
+                )
+            )
             topup.status, topup.failure, topup.entry_id = "failed", "account_frozen", entry.entry_id
             row.status = "failed"
             row.details = {**row.details, "failure": "account_frozen"}

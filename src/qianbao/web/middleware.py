@@ -151,6 +151,11 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_wrapper)
 
 
+# API paths an outside system posts a form to: Alipay's notifications (signed, no cookie).
+FORM_TYPE = "application/x-www-form-urlencoded"
+FORM_API_PATHS = frozenset({"/api/v1/payments/alipay/notify"})
+
+
 class RequestGuardMiddleware:
     """Request size limits, JSON-only API bodies and CSRF checks for unsafe methods.
 
@@ -217,6 +222,7 @@ class RequestGuardMiddleware:
                 payload
                 and content_type not in {"application/json", "application/merge-patch+json"}
                 and not is_multipart
+                and not (path in FORM_API_PATHS and content_type == FORM_TYPE)
             ):
                 await self._reject(scope, replay, send, "request.unsupported_media_type")
                 return

@@ -1,7 +1,6 @@
-"""Top-up and withdrawal pages (B2, B10), and the sandbox acquirer's hosted confirmation page.
+"""Withdrawal pages (B10), and the sandbox acquirer's hosted confirmation page (the top-up
+pages are in ``topup_pages``).
 
-Top-up: pick a card, an amount, the PIN → the provider's confirmation page → back to a status
-page that refreshes itself (HTMX) until the provider's callback arrives.
 Withdrawal: pick a card and an amount → the fee, total, arrival date and limits, and an SMS code
 → the code and the PIN → the withdrawal's timeline."""
 
@@ -17,13 +16,12 @@ from starlette.responses import RedirectResponse, Response
 from qianbao.identity.deps import Caller, client_ip, identity_ctx
 from qianbao.identity.errors import CodeCooldown, CodeSendLimit
 from qianbao.kernel.errors import DomainError, NotFound
-from qianbao.kernel.http import TxRoute, db_session, settings_of, site_of
+from qianbao.kernel.http import TxRoute, db_session, settings_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.text import from_typing
 from qianbao.kernel.translations import gettext
-from qianbao.rails import factory as rails
 from qianbao.rails import sandbox
-from qianbao.wallet import cards, limits, tasks, topup, withdraw
+from qianbao.wallet import cards, limits, withdraw
 from qianbao.wallet.banks import mask
 from qianbao.wallet.fees import FeeSchedule
 from qianbao.wallet.models import Withdrawal
@@ -42,7 +40,7 @@ from qianbao.web.templating import locale_of, render
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
 
 
-async def _cards(request: Request, caller: Caller) -> list[dict[str, Any]]:
+async def card_choices(request: Request, caller: Caller) -> list[dict[str, Any]]:
     locale = locale_of(request)
     return [
         {
@@ -56,109 +54,6 @@ async def _cards(request: Request, caller: Caller) -> list[dict[str, Any]]:
     ]
 
 
-# -- top-up ------------------------------------------------------------------------------------
-async def _topup_form(
-    request: Request, caller: Caller, values: dict[str, str], exc: DomainError | None = None
-) -> Response:
-    problem = domain_problem(exc, locale_of(request)) if exc else None
-    limit, decision = await limits.allowance(db_session(request), caller.user, "topup", "CNY")
-    return render(
-        request,
-        "wallet/topup.html",
-        {
-            "cards": await _cards(request, caller),
-            "values": values,
-            "key": values.get("key") or uuid.uuid4().hex,
-            "problem": problem,
-            "limit": limit,
-            "decision": decision,
-        },
-        status_code=problem.status if problem else 200,
-    )
-
-
-@router.get("/wallet/topup", response_class=HTMLResponse)
-async def topup_form(request: Request) -> Response:
-    caller = await current_caller(request)
-    if caller is None:
-        return login_redirect(request)
-    return await _topup_form(request, caller, {"amount": "", "card_id": ""})
-
-
-@router.post("/wallet/topup", response_class=HTMLResponse)
-async def topup_start(request: Request) -> Response:
-    caller = await current_caller(request)
-    if caller is None:
-        return login_redirect(request)
-    form = await form_values(request)
-    values = {
-        "amount": from_typing(form.get("amount", ""))[:32],  # "１００" from an IME: 100
-        "card_id": form.get("card_id", "")[:64],
-        "key": form.get("key", "")[:64],
-    }
-    try:
-        ensure_ready(caller)
-        amount = Money.parse(values["amount"], "CNY", allow_zero=False)
-        started, _ = await topup.start(
-            db_session(request),
-            identity_ctx(request),
-            rails.acquirer(settings_of(request)),
-            caller.user,
-            card_id=values["card_id"],
-            amount=amount,
-            pin=form.get("pin", ""),
-            key=values["key"] or uuid.uuid4().hex,
-            site=site_of(request),
-        )
-    except DomainError as exc:
-        values["key"] = ""  # a new attempt gets a new key
-        return await _topup_form(request, caller, values, exc)
-    hosted = _hosted_step(started)
-    if started.status == "pending" and hosted:
-        # The sandbox's page is a path on this site: the browser stays on its own origin (the
-        # pages' CSP allows form redirects to 'self' only). An outside provider's is absolute.
-        return RedirectResponse(hosted, status_code=303)
-    return redirect(f"/wallet/topup/{started.id}")
-
-
-def _hosted_step(found: Any) -> str | None:
-    """Where the user confirms a top-up: the sandbox bank's page as a path on this site (older
-    rows stored an absolute URL, of whatever address was configured then), or the outside
-    provider's URL."""
-    url = found.confirmation_url
-    if not url:
-        return None
-    return sandbox.local_path(url) if found.provider == "sandbox" else str(url)
-
-
-async def _topup_status(request: Request, topup_id: str, block: str | None) -> Response:
-    caller = await current_caller(request)
-    if caller is None:
-        return login_redirect(request)
-    found = await topup.get(db_session(request), caller.user.id, topup_id)
-    reason = tasks.TOPUP_FAILURES.get(found.failure or "", "")
-    return render(
-        request,
-        "wallet/topup_status.html",
-        {
-            "topup": found,
-            "hosted": _hosted_step(found),
-            "reason": gettext(locale_of(request), reason) if reason else "",
-        },
-        block=block,
-    )
-
-
-@router.get("/wallet/topup/{topup_id}", response_class=HTMLResponse)
-async def topup_status(request: Request, topup_id: str) -> Response:
-    return await _topup_status(request, topup_id, None)
-
-
-@router.get("/wallet/topup/{topup_id}/status", response_class=HTMLResponse)
-async def topup_status_fragment(request: Request, topup_id: str) -> Response:
-    return await _topup_status(request, topup_id, "status")
-
-
 # -- withdrawal --------------------------------------------------------------------------------
 async def _withdraw_form(
     request: Request, caller: Caller, values: dict[str, str], exc: DomainError | None = None
@@ -170,7 +65,7 @@ async def _withdraw_form(
         request,
         "wallet/withdraw.html",
         {
-            "cards": await _cards(request, caller),
+            "cards": await card_choices(request, caller),
             "values": values,
             "problem": problem,
             "limit": limit,
