@@ -510,6 +510,7 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
         "payee": "李* 139****0001",  # otp.pay_step_up, risk.*
         "held": "¥200.00",  # disputes.*
         "refunded": "¥300.00",
+        "currency": "CNY",  # bank.safeguarding_alert
     }
     for name, template in TEMPLATES.items():
         for msgid in (template.sms, template.subject, template.body):

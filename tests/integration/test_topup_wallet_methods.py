@@ -353,7 +353,6 @@ async def test_the_top_up_page_lists_the_methods_with_their_limits_and_fees(
     )
 
 
-@pytest.mark.xfail(reason="until the msgids of /tmp/zh-acquirers.json are in the zh_CN catalog")
 async def test_the_top_up_page_names_the_methods_in_chinese(
     fresh_client: httpx.AsyncClient, wired: FastAPI
 ):
