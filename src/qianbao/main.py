@@ -20,6 +20,7 @@ from qianbao.banking.api import router as bank_api
 from qianbao.banking.api_payouts import router as bank_payouts_api
 from qianbao.disputes.api import router as disputes_api
 from qianbao.disputes.api_merchant import router as merchant_disputes_api
+from qianbao.finance.api import router as finance_api
 from qianbao.identity.api import auth as auth_api
 from qianbao.identity.api_me import me as me_api
 from qianbao.identity.api_staff import staff as staff_api
@@ -94,6 +95,7 @@ from qianbao.web.routes import (
     demo_shop,
     design_pages,
     dispute_pages,
+    finance_pages,
     health,
     held_pages,
     help_pages,
@@ -296,6 +298,7 @@ def create_app(
     app.include_router(risk_api)
     app.include_router(bank_api)
     app.include_router(bank_payouts_api)
+    app.include_router(finance_api)
     app.include_router(help_api)
     app.include_router(chat_api)
     app.include_router(chat_history_api)
@@ -317,6 +320,7 @@ def create_app(
     app.include_router(ops_pages.router)
     app.include_router(bank_pages.router)
     app.include_router(bank_payout_pages.router)
+    app.include_router(finance_pages.router)
     app.include_router(ops_merchant_money.router)
     app.include_router(inbox_pages.router)
     app.include_router(help_pages.router)

@@ -4,11 +4,13 @@
 def import_all_models() -> None:
     import qianbao.banking.models
     import qianbao.disputes.models
+    import qianbao.finance.models
     import qianbao.identity.models
     import qianbao.kernel.outbox
     import qianbao.ledger.models
     import qianbao.merchants.models
     import qianbao.merchants.models_payments
+    import qianbao.moneyconf.models
     import qianbao.notifications.inbox
     import qianbao.rails.models
     import qianbao.risk.models

@@ -87,3 +87,29 @@ async def by_statement_account(session: Any, account: str) -> ReceivingAccount |
     return await session.scalar(
         select(ReceivingAccount).where(ReceivingAccount.statement_id == compact(account))
     )
+
+
+async def by_code(session: Any, code: str) -> ReceivingAccount | None:
+    return await session.scalar(select(ReceivingAccount).where(ReceivingAccount.code == code))
+
+
+async def update(
+    session: Any,
+    code: str,
+    *,
+    holder_name: str,
+    bank_name: str,
+    branch: str | None,
+    active: bool,
+) -> ReceivingAccount:
+    """Rename or (de)activate an account (the finance console, after a second operator
+    approved). Its number, currency and ledger mirror never change: a new number is a new
+    account. An inactive account is no longer shown to users; its statements still import."""
+    row = await session.scalar(
+        select(ReceivingAccount).where(ReceivingAccount.code == code).with_for_update()
+    )
+    if row is None:
+        raise LookupError(code)
+    row.holder_name, row.bank_name, row.branch, row.active = holder_name, bank_name, branch, active
+    await session.flush()
+    return row

@@ -30,6 +30,7 @@ from qianbao.merchants.errors import PaymentNotFound
 from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_payments import Payment, Refund, Settlement
 from qianbao.merchants.onboarding import reveal_settlement_number
+from qianbao.moneyconf import values as moneyconf
 from qianbao.rails import PayoutInstruction, PayoutProvider
 from qianbao.wallet.business_days import is_business_day
 
@@ -44,11 +45,13 @@ class Calendar:
     delay: int
 
     @classmethod
-    def of(cls, settings: Any) -> Calendar:
+    def of(cls, settings: Any, days: Any = None) -> Calendar:
+        """``days``: the business calendar in force (``moneyconf.values.calendar``); without
+        it, the settings' lists."""
         p = settings.payments
         return cls(
-            frozenset(p.holidays),
-            frozenset(p.workdays),
+            frozenset(days.holidays if days is not None else p.holidays),
+            frozenset(days.workdays if days is not None else p.workdays),
             settings.merchants.settlement_delay_business_days,
         )
 
@@ -86,7 +89,7 @@ def _cutoff(day: date) -> datetime:
 async def run(session: Any, settings: Any, provider: PayoutProvider) -> int:
     """Settle every merchant due today; returns how many payouts were instructed."""
     now = clock_of(session).now()
-    cal = Calendar.of(settings)
+    cal = Calendar.of(settings, await moneyconf.calendar(session, settings))
     today = now.astimezone(LOCAL_TZ).date()
     last = cal.last_day_due(today)
     if last is None:

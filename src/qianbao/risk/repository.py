@@ -60,3 +60,11 @@ async def set_limit(session: Any, limit: Limit) -> None:
     )
     row.monthly_max, row.monthly_count = limit.monthly_max, limit.monthly_count
     await session.flush()
+
+
+async def find_limit(session: Any, *, tier: int, channel: str, currency: str) -> Limit | None:
+    """The row itself, or ``None`` when the table has none (``get_limit`` then allows nothing)."""
+    row = await session.get(LimitRow, (tier, channel, currency))
+    if row is None:
+        return None
+    return await get_limit(session, tier=tier, channel=channel, currency=currency)

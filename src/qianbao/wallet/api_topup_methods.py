@@ -80,9 +80,10 @@ def method_out(o: topup_methods.Offer, locale: str) -> TopupMethodOut:
     summary="The ways to top up offered here, each with its range and fee",
     dependencies=[Depends(require_ready_caller)],
 )
-async def list_methods(request: Request) -> list[TopupMethodOut]:
+async def list_methods(request: Request, s: DbSession) -> list[TopupMethodOut]:
     locale = locale_of(request)
-    return [method_out(o, locale) for o in topup_methods.offers(settings_of(request))]
+    offered = await topup_methods.offers_in_force(s, settings_of(request))
+    return [method_out(o, locale) for o in offered]
 
 
 def _acquirer(request: Request, method: str) -> Any:

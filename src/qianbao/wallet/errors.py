@@ -75,6 +75,12 @@ class TopupMethodUnavailable(WalletError):
     message = N_("This way of topping up is not offered here. Choose another one.")
 
 
+class CurrencyClosed(WalletError):
+    code = "wallet.currency_closed"
+    kind = ErrorKind.CONFLICT
+    message = N_("Top-ups in {currency} are not taken at the moment.")
+
+
 class TopupAmountOutOfRange(WalletError):
     code = "wallet.topup_amount_out_of_range"
     message = N_("A top-up by {method} must be from {minimum} to {maximum}.")

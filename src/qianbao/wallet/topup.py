@@ -88,7 +88,7 @@ async def start(
     replay = await _replay(session, user.id, key, fingerprint)  # answered at once, no lock
     if replay is not None:
         return replay, True
-    offer = topup_methods.offer(ctx.settings, method)
+    offer = await topup_methods.offer(session, ctx.settings, method)
     if method == "card" and not card_id:
         raise TopupCardRequired()
     offer.check(amount)

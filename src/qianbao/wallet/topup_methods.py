@@ -15,7 +15,8 @@ from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
 from qianbao.ledger import PostEntry, transfer
 from qianbao.ledger.accounts import system_account_id
-from qianbao.wallet.errors import TopupAmountOutOfRange, TopupMethodUnavailable
+from qianbao.moneyconf import values as moneyconf
+from qianbao.wallet.errors import CurrencyClosed, TopupAmountOutOfRange, TopupMethodUnavailable
 from qianbao.wallet.fees import FeeSchedule
 
 CURRENCY = "CNY"
@@ -64,7 +65,7 @@ class Offer:
             )
 
 
-def _offer(method: str, rule: Any) -> Offer:
+def _offer(method: str, rule: Any, fee: FeeSchedule | None = None) -> Offer:
     def minor(value: str) -> int:
         return Money.parse(value, CURRENCY).minor
 
@@ -72,7 +73,7 @@ def _offer(method: str, rule: Any) -> Offer:
         method=method,
         minimum=minor(rule.min_amount),
         maximum=minor(rule.max_amount),
-        fee=FeeSchedule.from_rule(rule.fee, CURRENCY),
+        fee=fee if fee is not None else FeeSchedule.from_rule(rule.fee, CURRENCY),
     )
 
 
@@ -82,18 +83,36 @@ def enabled(settings: Any) -> list[str]:
     return ["card"] + [m for m in ("alipay", "wechatpay") if getattr(p, m).enabled]
 
 
-def offers(settings: Any) -> list[Offer]:
+def offers(settings: Any, fees: dict[str, FeeSchedule] | None = None) -> list[Offer]:
+    """The methods with their settings' fees, or ``fees`` (method → the fee in force)."""
     found = []
     for method in enabled(settings):
         if method == "card":
             found.append(Offer(method="card", minimum=None, maximum=None, fee=None))
         else:
-            found.append(_offer(method, getattr(settings.payments, method)))
+            rule = getattr(settings.payments, method)
+            found.append(_offer(method, rule, (fees or {}).get(method)))
     return found
 
 
-def offer(settings: Any, method: str) -> Offer:
-    for o in offers(settings):
+async def offers_in_force(session: Any, settings: Any) -> list[Offer]:
+    """The methods with the fees in force (the finance console's plans, else the settings');
+    none while the finance console has the currency closed to top-ups."""
+    if not (await moneyconf.currency(session, settings, CURRENCY)).enabled:
+        return []
+    plans = await moneyconf.plans(session, settings, CURRENCY)
+    fees = {
+        target.split(":", 1)[1]: plan.schedule
+        for target, plan in plans.items()
+        if target.startswith("topup:") and plan is not None
+    }
+    return offers(settings, fees)
+
+
+async def offer(session: Any, settings: Any, method: str) -> Offer:
+    if not (await moneyconf.currency(session, settings, CURRENCY)).enabled:
+        raise CurrencyClosed(currency=CURRENCY)
+    for o in await offers_in_force(session, settings):
         if o.method == method:
             return o
     raise TopupMethodUnavailable()

@@ -1,9 +1,11 @@
 """Withdrawal to a bound card or bank account (B10).
 
-Request: the fee (settings.payments.withdrawal_fees per method) and the limits are shown first
-(``quote``); the user confirms with the PIN and an SMS code; the amount and the fee are held in
-the ledger (two holds: amount → payout clearing, fee → fee revenue). Under the review threshold
-the withdrawal is approved at once, above it an operator approves or rejects it with a reason.
+Request: the fee (the finance console's plan per method, else
+settings.payments.withdrawal_fees) and the limits are shown first (``quote``); the user confirms
+with the PIN and an SMS code; the amount and the fee are held in the ledger (two holds: amount →
+payout clearing, fee → fee revenue). Under the review threshold (per currency, the finance
+console's) the withdrawal is approved at once, above it an operator approves or rejects it
+with a reason.
 Approved withdrawals go to the payout provider from a job, and a periodic job applies what it
 says (``qianbao.wallet.payouts``): settled → both holds posted; failed → both voided (nothing
 was taken, the fee is not charged); returned after settling → both entries reversed.
@@ -33,6 +35,7 @@ from qianbao.ledger import CreateHold, Ledger
 from qianbao.ledger.accounts import system_account_id
 from qianbao.ledger.commands import check_key
 from qianbao.ledger.errors import InsufficientFunds
+from qianbao.moneyconf import values as moneyconf
 from qianbao.risk import restrictions
 from qianbao.risk.limits import Decision, Limit
 from qianbao.wallet import cards, limits, risk_checks
@@ -64,26 +67,42 @@ class Quote:
     decision: Decision
 
 
-def fee_schedule(ctx: IdentityContext, method: str, currency: str) -> FeeSchedule:
-    rule = ctx.settings.payments.withdrawal_fees.get(method)
-    if rule is None:
+async def fee_schedule(
+    session: Any, ctx: IdentityContext, method: str, currency: str
+) -> FeeSchedule:
+    """The fee in force: the finance console's approved plan, else the settings' rule."""
+    found = await moneyconf.plan(session, ctx.settings, f"withdrawal:{method}", currency)
+    if found is None:
         raise WithdrawalMethodUnavailable()
-    return FeeSchedule.from_rule(rule, currency)
+    return found.schedule
 
 
-def expected_on(ctx: IdentityContext, method: str, at: datetime) -> date:
+async def fee_schedules(session: Any, settings: Any, currency: str) -> dict[str, FeeSchedule]:
+    """Every withdrawal method's fee in force (for the pages that list them)."""
+    found = await moneyconf.plans(session, settings, currency)
+    return {
+        target.split(":", 1)[1]: plan.schedule
+        for target, plan in found.items()
+        if target.startswith("withdrawal:") and plan is not None
+    }
+
+
+async def expected_on(session: Any, ctx: IdentityContext, method: str, at: datetime) -> date:
+    """The arrival date on the business calendar in force (the finance console's holidays and
+    worked weekend days, else the settings')."""
     p = ctx.settings.payments
+    calendar = await moneyconf.calendar(session, ctx.settings)
     return arrival_date(
         at,
         p.withdrawal_business_days.get(method, 1),
-        holidays=p.holidays,
-        workdays=p.workdays,
+        holidays=calendar.holidays,
+        workdays=calendar.workdays,
         cutoff_hour=p.cutoff_hour,
     )
 
 
-def review_threshold(ctx: IdentityContext, currency: str) -> int:
-    return Money.parse(ctx.settings.payments.withdrawal_review_above, currency).minor
+async def review_threshold(session: Any, ctx: IdentityContext, currency: str) -> int:
+    return (await moneyconf.currency(session, ctx.settings, currency)).review_above
 
 
 async def check_cooling_off(session: Any, ctx: IdentityContext, user: User, card: BankCard) -> None:
@@ -108,7 +127,7 @@ async def quote(
     when the balance cannot cover the amount and the fee, or the account is restricted (the
     pages' first step, before an SMS code is sent)."""
     card = await cards.get_card(session, user.id, card_id)
-    fee = fee_schedule(ctx, card.kind, amount.currency).fee_for(amount.minor)
+    fee = (await fee_schedule(session, ctx, card.kind, amount.currency)).fee_for(amount.minor)
     if require_funds:
         if await restrictions.active(session, user.id) is not None:
             raise restrictions.AccountRestricted()
@@ -121,8 +140,8 @@ async def quote(
         amount=amount,
         fee=fee,
         total=amount.minor + fee,
-        expected_on=expected_on(ctx, card.kind, clock_of(session).now()),
-        needs_review=amount.minor > review_threshold(ctx, amount.currency),
+        expected_on=await expected_on(session, ctx, card.kind, clock_of(session).now()),
+        needs_review=amount.minor > await review_threshold(session, ctx, amount.currency),
         limit=limit,
         decision=decision,
     )
@@ -199,7 +218,7 @@ async def request(
         return replay, True
     card = await cards.get_card(session, user.id, card_id)
     await check_cooling_off(session, ctx, user, card)
-    fee = fee_schedule(ctx, card.kind, amount.currency).fee_for(amount.minor)
+    fee = (await fee_schedule(session, ctx, card.kind, amount.currency)).fee_for(amount.minor)
     # The PIN before any lock: a wrong try is counted on the side pool, and nobody waits for
     # this user's lock while its holder waits for a connection (issue 13, defect 1).
     pin_failures = user.pin_failures  # before this try: a right PIN resets the count
@@ -327,7 +346,7 @@ async def place(
     )
     session.add(row)
     await session.flush()
-    needs_review = review or amount.minor > review_threshold(ctx, amount.currency)
+    needs_review = review or amount.minor > await review_threshold(session, ctx, amount.currency)
     withdrawal = Withdrawal(
         id=withdrawal_id,
         user_id=user.id,
@@ -340,7 +359,7 @@ async def place(
         status="in_review" if needs_review else "approved",
         amount_hold_id=amount_hold.hold_id,
         fee_hold_id=fee_hold.hold_id if fee_hold else None,
-        expected_on=expected_on(ctx, card.kind, now),
+        expected_on=await expected_on(session, ctx, card.kind, now),
         idempotency_key=key,
         fingerprint=fingerprint,
         created_at=now,

@@ -36,7 +36,7 @@ async def approve(
     withdrawal = await steps.locked(session, withdrawal_id)
     if withdrawal.status != "in_review":
         raise WithdrawalNotReviewable()
-    counted = withdraw.expected_on(ctx, withdrawal.method, clock_of(session).now())
+    counted = await withdraw.expected_on(session, ctx, withdrawal.method, clock_of(session).now())
     withdrawal.expected_on = max(withdrawal.expected_on, counted)
     await steps.approve_now(session, withdrawal, actor=actor)
     return withdrawal

@@ -23,7 +23,6 @@ from qianbao.kernel.translations import gettext
 from qianbao.rails import sandbox
 from qianbao.wallet import cards, limits, withdraw
 from qianbao.wallet.banks import mask
-from qianbao.wallet.fees import FeeSchedule
 from qianbao.wallet.models import Withdrawal
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
@@ -60,7 +59,7 @@ async def _withdraw_form(
 ) -> Response:
     problem = domain_problem(exc, locale_of(request)) if exc else None
     limit, decision = await limits.allowance(db_session(request), caller.user, "withdrawal", "CNY")
-    fees = settings_of(request).payments.withdrawal_fees
+    fees = await withdraw.fee_schedules(db_session(request), settings_of(request), "CNY")
     return render(
         request,
         "wallet/withdraw.html",
@@ -70,7 +69,7 @@ async def _withdraw_form(
             "problem": problem,
             "limit": limit,
             "decision": decision,
-            "fees": {method: FeeSchedule.from_rule(rule, "CNY") for method, rule in fees.items()},
+            "fees": fees,
         },
         status_code=problem.status if problem else 200,
     )

@@ -96,11 +96,11 @@ def fee_text(o: topup_methods.Offer, locale: str) -> str:
     return gettext(locale, msgid, fee=" + ".join(parts), minimum=low, maximum=high)
 
 
-def method_choices(request: Request) -> list[dict[str, Any]]:
+async def method_choices(request: Request) -> list[dict[str, Any]]:
     locale = locale_of(request)
     offered = rails.acquirers_of(request).methods
     found = []
-    for o in topup_methods.offers(settings_of(request)):
+    for o in await topup_methods.offers_in_force(db_session(request), settings_of(request)):
         if o.method not in offered:
             continue
         if o.minimum is not None and o.maximum is not None:
@@ -131,7 +131,7 @@ async def _topup_form(
     limit, decision = await limits.allowance(db_session(request), caller.user, "topup", "CNY")
     cards = await card_choices(request, caller)
     # Without a bound card the card method is not a choice (the page offers to bind one).
-    methods = [m for m in method_choices(request) if cards or m["method"] != "card"]
+    methods = [m for m in await method_choices(request) if cards or m["method"] != "card"]
     chosen = values.get("method") or ""
     if chosen not in [m["method"] for m in methods]:
         chosen = methods[0]["method"] if methods else ""
