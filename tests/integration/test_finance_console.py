@@ -275,3 +275,19 @@ async def test_receiving_accounts_are_added_and_deactivated_by_four_eyes(client,
     assert shown["accounts"] == []
     [entry, *_] = await _audit(app, "finance.change_approved")
     assert "6216610000012345678" not in str(entry.details)
+
+
+async def test_every_finance_page_shows_for_operators_only(client, app):
+    sup, _ = await staff_member(app, role="supervisor")
+    agent, _ = await staff_member(app, role="support_agent")
+    await _propose(client, sup, "account:BOC-PAGE", {
+        "holder_name": "钱包", "bank_name": "中国银行", "account_number": "62166100000199887766",
+    })  # fmt: skip
+    for path in ("", "/fees", "/limits", "/currencies", "/accounts", "/calendar"):
+        r = await client.get(
+            f"/ops/finance{path}", headers={**bearer(sup), "Accept-Language": "en"}
+        )
+        assert r.status_code == 200, (path, r.text[:500])
+        assert "62166100000199887766" not in r.text
+    r = await client.get("/ops/finance", headers={**bearer(agent), "Accept-Language": "en"})
+    assert r.status_code == 403
