@@ -282,6 +282,25 @@ async def test_frozen_wallets_and_limits_send_credits_to_suspense_for_review(cli
     assert await balance(client, token) == ("12000.00", "0.00")
 
 
+async def test_lines_of_one_payer_in_one_file_count_against_each_others_limit(client, app):
+    """The lines of a file are credited in batches; two lines of one user in a batch are judged
+    one after the other, as two top-ups would be (tier 0: 20,000.00 a day)."""
+    await _setup(app)
+    _, token, _ = await ready_user(client, app)
+    _, other, _ = await ready_user(client, app)
+    op_token, _ = await staff_member(app, role="supervisor")
+    code, other_code = await reference(client, token), await reference(client, other)
+    lines = [entry(n, 4_500_00, code if n % 2 else other_code) for n in range(1, 11)]
+    r = await upload(client, op_token, as_camt(statement("S-1", 0, lines)))
+    assert r.status_code == 201, r.text
+    assert (r.json()["credited"], r.json()["suspense"]) == (8, 2), r.text
+    assert await balance(client, token) == ("18000.00", "0.00")
+    assert await balance(client, other) == ("18000.00", "0.00")
+    q = (await client.get("/api/v1/bank/suspense", headers=bearer(op_token))).json()
+    assert sorted(i["reason"] for i in q) == ["over_limit", "over_limit"]
+    assert await mirror_balance(app) == 45_000_00
+
+
 async def test_two_operators_crediting_one_item_at_once_move_its_money_once(client, app):
     await _setup(app)
     phone, token, _ = await ready_user(client, app)

@@ -46,6 +46,8 @@ def test_every_swap_of_neighbours_fails_the_check():
         lambda c: "".join(chr(ord(x) + 0xFEE0) for x in c),  # full-width
         lambda c: "充值" + "".join(chr(ord(x) + 0xFEE0) for x in c[:2]) + "\u3000" + c[2:],
         lambda c: f"{c} {c}",  # the same code twice is still one code
+        lambda c: f"{c} LI MEI",  # the payer's name after it
+        lambda c: f"{c[:6]} {c[6:]} 500.00",  # spaces inside, and an amount after it
     ],
 )
 def test_a_memo_with_the_code_written_any_usual_way_is_read(memo_of):

@@ -35,10 +35,15 @@ class BankPoster:
         self.session = session
         self.sealer = counterparty_sealer(settings)
         self.queue: list[PostEntry] = []
+        self._accounts: dict[tuple[str, str, str], int] = {}  # system accounts, read once
 
     async def _system(self, kind: str, currency: str, code: str) -> int:
-        ledger = await Ledger.of_session(self.session)
-        return await system_account_id(ledger.conn, kind, currency, code)
+        found = self._accounts.get((kind, currency, code))
+        if found is None:
+            ledger = await Ledger.of_session(self.session)
+            found = await system_account_id(ledger.conn, kind, currency, code)
+            self._accounts[(kind, currency, code)] = found
+        return found
 
     def _move(
         self,

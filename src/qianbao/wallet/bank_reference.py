@@ -35,7 +35,8 @@ from qianbao.wallet.models_bank import BankReference
 PREFIX = "QB"
 BODY = 7
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32
-_CANDIDATE = re.compile(r"(?<![0-9A-Z])Q[ \-]*B((?:[ \-]*[0-9A-Z]){5,12})(?![0-9A-Z])")
+_START = re.compile(r"(?<![0-9A-Z])Q[ \-]*B")  # a code's prefix, not inside a word
+_GROUP = re.compile(r"[ \-]*([0-9A-Z]+)")  # then groups of letters and digits
 
 
 def new_code() -> str:
@@ -71,8 +72,10 @@ def read_memo(memo: str) -> MemoReading:
     text = normal_form(memo)
     valid: list[str] = []
     seen: str | None = None
-    for match in _CANDIDATE.finditer(text):
-        code = PREFIX + re.sub(r"[ \-]", "", match.group(1))
+    for start in _START.finditer(text):
+        code = _candidate(text, start.end())
+        if code is None:
+            continue
         seen = seen or code
         if is_valid(code) and code not in valid:
             valid.append(code)
@@ -81,6 +84,22 @@ def read_memo(memo: str) -> MemoReading:
     if len(valid) > 1:
         return MemoReading("ambiguous", None, " ".join(valid))
     return MemoReading("invalid" if seen else "missing", None, seen)
+
+
+def _candidate(text: str, pos: int) -> str | None:
+    """The code that starts at ``pos`` (after ``QB``): groups of letters and digits, separated
+    by spaces or hyphens, taken until they make a code's length. A code is read only if a group
+    ends exactly there ("QB7K3M-9XA1 LI MEI": the payer's name after it is not part of it);
+    otherwise what was seen (at most 12 characters) comes back to be refused by the check."""
+    body = ""
+    while len(body) < BODY + 1:
+        group = _GROUP.match(text, pos)
+        if group is None:
+            break
+        body, pos = body + group.group(1), group.end()
+    if len(body) < 5:
+        return None  # too short to be a code someone meant
+    return PREFIX + (body if len(body) == BODY + 1 else body[:12])
 
 
 async def reference_of(session: Any, user_id: uuid.UUID) -> str:
@@ -111,3 +130,15 @@ async def reference_of(session: Any, user_id: uuid.UUID) -> str:
 
 async def owner_of(session: Any, code: str) -> uuid.UUID | None:
     return await session.scalar(select(BankReference.user_id).where(BankReference.code == code))
+
+
+async def owners_of(session: Any, codes: set[str]) -> dict[str, uuid.UUID]:
+    """``owner_of`` for many codes in one statement; unknown codes are left out."""
+    if not codes:
+        return {}
+    rows = await session.execute(
+        select(BankReference.code, BankReference.user_id).where(
+            BankReference.code.in_(sorted(codes))
+        )
+    )
+    return {str(code): user_id for code, user_id in rows}
