@@ -67,4 +67,9 @@ class LiveServer:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self.thread.join(timeout=2)
+        if self.thread.is_alive():
+            # Connections the browser keeps open (a chat's websocket, keep-alive) would hold a
+            # graceful shutdown for as long as the browser lives: the session ends here anyway.
+            self.server.force_exit = True
+            self.thread.join(timeout=15)
