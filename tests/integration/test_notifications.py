@@ -511,6 +511,7 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
         "held": "¥200.00",  # disputes.*
         "refunded": "¥300.00",
         "currency": "CNY",  # bank.safeguarding_alert
+        "method": "Alipay",  # wallet.topup_method_*
     }
     for name, template in TEMPLATES.items():
         for msgid in (template.sms, template.subject, template.body):

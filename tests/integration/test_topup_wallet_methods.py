@@ -25,7 +25,7 @@ from qianbao.rails import factory as rails
 from qianbao.settings import Settings
 from qianbao.wallet.models import Topup
 from tests.conftest import base_settings
-from tests.support.identity import bearer
+from tests.support.identity import bearer, deliver, e164, sms_messages
 from tests.support.wallet import (
     CARD_OK,
     PIN,
@@ -179,7 +179,7 @@ async def test_alipay_top_up_is_credited_once_by_a_verified_notification(
     fresh_client: httpx.AsyncClient, wired: FastAPI, clock: TestClock
 ):
     app = wired
-    _, token, _ = await ready_user(fresh_client, app)
+    phone, token, _ = await ready_user(fresh_client, app)
     clearing, revenue = (
         await system_balance(app, "bank_clearing", "alipay"),
         await system_balance(app, "fee_revenue"),
@@ -216,6 +216,19 @@ async def test_alipay_top_up_is_credited_once_by_a_verified_notification(
     assert await balance(fresh_client, token) == ("100.00", "0.00")
     assert await system_balance(app, "bank_clearing", "alipay") == clearing - 10_060
     assert await system_balance(app, "fee_revenue") == revenue + 60
+    # The user's notice names the method, not a card.
+    await deliver(app)
+    (notice,) = [m for m in sms_messages(app, e164(phone)) if "100.00" in m]
+    assert "Alipay" in notice or "支付宝" in notice, notice
+    assert "card" not in notice and "银行卡" not in notice, notice
+    # The transaction's page says how it was paid and the fee paid on top.
+    page = await fresh_client.get(
+        f"/wallet/tx/{topup['transaction_id']}",
+        headers={**bearer(token), "Accept-Language": "zh-CN"},
+    )
+    assert page.status_code == 200, page.text
+    assert '<dd id="tx-method">支付宝</dd>' in page.text
+    assert '<dd id="tx-fee">¥0.60</dd>' in page.text
 
 
 def wechat_notice(topup: dict, *, total: int, clock: TestClock) -> tuple[bytes, dict]:

@@ -184,6 +184,26 @@ _ALL = [
         ),
     ),
     Template(
+        "wallet.topup_method_succeeded",
+        sms=N_("Qianbao: {amount} paid with {method} added to your wallet. Balance: {balance}."),
+        subject=N_("Top-up of {amount} received"),
+        body=N_(
+            "{amount} paid with {method} is now in your wallet.\n\nBalance after: {balance}\n"
+            "Reference number: {reference}"
+        ),
+        translate_params=("method",),
+    ),
+    Template(
+        "wallet.topup_method_failed",
+        sms=N_("Qianbao: your top-up of {amount} with {method} failed: {reason}."),
+        subject=N_("Your top-up of {amount} failed"),
+        body=N_(
+            "Your top-up of {amount} with {method} failed: {reason}.\n\n"
+            "Nothing was added to your wallet. Reference number: {reference}"
+        ),
+        translate_params=("method", "reason"),
+    ),
+    Template(
         "wallet.bank_transfer_received",
         sms=N_("Qianbao: your bank transfer of {amount} is in your wallet. Balance: {balance}."),
         subject=N_("Bank transfer of {amount} received"),

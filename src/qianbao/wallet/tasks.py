@@ -19,6 +19,7 @@ from qianbao.notifications import request as request_notification
 from qianbao.notifications import request_many as request_notifications
 from qianbao.notifications.templates import Channel
 from qianbao.wallet.models import WalletTransaction
+from qianbao.wallet.topup_methods import LABELS as METHOD_LABELS
 from qianbao.worker import JobContext
 
 TOPIC = "wallet.transfer_completed"
@@ -124,6 +125,8 @@ TRANSACTION_TEMPLATES = (
     "wallet.topup_succeeded",
     "wallet.bank_transfer_received",
     "wallet.topup_failed",
+    "wallet.topup_method_succeeded",
+    "wallet.topup_method_failed",
     "wallet.withdrawal_settled",
     "wallet.withdrawal_failed",
     "wallet.withdrawal_rejected",
@@ -136,6 +139,16 @@ TOPUP_FAILURES = {
     "cancelled": N_("the payment was cancelled"),
     "expired": N_("the payment was not confirmed in time"),
     "account_frozen": N_("your wallet is frozen; we will refund the card"),
+}
+# A top-up paid with Alipay or WeChat Pay names the method, not a card.
+BY_METHOD = {
+    "wallet.topup_succeeded": "wallet.topup_method_succeeded",
+    "wallet.topup_failed": "wallet.topup_method_failed",
+}
+METHOD_FAILURES = {
+    "declined": N_("the payment was declined"),
+    "insufficient_funds": N_("the balance was not enough"),
+    "account_frozen": N_("your wallet is frozen; we will refund the payment"),
 }
 
 
@@ -154,7 +167,12 @@ async def notify_transaction(ctx: JobContext, payload: dict[str, Any]) -> None:
     if user is None:
         return
     details = row.details or {}
-    reason = details.get("reason") or TOPUP_FAILURES.get(details.get("failure", ""), "")
+    failure = details.get("failure", "")
+    reason = details.get("reason") or TOPUP_FAILURES.get(failure, "")
+    method = details.get("method")
+    if method in METHOD_LABELS and method != "card" and template in BY_METHOD:
+        template = BY_METHOD[template]
+        reason = details.get("reason") or METHOD_FAILURES.get(failure) or reason
     params = {
         "amount": _money(row.amount, row.currency),
         "fee": _money(row.fee, row.currency),
@@ -163,6 +181,7 @@ async def notify_transaction(ctx: JobContext, payload: dict[str, Any]) -> None:
         "reference": row.reference,
         "reason": reason,
         "who": row.counterparty_name or "",
+        "method": METHOD_LABELS.get(method or "", ""),
     }
     created = await inbox.add(
         session,

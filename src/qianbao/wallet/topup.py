@@ -110,7 +110,7 @@ async def start(
     if card is not None:
         details = {"card": mask(card.last4), "bank": card.bank_name}
     else:
-        details = {"method": method}
+        details = {"method": method, "fee": fee}  # the fee is paid on top, to the provider
     row = WalletTransaction(
         user_id=user.id,
         account_id=account.id,
