@@ -33,8 +33,8 @@ nothing), 5 % charges and interest booked by rule. It includes parsing this file
 
 Each import is given up after BUDGET_S (``QIANBAO_BENCH_BANK_BUDGET_S``, 300 s) and rolled back,
 so that ``make bench`` ends: the rate is then over the lines taken up until the deadline, and a
-``# ...: PARTIAL`` line says so. (Today's importer slows down with every line of a file, see
-docs/performance.md, "Bank statements": the 100,000-line file is not done in 300 s.)
+``# ...: PARTIAL`` line says so. (The importer used to slow down with every line of a file and
+did not finish the 100,000-line file in 300 s; see docs/performance.md, "Bank statements".)
 
 Every import is checked: the counts of credited, booked and suspense lines are those the
 generator made, and the ledger's mirror of the receiving account equals the bank's closing

@@ -16,8 +16,9 @@ import asyncio
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -25,10 +26,12 @@ from typing import TypeVar
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qianbao.identity import passwords as _passwords
 from qianbao.kernel.clock import SESSION_KEY, TestClock
 from qianbao.kernel.db import Database, asyncpg_dsn
 from qianbao.main import create_app
@@ -40,6 +43,32 @@ T = TypeVar("T")
 RUN_ID = secrets.token_hex(3)
 TEST_VAR_DIR = Path(tempfile.mkdtemp(prefix="qianbao-test-var-"))
 SUITE_LOG = TEST_VAR_DIR / "suite.log"
+
+
+# Passwords are hashed with argon2id everywhere; in tests with its cheapest parameters (1 MiB,
+# one pass: ~1 ms instead of ~50-90 ms a hash; sign-ups and sign-ins are in hundreds of tests).
+# The production parameters are checked by tests/unit/test_passwords_cost.py, and the tests
+# whose point is the cost of hashing (a burst of sign-ins must not stall anyone) run with them:
+# mark them ``owasp_hashing``.
+OWASP_HASHER = _passwords.HASHER
+_OWASP_DUMMY = _passwords._DUMMY_HASH
+CHEAP_HASHER = PasswordHasher(
+    time_cost=1, memory_cost=1024, parallelism=1, hash_len=32, salt_len=16
+)
+_CHEAP_DUMMY = CHEAP_HASHER.hash("not-a-real-password-just-for-timing")
+_passwords.HASHER, _passwords._DUMMY_HASH = CHEAP_HASHER, _CHEAP_DUMMY
+
+
+@pytest.fixture(autouse=True)
+def _password_hashing_cost(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("owasp_hashing") is None:
+        yield
+        return
+    _passwords.HASHER, _passwords._DUMMY_HASH = OWASP_HASHER, _OWASP_DUMMY
+    try:
+        yield
+    finally:
+        _passwords.HASHER, _passwords._DUMMY_HASH = CHEAP_HASHER, _CHEAP_DUMMY
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -175,18 +204,35 @@ def template_db(admin_url: str) -> Iterator[str]:
 
 
 class DatabaseFactory:
-    """Clones the migrated template into fresh databases, dropped at the end of the session."""
+    """Clones the migrated template into fresh databases, dropped at the end of the session.
+
+    Cloning takes ~0.35 s, and hundreds of tests want a database of their own: the next one is
+    cloned in a background thread while the current test runs, so a test usually finds it
+    ready."""
 
     def __init__(self, admin: str, template: str) -> None:
         self.admin = admin
         self.template = template
         self.created: list[str] = []
+        self._lock = threading.Lock()
+        self._cloner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-clone")
+        self._next: Future[str] | None = None
+
+    def _clone(self) -> str:
+        with self._lock:
+            name = f"qb_test_{RUN_ID}_{len(self.created)}_{secrets.token_hex(2)}"
+            self.created.append(name)
+        asyncio.run(_exec(self.admin, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+        return name
 
     async def create(self) -> str:
-        name = f"qb_test_{RUN_ID}_{len(self.created)}_{secrets.token_hex(2)}"
-        await _exec(self.admin, f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        self.created.append(name)
-        return _with_database(self.admin, name)
+        with self._lock:
+            ready = self._next or self._cloner.submit(self._clone)
+            self._next = self._cloner.submit(self._clone)  # for the next test
+        return _with_database(self.admin, await asyncio.wrap_future(ready))
+
+    def close(self) -> None:
+        self._cloner.shutdown(wait=True, cancel_futures=True)
 
     def drop_all(self) -> None:
         for name in self.created:
@@ -199,7 +245,11 @@ def db_factory(admin_url: str, template_db: str) -> Iterator[DatabaseFactory]:
     try:
         yield factory
     finally:
-        factory.drop_all()
+        factory.close()
+        # The embedded cluster is removed whole at the end (admin_url): dropping its hundreds
+        # of databases one by one first took ~20 s. On a server of one's own, drop them.
+        if base_settings().database.url is not None:
+            factory.drop_all()
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,8 @@ from tests.support.identity import bearer, new_phone
 from tests.support.wallet import CARD_OK, PIN, bind_card, key, ready_user
 
 BURST = 20
+# The cost of a password hash is part of what these tests put pressure on.
+pytestmark = pytest.mark.owasp_hashing
 
 
 @pytest.fixture

@@ -258,7 +258,7 @@ def test_disputes_state_machine(fresh_db_url: str, tmp_path: Path) -> None:
     STATE["url"], STATE["tmp"] = fresh_db_url, tmp_path
     run = DisputeMachine.TestCase
     run.settings = settings(
-        max_examples=30,
+        max_examples=20,
         stateful_step_count=50,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -5,12 +5,29 @@ it; the fee page then shows the new value in force."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from tests.support.pages import notice_text, script_errors, shot
+from tests.web.conftest import page_opener, pages_server
 from tests.web.test_console_pages import _sign_in_with_code, _staff
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(db_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server of this file's own: the fee approved here must not change the withdrawal fee
+    the other page tests expect on the shared one."""
+    with pages_server(db_factory, tmp_path_factory.mktemp("finance")) as live:
+        yield live
+
+
+@pytest.fixture
+def open_page(browser: Any, server: Any) -> Iterator[Any]:
+    yield from page_opener(browser, server)
 
 
 def test_a_supervisor_proposes_a_fee_and_an_admin_approves_it(open_page, server):
