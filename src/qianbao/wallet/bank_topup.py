@@ -35,7 +35,6 @@ from qianbao.ledger.errors import AccountClosed, AccountFrozen
 from qianbao.risk.limits import Limit, Usage, decide
 from qianbao.risk.repository import NOTHING_ALLOWED
 from qianbao.wallet.accounts import wallet_accounts
-from qianbao.wallet.limits import MONEY_OUT_KINDS
 from qianbao.wallet.models import WalletTransaction
 from qianbao.wallet.transfer import new_reference
 
@@ -165,13 +164,26 @@ _LOCK_MANY = text(
     " FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS u(k) ORDER BY k) AS s"
 )
 
-# The limit and the usage of the day and month of many users at once: the function ``enforce``
-# calls per user (migration 0026), once per (user, tier) in a lateral join.
+# The limit and the usage of the day and month of many users at once: what ``limits.enforce``
+# reads per user (the function ``wallet_limit_usage``, migration 0026) as one set-based
+# statement (the function called once per user in a lateral join took ~4 ms a user).
 _USAGE_MANY = text(
-    "SELECT u.user_id, w.*"
-    " FROM unnest(CAST(:user_ids AS uuid[]), CAST(:tiers AS int[])) AS u(user_id, tier)"
-    " CROSS JOIN LATERAL wallet_limit_usage(u.user_id, 'topup', 'in', :currency, :day_start,"
-    " :month_start, NULL, CAST(:out_kinds AS text[]), u.tier, 'topup') AS w"
+    """
+    SELECT u.user_id, coalesce(x.da, 0), coalesce(x.dc, 0), coalesce(x.ma, 0), coalesce(x.mc, 0),
+           l.single_max, l.daily_max, l.daily_count, l.monthly_max, l.monthly_count
+      FROM unnest(CAST(:user_ids AS uuid[]), CAST(:tiers AS int[])) AS u(user_id, tier)
+      LEFT JOIN LATERAL (
+            SELECT sum(w.amount) FILTER (WHERE w.created_at >= :day_start) AS da,
+                   count(*) FILTER (WHERE w.created_at >= :day_start) AS dc,
+                   sum(w.amount) AS ma, count(*) AS mc
+              FROM wallet_transactions w
+             WHERE w.user_id = u.user_id AND w.kind = 'topup' AND w.direction = 'in'
+               AND w.currency = :currency AND w.status IN ('completed', 'pending')
+               AND w.created_at >= :month_start
+           ) AS x ON true
+      LEFT JOIN risk_limits l
+        ON l.tier = u.tier AND l.channel = 'topup' AND l.currency = :currency
+    """
 )
 
 
@@ -197,16 +209,15 @@ async def _usage(
                 "currency": currency,
                 "day_start": day_start,
                 "month_start": day_start.replace(day=1),
-                "out_kinds": list(MONEY_OUT_KINDS),
             },
         )
         for row in rows:
             user_id = uuid.UUID(str(row[0]))
-            if row[7] is None:  # no limit for this tier and currency: nothing is allowed
+            if row[5] is None:  # no limit for this tier and currency: nothing is allowed
                 limit = Limit(tiers[user_id], "topup", currency, *NOTHING_ALLOWED)
             else:
-                limit = Limit(tiers[user_id], "topup", currency, *(int(v) for v in row[7:12]))
-            found[(user_id, currency)] = (limit, Usage(*(int(v) for v in row[3:7])))
+                limit = Limit(tiers[user_id], "topup", currency, *(int(v) for v in row[5:10]))
+            found[(user_id, currency)] = (limit, Usage(*(int(v) for v in row[1:5])))
     return found
 
 
