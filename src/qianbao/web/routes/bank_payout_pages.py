@@ -205,12 +205,18 @@ async def books(request: Request) -> Response:
     s, locale = db_session(request), locale_of(request)
     reports = await safeguarding.build(s)
     ledger = await Ledger.of_session(s)
-    rows = await trial_balance(ledger.conn)
+    every = await trial_balance(ledger.conn)
+    totals: dict[str, int] = {}
+    for r in every:
+        totals[r["currency"]] = totals.get(r["currency"], 0) + r["posted"]
+    # Accounts at zero (a merchant's fee account before its first sale...) add nothing to the
+    # sum: counted, not listed.
+    rows = [r for r in every if r["posted"] or r["pending_out"] or r["pending_in"]]
+    at_zero = sum(r["accounts"] for r in every) - sum(r["accounts"] for r in rows)
+    listed = {r["currency"] for r in rows}
+    totals = {c: t for c, t in totals.items() if t or c in listed}
     for r in rows:
         r["label"] = gettext(locale, KIND_LABELS.get(r["kind"], r["kind"]))
-    totals: dict[str, int] = {}
-    for r in rows:
-        totals[r["currency"]] = totals.get(r["currency"], 0) + r["posted"]
     return render(
         request,
         "ops/bank_books.html",
@@ -220,5 +226,6 @@ async def books(request: Request) -> Response:
             "history": await safeguarding.history(s),
             "trial": rows,
             "totals": totals,
+            "at_zero": at_zero,
         },
     )
