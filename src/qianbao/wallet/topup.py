@@ -107,6 +107,7 @@ async def start(
     now = clock_of(session).now()
     topup_id = uuid.uuid4()
     fee = offer.fee_for(amount.minor)
+    details: dict[str, Any]
     if card is not None:
         details = {"card": mask(card.last4), "bank": card.bank_name}
     else:
