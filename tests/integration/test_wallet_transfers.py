@@ -407,17 +407,16 @@ async def test_limits_are_shown_and_enforced_atomically(
     assert await _balance(fresh_client, alice) == "924.00"
 
 
-async def test_operators_change_limits(client: httpx.AsyncClient, app: FastAPI):
+async def test_operators_read_limits_and_change_them_only_by_four_eyes(client: httpx.AsyncClient, app: FastAPI):
     app.state.settings.admin.api_token = __import__("pydantic").SecretStr("op-token-123456789")
     auth = {"Authorization": "Bearer op-token-123456789"}
     rows = (await client.get("/api/v1/risk/limits", headers=auth)).json()
     assert {(r["tier"], r["channel"]) for r in rows} >= {(0, "transfer"), (2, "withdrawal")}
     body = {"single_max": 1, "daily_max": 2, "daily_count": 3, "monthly_max": 4, "monthly_count": 5}
+    # Changing them takes two people (the finance console): the shared token cannot.
     r = await client.put("/api/v1/risk/limits/0/transfer/CNY", json=body, headers=auth)
-    assert r.status_code == 200 and r.json()["daily_count"] == 3
-    assert (
-        await client.put("/api/v1/risk/limits/0/nope/CNY", json=body, headers=auth)
-    ).status_code == 422
+    assert r.status_code == 403 and r.json()["code"] == "risk.limits_four_eyes", r.text
+    assert (await client.get("/api/v1/risk/limits", headers=auth)).json() == rows
     assert (await client.get("/api/v1/risk/limits")).status_code == 401
 
 

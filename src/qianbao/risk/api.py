@@ -1,4 +1,5 @@
-"""Operators read and change the limits table (JSON, behind the operator token)."""
+"""Operators read the limits table (JSON, behind the operator token); they change it in the
+finance console, by four-eyes."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from qianbao.kernel.errors import ValidationFailed
+from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.http import TxRoute, db_session_dep, require_operator
-from qianbao.kernel.money import currency as known_currency
-from qianbao.risk.limits import CHANNELS, Limit
-from qianbao.risk.repository import list_limits, set_limit
+from qianbao.kernel.i18n import N_
+from qianbao.risk.repository import list_limits
 
 router = APIRouter(
     prefix="/api/v1/risk",
@@ -41,15 +41,22 @@ async def get_limits(s: DbSession) -> list[LimitRead]:
     return [LimitRead(**vars(limit)) for limit in await list_limits(s)]
 
 
+class LimitsNeedTwoPeople(DomainError):
+    code = "risk.limits_four_eyes"
+    kind = ErrorKind.FORBIDDEN
+    message = N_(
+        "Limits change in the finance console: one operator proposes, another approves "
+        "(POST /api/v1/finance/changes, or /ops/finance/limits)."
+    )
+
+
 @router.put(
-    "/limits/{tier}/{channel}/{currency}", response_model=LimitRead, summary="Change one row"
+    "/limits/{tier}/{channel}/{currency}",
+    response_model=LimitRead,
+    summary="Refused: limits change by four-eyes (POST /api/v1/finance/changes)",
+    deprecated=True,
 )
-async def put_limit(
-    tier: int, channel: str, currency: str, body: LimitBody, s: DbSession
-) -> LimitRead:
-    if channel not in CHANNELS or not 0 <= tier <= 9:
-        raise ValidationFailed()
-    known_currency(currency)
-    limit = Limit(tier=tier, channel=channel, currency=currency, **body.model_dump())
-    await set_limit(s, limit)
-    return LimitRead(**vars(limit))
+async def put_limit(tier: int, channel: str, currency: str, body: LimitBody) -> LimitRead:
+    """A money setting changes only with a second approver (issue 18, F2): this call, which
+    wrote the table with one shared token, is refused."""
+    raise LimitsNeedTwoPeople()
