@@ -407,7 +407,9 @@ async def test_limits_are_shown_and_enforced_atomically(
     assert await _balance(fresh_client, alice) == "924.00"
 
 
-async def test_operators_read_limits_and_change_them_only_by_four_eyes(client: httpx.AsyncClient, app: FastAPI):
+async def test_operators_read_limits_and_change_them_only_by_four_eyes(
+    client: httpx.AsyncClient, app: FastAPI
+):
     app.state.settings.admin.api_token = __import__("pydantic").SecretStr("op-token-123456789")
     auth = {"Authorization": "Bearer op-token-123456789"}
     rows = (await client.get("/api/v1/risk/limits", headers=auth)).json()
