@@ -294,3 +294,31 @@ async def test_money_in_suspense_goes_back_to_the_payer(client, app):
     assert cny["unexplained"]["amount"] == "0.00"
     assert cny["lines"]["suspense"]["amount"] == "160.00"
     assert cny["lines"]["payouts_in_transit"]["amount"] == "0.00"
+
+
+async def test_an_instruction_finished_another_way_is_never_sent(client, app):
+    """A withdrawal settled while its instruction waited (the demo's history does this) is not
+    paid a second time: its instruction is cancelled when the next file is made."""
+    from qianbao.rails.payouts import PayoutStatus
+    from qianbao.wallet import payouts
+    from qianbao.wallet.models import Withdrawal
+
+    await _setup(app)
+    op_a, _ = await staff_member(app, role="supervisor")
+    _, ids = await _withdrawals(client, app)
+    finished = ids["100.00"]
+    async with app.state.db.transaction() as s:
+        w = await s.get(Withdrawal, uuid.UUID(finished))
+        await payouts.apply_payout_status(s, w, PayoutStatus("settled"))
+    listed = (await client.get("/api/v1/bank/payout-batches", headers=bearer(op_a))).json()
+    assert listed["queued"] == 2
+    made = await client.post("/api/v1/bank/payout-batches", headers=bearer(op_a))
+    assert made.status_code == 201, made.text
+    [batch] = made.json()
+    assert batch["count"] == 2 and batch["control_sum"]["amount"] == "500.00", batch
+    async with app.state.db.transaction() as s:
+        states = dict(
+            (await s.execute(select(BankPayout.reference, BankPayout.status))).tuples().all()
+        )
+    assert states[finished] == "cancelled"
+    assert sorted(v for k, v in states.items() if k != finished) == ["batched", "batched"]

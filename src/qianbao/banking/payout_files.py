@@ -33,6 +33,7 @@ from qianbao.banking.errors import (
     UnknownStatusReport,
 )
 from qianbao.banking.models import PayoutBatch, StatementFile
+from qianbao.banking.payout_lines import apply_provider_news, still_waiting
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.ids import uuid7
@@ -48,7 +49,6 @@ from qianbao.rails.bankfiles.pain import (
 )
 from qianbao.rails.models import BankPayout
 from qianbao.rails.payouts import PayoutStatus
-from qianbao.wallet.payouts import apply_provider_news
 
 SETTLED_CODES = ("ACSC", "ACCC")
 ACCEPTED_CODES = ("ACSP", "ACTC", "ACCP", "ACWC", "PDNG", "RCVD")
@@ -66,6 +66,14 @@ async def create_batches(session: Any, settings: Any, *, by: uuid.UUID) -> list[
             )
         ).scalars()
     )
+    # Never send what is no longer owed: an instruction whose withdrawal or settlement was
+    # finished another way while it waited is cancelled, not paid a second time.
+    waiting = await still_waiting(session, queued)
+    now = clock_of(session).now()
+    for p in queued:
+        if p.end_to_end_id not in waiting:
+            p.status, p.updated_at = "cancelled", now
+    queued = [p for p in queued if p.end_to_end_id in waiting]
     provider = rails.bank_file_payouts(settings)
     made = []
     for currency in sorted({p.currency for p in queued}):
@@ -158,8 +166,9 @@ async def recent(session: Any, *, limit: int = 20) -> list[PayoutBatch]:
 
 
 async def queued_count(session: Any) -> int:
-    rows = await session.execute(select(BankPayout.id).where(BankPayout.status == "queued"))
-    return len(rows.all())
+    """The instructions the next file would carry (not those that will be cancelled)."""
+    rows = await session.execute(select(BankPayout).where(BankPayout.status == "queued"))
+    return len(await still_waiting(session, list(rows.scalars())))
 
 
 async def approve(session: Any, batch_id: str | uuid.UUID, *, by: uuid.UUID) -> PayoutBatch:

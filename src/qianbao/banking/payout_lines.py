@@ -17,13 +17,45 @@ from qianbao.banking.models import ReceivingAccount
 from qianbao.banking.posting import BankPoster
 from qianbao.banking.rules import Decision
 from qianbao.kernel.clock import clock_of
+from qianbao.merchants import settlement
+from qianbao.merchants.models_payments import Settlement
 from qianbao.rails.bank_file_payouts import reason_for
 from qianbao.rails.bankfiles.model import StatementEntry
 from qianbao.rails.models import BankPayout
 from qianbao.rails.payouts import PayoutStatus
-from qianbao.wallet.payouts import apply_provider_news
+from qianbao.wallet import payouts as withdrawals
+from qianbao.wallet.models import Withdrawal
 
 SENT = ("released", "accepted", "settled")
+
+
+async def still_waiting(session: Any, payouts: list[BankPayout]) -> set[str]:
+    """The end-to-end ids of ``payouts`` whose owner still waits for the bank: a withdrawal or a
+    merchant's settlement ``submitted`` to this rail, or a refund of ours. Anything else — its
+    owner finished another way (paid, failed, returned), or there is none — must never be sent."""
+    wanted = [p.end_to_end_id for p in payouts]
+    if not wanted:
+        return set()
+    found = {p.end_to_end_id for p in payouts if p.reference.startswith("refund:")}
+    for model in (Withdrawal, Settlement):
+        rows = await session.execute(
+            select(model.provider_ref).where(
+                model.provider == "bank_file",
+                model.provider_ref.in_(wanted),
+                model.status == "submitted",
+            )
+        )
+        found.update(str(ref) for ref in rows.scalars())
+    return found
+
+
+async def apply_provider_news(session: Any, provider: str, e2e: str, news: PayoutStatus) -> int:
+    """Tell whoever the payout is for — a withdrawal, or a merchant's settlement — what the bank
+    said, at once (not at their next poll: a merchant's settlements are polled every ten
+    minutes, and meanwhile the money would look paid out by the bank and not by the ledger)."""
+    return await withdrawals.apply_provider_news(
+        session, provider, e2e, news
+    ) + await settlement.apply_provider_news(session, provider, e2e, news)
 
 
 async def apply(

@@ -32,6 +32,7 @@ from qianbao.merchants.models_payments import Payment, Refund, Settlement
 from qianbao.merchants.onboarding import reveal_settlement_number
 from qianbao.moneyconf import values as moneyconf
 from qianbao.rails import PayoutInstruction, PayoutProvider
+from qianbao.rails.payouts import PayoutStatus
 from qianbao.wallet.business_days import is_business_day
 
 log = get_logger(__name__)
@@ -283,34 +284,53 @@ async def poll(session: Any, provider: PayoutProvider, *, limit: int = 200) -> i
         ).scalars()
     )
     changed = 0
-    ledger = await Ledger.of_session(session)
     for row in rows:
         assert row.provider_ref is not None
-        assert row.hold_id is not None
-        status = await provider.status(session, row.provider_ref)
-        if row.status == "submitted" and status.state == "settled":
-            entry = await ledger.post(
-                PostHold(key=f"merchant-settlement-paid:{row.id}", hold_id=row.hold_id)
-            )
-            row.status, row.paid_at, row.entry_id = "paid", now, entry.entry_id
-        elif row.status == "submitted" and status.state in ("failed", "returned"):
-            await ledger.hold(
-                VoidHold(key=f"merchant-settlement-void:{row.id}", hold_id=row.hold_id)
-            )
-            row.status = "failed" if status.state == "failed" else "returned"
-            row.failure = (status.reason or "")[:200]
-            await _free_lines(session, row)
-        elif row.status == "paid" and status.state == "returned":
-            assert row.entry_id is not None
-            await ledger.post(Reverse(f"merchant-settlement-return:{row.id}", row.entry_id))
-            row.status, row.failure = "returned", (status.reason or "")[:200]
-            await _free_lines(session, row)
-        else:
-            continue
-        changed += 1
-        await session.flush()
-        await events.payout_finished(session, row, now)
+        if await _apply(session, row, await provider.status(session, row.provider_ref), now):
+            changed += 1
     return changed
+
+
+async def apply_provider_news(
+    session: Any, provider: str, provider_ref: str, news: PayoutStatus
+) -> int:
+    """What the bank said about one settlement's payout (a status report, a statement line),
+    applied at once instead of at the next run's poll. Returns the steps taken (0 or 1)."""
+    row = (
+        await session.execute(
+            select(Settlement)
+            .where(Settlement.provider == provider, Settlement.provider_ref == provider_ref)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return 0
+    return int(await _apply(session, row, news, clock_of(session).now()))
+
+
+async def _apply(session: Any, row: Settlement, status: PayoutStatus, now: Any) -> bool:
+    assert row.hold_id is not None
+    ledger = await Ledger.of_session(session)
+    if row.status == "submitted" and status.state == "settled":
+        entry = await ledger.post(
+            PostHold(key=f"merchant-settlement-paid:{row.id}", hold_id=row.hold_id)
+        )
+        row.status, row.paid_at, row.entry_id = "paid", now, entry.entry_id
+    elif row.status == "submitted" and status.state in ("failed", "returned"):
+        await ledger.hold(VoidHold(key=f"merchant-settlement-void:{row.id}", hold_id=row.hold_id))
+        row.status = "failed" if status.state == "failed" else "returned"
+        row.failure = (status.reason or "")[:200]
+        await _free_lines(session, row)
+    elif row.status == "paid" and status.state == "returned":
+        assert row.entry_id is not None
+        await ledger.post(Reverse(f"merchant-settlement-return:{row.id}", row.entry_id))
+        row.status, row.failure = "returned", (status.reason or "")[:200]
+        await _free_lines(session, row)
+    else:
+        return False
+    await session.flush()
+    await events.payout_finished(session, row, now)
+    return True
 
 
 async def _free_lines(session: Any, row: Settlement) -> None:

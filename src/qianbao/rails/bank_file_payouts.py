@@ -5,7 +5,8 @@ and reading the bank's answers (pain.002 status reports, statement lines), is th
 work (``qianbao.banking.payout_files``); this provider only records the instruction and tells
 the wallet what the bank said:
 
-- queued / batched / released / accepted → pending;
+- queued / batched / released / accepted → pending (and cancelled: never sent, see
+  ``banking.payout_files.create_batches``);
 - settled (pain.002 ACSC/ACCC, or the statement's debit line) → settled;
 - rejected (pain.002 RJCT) → failed, with the bank's reason;
 - returned (the money came back on the statement) → returned, with the reason.
@@ -103,6 +104,9 @@ class BankFilePayouts:
             select(BankPayout).where(BankPayout.end_to_end_id == provider_ref)
         )
         if row is None or row.status in ("queued", "batched", "released", "accepted"):
+            return PayoutStatus("pending")
+        if row.status == "cancelled":
+            # Never sent: its owner had finished another way. The bank has nothing to say.
             return PayoutStatus("pending")
         if row.status == "settled":
             return PayoutStatus("settled")

@@ -51,7 +51,16 @@ class DevPayout(Base):
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-PAYOUT_STATES = ("queued", "batched", "released", "accepted", "settled", "rejected", "returned")
+PAYOUT_STATES = (
+    "queued",
+    "batched",
+    "released",
+    "accepted",
+    "settled",
+    "rejected",
+    "returned",
+    "cancelled",  # finished another way before it went into a file: never sent
+)
 
 
 class BankPayout(Base):
