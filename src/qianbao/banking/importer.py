@@ -34,7 +34,7 @@ from qianbao.banking.errors import (
 from qianbao.banking.models import BankStatement, ReceivingAccount, StatementFile, StatementLine
 from qianbao.banking.posting import BankPoster
 from qianbao.banking.rules import Decision, classify
-from qianbao.kernel.clock import clock_of
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.ids import uuid7
 from qianbao.kernel.money import Money
@@ -81,7 +81,8 @@ async def import_file(
     await lock_for_transaction(session, f"bank-file:{digest}")
     seen = await session.scalar(select(StatementFile).where(StatementFile.sha256 == digest))
     if seen is not None:
-        raise FileAlreadyImported(when=seen.imported_at.date().isoformat(), filename=seen.filename)
+        when = seen.imported_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")  # China time
+        raise FileAlreadyImported(when=when, filename=seen.filename)
     statements = parse_statement_file(data, filename)  # BankFileInvalid: refused whole
     now = clock_of(session).now()
     kind = statements[0].kind if statements else "camt.053"

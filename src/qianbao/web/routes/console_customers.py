@@ -69,6 +69,25 @@ ACTION_LABELS = {
     "ticket.merged_from": N_("Merged another ticket into this one"),
     "ticket.callback_done": N_("Called the customer back"),
     **MERCHANT_AUDIT_LABELS,  # the merchants console's actions
+    # The bank rails and the finance console (/ops/bank, /ops/finance).
+    "bank.statement_imported": N_("Imported a bank file"),
+    "bank.payout_file_created": N_("Made a payout file"),
+    "bank.payout_file_approved": N_("Approved a payout file"),
+    "bank.payout_file_released": N_("Released a payout file to the bank"),
+    "bank.item_credit": N_("Credited a suspense item to a wallet"),
+    "bank.item_credit_proposed": N_("Proposed crediting a suspense item to a wallet"),
+    "bank.item_book": N_("Booked a suspense item"),
+    "bank.item_book_proposed": N_("Proposed booking a suspense item"),
+    "bank.item_refund": N_("Sent a suspense item back to the payer"),
+    "bank.item_refund_proposed": N_("Proposed sending a suspense item back to the payer"),
+    "bank.item_approve": N_("Approved a suspense item's action"),
+    "bank.item_reject": N_("Rejected a suspense item's action"),
+    "finance.change_proposed": N_("Proposed a change of a money setting"),
+    "finance.change_approved": N_("Approved a change of a money setting"),
+    "finance.change_rejected": N_("Rejected a change of a money setting"),
+    "risk.rule_proposed": N_("Proposed a change of a risk rule"),
+    "risk.rule_applied": N_("Approved a change of a risk rule"),
+    "risk.rule_rejected": N_("Rejected a change of a risk rule"),
 }
 
 
