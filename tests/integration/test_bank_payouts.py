@@ -322,3 +322,52 @@ async def test_an_instruction_finished_another_way_is_never_sent(client, app):
         )
     assert states[finished] == "cancelled"
     assert sorted(v for k, v in states.items() if k != finished) == ["batched", "batched"]
+
+
+async def test_a_merchants_settlement_is_paid_when_the_bank_says_so(client, app, clock):
+    """A merchant's settlement leaves in the pain.001 like a withdrawal, and the bank's
+    pain.002 settles it at once (not at the settlement run's next poll): the merchant's money is
+    no longer held, and the books show nothing in transit."""
+    from datetime import datetime
+
+    from qianbao.kernel.clock import LOCAL_TZ
+    from qianbao.merchants import settlement
+    from qianbao.rails import factory as rails
+    from tests.integration.test_merchant_settlement import _pay
+    from tests.support.merchants import make_merchant, merchant_balance
+
+    clock.freeze(datetime(2026, 12, 10, 10, tzinfo=LOCAL_TZ))  # a Thursday
+    await _setup(app)
+    op_a, _ = await staff_member(app, role="supervisor")
+    op_b, _ = await staff_member(app, role="admin")
+    shop = await make_merchant(app)
+    _, token, _ = await ready_user(client, app, minor=500_00)
+    await _pay(client, shop, token, "100.00")  # fee 0.60
+    clock.freeze(datetime(2026, 12, 11, 9, tzinfo=LOCAL_TZ))
+    async with app.state.db.transaction() as s:
+        made = await settlement.run(s, app.state.settings, rails.payouts(app.state.settings))
+    assert made == 1
+    await deliver(app)  # the job that instructs the payout: a queued bank instruction
+    made = await client.post("/api/v1/bank/payout-batches", headers=bearer(op_a))
+    [batch] = made.json()
+    assert batch["control_sum"]["amount"] == "99.40", batch
+    r = await client.post(
+        f"/api/v1/bank/payout-batches/{batch['id']}/approve", headers=bearer(op_b)
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/api/v1/bank/payout-batches/{batch['id']}/release", headers=bearer(op_a)
+    )
+    assert r.status_code == 200, r.text
+    async with app.state.db.transaction() as s:
+        answer = await demo_bank.answer(s, app.state.settings, uuid.UUID(batch["id"]))
+    r = await upload(client, op_a, answer.status_report, answer.status_name)
+    assert r.status_code == 201 and r.json()["settled"] == 1, r.text
+    (paid,) = (await client.get("/api/v1/merchant/settlements", headers=shop.headers)).json()
+    assert paid["status"] == "paid", paid
+    assert await merchant_balance(app, shop.id) == (0, 0)
+    r = await upload(client, op_a, answer.statement, answer.statement_name)
+    assert r.status_code == 201, r.text
+    [cny] = (await client.get("/api/v1/bank/safeguarding", headers=bearer(op_b))).json()
+    assert cny["unexplained"] == {"amount": "0.00", "currency": "CNY"}
+    assert cny["lines"]["payouts_in_transit"]["amount"] == "0.00", cny
