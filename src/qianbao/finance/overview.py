@@ -68,7 +68,14 @@ def diff(change: Any) -> list[Row]:
         b = (before or {}).get(f) if before is not None else None
         a = (after or {}).get(f)
         bt = _text(f, b, currency) if before is not None else "—"
-        out.append(Row(f, LABELS.get(f, f), bt, _text(f, a, currency), before is None or a != b))
+        at = _text(f, a, currency)
+        if isinstance(a, list) and isinstance(b, list) and a != b:
+            # A long list (a year's holidays): what the change adds and removes, not all of it.
+            at = ", ".join(
+                [f"+ {x}" for x in sorted(set(a) - set(b))]
+                + [f"− {x}" for x in sorted(set(b) - set(a))]
+            )
+        out.append(Row(f, LABELS.get(f, f), bt, at, before is None or a != b))
     return out
 
 

@@ -30,6 +30,12 @@ class FeeSchedule:
             maximum=minor(rule.maximum) if rule.maximum is not None else None,
         )
 
+    @property
+    def percent_text(self) -> str:
+        """The percentage as people write it: 0.1, not 0.1000 (a NUMERIC column's scale)."""
+        text = format(self.percent, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+
     def fee_for(self, amount: int) -> int:
         share = (Decimal(amount) * self.percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         fee = max(self.minimum, self.fixed + int(share))

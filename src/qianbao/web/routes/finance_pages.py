@@ -74,7 +74,12 @@ def _label(locale: str, target: str) -> str:
             channel=channel_text,
             currency=code,
         )
-    return key
+    shown = {
+        "currency": N_("Currency {key}"),
+        "account": N_("Receiving bank account {key}"),
+        "calendar": N_("Holiday calendar {key}"),
+    }.get(kind)
+    return gettext(locale, shown, key=key) if shown else key
 
 
 def _form_values(target: str, value: dict[str, Any] | None) -> dict[str, str]:
