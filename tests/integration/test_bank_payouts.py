@@ -317,9 +317,8 @@ async def test_an_instruction_finished_another_way_is_never_sent(client, app):
     [batch] = made.json()
     assert batch["count"] == 2 and batch["control_sum"]["amount"] == "500.00", batch
     async with app.state.db.transaction() as s:
-        states = dict(
-            (await s.execute(select(BankPayout.reference, BankPayout.status))).tuples().all()
-        )
+        rows = await s.execute(select(BankPayout.reference, BankPayout.status))
+        states = {reference: status for reference, status in rows}
     assert states[finished] == "cancelled"
     assert sorted(v for k, v in states.items() if k != finished) == ["batched", "batched"]
 
