@@ -177,6 +177,14 @@ async def test_a_statement_credits_each_reference_once_and_parks_the_rest(client
     assert r.status_code == 200, r.text
     assert r.json()["done"] is True and r.json()["line"]["resolution"] == "matched"
     assert await balance(client, token) == ("700.00", "0.00")
+    # The user sees both transfers arrived, as on the page.
+    r = await client.get("/api/v1/wallet/bank-transfer", headers=bearer(token))
+    arrivals = r.json()["arrivals"]
+    assert sorted((a["amount"]["amount"], a["status"]) for a in arrivals) == [
+        ("200.00", "in_wallet"),
+        ("500.00", "in_wallet"),
+    ]
+    assert all(a["transaction_id"] for a in arrivals)
     r = await client.post(
         f"/api/v1/bank/lines/{item}/credit",
         json={"who": code, "note": "again, by mistake"},

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from qianbao.banking import accounts, payout_files, suspense
+from qianbao.banking import accounts, overview, payout_files, suspense
 from qianbao.banking.access import require_finance
 from qianbao.banking.importer import import_file
 from qianbao.banking.models import StatementLine
@@ -48,9 +48,21 @@ class ReceivingAccountOut(BaseModel):
     currency: str
 
 
+class ArrivalOut(BaseModel):
+    amount: MoneyOut
+    booking_date: str = Field(description="The bank's booking day (YYYY-MM-DD)")
+    status: str = Field(
+        description="in_wallet (credited), or being_checked (an operator looks at it first)"
+    )
+    transaction_id: str | None = Field(description="The wallet transaction, once credited")
+
+
 class BankTransferOut(BaseModel):
     reference: str = Field(description="Write this in the transfer's memo (附言/用途).")
     accounts: list[ReceivingAccountOut]
+    arrivals: list[ArrivalOut] = Field(
+        description="Your bank transfers that arrived, newest first (the last ten)"
+    )
 
 
 @router.get(
@@ -73,6 +85,19 @@ async def bank_transfer(s: DbSession, caller: Me) -> BankTransferOut:
                 currency=a.currency,
             )
             for a in await accounts.active(s)
+        ],
+        arrivals=[
+            ArrivalOut(
+                amount=_money(line.amount, line.currency),
+                booking_date=line.booking_date.isoformat(),
+                status="in_wallet"
+                if line.status == "credited" or line.resolution == "matched"
+                else "being_checked",
+                transaction_id=str(line.wallet_transaction_id)
+                if line.wallet_transaction_id
+                else None,
+            )
+            for line in await overview.lines_of_user(s, caller.user.id, limit=10)
         ],
     )
 
