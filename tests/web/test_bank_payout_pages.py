@@ -256,6 +256,11 @@ def test_withdrawals_leave_in_a_payout_file_and_settle_from_the_banks_answer(
     admin_phone, admin_secret = _staff(server, "admin", "财务小陈")
     _sign_in_with_code(admin, admin_phone, admin_secret, "继续")
     admin.goto("/ops/bank/payouts")
+    # Before approving, the approver sees what the file pays: each amount and masked account.
+    listed = admin.locator(f"#batch-{batch_id} details.batch-items li")
+    assert listed.count() == 2
+    assert sorted(listed.all_inner_texts())[0].startswith("¥100.00")
+    assert all("•••• " in text for text in listed.all_inner_texts())
     approve = admin.locator(f"form[action='/ops/bank/payouts/{batch_id}/approve'] button")
     _on_screen(admin, approve)
     approve.click()

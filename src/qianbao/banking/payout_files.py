@@ -165,6 +165,15 @@ async def recent(session: Any, *, limit: int = 20) -> list[PayoutBatch]:
     )
 
 
+async def items(session: Any, batch_id: uuid.UUID) -> list[BankPayout]:
+    """The instructions a file carries, as its approver checks them (account numbers stay
+    sealed: the page shows the last four digits)."""
+    rows = await session.execute(
+        select(BankPayout).where(BankPayout.batch_id == batch_id).order_by(BankPayout.created_at)
+    )
+    return list(rows.scalars())
+
+
 async def queued_count(session: Any) -> int:
     """The instructions the next file would carry (not those that will be cancelled)."""
     rows = await session.execute(select(BankPayout).where(BankPayout.status == "queued"))

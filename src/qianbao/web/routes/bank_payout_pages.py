@@ -81,6 +81,7 @@ async def _payouts_page(request: Request, who: Any, exc: DomainError | None = No
                 "maker": await person(s, b.created_by, cache),
                 "approver": await person(s, b.approved_by, cache) if b.approved_by else None,
                 "releaser": await person(s, b.released_by, cache) if b.released_by else None,
+                "items": await payout_files.items(s, b.id),
             }
         )
     key = request.query_params.get("notice") or ""
