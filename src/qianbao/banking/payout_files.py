@@ -165,13 +165,20 @@ async def recent(session: Any, *, limit: int = 20) -> list[PayoutBatch]:
     )
 
 
-async def items(session: Any, batch_id: uuid.UUID) -> list[BankPayout]:
-    """The instructions a file carries, as its approver checks them (account numbers stay
-    sealed: the page shows the last four digits)."""
-    rows = await session.execute(
-        select(BankPayout).where(BankPayout.batch_id == batch_id).order_by(BankPayout.created_at)
-    )
-    return list(rows.scalars())
+async def items(session: Any, batch_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[BankPayout]]:
+    """The instructions each file carries, as its approver checks them (account numbers stay
+    sealed: the page shows the last four digits); one statement for all the files."""
+    found: dict[uuid.UUID, list[BankPayout]] = {b: [] for b in batch_ids}
+    if batch_ids:
+        rows = await session.execute(
+            select(BankPayout)
+            .where(BankPayout.batch_id.in_(batch_ids))
+            .order_by(BankPayout.created_at)
+        )
+        for p in rows.scalars():
+            assert p.batch_id is not None
+            found[p.batch_id].append(p)
+    return found
 
 
 async def queued_count(session: Any) -> int:

@@ -104,10 +104,7 @@ async def decide(
 ) -> SettingChange:
     """Approve (another operator) or reject (anyone, the proposer too: a withdrawal)."""
     require_finance_staff(staff)
-    try:
-        wanted = uuid.UUID(str(change_id))
-    except ValueError:
-        raise ChangeNotFound() from None
+    wanted = _change_id(change_id)
     change = (
         await session.execute(
             select(SettingChange).where(SettingChange.id == wanted).with_for_update()
@@ -144,6 +141,13 @@ async def decide(
     return change
 
 
+def _change_id(change_id: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(change_id))
+    except ValueError:
+        raise ChangeNotFound() from None
+
+
 async def pending_for(session: Any, target: str) -> SettingChange | None:
     return await session.scalar(
         select(SettingChange).where(
@@ -154,10 +158,7 @@ async def pending_for(session: Any, target: str) -> SettingChange | None:
 
 async def get(session: Any, staff: Any, change_id: uuid.UUID | str) -> SettingChange:
     require_finance_staff(staff)
-    try:
-        wanted = uuid.UUID(str(change_id))
-    except ValueError:
-        raise ChangeNotFound() from None
+    wanted = _change_id(change_id)
     change = await session.get(SettingChange, wanted)
     if change is None:
         raise ChangeNotFound()

@@ -73,7 +73,9 @@ async def _payouts_page(request: Request, who: Any, exc: DomainError | None = No
     problem = domain_problem(exc, locale) if exc else None
     cache: dict[uuid.UUID, dict[str, Any]] = {}
     batches = []
-    for b in await payout_files.recent(s):
+    recent = await payout_files.recent(s)
+    carried = await payout_files.items(s, [b.id for b in recent])
+    for b in recent:
         batches.append(
             {
                 "b": b,
@@ -81,7 +83,7 @@ async def _payouts_page(request: Request, who: Any, exc: DomainError | None = No
                 "maker": await person(s, b.created_by, cache),
                 "approver": await person(s, b.approved_by, cache) if b.approved_by else None,
                 "releaser": await person(s, b.released_by, cache) if b.released_by else None,
-                "items": await payout_files.items(s, b.id),
+                "items": carried[b.id],
             }
         )
     key = request.query_params.get("notice") or ""

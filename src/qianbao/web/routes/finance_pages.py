@@ -138,12 +138,19 @@ async def _hub(request: Request, who: Any, exc: DomainError | None = None) -> Re
     )
 
 
+async def _finance_staff(request: Request) -> Any:
+    """The signed-in supervisor or admin (with two-step verification), or where to send others."""
+    who = await _operator(request)
+    if not isinstance(who, Response):
+        require_finance_staff(who.user)
+    return who
+
+
 @router.get("/ops/finance", response_class=HTMLResponse)
 async def finance_hub(request: Request) -> Response:
-    who = await _operator(request)
+    who = await _finance_staff(request)
     if isinstance(who, Response):
         return who
-    require_finance_staff(who.user)
     return await _hub(request, who)
 
 
@@ -191,10 +198,9 @@ async def _section(
 
 @router.get("/ops/finance/{path}", response_class=HTMLResponse)
 async def finance_section(request: Request, path: str) -> Response:
-    who = await _operator(request)
+    who = await _finance_staff(request)
     if isinstance(who, Response):
         return who
-    require_finance_staff(who.user)
     if path not in SECTIONS:
         return redirect("/ops/finance")
     return await _section(request, who, path)
@@ -223,10 +229,9 @@ def _target(kind: str, values: dict[str, str]) -> str:
 
 @router.post("/ops/finance/{path}/propose", response_class=HTMLResponse)
 async def finance_propose(request: Request, path: str) -> Response:
-    who = await _operator(request)
+    who = await _finance_staff(request)
     if isinstance(who, Response):
         return who
-    require_finance_staff(who.user)
     if path not in SECTIONS:
         return redirect("/ops/finance")
     kind = SECTIONS[path][0]
@@ -255,10 +260,9 @@ async def finance_propose(request: Request, path: str) -> Response:
 
 @router.post("/ops/finance/changes/{change_id}/{decision}", response_class=HTMLResponse)
 async def finance_decide(request: Request, change_id: str, decision: str) -> Response:
-    who = await _operator(request)
+    who = await _finance_staff(request)
     if isinstance(who, Response):
         return who
-    require_finance_staff(who.user)
     if decision not in ("approve", "reject"):
         return redirect("/ops/finance")
     s = db_session(request)
