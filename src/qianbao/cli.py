@@ -151,6 +151,10 @@ def run(
     if "payout_backend" not in settings.payments.model_fields_set:
         # the operator's whole payout round (pain.001 out, pain.002 and statement back) on /ops
         settings.payments.payout_backend = "bank_file"
+    if "currencies" not in settings.payments.model_fields_set:
+        settings.payments.currencies = ["CNY", "USD", "HKD", "USDT"]  # the demo's wallets
+    if "rate_provider" not in settings.payments.fx.model_fields_set:
+        settings.payments.fx.rate_provider = "dev"  # the reference rates where none was set
     host = host or settings.http.host
     port = port or settings.http.port
     _check_port_free(host, port)

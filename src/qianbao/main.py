@@ -52,6 +52,7 @@ from qianbao.support.tickets.api import router as tickets_api
 from qianbao.tasks import register_tasks
 from qianbao.wallet.api import router as wallet_api
 from qianbao.wallet.api_cards import router as cards_api
+from qianbao.wallet.api_exchange import router as exchange_api
 from qianbao.wallet.api_held import router as held_api
 from qianbao.wallet.api_ops import router as wallet_ops_api
 from qianbao.wallet.api_payments import callbacks as payment_callbacks
@@ -283,6 +284,7 @@ def create_app(
     app.include_router(staff_api)
     app.include_router(wallet_api)
     app.include_router(statements_api)
+    app.include_router(exchange_api)
     app.include_router(cards_api)
     app.include_router(held_api)
     app.include_router(disputes_api)

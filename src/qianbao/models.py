@@ -21,5 +21,6 @@ def import_all_models() -> None:
     import qianbao.support.tickets.models
     import qianbao.wallet.models
     import qianbao.wallet.models_bank
+    import qianbao.wallet.models_fx
     import qianbao.webhooks.models
     import qianbao.worker.models  # noqa: F401

@@ -42,6 +42,25 @@ CN_WORKDAYS_2026 = [
 ]  # fmt: skip
 
 
+class FxSettings(BaseModel):
+    """Exchange between a user's wallets: where the rates come from and how long a quote holds."""
+
+    rate_provider: Literal["table", "dev"] = Field(
+        default="table",
+        description="table: only the rates an operator set in the finance console (a currency "
+        "without one cannot be exchanged). dev: the console's rates where set, else fixed "
+        "reference rates shipped for development (never in production).",
+    )
+    quote_ttl_s: int = Field(
+        default=30, ge=5, le=600, description="Seconds a quote's rate and amounts hold."
+    )
+    default_spread: str = Field(
+        default="0.5",
+        description="Percent a customer pays on an exchange when the console set no spread for "
+        "the currency (rates from the provider).",
+    )
+
+
 class PaymentsSettings(BaseModel):
     acquirer: Literal["sandbox", "stripe"] = Field(
         default="sandbox",
@@ -107,6 +126,15 @@ class PaymentsSettings(BaseModel):
     workdays: list[date] = Field(
         default_factory=lambda: [date.fromisoformat(d) for d in CN_WORKDAYS_2026],
         description="Weekend days that are working days.",
+    )
+    currencies: list[str] = Field(
+        default_factory=lambda: ["CNY"],
+        description="Currencies users may open wallets in (codes: CNY, USD, EUR, HKD, JPY, "
+        "USDT). The finance console switches each on or off (four-eyes); CNY is always open.",
+    )
+    fx: FxSettings = Field(
+        default_factory=lambda: FxSettings(),
+        description="Exchange between a user's wallets (docs/payments.md, Exchange).",
     )
 
     def sandbox_secret_bytes(self, var_dir: Path, production: bool) -> bytes:

@@ -195,11 +195,11 @@ async def test_two_approvals_at_once_exactly_one_applies(client, app):
     maker, _ = await staff_member(app, role="supervisor")
     a, _ = await staff_member(app, role="admin")
     b, _ = await staff_member(app, role="supervisor")
-    r = await _propose(client, maker, "currency:USD", {"enabled": False, "review_above": "800.00"})
+    r = await _propose(client, maker, "currency:USD", {"enabled": True, "review_above": "800.00"})
     assert r.status_code == 201, r.text
     change = r.json()
-    assert change["before"] == {
-        "enabled": True, "review_above": {"amount": "5000.00", "currency": "USD"}
+    assert change["before"] == {  # USD is not offered by default
+        "enabled": False, "review_above": {"amount": "5000.00", "currency": "USD"}
     }  # fmt: skip
     results = await asyncio.gather(
         _decide(client, a, change["id"]), _decide(client, b, change["id"])
@@ -212,7 +212,7 @@ async def test_two_approvals_at_once_exactly_one_applies(client, app):
     listed = (await client.get("/api/v1/finance/settings?kind=currency", headers=bearer(a))).json()
     usd = next(x for x in listed if x["target"] == "currency:USD")
     assert usd["value"] == {
-        "enabled": False, "review_above": {"amount": "800.00", "currency": "USD"}
+        "enabled": True, "review_above": {"amount": "800.00", "currency": "USD"}
     }  # fmt: skip
 
 

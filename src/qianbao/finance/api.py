@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1/finance", tags=["finance (operators)"], route
 DbSession = Annotated[Any, Depends(db_session_dep)]
 Me = Annotated[Caller, Depends(require_ready_caller)]
 AMOUNT_FIELDS = (*LIMIT_AMOUNTS, "fixed", "minimum", "maximum", "review_above")
-Kind = Literal["fee", "limit", "currency", "account", "calendar"]
+Kind = Literal["fee", "limit", "currency", "account", "calendar", "rate"]
 
 
 def api_value(target: str, value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -53,7 +53,7 @@ class ChangeIn(BaseModel):
     target: str = Field(
         max_length=64,
         description="fee:withdrawal:card, fee:topup:alipay, limit:<tier>:<channel>:<currency>, "
-        "currency:<code>, account:<code>, calendar:<year>",
+        "currency:<code>, account:<code>, calendar:<year>, rate:<code>",
         examples=["fee:withdrawal:card"],
     )
     values: dict[str, str | bool | list[str] | None] = Field(
@@ -114,9 +114,12 @@ async def list_changes(
     caller: Me,
     status: Literal["pending", "approved", "rejected"] | None = None,
     kind: Kind | None = None,
+    target: Annotated[str | None, Query(max_length=64, description="One setting's history")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[ChangeOut]:
-    found = await changes.listing(s, caller.user, status=status, kind=kind, limit=limit)
+    found = await changes.listing(
+        s, caller.user, status=status, kind=kind, target=target, limit=limit
+    )
     return [change_out(c) for c in found]
 
 

@@ -166,7 +166,13 @@ async def get(session: Any, staff: Any, change_id: uuid.UUID | str) -> SettingCh
 
 
 async def listing(
-    session: Any, staff: Any, *, status: str | None = None, kind: str | None = None, limit: int = 50
+    session: Any,
+    staff: Any,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    target: str | None = None,
+    limit: int = 50,
 ) -> list[SettingChange]:
     """Pending changes oldest first; decided ones newest first."""
     require_finance_staff(staff)
@@ -175,6 +181,8 @@ async def listing(
         q = q.where(SettingChange.status == status)
     if kind is not None:
         q = q.where(SettingChange.kind == kind)
+    if target is not None:
+        q = q.where(SettingChange.target == target)
     order = (
         SettingChange.proposed_at.asc() if status == "pending" else SettingChange.proposed_at.desc()
     )

@@ -37,7 +37,8 @@ class SettingChange(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status_known"),
         CheckConstraint(
-            "kind IN ('fee', 'limit', 'currency', 'account', 'calendar')", name="kind_known"
+            "kind IN ('fee', 'limit', 'currency', 'account', 'calendar', 'rate')",
+            name="kind_known",
         ),
         CheckConstraint(
             "(status = 'pending') = (decided_at IS NULL)", name="decided_when_not_pending"

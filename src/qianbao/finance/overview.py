@@ -12,10 +12,10 @@ from qianbao.finance.access import require_finance_staff
 from qianbao.finance.targets import LABELS, LIMIT_AMOUNTS, current, target_of
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.money import Money
-from qianbao.moneyconf import values
+from qianbao.moneyconf import rates, values
 from qianbao.risk import repository as limits_repo
 
-SECTIONS = ("fee", "limit", "currency", "account", "calendar")
+SECTIONS = ("fee", "limit", "currency", "account", "calendar", "rate")
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def currency_of(target: str, value: dict[str, Any] | None) -> str:
     kind, _, key = target.partition(":")
     if kind == "limit":
         return key.split(":")[2]
-    if kind == "currency":
+    if kind in ("currency", "rate"):
         return key
     return str((value or {}).get("currency") or "CNY")
 
@@ -52,7 +52,7 @@ def _text(field: str, value: Any, currency: str) -> str:
         return ", ".join(value) if value else "—"
     if field in (*LIMIT_AMOUNTS, "fixed", "minimum", "maximum", "review_above"):
         return Money(int(value), currency).text()
-    if field == "percent":
+    if field in ("percent", "spread"):
         return f"{value} %"
     return str(value)
 
@@ -107,6 +107,8 @@ async def section(session: Any, settings: Any, staff: Any, kind: str) -> list[Se
         cal = await values.calendar(session, settings)
         years.update(d.year for d in cal.holidays | cal.workdays)
         targets = [f"calendar:{y}" for y in sorted(years)]
+    elif kind == "rate":
+        targets = [f"rate:{r.code}" for r in await rates.all_stored(session)]
     targets += [t for t in pending if t.startswith(f"{kind}:") and t not in targets]
     out = []
     for target in targets:

@@ -4,7 +4,8 @@
 - ``limit:<tier>:<channel>:<currency>`` — a row of the limits table (``risk_limits``);
 - ``currency:<code>`` — whether it takes top-ups, and the withdrawal review threshold;
 - ``account:<code>`` — a receiving bank account (add, rename, deactivate, reactivate);
-- ``calendar:<year>`` — the year's public holidays and weekend days worked.
+- ``calendar:<year>`` — the year's public holidays and weekend days worked;
+- ``rate:<code>`` — an exchange rate (CNY for one unit) and its spread.
 
 Each kind reads the value in force as JSON (``current``; amounts in minor units), parses what an
 operator typed into the same JSON (``parse``; one parser per kind of input: amounts with
@@ -23,17 +24,19 @@ from qianbao.banking import accounts as receiving
 from qianbao.finance.errors import InvalidSetting, UnknownSetting
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import CURRENCIES, Money
-from qianbao.moneyconf import values
+from qianbao.moneyconf import rates, values
 from qianbao.moneyconf.fees import FeeSchedule
 from qianbao.risk import repository as limits_repo
 from qianbao.risk.limits import CHANNELS, Limit
 
-KINDS = ("fee", "limit", "currency", "account", "calendar")
+KINDS = ("fee", "limit", "currency", "account", "calendar", "rate")
 LIMIT_FIELDS = ("single_max", "daily_max", "daily_count", "monthly_max", "monthly_count")
 LIMIT_AMOUNTS = ("single_max", "daily_max", "monthly_max")
 MAX_COUNT = 1_000_000
 MAX_TIER = 9
 _PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,4})?")
+_RATE = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,10})?")
+MAX_SPREAD = 10
 _COUNT = re.compile(r"[0-9]{1,7}")
 _ACCOUNT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,23}")
 _BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
@@ -50,7 +53,7 @@ LABELS = {
     "daily_count": N_("Transactions a day"),
     "monthly_max": N_("At most a month"),
     "monthly_count": N_("Transactions a month"),
-    "enabled": N_("Takes top-ups"),
+    "enabled": N_("Open to customers: wallets and money in"),
     "review_above": N_("Withdrawals above this wait for review"),
     "holder_name": N_("Account name"),
     "bank_name": N_("Bank"),
@@ -60,6 +63,8 @@ LABELS = {
     "active": N_("Active"),
     "holidays": N_("Public holidays"),
     "workdays": N_("Weekend days worked"),
+    "per_cny": N_("CNY for one unit"),
+    "spread": N_("Spread (percent)"),
 }
 
 
@@ -98,6 +103,8 @@ def target_of(text: str, settings: Any) -> Target:
         ok = _ACCOUNT_CODE.fullmatch(key) is not None
     elif kind == "calendar":
         ok = key.isdigit() and 2000 <= int(key) <= 2100
+    elif kind == "rate":
+        ok = key in CURRENCIES and key != rates.BASE
     if not ok:
         raise UnknownSetting()
     return Target(kind, key)
@@ -116,6 +123,17 @@ def _percent(raw: Any) -> str:
     text = str(raw if raw is not None else "").strip() or "0"
     if _PERCENT.fullmatch(text) is None or Decimal(text) > 100:
         raise _invalid(N_("a percentage is a number from 0 to 100 with at most 4 decimals"))
+    return format(Decimal(text).normalize(), "f")
+
+
+def _decimal_text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _rate(raw: Any) -> str:
+    text = str(raw if raw is not None else "").strip()
+    if _RATE.fullmatch(text) is None or Decimal(text) <= 0:
+        raise _invalid(N_("a rate is a number above 0 such as 7.1180, with at most 10 decimals"))
     return format(Decimal(text).normalize(), "f")
 
 
@@ -200,6 +218,11 @@ async def current(session: Any, settings: Any, t: Target) -> dict[str, Any] | No
         return {"enabled": conf.enabled, "review_above": conf.review_above}
     if t.kind == "account":
         return _account_json(await receiving.by_code(session, t.key))
+    if t.kind == "rate":
+        r = await rates.stored(session, t.key)
+        if r is None:
+            return None
+        return {"per_cny": format(r.per_cny.normalize(), "f"), "spread": _decimal_text(r.spread)}
     year = int(t.key)
     holidays, workdays = (await values.calendar(session, settings)).of_year(year)
     return {
@@ -240,6 +263,11 @@ async def parse(
         }
     if t.kind == "account":
         return await _parse_account(session, t, raw, before)
+    if t.kind == "rate":
+        spread = _percent(raw.get("spread"))
+        if Decimal(spread) > MAX_SPREAD:
+            raise _invalid(N_("a spread is at most 10 percent"))
+        return {"per_cny": _rate(raw.get("per_cny")), "spread": spread}
     year = int(t.key)
     holidays = _dates(raw.get("holidays"), year)
     workdays = _dates(raw.get("workdays"), year)
@@ -323,6 +351,15 @@ async def apply(
             bank_name=after["bank_name"],
             branch=after["branch"],
             active=after["active"],
+        )
+    elif t.kind == "rate":
+        await rates.set_rate(
+            session,
+            t.key,
+            Decimal(after["per_cny"]),
+            Decimal(after["spread"]),
+            change_id=change_id,
+            now=now,
         )
     else:
         await values.set_calendar_year(

@@ -75,3 +75,22 @@ class CalendarYear(Base):
     workdays: Mapped[list[date]] = mapped_column(ARRAY(Date))
     change_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FxRate(Base):
+    """An exchange rate the operator set (B12): what one unit of ``code`` costs in CNY, and the
+    spread (percent) a customer pays on an exchange into or out of it. Each row is written by an
+    approved change; the change log (``finance_changes``) keeps every earlier value."""
+
+    __tablename__ = "fx_rates"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    per_cny: Mapped[Decimal] = mapped_column(Numeric(24, 12))
+    spread: Mapped[Decimal] = mapped_column(Numeric(7, 4))
+    change_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("per_cny > 0", name="rate_positive"),
+        CheckConstraint("spread >= 0 AND spread <= 10", name="spread_range"),
+    )

@@ -30,6 +30,8 @@ class Plan:
 
 @dataclass(frozen=True)
 class CurrencyConf:
+    """``enabled``: customers may open wallets in it and bring money in (top-ups, deposits)."""
+
     code: str
     exponent: int
     enabled: bool
@@ -130,7 +132,7 @@ def default_currency(settings: Any, code: str) -> CurrencyConf:
     return CurrencyConf(
         code=code,
         exponent=CURRENCIES[code].exponent,
-        enabled=True,
+        enabled=code == "CNY" or code in settings.payments.currencies,
         review_above=default_minor(settings.payments.withdrawal_review_above, code),
     )
 
@@ -142,6 +144,11 @@ def _currency_of(row: CurrencySetting) -> CurrencyConf:
 async def currency(session: Any, settings: Any, code: str) -> CurrencyConf:
     row = await session.get(CurrencySetting, code)
     return _currency_of(row) if row is not None else default_currency(settings, code)
+
+
+async def enabled_codes(session: Any, settings: Any) -> list[str]:
+    """The currencies customers may hold, CNY first."""
+    return [c.code for c in await currencies(session, settings) if c.enabled or c.code == "CNY"]
 
 
 async def currencies(session: Any, settings: Any) -> list[CurrencyConf]:

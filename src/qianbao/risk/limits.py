@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.i18n import N_
 
-CHANNELS = ("topup", "transfer", "withdrawal", "payment")
+CHANNELS = ("topup", "transfer", "withdrawal", "payment", "exchange")
 
 
 @dataclass(frozen=True)

@@ -140,3 +140,42 @@ class AnswerTooLate(WalletError):
     code = "risk.answer_too_late"
     kind = ErrorKind.CONFLICT
     message = N_("The time to answer has passed: the payment was cancelled and no money moved.")
+
+
+class CurrencyNotOffered(WalletError):
+    code = "wallet.currency_not_offered"
+    message = N_("Wallets in {currency} are not offered.")
+
+
+class SameCurrency(WalletError):
+    code = "fx.same_currency"
+    message = N_("Choose two different currencies to exchange.")
+
+
+class RateUnavailable(WalletError):
+    code = "fx.rate_unavailable"
+    kind = ErrorKind.UNAVAILABLE
+    message = N_("There is no exchange rate for {currency} right now. Try again later.")
+
+
+class ExchangeTooSmall(WalletError):
+    code = "fx.amount_too_small"
+    message = N_("This amount is too small to exchange.")
+
+
+class QuoteNotFound(WalletError):
+    code = "fx.quote_not_found"
+    kind = ErrorKind.NOT_FOUND
+    message = N_("We could not find this quote. Ask for a new one.")
+
+
+class QuoteExpired(WalletError):
+    code = "fx.quote_expired"
+    kind = ErrorKind.CONFLICT
+    message = N_("This quote has expired: rates move. Ask for a new quote.")
+
+
+class QuoteUsed(WalletError):
+    code = "fx.quote_used"
+    kind = ErrorKind.CONFLICT
+    message = N_("This quote has already been used. Ask for a new quote to exchange again.")

@@ -25,6 +25,7 @@ KIND_FOR_CHANNEL = {
     "topup": "topup",
     "withdrawal": "withdrawal",
     "payment": "payment",
+    "exchange": "exchange",
 }
 
 

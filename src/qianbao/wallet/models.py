@@ -28,7 +28,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from qianbao.kernel.db import Base
 from qianbao.kernel.ids import uuid7
 
-KINDS = ("transfer", "topup", "withdrawal", "payment", "refund", "fee", "adjustment")
+KINDS = (
+    "transfer",
+    "topup",
+    "withdrawal",
+    "payment",
+    "refund",
+    "fee",
+    "adjustment",
+    "exchange",
+)
 
 
 class WalletTransaction(Base):
@@ -82,7 +91,15 @@ class WalletTransaction(Base):
             "id",
             postgresql_include=["kind", "direction", "status", "currency", "amount"],
         ),
-        Index("uq_wallet_transactions_entry_user", "entry_id", "user_id", unique=True),
+        # One row per entry and wallet (an exchange writes two rows of one user: one per
+        # currency; migration 0031).
+        Index(
+            "uq_wallet_transactions_entry_user",
+            "entry_id",
+            "user_id",
+            "account_id",
+            unique=True,
+        ),
     )
 
 

@@ -37,6 +37,7 @@ SECTIONS = {
     "currencies": ("currency", N_("Currencies")),
     "accounts": ("account", N_("Receiving bank accounts")),
     "calendar": ("calendar", N_("Holiday calendar")),
+    "rates": ("rate", N_("Exchange rates")),
 }
 SECTION_OF_KIND = {kind: path for path, (kind, _) in SECTIONS.items()}
 NOTICES = {
@@ -55,6 +56,7 @@ CHANNEL_LABELS = {
     "transfer": N_("Transfer"),
     "withdrawal": N_("Withdrawal"),
     "payment": N_("Payment"),
+    "exchange": N_("Exchange"),
 }
 CHECKBOXES = {"currency": ("enabled",), "account": ("active",)}
 LONG = {"holidays": 3000, "workdays": 3000, "reason": 300}
@@ -78,6 +80,7 @@ def _label(locale: str, target: str) -> str:
         "currency": N_("Currency {key}"),
         "account": N_("Receiving bank account {key}"),
         "calendar": N_("Holiday calendar {key}"),
+        "rate": N_("Exchange rate {key}"),
     }.get(kind)
     return gettext(locale, shown, key=key) if shown else key
 
@@ -224,6 +227,8 @@ def _target(kind: str, values: dict[str, str]) -> str:
             return "account:" + values.get("code", "").strip().upper()
         if kind == "calendar":
             return "calendar:" + values.get("year", "").strip()
+        if kind == "rate":
+            return "rate:" + values.get("code", "").strip().upper()
     return target
 
 
