@@ -56,6 +56,12 @@ def _import_domain_loaders() -> None:
         "qianbao.support.demo",
         "qianbao.merchants.demo",
         "qianbao.banking.demo",
+        "qianbao.identity.demo_kyc",
+        "qianbao.support.console.demo_kyc",
+        "qianbao.wallet.demo_fx",
+        "qianbao.wallet.demo_chain",
+        "qianbao.merchants.demo_agents",
+        "qianbao.wallet.demo_budgets",
     ):
         try:
             importlib.import_module(module)

@@ -22,6 +22,7 @@ from qianbao.disputes.api import router as disputes_api
 from qianbao.disputes.api_merchant import router as merchant_disputes_api
 from qianbao.finance.api import router as finance_api
 from qianbao.identity.api import auth as auth_api
+from qianbao.identity.api_kyc import router as kyc_api
 from qianbao.identity.api_me import me as me_api
 from qianbao.identity.api_staff import staff as staff_api
 from qianbao.identity.context import IdentityContext
@@ -52,6 +53,7 @@ from qianbao.support.tickets.api import router as tickets_api
 from qianbao.tasks import register_tasks
 from qianbao.wallet.api import router as wallet_api
 from qianbao.wallet.api_cards import router as cards_api
+from qianbao.wallet.api_chain import router as chain_api
 from qianbao.wallet.api_exchange import router as exchange_api
 from qianbao.wallet.api_held import router as held_api
 from qianbao.wallet.api_ops import router as wallet_ops_api
@@ -80,6 +82,7 @@ from qianbao.web.routes import (
     bank_payout_pages,
     bills_pages,
     card_pages,
+    chain_pages,
     chat_pages,
     chat_ws,
     console_cases,
@@ -87,6 +90,7 @@ from qianbao.web.routes import (
     console_chat,
     console_customers,
     console_desk,
+    console_kyc,
     console_merchants,
     console_pages,
     console_promos,
@@ -101,6 +105,7 @@ from qianbao.web.routes import (
     held_pages,
     help_pages,
     inbox_pages,
+    kyc_pages,
     me_pages,
     merchant_apply_pages,
     merchant_pages,
@@ -281,10 +286,12 @@ def create_app(
     app.include_router(ledger_api)
     app.include_router(auth_api)
     app.include_router(me_api)
+    app.include_router(kyc_api)
     app.include_router(staff_api)
     app.include_router(wallet_api)
     app.include_router(statements_api)
     app.include_router(exchange_api)
+    app.include_router(chain_api)
     app.include_router(cards_api)
     app.include_router(held_api)
     app.include_router(disputes_api)
@@ -317,6 +324,9 @@ def create_app(
     app.include_router(held_pages.router)
     app.include_router(dispute_pages.router)
     app.include_router(card_pages.router)
+    app.include_router(kyc_pages.router)
+    app.include_router(console_kyc.router)
+    app.include_router(chain_pages.router)
     app.include_router(payment_pages.router)
     app.include_router(topup_pages.router)
     app.include_router(ops_pages.router)

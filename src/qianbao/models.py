@@ -6,6 +6,7 @@ def import_all_models() -> None:
     import qianbao.disputes.models
     import qianbao.finance.models
     import qianbao.identity.models
+    import qianbao.identity.models_kyc
     import qianbao.kernel.outbox
     import qianbao.ledger.models
     import qianbao.merchants.models
@@ -21,6 +22,7 @@ def import_all_models() -> None:
     import qianbao.support.tickets.models
     import qianbao.wallet.models
     import qianbao.wallet.models_bank
+    import qianbao.wallet.models_chain
     import qianbao.wallet.models_fx
     import qianbao.webhooks.models
     import qianbao.worker.models  # noqa: F401

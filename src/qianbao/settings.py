@@ -16,7 +16,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from qianbao.settings_chain import ChainSettings
 from qianbao.settings_desk import ChatSettings, SupportSettings, TicketsSettings
+from qianbao.settings_kyc import KycSettings
 from qianbao.settings_merchants import MerchantsSettings, WebhooksSettings
 from qianbao.settings_money import (
     CN_HOLIDAYS_2026,
@@ -336,6 +338,8 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     payments: PaymentsSettings = Field(default_factory=PaymentsSettings)
     bank: BankSettings = Field(default_factory=BankSettings)
+    kyc: KycSettings = Field(default_factory=KycSettings)
+    chain: ChainSettings = Field(default_factory=ChainSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     disputes: DisputesSettings = Field(default_factory=DisputesSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
