@@ -56,6 +56,7 @@ from qianbao.wallet.api_cards import router as cards_api
 from qianbao.wallet.api_chain import router as chain_api
 from qianbao.wallet.api_exchange import router as exchange_api
 from qianbao.wallet.api_held import router as held_api
+from qianbao.wallet.api_insights import router as insights_api
 from qianbao.wallet.api_ops import router as wallet_ops_api
 from qianbao.wallet.api_payments import callbacks as payment_callbacks
 from qianbao.wallet.api_payments import router as payments_api
@@ -105,6 +106,7 @@ from qianbao.web.routes import (
     held_pages,
     help_pages,
     inbox_pages,
+    insights_pages,
     kyc_pages,
     me_pages,
     merchant_apply_pages,
@@ -292,6 +294,7 @@ def create_app(
     app.include_router(statements_api)
     app.include_router(exchange_api)
     app.include_router(chain_api)
+    app.include_router(insights_api)
     app.include_router(cards_api)
     app.include_router(held_api)
     app.include_router(disputes_api)
@@ -327,6 +330,7 @@ def create_app(
     app.include_router(kyc_pages.router)
     app.include_router(console_kyc.router)
     app.include_router(chain_pages.router)
+    app.include_router(insights_pages.router)
     app.include_router(payment_pages.router)
     app.include_router(topup_pages.router)
     app.include_router(ops_pages.router)

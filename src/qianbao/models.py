@@ -22,6 +22,7 @@ def import_all_models() -> None:
     import qianbao.support.tickets.models
     import qianbao.wallet.models
     import qianbao.wallet.models_bank
+    import qianbao.wallet.models_budgets
     import qianbao.wallet.models_chain
     import qianbao.wallet.models_fx
     import qianbao.webhooks.models

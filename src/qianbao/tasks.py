@@ -27,8 +27,8 @@ from qianbao.support.chat import mail as _chat_mail  # noqa: F401  (its e-mail t
 from qianbao.support.chat.service import Config as ChatConfig
 from qianbao.support.tickets import service as ticket_service
 from qianbao.support.tickets import tasks as ticket_tasks
+from qianbao.wallet import budget_tasks, chain_tasks, held_answers, payouts, topup, withdrawal_steps
 from qianbao.wallet import held as held_transfers
-from qianbao.wallet import held_answers, payouts, topup, withdrawal_steps
 from qianbao.wallet import tasks as wallet_tasks
 from qianbao.worker import JobContext, registry
 from qianbao.worker.registry import StandaloneContext
@@ -183,6 +183,8 @@ def register_tasks(
         subscribes=[wallet_tasks.TRANSACTION_TOPIC],
     )
     notifications.register(registry)
+    chain_tasks.register(registry, settings)
+    budget_tasks.register(registry, settings)
     merchant_notices.register(registry)
     ticket_tasks.register(registry)
     registry.register(
