@@ -101,6 +101,7 @@ from qianbao.web.routes import (
     demo_shop,
     design_pages,
     dispute_pages,
+    exchange_pages,
     finance_pages,
     health,
     held_pages,
@@ -331,6 +332,7 @@ def create_app(
     app.include_router(console_kyc.router)
     app.include_router(chain_pages.router)
     app.include_router(insights_pages.router)
+    app.include_router(exchange_pages.router)
     app.include_router(payment_pages.router)
     app.include_router(topup_pages.router)
     app.include_router(ops_pages.router)

@@ -36,7 +36,7 @@ def test_a_supervisor_proposes_a_fee_and_an_admin_approves_it(open_page, server)
     _sign_in_with_code(maker, maker_phone, maker_secret, "继续")
     maker.goto("/ops/finance")
     tiles = maker.locator(".finance-tiles a")
-    assert tiles.count() == 11
+    assert tiles.count() == 12
     hrefs = [tiles.nth(i).get_attribute("href") for i in range(tiles.count())]
     assert "/ops/wallet" in hrefs and "/ops/bank/payouts" in hrefs
     assert any(h.startswith("/console/audit") for h in hrefs)

@@ -219,6 +219,19 @@ async def get_quote(session: Any, user: User, quote_id: str | uuid.UUID) -> FxQu
     return row
 
 
+def rate_shown(sell: str, buy: str, rate: Decimal) -> tuple[str, str, str]:
+    """The rate as people read it: one unit of the dearer currency in the cheaper one, to six
+    decimals ("1 USDT = 7.105 CNY", not "1 CNY = 0.140745953554 USDT")."""
+    if rate >= 1:
+        base, quote, value = sell, buy, rate
+    else:
+        with localcontext() as ctx:
+            ctx.prec = 40
+            base, quote, value = buy, sell, 1 / rate
+    shown = value.quantize(Decimal("0.000001"), ROUND_HALF_UP).normalize()
+    return base, format(shown, "f"), quote
+
+
 def seconds_left(q: FxQuote, now: datetime) -> int:
     return max(0, math.ceil((q.expires_at - now).total_seconds()))
 
@@ -287,6 +300,7 @@ async def confirm(
         "buy_currency": q.buy_currency,
         "buy_amount": Money(q.buy_amount, q.buy_currency).to_decimal_string(),
         "rate": format(q.rate.normalize(), "f"),
+        "rate_text": "1 {} = {} {}".format(*rate_shown(q.sell_currency, q.buy_currency, q.rate)),
         "spread": format(q.spread.normalize(), "f"),
     }
     out_row = WalletTransaction(

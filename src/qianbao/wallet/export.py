@@ -41,6 +41,7 @@ KIND_LABELS = {
     "refund": N_("Refund"),
     "fee": N_("Fee"),
     "adjustment": N_("Adjustment"),
+    "exchange": N_("Exchange"),
     "reversal": N_("Reversal"),  # statement lines only
 }
 DIRECTION_LABELS = {"in": N_("Money in"), "out": N_("Money out")}

@@ -176,6 +176,11 @@ async def _section(
             "form": _form_values(x.target, x.value),
             "pending": x.pending,
             "currency": overview.currency_of(x.target, x.value),
+            "history": (
+                await changes.listing(s, who.user, status="approved", target=x.target, limit=5)
+                if kind == "rate"
+                else []
+            ),
         }
         for x in found
     ]

@@ -14,14 +14,14 @@ from starlette.responses import Response
 from qianbao.disputes import mistaken as dispute_mistaken
 from qianbao.identity.deps import Caller, client_ip, identity_ctx
 from qianbao.kernel.errors import DomainError
-from qianbao.kernel.http import TxRoute, db_session
+from qianbao.kernel.http import TxRoute, db_session, settings_of
 from qianbao.kernel.i18n import N_
-from qianbao.kernel.money import Money, MoneyError
+from qianbao.kernel.money import CURRENCIES, Money, MoneyError
 from qianbao.kernel.text import from_typing
 from qianbao.ledger.errors import InsufficientFunds
 from qianbao.notifications import inbox
 from qianbao.risk.limits import LimitExceeded
-from qianbao.wallet import accounts, cards, history, limits, transfer
+from qianbao.wallet import accounts, cards, exchange, history, limits, transfer
 from qianbao.wallet import held as held_transfers
 from qianbao.wallet.errors import CannotPaySelf, NoteTooLong, RecipientNotFound
 from qianbao.wallet.risk_checks import StepUpRequired
@@ -64,6 +64,7 @@ async def wallet_home(request: Request) -> Response:
             "unread": await inbox.unread_count(s, caller.user.id),
             "held": await held_transfers.waiting(s, caller.user.id),
             "returns": await dispute_mistaken.asked_of(s, caller.user.id),
+            "multi_currency": len(await exchange.offered(s, settings_of(request))) > 1,
         },
     )
 
@@ -93,12 +94,21 @@ async def _next_steps(s: Any, caller: Caller, pin_set: bool, used: bool) -> list
     ]
 
 
+async def _wallet_currency(request: Request, caller: Caller, asked: str) -> tuple[str, list[str]]:
+    """The currency a form sends (one of the user's open wallets; CNY otherwise) and them all."""
+    held = [b.currency for b in await accounts.balances(db_session(request), caller.user.id)]
+    code = (asked or "").strip().upper()
+    return (code if code in held else accounts.DEFAULT_CURRENCY), held
+
+
 async def _transfer_form(
     request: Request, caller: Caller, values: dict[str, str], exc: DomainError | None = None
 ) -> Response:
     problem = domain_problem(exc, locale_of(request)) if exc else None
     s = db_session(request)
-    limit, decision = await limits.allowance(s, caller.user, "transfer", "CNY")
+    code, held = await _wallet_currency(request, caller, values.get("currency", ""))
+    values["currency"] = code
+    limit, decision = await limits.allowance(s, caller.user, "transfer", code)
     return render(
         request,
         "wallet/transfer.html",
@@ -108,7 +118,10 @@ async def _transfer_form(
             "field": _field_of(exc),
             "limit": limit,
             "decision": decision,
-            "available": await accounts.available(s, caller.user.id, "CNY"),
+            "currency": code,
+            "currencies": held,
+            "places": CURRENCIES[code].exponent,
+            "available": await accounts.available(s, caller.user.id, code),
             "frozen": caller.user.frozen_at is not None,
         },
         status_code=problem.status if problem else 200,
@@ -127,11 +140,12 @@ def _field_of(exc: DomainError | None) -> str | None:
 
 
 @router.get("/wallet/transfer", response_class=HTMLResponse)
-async def transfer_form(request: Request, to: str = "") -> Response:
+async def transfer_form(request: Request, to: str = "", currency: str = "") -> Response:
     caller = await current_caller(request)
     if caller is None:
         return login_redirect(request)
-    return await _transfer_form(request, caller, {"to": to[:32], "amount": "", "note": ""})
+    values = {"to": to[:32], "amount": "", "note": "", "currency": currency[:8]}
+    return await _transfer_form(request, caller, values)
 
 
 @router.post("/wallet/transfer/check", response_class=HTMLResponse)
@@ -141,11 +155,12 @@ async def transfer_check(request: Request) -> Response:
     if caller is None:
         return login_redirect(request)
     form = await form_values(request)
-    values = {k: form.get(k, "").strip() for k in ("to", "amount", "note")}
+    values = {k: form.get(k, "").strip() for k in ("to", "amount", "note", "currency")}
     values["amount"] = from_typing(values["amount"])  # "１００" from an IME: 100
+    values["currency"], _ = await _wallet_currency(request, caller, values["currency"])
     try:
         ensure_ready(caller)
-        amount = Money.parse(values["amount"], "CNY", allow_zero=False)
+        amount = Money.parse(values["amount"], values["currency"], allow_zero=False)
         recipient = await transfer.find_recipient(
             db_session(request), identity_ctx(request), caller.user, values["to"]
         )
@@ -175,13 +190,14 @@ async def transfer_send(request: Request) -> Response:
     if caller is None:
         return login_redirect(request)
     form = await form_values(request)
-    values = {k: form.get(k, "").strip() for k in ("to", "amount", "note")}
+    values = {k: form.get(k, "").strip() for k in ("to", "amount", "note", "currency")}
     values["amount"] = from_typing(values["amount"])  # "１００" from an IME: 100
+    values["currency"], _ = await _wallet_currency(request, caller, values["currency"])
     key = form.get("key", "")[:64] or uuid.uuid4().hex
     s, ctx = db_session(request), identity_ctx(request)
     try:
         ensure_ready(caller)
-        amount = Money.parse(values["amount"], "CNY", allow_zero=False)
+        amount = Money.parse(values["amount"], values["currency"], allow_zero=False)
         done = await transfer.send(
             s,
             ctx,
@@ -215,7 +231,7 @@ async def transfer_send(request: Request) -> Response:
                 s,
                 send_code,
                 options_url="/api/v1/wallet/transfers/step-up-passkey",
-                body={"to": values["to"], "amount": values["amount"], "currency": "CNY"},
+                body={"to": values["to"], "amount": values["amount"], "currency": amount.currency},
             )
             if asked:
                 problem = None

@@ -24,6 +24,23 @@
     };
     tick();
   });
+  // A quote's countdown: the seconds left; at zero the confirm button is disabled and the
+  // "expired" line shown (the server refuses an expired quote anyway).
+  Array.prototype.forEach.call(document.querySelectorAll("[data-expires-in]"), function (box) {
+    var left = parseInt(box.getAttribute("data-expires-in"), 10) || 0;
+    var out = box.querySelector("[data-seconds]");
+    var tick = function () {
+      if (out) { out.textContent = String(Math.max(0, left)); }
+      if (left <= 0) {
+        box.setAttribute("data-expired", "");
+        Array.prototype.forEach.call(box.querySelectorAll("[data-needs-quote]"), function (el) { el.disabled = true; });
+        return;
+      }
+      left -= 1;
+      window.setTimeout(tick, 1000);
+    };
+    tick();
+  });
   // The balance card's eye: hides the amounts on this device (a cookie, so the next page is
   // rendered hidden by the server and nothing flashes).
   Array.prototype.forEach.call(document.querySelectorAll("[data-balance-toggle]"), function (button) {
