@@ -56,6 +56,7 @@ def _import_domain_loaders() -> None:
         "qianbao.support.demo",
         "qianbao.merchants.demo",
         "qianbao.banking.demo",
+        "qianbao.finance.demo",
         "qianbao.identity.demo_kyc",
         "qianbao.support.console.demo_kyc",
         "qianbao.wallet.demo_fx",
