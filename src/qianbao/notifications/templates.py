@@ -15,6 +15,7 @@ from qianbao.kernel.i18n import N_
 from qianbao.kernel.translations import gettext
 from qianbao.notifications.template_model import CHANNELS, Channel, Template
 from qianbao.notifications.templates_disputes import DISPUTE_TEMPLATES
+from qianbao.notifications.templates_kyc import KYC_TEMPLATES
 from qianbao.notifications.templates_merchants import MERCHANT_TEMPLATES
 from qianbao.notifications.templates_rails import RAIL_TEMPLATES
 
@@ -348,6 +349,7 @@ _ALL = [
     *MERCHANT_TEMPLATES,
     *RAIL_TEMPLATES,
     *DISPUTE_TEMPLATES,
+    *KYC_TEMPLATES,
 ]
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in _ALL}
