@@ -32,6 +32,7 @@ from qianbao.kernel.logging import get_logger
 from qianbao.ledger import GroupCommitter
 from qianbao.ledger.api import router as ledger_api
 from qianbao.merchants.api import router as merchant_api
+from qianbao.merchants.api_agents import router as agents_api
 from qianbao.merchants.api_customer import router as pay_api
 from qianbao.merchants.api_webhooks import router as merchant_webhooks_api
 from qianbao.merchants.categories import category_name
@@ -79,6 +80,7 @@ from qianbao.web.middleware import (
 from qianbao.web.openapi import install_problem_openapi
 from qianbao.web.routes import (
     account_pages,
+    agent_pages,
     bank_pages,
     bank_payout_pages,
     bills_pages,
@@ -306,6 +308,7 @@ def create_app(
     app.include_router(payment_callbacks)
     app.include_router(wallet_ops_api)
     app.include_router(merchant_api)
+    app.include_router(agents_api)
     app.include_router(merchant_webhooks_api)
     app.include_router(pay_api)
     app.include_router(risk_api)
@@ -333,6 +336,7 @@ def create_app(
     app.include_router(chain_pages.router)
     app.include_router(insights_pages.router)
     app.include_router(exchange_pages.router)
+    app.include_router(agent_pages.router)
     app.include_router(payment_pages.router)
     app.include_router(topup_pages.router)
     app.include_router(ops_pages.router)

@@ -10,6 +10,7 @@ def import_all_models() -> None:
     import qianbao.kernel.outbox
     import qianbao.ledger.models
     import qianbao.merchants.models
+    import qianbao.merchants.models_agents
     import qianbao.merchants.models_payments
     import qianbao.moneyconf.models
     import qianbao.notifications.inbox

@@ -8,6 +8,26 @@ from pydantic import BaseModel, Field
 from qianbao.settings_money import FeeRule
 
 
+class AgentSettings(BaseModel):
+    """Cash agents (B5): cash in and cash out at a shop, confirmed by the customer's PIN."""
+
+    cash_out_id_check_above: str = Field(
+        default="2000.00",
+        description="A cash-out above this amount (CNY) needs a customer verified at tier 2 "
+        "and the agent's check of the ID card.",
+    )
+    commission_in: str = Field(
+        default="0.3", description="A new agent's commission on a cash-in, percent."
+    )
+    commission_out: str = Field(
+        default="0.5", description="A new agent's commission on a cash-out, percent."
+    )
+    request_minutes: int = Field(
+        default=10, ge=1, le=60, description="How long a customer has to confirm a request."
+    )
+    nearest_limit: int = Field(default=10, ge=1, le=50, description="Points listed at most.")
+
+
 class MerchantsSettings(BaseModel):
     fee_plan: dict[str, FeeRule] = Field(
         default_factory=lambda: {
@@ -19,6 +39,7 @@ class MerchantsSettings(BaseModel):
         "payment_code), given to a merchant when it is activated; an operator may set another "
         "plan per merchant. Amounts in the payment's currency.",
     )
+    agents: AgentSettings = Field(default_factory=AgentSettings)
     checkout_expiry_minutes: int = Field(
         default=30, ge=1, le=24 * 60, description="A checkout session's life when none is given."
     )

@@ -87,6 +87,18 @@ async def test_a_month_of_history_that_the_statements_agree_with(demo_env, fresh
         assert (
             await s.execute(text("SELECT count(*) FROM fx_quotes WHERE status = 'used'"))
         ).scalar_one() == 5
+        # Three cash points with a float; 张三 cashed in at one.
+        floats = (
+            await s.execute(
+                text(
+                    "SELECT count(*) FROM ledger_accounts WHERE kind = 'agent_float' AND posted > 0"
+                )
+            )
+        ).scalar_one()
+        assert floats == 3
+        assert (
+            await s.execute(text("SELECT count(*) FROM cash_operations WHERE status = 'completed'"))
+        ).scalar_one() == 1
         entries = (await s.execute(text("SELECT count(*) FROM ledger_entries"))).scalar_one()
         # The support desk's demo: tickets in several states, ratings, a closed rated chat.
         desk = dict(

@@ -38,6 +38,7 @@ from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.db import lock_for_transaction
 from qianbao.kernel.ids import uuid7
 from qianbao.kernel.money import Money
+from qianbao.merchants import agents as cash_agents
 from qianbao.rails.bankfiles.detect import parse_statement_file, sha256_hex
 from qianbao.rails.bankfiles.model import Statement, StatementEntry
 from qianbao.wallet.bank_reference import owners_of
@@ -177,9 +178,10 @@ async def _chunk(
     if not entries:
         return
     decided = [(uuid7(), entry, classify(entry)) for entry in entries]
-    owners = await owners_of(
-        session, {d.reference for _, _, d in decided if d.action == "credit" and d.reference}
-    )
+    refs = {d.reference for _, _, d in decided if d.action == "credit" and d.reference}
+    owners = await owners_of(session, refs)
+    # A cash agent's reference tops up its float (B5), not a wallet.
+    floats = await cash_agents.owners_of_references(session, refs - set(owners))
     wanted = [
         (i, owners[d.reference])
         for i, (_, _, d) in enumerate(decided)
@@ -203,7 +205,7 @@ async def _chunk(
     credited = {i: outcome for (i, _), outcome in zip(wanted, outcomes, strict=True)}
     lines = [
         await _one_line(
-            session, poster, account, statement_id, line, owners, credited.get(i), result
+            session, poster, account, statement_id, line, owners, credited.get(i), result, floats
         )
         for i, line in enumerate(decided)
     ]
@@ -263,6 +265,7 @@ async def _one_line(
     owners: dict[str, uuid.UUID],
     credited: WalletTransaction | CreditRefused | None,
     result: ImportResult,
+    floats: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The line's row, and its bookings queued; a credit to a wallet is already decided
     (``credited``: the wallet's history row, or why the wallet did not take it)."""
@@ -271,7 +274,11 @@ async def _one_line(
     if decision.action == "credit":
         assert decision.reference is not None
         user_id = owners.get(decision.reference)
-        if user_id is None:
+        agent = (floats or {}).get(decision.reference)
+        if user_id is None and agent is not None and entry.currency == "CNY":
+            status, reason = "booked", "agent_float"
+            await poster.to_float(account, line_id, entry, agent.float_account_id)
+        elif user_id is None:
             reason = "reference_unknown"
         elif isinstance(credited, CreditRefused):
             reason = credited.reason

@@ -108,6 +108,21 @@ class BankPoster:
             )
         )
 
+    async def to_float(
+        self, account: ReceivingAccount, line_id: uuid.UUID, entry: StatementEntry, float_id: int
+    ) -> None:
+        """A cash agent's bank transfer with its reference: into its e-money float (B5)."""
+        self.queue.append(
+            self._move(
+                f"bank-line:{line_id}",
+                account.ledger_account_id,
+                float_id,
+                entry,
+                "agent_float_topup",
+                line_id,
+            )
+        )
+
     async def payout_clearing(
         self, account: ReceivingAccount, line_id: uuid.UUID, entry: StatementEntry
     ) -> None:

@@ -38,14 +38,14 @@ from qianbao.notifications import inbox
 ALERT_TEMPLATE = "bank.safeguarding_alert"
 LINES = (
     ("customers", N_("Customers' wallets")),
-    ("merchants", N_("Merchants' balances")),
+    ("merchants", N_("Merchants' balances and cash agents' floats")),
     ("suspense", N_("Received, not yet placed (suspense)")),
     ("card_in_transit", N_("Card top-ups the acquirer has not paid us yet")),
     ("payouts_in_transit", N_("Withdrawals booked but not yet gone out of the bank")),
     ("own_funds", N_("The operator's own funds (equity, fees earned, charges, interest)")),
     ("other", N_("Other ledger accounts")),
 )
-OWN_KINDS = ("equity", "fee_revenue", "settlement_in_transit", "fx", "agent_float")
+OWN_KINDS = ("equity", "fee_revenue", "settlement_in_transit", "fx")
 
 
 @dataclass
@@ -88,8 +88,8 @@ def _line(kind: str, code: str | None) -> str | None:
     """Which report line an account group belongs to (None: a receiving account's mirror)."""
     if kind == "user_wallet" or kind == "hold":
         return "customers"
-    if kind == "merchant":
-        return "merchants"
+    if kind in ("merchant", "agent_float"):
+        return "merchants"  # e-money owed to shops and to cash agents
     if kind == "suspense":
         return "suspense"
     if kind == "bank_clearing":

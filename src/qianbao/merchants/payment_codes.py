@@ -137,6 +137,36 @@ async def _record_miss(
         side.add(TillGuess(merchant_id=merchant_id, at=now, code_tail=code[-4:]))
 
 
+async def holder(session: Any, ctx: IdentityContext, merchant: Merchant, code: str) -> User:
+    """The customer whose payment code the merchant typed (a cash agent identifying the
+    customer): the code is used up; wrong codes count towards the same guessing limit as the
+    till's."""
+    from qianbao.merchants.errors_agents import CustomerNotFound
+
+    now = clock_of(session).now()
+    text = (code or "").strip()
+    if await _misses_this_minute(session, merchant.id, now) >= (
+        ctx.settings.merchants.payment_code_guesses_per_minute
+    ):
+        raise PaymentCodeGuessing(seconds=60)
+    row = None
+    if is_ascii_digits(text, CODE_LENGTH):
+        row = (
+            await session.execute(
+                select(PaymentCode)
+                .where(PaymentCode.code_hash.in_(ctx.keyed_hashes(HASH_PURPOSE, text)))
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+    if row is None or row.status != "active" or row.expires_at + GRACE <= now:
+        await _record_miss(ctx, merchant.id, text or "-", now)
+        raise CustomerNotFound()
+    row.status = "used"
+    customer = await session.get(User, row.user_id)
+    assert customer is not None
+    return customer
+
+
 async def charge(
     session: Any,
     ctx: IdentityContext,

@@ -34,6 +34,7 @@ NOTICES: dict[str, str] = {
     ),
     "signed_out": N_("You are signed out."),
     "sent": N_("Money sent."),
+    "cash_done": N_("Done: the cash operation is confirmed."),
     "wallet_opened": N_("Your new wallet is open. Exchange into it or receive money in it."),
     "held_confirmed": N_("Thank you for confirming. The payment was sent."),
     "held_denied": N_("The payment was cancelled and your account is frozen."),

@@ -16,6 +16,7 @@ from qianbao.identity.deps import Caller
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import db_session
 from qianbao.kernel.i18n import N_
+from qianbao.merchants import agents as cash_agents
 from qianbao.merchants import dashboard, review
 from qianbao.merchants.errors import NotMerchantStaff
 from qianbao.merchants.models import Merchant
@@ -107,6 +108,7 @@ TABS = (
     ("disputes", "/merchant/disputes", N_("Disputes"), False),
     ("keys", "/merchant/keys", N_("API keys"), True),
     ("webhooks", "/merchant/webhooks", N_("Webhooks"), True),
+    ("agent", "/merchant/agent", N_("Cash point"), False),  # cash agents only
 )
 
 
@@ -116,6 +118,7 @@ class Desk:
 
     caller: Caller
     staffing: dashboard.Staffing
+    is_agent: bool = False
 
     @property
     def merchant(self) -> Merchant:
@@ -140,7 +143,8 @@ async def desk(request: Request, *, manage: bool = False) -> Desk | Response:
     staffing = await dashboard.staffing(db_session(request), caller.user)
     if manage and not staffing.manages:
         raise dashboard.OwnerOnly()
-    return Desk(caller, staffing)
+    is_agent = await cash_agents.agent_of(db_session(request), staffing.merchant.id) is not None
+    return Desk(caller, staffing, is_agent)
 
 
 def new_key() -> str:
@@ -192,7 +196,7 @@ def page(
             "tabs": [
                 (key, url, label)
                 for key, url, label, owner in TABS
-                if who.staffing.manages or not owner
+                if (who.staffing.manages or not owner) and (key != "agent" or who.is_agent)
             ],
             "notice": notice(request),
             "problem": problem,

@@ -41,6 +41,23 @@
     };
     tick();
   });
+  // The cash-points finder: the browser's location (asked only on a tap), sent as two numbers.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-locate]"), function (button) {
+    if (!navigator.geolocation) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        document.getElementById("loc-lat").value = pos.coords.latitude.toFixed(5);
+        document.getElementById("loc-lon").value = pos.coords.longitude.toFixed(5);
+        document.getElementById("location-form").submit();
+      }, function () {
+        button.disabled = false;
+        var where = document.getElementById("finder-where");
+        if (where) { where.textContent = button.getAttribute("data-denied"); where.setAttribute("role", "alert"); }
+      }, { timeout: 10000, maximumAge: 60000 });
+    });
+  });
   // The balance card's eye: hides the amounts on this device (a cookie, so the next page is
   // rendered hidden by the server and nothing flashes).
   Array.prototype.forEach.call(document.querySelectorAll("[data-balance-toggle]"), function (button) {
