@@ -25,6 +25,7 @@ from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, redirect
 from qianbao.web.routes.console_cases import case_labels
+from qianbao.web.routes.console_kyc import AUDIT_LABELS as KYC_AUDIT_LABELS
 from qianbao.web.routes.console_merchants import AUDIT_LABELS as MERCHANT_AUDIT_LABELS
 from qianbao.web.routes.console_pages import _staff
 from qianbao.web.routes.security_view import EVENT_LABELS
@@ -69,6 +70,7 @@ ACTION_LABELS = {
     "ticket.merged_from": N_("Merged another ticket into this one"),
     "ticket.callback_done": N_("Called the customer back"),
     **MERCHANT_AUDIT_LABELS,  # the merchants console's actions
+    **KYC_AUDIT_LABELS,  # identity verification (/console/kyc)
     # The bank rails and the finance console (/ops/bank, /ops/finance).
     "bank.statement_imported": N_("Imported a bank file"),
     "bank.payout_file_created": N_("Made a payout file"),
