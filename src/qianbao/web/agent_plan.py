@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from qianbao.kernel.i18n import N_
 from qianbao.web.i18n import gettext
 
 WIDTH, HEIGHT, PAD = 340, 240, 26
@@ -39,7 +40,7 @@ def svg(origin: tuple[float, float] | None, points: list[Any], locale: str) -> M
     reach = max([max(abs(x), abs(y)) for x, y in xy] + [0.3])
     scale = min((WIDTH / 2 - PAD) / reach, (HEIGHT / 2 - PAD) / reach)  # px per km
     cx, cy = WIDTH / 2, HEIGHT / 2
-    title = gettext(locale, "Plan of the nearest cash points")
+    title = gettext(locale, N_("Plan of the nearest cash points"))
     parts = [
         f'<svg class="agent-plan" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="plan-title" xmlns="http://www.w3.org/2000/svg">',
@@ -54,13 +55,13 @@ def svg(origin: tuple[float, float] | None, points: list[Any], locale: str) -> M
             f'<text x="{cx + r * 0.72:.1f}" y="{cy - r * 0.72:.1f}" class="plan-ring-label">'
             f"{escape(_km_text(km))}</text>"
         )
-    north = gettext(locale, "N")
+    north = gettext(locale, N_("N"))
     parts.append(
         f'<g class="plan-north"><path d="M{WIDTH - 22},30 l6,-14 l6,14 z"/>'
         f'<text x="{WIDTH - 16}" y="44" text-anchor="middle">{escape(north)}</text></g>'
     )
     if origin is not None:
-        you = gettext(locale, "You")
+        you = gettext(locale, N_("You are here"))
         parts.append(
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" class="plan-you"/>'
             f'<text x="{cx + 10:.1f}" y="{cy + 18:.1f}" class="plan-you-label">{escape(you)}</text>'

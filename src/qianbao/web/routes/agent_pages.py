@@ -238,7 +238,7 @@ async def cash_points(
         s, lat=origin[0] if origin else None, lon=origin[1] if origin else None, limit=limit
     )
     problem = domain_problem(exc, locale) if exc else None
-    return render(
+    response = render(
         request,
         "public/cash_points.html",
         {
@@ -252,3 +252,6 @@ async def cash_points(
         },
         status_code=problem.status if problem else 200,
     )
+    # The one page that may ask for the location (the others refuse it: web.middleware).
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=(self)"
+    return response
