@@ -14,6 +14,7 @@ import typer
 
 from qianbao import __version__
 from qianbao.ops.bank_cli import bank_app
+from qianbao.ops.chain_cli import chain_app
 from qianbao.ops.cli_support import CLI_LOCALE, fail, load_settings
 from qianbao.ops.database import (
     DatabaseTarget,
@@ -35,6 +36,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bank_app, name="bank")
+app.add_typer(chain_app, name="chain")
 
 
 def _prepare(settings: Settings, *, start: bool = True) -> DatabaseTarget:

@@ -7,8 +7,12 @@ the wrong network, a bad checksum, not enough money, a replayed key) that change
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -465,3 +469,50 @@ async def test_usdt_on_chains_needs_usdt_offered(client, app):
     r = await client.get("/api/v1/wallet/chain/networks/TRC20/address", headers=bearer(token))
     assert r.status_code == 409 and r.json()["code"] == "chain.unavailable"
     assert await _watch(app) == []
+
+
+def _cli(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QIANBAO_")}
+    env.update(
+        QIANBAO_ENVIRONMENT="test",
+        QIANBAO_VAR_DIR=str(tmp_path / "var"),
+        QIANBAO_DATABASE__URL=url,
+        QIANBAO_LOGGING__LEVEL="WARNING",
+        QIANBAO_SECURITY__SECRET_KEY="test-secret-key-not-for-production-0123456789",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "qianbao.cli", "chain", "dev-send", *args],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_the_dev_send_command_sends_test_usdt_to_a_users_address(
+    client, app, fresh_db_url, tmp_path
+):
+    phone, token, _ = await ready_user(client, app)  # the machine's time, as the command's
+    done = _cli(fresh_db_url, tmp_path, "--phone", phone, "--amount", "12.5", "--network", "ERC20")
+    assert done.returncode == 0, done.stderr
+    address = (
+        await client.get("/api/v1/wallet/chain/networks/ERC20/address", headers=bearer(token))
+    ).json()["address"]
+    assert f"to {address}" in done.stdout
+    txid = re.search(r"transaction (0x[0-9a-f]{64})", done.stdout).group(1)  # type: ignore[union-attr]
+    refused = _cli(
+        fresh_db_url, tmp_path, "--to", TRON_OTHER, "--amount", "1", "--network", "ERC20"
+    )
+    assert refused.returncode == 1 and "chain.address_wrong_network" in refused.stderr
+    # Six Ethereum blocks later, reported by its hash: it has its confirmations, credited at once.
+    await _blocks(app, 7, "ERC20")
+    r = await client.post(
+        "/api/v1/wallet/chain/deposits",
+        json={"network": "ERC20", "txid": txid},
+        headers=bearer(token),
+    )
+    assert r.status_code == 201, r.text
+    assert [d["status"] for d in r.json()] == ["credited"]
+    assert await _usdt(client, token) == ("12.500000", "0.000000")

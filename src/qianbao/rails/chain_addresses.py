@@ -15,6 +15,7 @@ lost. Only ASCII is accepted (a full-width character is never part of an address
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import base58
 from Crypto.Hash import keccak
@@ -65,7 +66,7 @@ class NetworkUnknown(AddressError):
     message = N_("Choose a network: {networks}.")
 
 
-def network_of(code: str, allowed: list[str] | tuple[str, ...] | None = None) -> str:
+def network_of(code: str, allowed: Sequence[str] | None = None) -> str:
     """The network code (``TRC20``, ``ERC20``) from what a client sent (``trc-20`` too)."""
     found = (code or "").strip().upper().replace("-", "").replace("_", "")
     offered = list(allowed) if allowed is not None else list(NETWORKS)

@@ -98,11 +98,17 @@ def needed(settings: Any, network: str) -> int:
 
 
 async def deposit_address(
-    session: Any, settings: Any, user_id: uuid.UUID, network: str
+    session: Any,
+    settings: Any,
+    user_id: uuid.UUID,
+    network: str,
+    *,
+    backend: ChainProvider | None = None,
 ) -> ChainAddress:
     """The user's deposit address on ``network``: derived by the chain backend the first time
-    and kept (two first requests at once keep one)."""
-    chain = await provider(session, settings)
+    and kept (two first requests at once keep one). ``backend``: that one, whether or not
+    USDT is offered now (the development chain's command)."""
+    chain = backend or await provider(session, settings)
     code = network_of(network, settings.chain.networks)
     found = await _address_of(session, user_id, code)
     if found is not None:
