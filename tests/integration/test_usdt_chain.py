@@ -19,6 +19,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
+from qianbao.demo import load_demo_data
 from qianbao.identity import accounts as id_accounts
 from qianbao.kernel.money import Money
 from qianbao.ledger import Ledger, transfer
@@ -36,8 +37,9 @@ from qianbao.rails.chain_dev import FAILING
 from qianbao.wallet import chain_watch
 from qianbao.wallet.accounts import wallet_account
 from qianbao.wallet.models import WalletTransaction
-from qianbao.wallet.models_chain import ChainDeposit
+from qianbao.wallet.models_chain import ChainDeposit, ChainWithdrawal
 from tests.conftest import base_settings
+from tests.integration.test_wallet_demo import demo_env  # noqa: F401  (a fixture)
 from tests.support.identity import bearer, deliver, e164
 from tests.support.wallet import PIN, key, ready_user
 
@@ -516,3 +518,40 @@ async def test_the_dev_send_command_sends_test_usdt_to_a_users_address(
     assert r.status_code == 201, r.text
     assert [d["status"] for d in r.json()] == ["credited"]
     assert await _usdt(client, token) == ("12.500000", "0.000000")
+
+
+@pytest.mark.usefixtures("demo_env")
+async def test_the_demo_gives_zhang_san_usdt_history_once(fresh_db):
+    for _ in range(2):  # idempotent: the second run adds nothing
+        await load_demo_data(fresh_db)
+        async with fresh_db.transaction() as s:
+            user = await id_accounts.by_phone(s, "+8613800138000")
+            assert user is not None
+            deposits = (
+                await s.execute(
+                    select(ChainDeposit.network, ChainDeposit.status, ChainDeposit.amount)
+                    .where(ChainDeposit.user_id == user.id)
+                    .order_by(ChainDeposit.seen_at)
+                )
+            ).all()
+            assert deposits == [
+                ("TRC20", "credited", 500_000_000),
+                ("ERC20", "credited", 120_500_000),
+            ]
+            withdrawals = (
+                await s.execute(select(ChainWithdrawal.status, ChainWithdrawal.amount))
+            ).all()
+            assert withdrawals == [("completed", 100_000_000)]
+            rows = (
+                await s.execute(
+                    select(WalletTransaction.kind, WalletTransaction.status)
+                    .where(
+                        WalletTransaction.user_id == user.id,
+                        WalletTransaction.details["method"].astext == "usdt",
+                    )
+                    .order_by(WalletTransaction.listed_at)
+                )
+            ).all()
+            assert rows == [
+                ("topup", "completed"), ("topup", "completed"), ("withdrawal", "completed"),
+            ]  # fmt: skip
