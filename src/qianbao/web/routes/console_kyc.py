@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.dates import format_date
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
@@ -114,6 +115,9 @@ async def _application_page(
                 "tier": w.user.kyc_tier,
             },
             "identity": w.identity,
+            "birthday": format_date(w.identity.birthday, "long", locale=locale)
+            if w.identity
+            else "",
             "sex": gettext(locale, SEX_LABELS[w.identity.sex]) if w.identity else "—",
             "age": age_on(w.identity.birthday, today) if w.identity else None,
             "status": gettext(locale, STATUS_LABELS[w.application.status]),

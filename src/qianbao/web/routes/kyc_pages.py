@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.dates import format_date
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
@@ -141,6 +142,9 @@ async def _page(
             "tier_text": gettext(locale, TIER_TEXTS[min(state.tier, 2)]),
             "step": state.next_step,
             "identity": state.identity,
+            "birthday": format_date(state.identity.birthday, "long", locale=locale)
+            if state.identity
+            else "",
             "app": app,
             "status_text": gettext(locale, STATUS_TEXTS[app.status]) if app else None,
             "reason": reason,
