@@ -23,6 +23,7 @@ from qianbao.wallet.models import WalletTransaction
 from tests.conftest import in_thread
 from tests.support.identity import e164
 from tests.support.pages import no_sideways_scroll, notice_text, rules_off_ctx, shot, sign_up
+from tests.web.test_accessibility import SMALL_TARGETS, _axe
 
 pytestmark = pytest.mark.browser
 PIN = "583920"
@@ -101,6 +102,7 @@ def test_charts_a_budget_and_its_alert_in_chinese_on_a_phone(open_page, server):
     assert bars.is_visible() and bars.locator("a").count() == 6
     assert bars.locator("rect.bar.current").count() == 1
     no_sideways_scroll(page)
+    assert _axe(page) == [] and page.evaluate(SMALL_TARGETS) == []
     shot(page, "insights-zh_CN")
     # The previous month: nothing yet, an empty state rather than a broken chart.
     page.get_by_role("link", name="上个月").click()
@@ -136,6 +138,7 @@ def test_charts_a_budget_and_its_alert_in_chinese_on_a_phone(open_page, server):
     assert "转账给他人" in alert.inner_text() and "80%" in alert.inner_text()
     assert "¥128.00" in alert.inner_text()
     assert page.locator("#budget-transfers progress.warn").is_visible()
+    assert _axe(page) == [] and page.evaluate(SMALL_TARGETS) == []
     shot(page, "budgets-alert-zh_CN")
     page.goto("/inbox")
     assert "预算提醒" in page.locator("main").inner_text()

@@ -31,7 +31,7 @@ class Bar:
     label: str  # under the bar ("7月", "Jul")
     value: int  # drawn when positive
     value_text: str  # above the bar (short: "¥1.2千")
-    full_text: str  # the bar's link name and tooltip ("2026年7月：¥1,234.00")
+    full_text: str  # the bar's <title>: its link's name and tooltip ("2026年7月：¥1,234.00")
     href: str | None = None
     current: bool = False
 
@@ -161,9 +161,9 @@ def bars(
         body = "".join(group)
         if b.href:
             current = ' aria-current="page"' if b.current else ""
-            parts.append(
-                f'<a href="{escape(b.href)}" aria-label="{escape(b.full_text)}"{current}>{body}</a>'
-            )
+            # Named by its <title> (the month and the whole amount), which holds the visible
+            # label and short amount too.
+            parts.append(f'<a href="{escape(b.href)}"{current}>{body}</a>')
         else:
             parts.append(f"<g>{body}</g>")
     if highest <= 0:
