@@ -512,6 +512,16 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
         "refunded": "¥300.00",
         "currency": "CNY",  # bank.safeguarding_alert
         "method": "Alipay",  # wallet.topup_method_*
+        "agent": "徐汇便民服务点",  # cash.*
+        "document": "身份证正面",  # kyc.resubmit
+        "budget": "¥500.00",  # wallet.budget_*
+        "category": "餐饮",
+        "percent": "80",
+        "spent": "¥400.00",
+        "month": "2026-12",
+        "network": "TRC-20",  # wallet.usdt_*
+        "address": "TXYZ…",
+        "txid": "8f1c…9a2b",
     }
     for name, template in TEMPLATES.items():
         for msgid in (template.sms, template.subject, template.body):

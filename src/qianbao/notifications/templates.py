@@ -14,6 +14,7 @@ from typing import Any
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.translations import gettext
 from qianbao.notifications.template_model import CHANNELS, Channel, Template
+from qianbao.notifications.templates_agents import AGENT_TEMPLATES
 from qianbao.notifications.templates_disputes import DISPUTE_TEMPLATES
 from qianbao.notifications.templates_kyc import KYC_TEMPLATES
 from qianbao.notifications.templates_merchants import MERCHANT_TEMPLATES
@@ -349,6 +350,7 @@ _ALL = [
     *MERCHANT_TEMPLATES,
     *RAIL_TEMPLATES,
     *DISPUTE_TEMPLATES,
+    *AGENT_TEMPLATES,
     *KYC_TEMPLATES,
 ]
 
