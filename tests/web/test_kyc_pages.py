@@ -1,4 +1,5 @@
-"""Identity verification in a real browser, in Chinese at phone width (375 × 812): a new customer
+"""Identity verification in a real browser, in Chinese at phone width (375 × 812), each step without a serious axe-core violation, a tap target under
+44 px or anything wider than a 320 px phone: a new customer
 goes from 我的 to 实名认证, sends an ID number with a wrong check digit (the refusal under the
 field, what was typed kept, nothing stored), then the right one (level 1, the number masked);
 uploads the three photos one by one through the file inputs and sends them for review; a
@@ -29,6 +30,7 @@ from tests.conftest import in_thread
 from tests.support.identity import STRONG_PASSWORD, e164, new_phone
 from tests.support.pages import alert_text, notice_text, script_errors, shot, sign_in, sign_up
 from tests.support.secrets import remember
+from tests.web.test_accessibility import SMALL_TARGETS, _axe
 
 pytestmark = pytest.mark.browser
 ZH = "zh_CN"
@@ -79,6 +81,16 @@ def _photo(size: tuple[int, int], colour: tuple[int, int, int]) -> dict[str, Any
     return {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
 
 
+def _accessible(page: Any) -> None:
+    """No serious axe-core violation, no tap target under 44 px, nothing wider than 320 px."""
+    assert _axe(page) == []
+    assert page.evaluate(SMALL_TARGETS) == []
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.set_viewport_size(size)
+
+
 def test_verify_upload_approve_and_see_the_higher_limits(open_page, server):
     page = open_page(locale=ZH)  # 375 × 812
     phone = sign_up(page, server, ZH)
@@ -88,6 +100,7 @@ def test_verify_upload_approve_and_see_the_higher_limits(open_page, server):
     assert page.locator("h1").inner_text() == tr("Identity verification")
     assert page.locator("#verify-tier").inner_text() == tr("Basic")
     shot(page, "kyc-1-start-zh_CN")
+    _accessible(page)
 
     # A wrong check digit: refused under the field, everything typed kept, nothing stored.
     number = _number()
@@ -144,6 +157,7 @@ def test_verify_upload_approve_and_see_the_higher_limits(open_page, server):
         page.wait_for_url(f"**/me/verify?notice=uploaded#doc-{kind}")
         assert page.locator(f"#doc-{kind}").get_attribute("data-uploaded") == "yes"
     shot(page, "kyc-3-photos-zh_CN")
+    _accessible(page)
     page.locator("#verify-submit").click()
     page.wait_for_url("**/me/verify?notice=submitted*")
     assert page.locator("#application-status").get_attribute("data-status") == "submitted"
@@ -201,6 +215,17 @@ def test_verify_upload_approve_and_see_the_higher_limits(open_page, server):
     assert page.locator("#tier-table th[aria-current=true]").inner_text() == tr("Level 2")
     assert page.locator("#documents").count() == 0
     shot(page, "kyc-5-level2-zh_CN")
+    _accessible(page)
+    # The same page in English, on a desktop.
+    en = open_page(locale="en", viewport="desktop")
+    sign_in(en, phone)
+    en.wait_for_url("**/wallet")
+    en.goto("/me/verify")
+    assert en.locator("#verify-tier").inner_text() == "Level 2"
+    assert "What each level unlocks" in en.locator("#tier-table").inner_text()
+    assert en.locator("#verify-id-number").inner_text() == masked
+    shot(en, "kyc-5-level2-en-desktop")
+    assert script_errors(en) == []
     page.goto("/me")
     assert page.locator("#me-verify").inner_text().strip().endswith(tr("Level %(n)s") % {"n": 2})
     assert script_errors(page) == []
