@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, File, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from qianbao.identity import kyc
 from qianbao.identity.api_common import DbSession, Me
 from qianbao.identity.deps import identity_ctx
-from qianbao.identity.kyc_errors import DocumentKindUnknown, NotAnImage
+from qianbao.identity.kyc_errors import DocumentKindUnknown
 from qianbao.identity.kyc_id import SEX_NAMES
 from qianbao.identity.kyc_review import REASONS
 from qianbao.identity.kyc_tiers import TierLimits
@@ -27,7 +27,6 @@ from qianbao.kernel.translations import gettext
 router = APIRouter(
     prefix="/api/v1/me/verification", tags=["identity verification"], route_class=TxRoute
 )
-MAX_FILES = 1
 
 
 class MoneyOut(BaseModel):
@@ -191,17 +190,16 @@ async def basic(body: BasicIn, request: Request, s: DbSession, caller: Me) -> An
     response_model=VerificationOut,
     summary="Tier 2: upload one photo (id_front, id_back or selfie; multipart field 'file')",
 )
-async def put_document(kind: str, request: Request, s: DbSession, caller: Me) -> Any:
+async def put_document(
+    kind: str,
+    request: Request,
+    s: DbSession,
+    caller: Me,
+    file: UploadFile = File(description="The photo: JPEG, PNG or WebP (by content)"),
+) -> Any:
     if kind not in kyc.DOCUMENT_KINDS:
         raise DocumentKindUnknown()
-    form = await request.form(max_files=MAX_FILES, max_fields=5)
-    try:
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise NotAnImage()
-        await kyc.upload(s, identity_ctx(request), caller.user, kind, upload)
-    finally:
-        await form.close()
+    await kyc.upload(s, identity_ctx(request), caller.user, kind, file)
     return await _answer(s, request, caller)
 
 

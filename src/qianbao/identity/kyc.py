@@ -195,8 +195,11 @@ async def verify_basic(
     try:
         async with session.begin_nested():
             await session.flush()
-    except IntegrityError as exc:  # the same number verified at this instant on another account
-        raise IdInUse() from exc
+    except IntegrityError as exc:  # verified at this instant: by this user, or the number
+        mine = await session.execute(
+            select(KycIdentity.user_id).where(KycIdentity.user_id == user.id)
+        )
+        raise (AlreadyVerified() if mine.first() is not None else IdInUse()) from exc
     user.real_name = name
     user.birthday = number.birthday
     user.kyc_tier = max(user.kyc_tier, 1)
