@@ -84,9 +84,9 @@ def test_months_are_read_year_first_with_ascii_digits_and_never_in_the_future():
     assert insights.parse_month(None, now) == DEC
     assert insights.parse_month("", now) == DEC
     assert insights.parse_month("2026-12", now) == DEC
-    assert insights.parse_month("1999-01", now) == date(1999, 1, 1)
+    assert insights.parse_month("2000-01", now) == date(2000, 1, 1)
     for bad in ("2026-13", "2026-00", "2026-1", "26-12", "2026/12", "２０２６-１２", "2026-12\n",
-                "2026-12-01", "december"):  # fmt: skip
+                "2026-12-01", "december", "1999-12", "0000-01"):  # fmt: skip
         with pytest.raises(MonthInvalid):
             insights.parse_month(bad, now)
     with pytest.raises(MonthInFuture):

@@ -73,6 +73,7 @@ MCC_CATEGORIES: dict[str, str] = {
 }  # fmt: skip
 
 MONTHS_SHOWN = 6  # the pages' bar chart; the API gives up to 12
+FIRST_YEAR = 2000  # no wallet history before it
 _MONTH_RE = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 
 
@@ -95,6 +96,8 @@ def parse_month(text: str | None, now: datetime) -> date:
         return current
     match = _MONTH_RE.fullmatch(text)
     if match is None:
+        raise MonthInvalid()
+    if int(match.group(1)) < FIRST_YEAR:  # (and no month arithmetic below year 1)
         raise MonthInvalid()
     month = date(int(match.group(1)), int(match.group(2)), 1)
     if month > current:
@@ -160,7 +163,7 @@ async def spending(
     session: Any, user_id: uuid.UUID, currency: str, first: date, last: date
 ) -> dict[date, dict[str, int]]:
     """Spending per month (``first`` to ``last``, whole months) and category: one statement
-    over the user's rows, a range of the history index (user, listed_at)."""
+    over the user's rows (the history index (user, listed_at) as a range)."""
     t = WalletTransaction
     month = func.date_trunc("month", func.timezone(str(LOCAL_TZ), t.listed_at)).label("month")
     mcc = t.details["category"].astext.label("mcc")
