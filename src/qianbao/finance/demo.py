@@ -5,6 +5,7 @@ demo admin — so the finance console shows them in force, with their history.""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from qianbao.demo import DemoLogin, demo_loader
 from qianbao.finance import changes
@@ -29,7 +30,7 @@ async def load(db: Database) -> list[DemoLogin]:
         if maker is None or checker is None or await rates.stored(session, "USD") is not None:
             return []
         for code, review_above in OFFERED.items():
-            proposals = [
+            proposals: list[tuple[str, dict[str, Any], str]] = [
                 (f"currency:{code}", {"enabled": True, "review_above": review_above},
                  "开放外币钱包 offer wallets in this currency"),
                 (f"rate:{code}", {"per_cny": str(DevRates.RATES[code]), "spread": str(SPREAD)},

@@ -1,11 +1,10 @@
 """The messages of USDT on chains (``qianbao.wallet.chain_tasks``): a deposit credited, a
-withdrawal complete or failed. Importing this module adds them to the template registry."""
+withdrawal complete or failed (in the template list of ``notifications.templates``)."""
 
 from __future__ import annotations
 
 from qianbao.kernel.i18n import N_
 from qianbao.notifications.template_model import Template
-from qianbao.notifications.templates import TEMPLATES
 
 CHAIN_TEMPLATES = [
     Template(
@@ -44,6 +43,3 @@ CHAIN_TEMPLATES = [
         translate_params=("reason",),
     ),
 ]
-
-for _template in CHAIN_TEMPLATES:
-    TEMPLATES.setdefault(_template.name, _template)
