@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from qianbao import __version__
+from qianbao.ops.agent_cli import agents_app
 from qianbao.ops.bank_cli import bank_app
 from qianbao.ops.chain_cli import chain_app
 from qianbao.ops.cli_support import CLI_LOCALE, fail, load_settings
@@ -37,6 +38,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(bank_app, name="bank")
 app.add_typer(chain_app, name="chain")
+app.add_typer(agents_app, name="agents")
 
 
 def _prepare(settings: Settings, *, start: bool = True) -> DatabaseTarget:

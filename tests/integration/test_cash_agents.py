@@ -8,7 +8,11 @@ points by distance from a location or a typed district."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -242,3 +246,51 @@ async def test_the_finder_sorts_by_distance(client, app):
     assert r.status_code == 422 and r.json()["code"] == "cash.location_invalid"
     r = await client.get("/api/v1/cash-points", params={"district": "Atlantis"})
     assert r.status_code == 422 and r.json()["code"] == "cash.district_unknown"
+
+
+def _agents_cli(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QIANBAO_")}
+    env.update(
+        QIANBAO_ENVIRONMENT="test",
+        QIANBAO_VAR_DIR=str(tmp_path / "var"),
+        QIANBAO_DATABASE__URL=url,
+        QIANBAO_LOGGING__LEVEL="WARNING",
+        QIANBAO_SECURITY__SECRET_KEY="test-secret-key-not-for-production-0123456789",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "qianbao.cli", "agents", *args],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_an_operator_makes_a_merchant_a_cash_agent_from_the_command_line(
+    client, app, fresh_db_url, tmp_path
+):
+    shop = await make_merchant(app, name_zh="朝阳便民点", name_en="Chaoyang Point")
+    base = ["--merchant", shop.code, "--address-zh", "建国路 1 号", "--address-en", "1 Jianguo Rd"]
+    bad = _agents_cli(fresh_db_url, tmp_path, "add", *base, "--district", "亚特兰蒂斯",
+                      "--lat", "39.92", "--lon", "116.44")  # fmt: skip
+    assert bad.returncode != 0 and "district" in bad.stderr
+    bad = _agents_cli(fresh_db_url, tmp_path, "add", *base, "--district", "朝阳",
+                      "--lat", "３９.９", "--lon", "116.44")  # fmt: skip
+    assert bad.returncode != 0 and "--lat" in bad.stderr
+    done = _agents_cli(fresh_db_url, tmp_path, "add", *base, "--district", "朝阳",
+                       "--lat", "39.9215", "--lon", "116.4434",
+                       "--hours", "09:00-21:00,09:00-21:00,09:00-21:00,09:00-21:00,"
+                                  "09:00-21:00,10:00-18:00,closed")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"{shop.code} is a cash agent" in done.stdout
+    listed = _agents_cli(fresh_db_url, tmp_path, "list")
+    assert shop.code in listed.stdout and "0.00 CNY" in listed.stdout
+    assert _agents_cli(fresh_db_url, tmp_path, "pause", shop.code).returncode == 0
+    r = await client.get("/api/v1/cash-points", params={"district": "朝阳"})
+    assert all(p["code"] != shop.code for p in r.json())  # paused: not listed
+    assert _agents_cli(fresh_db_url, tmp_path, "pause", shop.code, "--resume").returncode == 0
+    r = await client.get("/api/v1/cash-points", params={"district": "朝阳"})
+    point = next(p for p in r.json() if p["code"] == shop.code)
+    assert point["hours"][6] is None and point["district_en"] == "Chaoyang"

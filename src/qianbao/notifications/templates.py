@@ -15,6 +15,7 @@ from qianbao.kernel.i18n import N_
 from qianbao.kernel.translations import gettext
 from qianbao.notifications.template_model import CHANNELS, Channel, Template
 from qianbao.notifications.templates_agents import AGENT_TEMPLATES
+from qianbao.notifications.templates_budgets import BUDGET_TEMPLATES
 from qianbao.notifications.templates_chain import CHAIN_TEMPLATES
 from qianbao.notifications.templates_disputes import DISPUTE_TEMPLATES
 from qianbao.notifications.templates_kyc import KYC_TEMPLATES
@@ -353,6 +354,7 @@ _ALL = [
     *DISPUTE_TEMPLATES,
     *AGENT_TEMPLATES,
     *CHAIN_TEMPLATES,
+    *BUDGET_TEMPLATES,
     *KYC_TEMPLATES,
 ]
 

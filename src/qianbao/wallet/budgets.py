@@ -22,11 +22,10 @@ from sqlalchemy.dialects.postgresql import insert
 
 from qianbao.identity.models import User
 from qianbao.kernel.clock import clock_of
-from qianbao.kernel.i18n import N_
 from qianbao.kernel.ids import uuid7
 from qianbao.kernel.money import AmountTooLarge as MoneyTooLarge
 from qianbao.kernel.money import Money, MoneyError, TooManyDecimals
-from qianbao.notifications import inbox, outbox_sealer, templates
+from qianbao.notifications import inbox, outbox_sealer
 from qianbao.notifications import request as request_notification
 from qianbao.notifications.templates import Channel
 from qianbao.wallet import insights
@@ -40,44 +39,12 @@ from qianbao.wallet.errors_budgets import (
 )
 from qianbao.wallet.models_budgets import BUDGET_CATEGORIES, LEVELS, Budget, BudgetAlert
 
-WARNING_TEMPLATE = "wallet.budget_warning"  # 80 %
+WARNING_TEMPLATE = "wallet.budget_warning"  # 80 % (notifications.templates_budgets)
 REACHED_TEMPLATE = "wallet.budget_reached"  # 100 %
 TEMPLATE_OF_LEVEL = {80: WARNING_TEMPLATE, 100: REACHED_TEMPLATE}
 # The largest budget: a trillion units is more than anyone spends in a month, and far from
 # the bigint's end whatever the currency's decimals.
 MAX_UNITS = 10**12
-
-for _template in (
-    templates.Template(
-        WARNING_TEMPLATE,
-        sms=N_(
-            "Qianbao budget alert — {category}: you have spent {spent} of your {budget} budget "
-            "this month ({percent}%)."
-        ),
-        subject=N_("Budget alert: {category} at {percent}%"),
-        body=N_(
-            "This month ({month}) you have spent {spent} on {category}, against a monthly budget "
-            "of {budget} ({percent}%).\n\nSee your spending and change your budgets in the "
-            "wallet, under Spending."
-        ),
-        translate_params=("category",),
-    ),
-    templates.Template(
-        REACHED_TEMPLATE,
-        sms=N_(
-            "Qianbao budget alert — {category}: you have spent {spent} of your {budget} budget "
-            "this month ({percent}%). Your budget is used up."
-        ),
-        subject=N_("Budget alert: your {category} budget is used up"),
-        body=N_(
-            "This month ({month}) you have spent {spent} on {category}, against a monthly budget "
-            "of {budget} ({percent}%). Your budget for this month is used up.\n\nSee your "
-            "spending and change your budgets in the wallet, under Spending."
-        ),
-        translate_params=("category",),
-    ),
-):
-    templates.TEMPLATES.setdefault(_template.name, _template)
 
 
 def check_category(category: str | None) -> str:

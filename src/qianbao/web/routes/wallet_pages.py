@@ -125,6 +125,7 @@ async def _transfer_form(
             "places": CURRENCIES[code].exponent,
             "available": await accounts.available(s, caller.user.id, code),
             "frozen": caller.user.frozen_at is not None,
+            "tier": caller.user.kyc_tier,
         },
         status_code=problem.status if problem else 200,
     )
