@@ -209,6 +209,20 @@ async def test_quote_refusals_name_the_problem_and_change_nothing(client, app):
     assert await _balances(client, token) == before
 
 
+async def test_a_currency_the_operator_closes_can_still_be_exchanged_away(client, app):
+    await _set_rates(app, USD=("7.1180", "0.5"))
+    _, token, _ = await ready_user(client, app, minor=100_000)
+    q = (await _quote(client, token, "CNY", "USD", "100.00")).json()
+    assert (await _confirm(client, token, q["id"])).status_code == 201
+    app.state.settings.payments.currencies = ["CNY"]  # USD no longer offered
+    r = await _quote(client, token, "CNY", "USD", "10.00")
+    assert r.json()["code"] == "wallet.currency_not_offered"  # nothing more goes in
+    r = await _quote(client, token, "USD", "CNY", "13.97")
+    assert r.status_code == 201, r.text  # but what is there can come out
+    assert (await _confirm(client, token, r.json()["id"])).status_code == 201
+    assert (await _balances(client, token))["USD"] == "0.00"
+
+
 async def test_a_quote_expires_and_is_used_once(client, app):
     await _set_rates(app, USD=("7.1180", "0.5"))
     _, token, _ = await ready_user(client, app, minor=100_000)

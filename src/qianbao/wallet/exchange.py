@@ -174,8 +174,11 @@ async def quote(
     sell, buy = (sell or "").strip().upper(), (buy or "").strip().upper()
     if sell == buy:
         raise SameCurrency()
-    for code in (sell, buy):
-        await require_offered(session, settings, code)
+    # Money may go into an offered currency only; out of any wallet the user holds (a currency
+    # the operator closed can still be exchanged away).
+    await require_offered(session, settings, buy)
+    if sell not in CURRENCIES:
+        raise CurrencyNotOffered(currency=sell)
     p = await pair(session, settings, sell, buy)
     if side == "buy":
         if amount.currency != buy:
