@@ -135,6 +135,26 @@ async def test_spending_by_category_and_month_is_exact_and_only_the_users_own(
     assert usd["total"]["amount"] == "44.00" and usd["categories"][0]["category"] == "food"
     async with db.transaction() as s:
         assert await insights.month_spending(s, other, "CNY", DEC) == {"food": 999_00}
+    # A category opens its own rows in the bills (the insights page links there).
+    for category, expected in (
+        ("food", {("payment", "28.01"), ("payment", "33.33"), ("refund", "10.00"),
+                  ("payment", "77.00"), ("payment", "66.00")}),
+        ("transfers", {("transfer", "100.00"), ("refund", "30.00"), ("transfer", "55.00")}),
+        ("fees", {("withdrawal", "300.00"), ("exchange", "695.00")}),
+    ):  # fmt: skip
+        r = await client.get(
+            "/api/v1/wallet/transactions",
+            params={"category": category, "currency": "CNY", "period": "custom", "start": "2026-12-01",
+                    "end": "2026-12-31"},
+            headers=bearer(token),
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        got = {(t["kind"], t["amount"]["amount"]) for t in r.json()["transactions"]}
+        assert got == expected, (category, got)
+    r = await client.get(
+        "/api/v1/wallet/transactions", params={"category": "nonsense"}, headers=bearer(token)
+    )
+    assert r.status_code == 422
 
 
 async def test_a_months_end_is_midnight_in_china_not_utc(app: FastAPI, client, clock):

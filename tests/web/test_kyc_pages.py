@@ -112,8 +112,8 @@ def test_verify_upload_approve_and_see_the_higher_limits(open_page, server):
     page.locator("#basic-form button[type=submit]").click()
     page.wait_for_selector("#basic .form-error[role=alert]")
     refusal = tr(
-        "This is not a valid resident ID card number. Check the 18 characters: digits, and an "
-        "X only at the end."
+        "This ID card number has a typing mistake: its last character (the check digit) does "
+        "not match the other 17. Check each character against the card."
     )
     assert refusal in alert_text(page)
     assert refusal in page.locator("#kyc-id-error").inner_text()

@@ -24,6 +24,15 @@ class IdNumberInvalid(KycError):
     )
 
 
+class IdNumberMistyped(IdNumberInvalid):
+    """The same code: the number's form is right but its check digit does not match."""
+
+    message = N_(
+        "This ID card number has a typing mistake: its last character (the check digit) does "
+        "not match the other 17. Check each character against the card."
+    )
+
+
 class BirthdayInvalid(KycError):
     code = "kyc.birthday_invalid"
     message = N_("Give your date of birth (year, month and day).")

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from stdnum.cn import ric
-from stdnum.exceptions import ValidationError
+from stdnum.exceptions import InvalidChecksum, ValidationError
 
 from qianbao.identity.kyc_errors import (
     BirthdayInvalid,
     BirthdayMismatch,
     IdNumberInvalid,
+    IdNumberMistyped,
     NameInvalid,
     SexInvalid,
     SexMismatch,
@@ -66,6 +67,8 @@ def parse_number(text: str) -> Ric:
     try:
         ric.validate(raw)
         born = ric.get_birth_date(raw)
+    except InvalidChecksum:
+        raise IdNumberMistyped() from None
     except ValidationError:
         raise IdNumberInvalid() from None
     if born.year < OLDEST_YEAR:

@@ -498,6 +498,19 @@ async def confirm(
     op.status, op.decided_at = "completed", now
     op.entry_id, op.transaction_id = entry.entry_id, row.id
     await session.flush()
+    await inbox.add(
+        session,
+        user_id=user.id,
+        template="cash.completed_in" if op.kind == "cash_in" else "cash.completed_out",
+        params={
+            "amount": amount.text(),
+            "agent": merchant.name_zh,
+            "agent_en": merchant.name_en,
+            "balance": Money(balance, op.currency).text(),
+        },
+        link=f"/wallet/tx/{row.id}",
+        dedup_key=f"cash:{op.id}:done",
+    )
     return op
 
 

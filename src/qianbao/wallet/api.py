@@ -323,6 +323,12 @@ async def history_filters(
     max_amount: str | None = Query(
         default=None, max_length=32, description="Highest amount, inclusive (decimal string)"
     ),
+    category: str | None = Query(
+        default=None,
+        max_length=16,
+        description="A spending category of /insights (food, shopping, …, transfers, fees): "
+        "the rows its amount comes from",
+    ),
 ) -> history.Filters:
     """The history filters of the query string (shared by the list and the CSV export)."""
     return history.Filters(
@@ -336,6 +342,7 @@ async def history_filters(
         currency=currency,
         min_amount=min_amount,
         max_amount=max_amount,
+        category=category,
     )
 
 

@@ -305,6 +305,7 @@ async def confirm(
         "rate": format(q.rate.normalize(), "f"),
         "rate_text": "1 {} = {} {}".format(*rate_shown(q.sell_currency, q.buy_currency, q.rate)),
         "spread": format(q.spread.normalize(), "f"),
+        "spread_fee": Money(q.fee, q.sell_currency).text(),
     }
     out_row = WalletTransaction(
         id=uuid7(),
@@ -314,7 +315,9 @@ async def confirm(
         direction="out",
         status="completed",
         currency=q.sell_currency,
-        amount=q.sell_amount - q.fee,
+        # What left the wallet, the spread included (as the customer sees it on the quote);
+        # ``fee`` names the spread's part of it (the statement and the spending insights read it).
+        amount=q.sell_amount,
         fee=q.fee,
         balance_after=balance.get(user_sell.id),
         reference=reference,

@@ -17,6 +17,7 @@ from qianbao.kernel.errors import ValidationFailed
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money, MoneyError
 from qianbao.kernel.money import currency as lookup_currency
+from qianbao.wallet import insights
 from qianbao.wallet.accounts import DEFAULT_CURRENCY
 from qianbao.wallet.errors import TransactionNotFound
 from qianbao.wallet.models import WalletTransaction
@@ -41,6 +42,8 @@ class Filters:
     currency: str | None = None
     min_amount: str | None = None
     max_amount: str | None = None
+    # A spending category of the insights (``insights.CATEGORIES``): its rows only.
+    category: str | None = None
 
     @property
     def amount_currency(self) -> str | None:
@@ -138,6 +141,10 @@ def _conditions(user_id: uuid.UUID, filters: Filters, now: datetime) -> list[Any
         where.append(WalletTransaction.kind == filters.kind)
     if filters.direction:
         where.append(WalletTransaction.direction == filters.direction)
+    if filters.category:
+        if filters.category not in insights.CATEGORIES:
+            raise ValidationFailed()
+        where.append(insights.category_condition(filters.category))
     if filters.status:
         if filters.status not in STATUSES:
             raise ValidationFailed()

@@ -30,7 +30,7 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.i18n import N_
@@ -84,6 +84,30 @@ def category_name(category: str) -> str:
 
 def category_of(mcc: str | None) -> str:
     return MCC_CATEGORIES.get(mcc or "", "other")
+
+
+def category_condition(category: str) -> Any:
+    """The wallet rows a spending category's amount comes from (the bills' category filter, so a
+    category on the insights page opens exactly its rows)."""
+    t = WalletTransaction
+    if category == "fees":
+        return or_(and_(t.direction == "out", t.fee > 0), t.kind == "fee")
+    if category == "transfers":
+        return or_(
+            and_(t.kind == "transfer", t.direction == "out"),
+            and_(t.kind == "refund", t.details.has_key("case"), ~t.details.has_key("category")),
+        )
+    shop = t.kind.in_(("payment", "refund"))
+    code = t.details["category"].astext
+    codes = [c for c, cat in MCC_CATEGORIES.items() if cat == category]
+    if category == "other":
+        known = list(MCC_CATEGORIES)
+        return and_(
+            shop,
+            or_(code.in_(codes), and_(code.is_not(None), code.not_in(known)),
+                and_(code.is_(None), ~t.details.has_key("case"))),
+        )  # fmt: skip
+    return and_(shop, code.in_(codes))
 
 
 # -- months on the wallet's calendar ---------------------------------------------------------

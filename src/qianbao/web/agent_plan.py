@@ -29,7 +29,14 @@ def _km_text(km: float) -> str:
     return f"{km:g} km"
 
 
-def svg(origin: tuple[float, float] | None, points: list[Any], locale: str) -> Markup:
+def svg(
+    origin: tuple[float, float] | None,
+    points: list[Any],
+    locale: str,
+    origin_label: str | None = None,
+) -> Markup:
+    """``origin_label``: what the centre is when it is not the customer's own position (the
+    centre of a typed district)."""
     coords = [(float(p.agent.latitude), float(p.agent.longitude)) for p in points]
     if origin is not None:
         lat0, lon0 = origin
@@ -48,7 +55,7 @@ def svg(origin: tuple[float, float] | None, points: list[Any], locale: str) -> M
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" rx="12" class="plan-bg"/>',
     ]
     rings = [k for k in NICE_KM if k <= reach * 1.05][-2:] or [NICE_KM[0]]
-    for km in rings:
+    for km in rings if origin is not None else []:  # distances from someone, or no rings
         r = km * scale
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" class="plan-ring"/>')
         parts.append(
@@ -61,7 +68,7 @@ def svg(origin: tuple[float, float] | None, points: list[Any], locale: str) -> M
         f'<text x="{WIDTH - 16}" y="44" text-anchor="middle">{escape(north)}</text></g>'
     )
     if origin is not None:
-        you = gettext(locale, N_("You are here"))
+        you = origin_label or gettext(locale, N_("You are here"))
         parts.append(
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" class="plan-you"/>'
             f'<text x="{cx + 10:.1f}" y="{cy + 18:.1f}" class="plan-you-label">{escape(you)}</text>'

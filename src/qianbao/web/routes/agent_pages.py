@@ -29,7 +29,7 @@ from qianbao.kernel.money import Money
 from qianbao.kernel.text import from_typing
 from qianbao.merchants import agents as cash_agents
 from qianbao.merchants import places
-from qianbao.merchants.errors_agents import DistrictUnknown, LocationInvalid
+from qianbao.merchants.errors_agents import DistrictUnknown, LocationInvalid, RequestClosed
 from qianbao.web import agent_plan
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
@@ -147,7 +147,12 @@ async def agent_request_cancel(request: Request, op_id: str) -> Response:
     if isinstance(who, Response):
         return who
     await form_values(request)
-    await cash_agents.cancel(db_session(request), who.merchant, op_id)
+    s = db_session(request)
+    try:
+        async with s.begin_nested():
+            await cash_agents.cancel(s, who.merchant, op_id)
+    except RequestClosed:
+        pass  # confirmed (or closed) meanwhile: the request's page says how it ended
     return redirect_to(f"/merchant/agent/requests/{op_id}")
 
 
@@ -247,7 +252,14 @@ async def cash_points(
             "where": where,
             "district": district[:40],
             "problem": problem,
-            "plan": agent_plan.svg(origin, points, locale) if points else "",
+            "plan": agent_plan.svg(
+                origin,
+                points,
+                locale,
+                origin_label=(where.en if locale == "en" else where.zh) if where else None,
+            )
+            if points
+            else "",
             "weekday": clock_of(s).now().astimezone(LOCAL_TZ).weekday(),
         },
         status_code=problem.status if problem else 200,

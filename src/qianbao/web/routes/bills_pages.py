@@ -22,7 +22,7 @@ from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import CURRENCIES
 from qianbao.kernel.text import from_typing, parse_day
-from qianbao.wallet import accounts, export, history, statement
+from qianbao.wallet import accounts, export, history, insights, statement
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
     current_caller,
@@ -44,7 +44,9 @@ def _filters(params: dict[str, str]) -> tuple[history.Filters, dict[str, str]]:
     direction = params.get("direction") if params.get("direction") in ("in", "out") else None
     status = params.get("status") if params.get("status") in history.STATUSES else None
     currency = params.get("currency") if params.get("currency") in CURRENCIES else None
+    category = params.get("category") if params.get("category") in insights.CATEGORIES else None
     shown = {
+        "category": category or "",
         "period": period,
         "direction": direction or "",
         "q": (params.get("q") or "")[:50],
@@ -65,6 +67,7 @@ def _filters(params: dict[str, str]) -> tuple[history.Filters, dict[str, str]]:
         currency=currency,
         min_amount=shown["min_amount"] or None,
         max_amount=shown["max_amount"] or None,
+        category=category,
     )
     return filters, shown
 
@@ -152,7 +155,12 @@ async def history_page(request: Request) -> Response:
             "amount_currency": filters.amount_currency or accounts.DEFAULT_CURRENCY,
             "statuses": _status_choices(),
             "period_links": _period_links(chosen),
-            "active_filters": len(chosen.keys() - {"period", "start", "end"}),
+            "active_filters": len(chosen.keys() - {"period", "start", "end", "category"}),
+            "category_name": (
+                insights.category_name(shown["category"]) if shown["category"] else None
+            ),
+            "without_category": "/wallet/history?"
+            + urlencode({k: v for k, v in chosen.items() if k != "category"}),
         },
         status_code=problem.status if problem else 200,
     )

@@ -120,11 +120,18 @@ async def _form(
 
 
 @router.get("/wallet/exchange", response_class=HTMLResponse)
-async def exchange_form(request: Request, sell: str = "", buy: str = "") -> Response:
+async def exchange_form(
+    request: Request, sell: str = "", buy: str = "", amount: str = ""
+) -> Response:
     caller = await current_caller(request)
     if caller is None:
         return login_redirect(request)
-    values = {"sell": sell[:8].upper(), "buy": buy[:8].upper(), "amount": "", "side": "sell"}
+    values = {
+        "sell": sell[:8].upper(),
+        "buy": buy[:8].upper(),
+        "amount": amount[:24],
+        "side": "sell",
+    }
     return await _form(request, caller, values)
 
 

@@ -76,18 +76,17 @@ def _insights_url(month: date, currency: str) -> str:
     return "/wallet/insights?" + urlencode({"month": f"{month:%Y-%m}", "currency": currency})
 
 
-def _history_url(month: date, currency: str) -> str:
-    """The bills filtered to the month's outgoing money in ``currency`` (the bills have no
-    category filter: the category is shown on each row)."""
+def _history_url(month: date, currency: str, category: str | None = None) -> str:
+    """The bills of the month in ``currency``: a category's rows (its payments and their
+    refunds, transfers, fees), or the month's outgoing money."""
     last = insights.add_months(month, 1).toordinal() - 1
-    return "/wallet/history?" + urlencode(
-        {
-            "start": f"{month:%Y-%m-%d}",
-            "end": f"{date.fromordinal(last):%Y-%m-%d}",
-            "direction": "out",
-            "currency": currency,
-        }
-    )
+    query = {
+        "start": f"{month:%Y-%m-%d}",
+        "end": f"{date.fromordinal(last):%Y-%m-%d}",
+        "currency": currency,
+    }
+    query.update({"category": category} if category else {"direction": "out"})
+    return "/wallet/history?" + urlencode(query)
 
 
 def _change_text(found: insights.Insights, locale: str) -> str:
@@ -173,6 +172,7 @@ async def _insights_context(
         "currencies": await insights.currencies(s, user_id),
         "rows": slices,
         "history_url": _history_url(month, currency),
+        "category_urls": {key: _history_url(month, currency, key) for key in insights.CATEGORIES},
         "total_text": total_text,
         "change_text": _change_text(found, locale),
         "donut": donut,
