@@ -104,6 +104,13 @@ def test_charts_a_budget_and_its_alert_in_chinese_on_a_phone(open_page, server):
     no_sideways_scroll(page)
     assert _axe(page) == [] and page.evaluate(SMALL_TARGETS) == []
     shot(page, "insights-zh_CN")
+    # A category opens its own rows in the bills, with a chip to show them all again.
+    rows.nth(1).click()
+    page.wait_for_url("**/wallet/history?*category=food*")
+    assert "餐饮" in page.locator("#category-chip").inner_text()
+    lines = page.locator(".tx-list .tx")
+    assert lines.count() == 1 and "¥32.00" in lines.first.inner_text()  # not the transfer
+    page.go_back()
     # The previous month: nothing yet, an empty state rather than a broken chart.
     page.get_by_role("link", name="上个月").click()
     assert page.locator("svg.donut.empty").is_visible()

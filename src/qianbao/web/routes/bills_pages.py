@@ -156,7 +156,7 @@ async def history_page(request: Request) -> Response:
             "statuses": _status_choices(),
             "period_links": _period_links(chosen),
             "active_filters": len(chosen.keys() - {"period", "start", "end", "category"}),
-            "category_name": (
+            "category_label": (
                 insights.category_name(shown["category"]) if shown["category"] else None
             ),
             "without_category": "/wallet/history?"
