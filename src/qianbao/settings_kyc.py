@@ -11,6 +11,13 @@ class KycSettings(BaseModel):
     min_age_years: int = Field(
         default=16, ge=0, le=30, description="The youngest a person may be to verify (tier 1)."
     )
+    basic_attempts_per_day: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Refused tier-1 attempts a user may make in 24 hours (a wrong number, a "
+        "number already in use, a mismatch): then tier 1 waits, so ID numbers cannot be probed.",
+    )
     max_upload_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=64 * 1024,

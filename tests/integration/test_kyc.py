@@ -237,6 +237,7 @@ async def test_tier1_refusals_change_nothing(client, app, clock):
         (basic(id_number(sixteen_tomorrow), sixteen_tomorrow), 422, "kyc.too_young"),
         (basic(id_number(tomorrow), tomorrow), 422, "kyc.id_invalid"),  # born in the future
     ]
+    app.state.settings.kyc.basic_attempts_per_day = len(cases) + 1  # the limit: tested below
     for payload, status, code in cases:
         r = await client.post(f"{API}/basic", json=payload, headers=h)
         assert (r.status_code, r.json()["code"]) == (status, code), payload
@@ -265,6 +266,27 @@ async def test_tier1_refusals_change_nothing(client, app, clock):
     assert (body["tier"], body["identity"]) == (0, None)
     async with app.state.db.session() as s:
         assert len((await s.execute(select(KycIdentity))).scalars().all()) == 2
+
+
+async def test_refused_tier1_attempts_are_limited_so_numbers_cannot_be_probed(client, app, clock):
+    clock.freeze(datetime(2026, 6, 15, 4, 0, tzinfo=UTC))
+    born = date(1990, 5, 4)
+    taken = id_number(born)
+    _, owner = await sign_up(client, app)
+    r = await client.post(f"{API}/basic", json=basic(taken, born), headers=bearer(owner))
+    assert r.status_code == 200, r.text
+    _, prober = await sign_up(client, app)
+    h = bearer(prober)
+    limit = app.state.settings.kyc.basic_attempts_per_day
+    for _ in range(limit):  # "in use": the answer a prober looks for
+        r = await client.post(f"{API}/basic", json=basic(taken, born), headers=h)
+        assert r.json()["code"] == "kyc.id_in_use"
+    mine = id_number(date(1991, 7, 8))
+    r = await client.post(f"{API}/basic", json=basic(mine, date(1991, 7, 8)), headers=h)
+    assert (r.status_code, r.json()["code"]) == (429, "kyc.too_many_attempts")
+    clock.advance(hours=24, seconds=1)
+    r = await client.post(f"{API}/basic", json=basic(mine, date(1991, 7, 8)), headers=h)
+    assert r.status_code == 200, r.text
 
 
 async def test_tier1_refusal_leaves_the_user_as_it_was(client, app):

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from qianbao.identity import kyc_id
@@ -28,15 +29,17 @@ from qianbao.identity.kyc_errors import (
     DocumentKindUnknown,
     DocumentsMissing,
     IdInUse,
+    KycError,
     NothingToSubmit,
     OnlyRequestedDocument,
     ReplaceFirst,
     Tier1First,
+    TooManyAttempts,
     UnderReview,
 )
 from qianbao.identity.kyc_images import Readable, clean_off_loop, read_capped
 from qianbao.identity.kyc_tiers import require_tier, tier_limits
-from qianbao.identity.models import User
+from qianbao.identity.models import SecurityEvent, User
 from qianbao.identity.models_kyc import (
     DOCUMENT_KINDS,
     OPEN_STATUSES,
@@ -157,28 +160,55 @@ async def verify_basic(
     birthday: str,
     sex: str,
 ) -> KycIdentity:
-    """Tier 1: check the name, the number and that the date of birth and sex agree with it."""
+    """Tier 1: check the name, the number and that the date of birth and sex agree with it.
+    A refused attempt is counted (committed on its own, the request fails); after
+    ``kyc.basic_attempts_per_day`` of them in 24 hours tier 1 waits (``kyc.too_many_attempts``),
+    so nobody can try number after number to learn which are registered."""
     if await session.get(KycIdentity, user.id) is not None:
         raise AlreadyVerified()
-    name = kyc_id.parse_name(real_name)
-    number = kyc_id.parse_number(id_number)
-    kyc_id.check(
-        number,
-        birthday=kyc_id.parse_birthday(birthday),
-        sex=kyc_id.parse_sex(sex),
-        today=clock_of(session).today(),
-        min_age=ctx.settings.kyc.min_age_years,
-    )
-    # Under any listed secret key: after a rotation the unique index alone would not see a
-    # number verified before it (its fingerprint is re-made when the keys are rewrapped).
-    taken = await session.execute(
-        select(KycIdentity.user_id).where(
-            KycIdentity.id_fingerprint.in_(ctx.keyed_hashes(FINGERPRINT_PURPOSE, number.number))
+    now = clock_of(session).now()
+    refused = await session.scalar(
+        select(func.count()).where(
+            SecurityEvent.user_id == user.id,
+            SecurityEvent.kind == "kyc_refused",
+            SecurityEvent.created_at > now - timedelta(hours=24),
         )
     )
-    if taken.first() is not None:
-        raise IdInUse()
-    now = clock_of(session).now()
+    if (refused or 0) >= ctx.settings.kyc.basic_attempts_per_day:
+        raise TooManyAttempts()
+    try:
+        name = kyc_id.parse_name(real_name)
+        number = kyc_id.parse_number(id_number)
+        kyc_id.check(
+            number,
+            birthday=kyc_id.parse_birthday(birthday),
+            sex=kyc_id.parse_sex(sex),
+            today=clock_of(session).today(),
+            min_age=ctx.settings.kyc.min_age_years,
+        )
+        # Under any listed secret key: after a rotation the unique index alone would not see a
+        # number verified before it (its fingerprint is re-made when the keys are rewrapped).
+        taken = await session.execute(
+            select(KycIdentity.user_id).where(
+                KycIdentity.id_fingerprint.in_(
+                    ctx.keyed_hashes(FINGERPRINT_PURPOSE, number.number)
+                )
+            )
+        )
+        if taken.first() is not None:
+            raise IdInUse()
+    except KycError as exc:
+        async with ctx.db.side_transaction() as side:
+            side.add(
+                SecurityEvent(
+                    user_id=user.id,
+                    kind="kyc_refused",
+                    starts_cooling_off=False,
+                    details={"code": exc.code},
+                    created_at=now,
+                )
+            )
+        raise
     identity = KycIdentity(
         user_id=user.id,
         real_name=name,

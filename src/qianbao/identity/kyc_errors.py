@@ -170,3 +170,12 @@ class OwnApplication(KycError):
     code = "kyc.own_application"
     kind = ErrorKind.FORBIDDEN
     message = N_("You cannot decide your own application.")
+
+
+class TooManyAttempts(KycError):
+    code = "kyc.too_many_attempts"
+    kind = ErrorKind.RATE_LIMITED
+    message = N_(
+        "Too many attempts to verify your identity today. Check your ID card and try again "
+        "tomorrow, or contact customer service."
+    )

@@ -38,6 +38,7 @@ EVENTS: dict[str, tuple[bool, str | None]] = {
     "email_verified": (False, None),
     "card_added": (False, None),  # binding needs the PIN and an SMS code already
     "card_removed": (False, None),
+    "kyc_refused": (False, None),  # a refused tier-1 attempt (counted: kyc.basic_attempts)
 }
 
 
