@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 import re
 import subprocess
@@ -18,9 +19,13 @@ from pathlib import Path
 import httpx
 import pyotp
 from fastapi import FastAPI
+from PIL import Image
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import select, text
+from stdnum.cn import ric
 
+from qianbao.identity import kyc
+from qianbao.identity.models_kyc import KycDocument, KycIdentity
 from qianbao.kernel.clock import TestClock
 from qianbao.kernel.crypto import Sealer, key_id, tag_id
 from qianbao.main import create_app
@@ -38,6 +43,16 @@ D_OLD, D_NEW = "data-key-old-0123456789abcdef", "data-key-new-fedcba9876543210"
 P_OLD, P_NEW = "pin-pepper-old-0123456789abcdef", "pin-pepper-new-fedcba9876543210"
 remember(S_OLD, S_NEW, D_OLD, D_NEW, P_OLD, P_NEW)
 JSON = {"Accept": "application/json"}
+
+
+ID_NUMBER = "11010519900504" + "001"
+ID_NUMBER += ric.calc_check_digit(ID_NUMBER + "0")
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 200), (200, 120, 40)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def _keys(settings: Settings, *, secret: list[str], data: list[str], pepper: list[str]):
@@ -112,6 +127,20 @@ async def test_rotate_every_key_rewrap_and_remove_the_old_ones(
         assert r.status_code == 200, r.text
         recovery = r.json()["recovery_codes"]
         remember(*recovery)
+        # Identity verification: the ID number and a photo, sealed under the old data key.
+        r = await client.post(
+            "/api/v1/me/verification/basic",
+            json={"real_name": "王小明", "id_number": ID_NUMBER, "birthday": "1990-05-04",
+                  "sex": "male"},
+            headers=bearer(token),
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+        r = await client.put(
+            "/api/v1/me/verification/documents/id_front",
+            files={"file": ("front.jpg", _jpeg(), "image/jpeg")},
+            headers=bearer(token),
+        )
+        assert r.status_code == 200, r.text
         page = await client.get("/")
         csrf_cookie, old_form_token = client.cookies["qb_csrf"], _page_csrf(page)
         sealed_before = await _stored(app, "SELECT number_sealed FROM bank_cards")
@@ -166,6 +195,8 @@ async def test_rotate_every_key_rewrap_and_remove_the_old_ones(
     early = await rewrap(final, fresh_db_url, write=False)
     assert early.kinds["bank card numbers"].unreadable == 1
     assert early.kinds["authenticator secrets"].unreadable == 1
+    assert early.kinds["identity card numbers"].unreadable == 1
+    assert early.kinds["identity photos"].unreadable == 1
 
     # `qianbao keys rewrap` with the rotated settings re-seals both, in batches of one.
     env = {
@@ -177,6 +208,8 @@ async def test_rotate_every_key_rewrap_and_remove_the_old_ones(
     assert r.returncode == 0, r.stderr
     assert re.search(r"bank card numbers\s+re-sealed\s+1\s", r.stdout), r.stdout
     assert re.search(r"authenticator secrets\s+re-sealed\s+1\s", r.stdout), r.stdout
+    assert re.search(r"identity card numbers\s+re-sealed\s+1\s", r.stdout), r.stdout
+    assert re.search(r"identity photos\s+re-sealed\s+1\s", r.stdout), r.stdout
     assert "payment PINs not on the newest pepper: 1" in r.stdout  # Bob has not paid since
     for value in (S_NEW, S_OLD, D_NEW, D_OLD, P_NEW, P_OLD):
         assert value not in r.stdout + r.stderr
@@ -200,6 +233,17 @@ async def test_rotate_every_key_rewrap_and_remove_the_old_ones(
         assert r.status_code == 204, r.text
         r = await client.post("/api/v1/me/pin/check", json={"pin": PIN}, headers=bearer(token))
         assert r.status_code == 204, r.text
+        # The ID number and the photo open under the new data key.
+        async with app.state.db.session() as s:
+            identity = await s.get(KycIdentity, user_id)
+            assert identity is not None and kyc.reveal_id_number(final, identity) == ID_NUMBER
+            app_id, kind, sealed = (
+                await s.execute(
+                    select(KycDocument.application_id, KycDocument.kind, KycDocument.image_sealed)
+                )
+            ).one()
+            image = kyc.document_sealer(final).open(sealed, aad=kyc.document_aad(app_id, kind))
+            assert image[:2] == b"\xff\xd8"
         assert await balance(client, token) == ("99.00", "0.00")
     done = await rewrap(final, fresh_db_url, write=False)
     assert done.unreadable == 0

@@ -6,6 +6,9 @@ Every stored ciphertext and the key family it lives under:
   secret keys); ``bank_cards.fingerprint`` — a keyed hash under the secret keys, re-made from
   the opened number;
 - ``users.totp_secret`` — the secret keys;
+- ``kyc_identities.id_number_sealed`` — the data keys; ``kyc_identities.id_fingerprint`` — a
+  keyed hash under the secret keys, re-made from the opened number;
+- ``kyc_documents.image_sealed`` (identity photos) — the data keys;
 - ``payload.sealed`` of notifications not yet sent (``outbox_messages`` not relayed, ``jobs``
   queued) — the secret keys.
 
@@ -25,6 +28,7 @@ from typing import Any
 
 import asyncpg
 
+from qianbao.identity import kyc
 from qianbao.identity.context import OUTBOX_PURPOSE, TOTP_PURPOSE, keyed_macs
 from qianbao.kernel.crypto import MacKeys, Sealer, SealError, key_id, tag_prefix
 from qianbao.kernel.db import asyncpg_dsn
@@ -62,6 +66,9 @@ class KeySets:
 
     cards: Sealer
     fingerprints: MacKeys
+    id_numbers: Sealer
+    id_fingerprints: MacKeys
+    photos: Sealer
     totp: Sealer
     outbox: Sealer
     pepper_id: str
@@ -73,6 +80,9 @@ class KeySets:
         return cls(
             cards=Sealer.for_purpose(settings.data_key_bytes(), SEALER_PURPOSE),
             fingerprints=keyed_macs(secrets, FINGERPRINT_PURPOSE),
+            id_numbers=kyc.id_sealer(settings),
+            id_fingerprints=keyed_macs(secrets, kyc.FINGERPRINT_PURPOSE),
+            photos=kyc.document_sealer(settings),
             totp=Sealer.for_purpose(secrets, TOTP_PURPOSE),
             outbox=Sealer.for_purpose(secrets, OUTBOX_PURPOSE),
             pepper_id=key_id(settings.pin_pepper_bytes()),
@@ -116,6 +126,8 @@ async def rewrap(settings: Settings, url: str, *, batch: int = 500, write: bool 
     try:
         await _cards(conn, keys, report.tally("bank card numbers"), batch, write)
         await _totp(conn, keys, report.tally("authenticator secrets"), batch, write)
+        await _kyc_ids(conn, keys, report.tally("identity card numbers"), batch, write)
+        await _kyc_photos(conn, keys, report.tally("identity photos"), batch, write)
         for table, pending in (
             ("outbox_messages", "relayed_at IS NULL"),
             ("jobs", "status = 'queued'"),
@@ -178,6 +190,65 @@ async def _cards(
             )
 
     await _walk(conn, CARDS, NIL_UUID, batch, handle)
+
+
+KYC_IDS = """SELECT user_id AS id, id_number_sealed, id_fingerprint FROM kyc_identities
+             WHERE user_id > $1 ORDER BY user_id LIMIT $2 FOR UPDATE"""
+
+
+async def _kyc_ids(
+    conn: asyncpg.Connection, keys: KeySets, tally: Tally, batch: int, write: bool
+) -> None:
+    async def handle(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        aad = str(row["id"]).encode()
+        try:
+            number = keys.id_numbers.open(row["id_number_sealed"], aad=aad)
+        except SealError:
+            tally.unreadable += 1
+            return
+        sealed_ok = keys.id_numbers.is_current(row["id_number_sealed"])
+        if sealed_ok and keys.id_fingerprints.is_current(row["id_fingerprint"]):
+            tally.current += 1
+            return
+        tally.resealed += 1
+        if write:
+            await conn.execute(
+                "UPDATE kyc_identities SET id_number_sealed = $2, id_fingerprint = $3 "
+                "WHERE user_id = $1",
+                row["id"],
+                row["id_number_sealed"] if sealed_ok else keys.id_numbers.seal(number, aad=aad),
+                keys.id_fingerprints.digest(number),
+            )
+
+    await _walk(conn, KYC_IDS, NIL_UUID, batch, handle)
+
+
+KYC_PHOTOS = """SELECT id, application_id, kind, image_sealed FROM kyc_documents
+                WHERE id > $1 ORDER BY id LIMIT $2 FOR UPDATE"""
+
+
+async def _kyc_photos(
+    conn: asyncpg.Connection, keys: KeySets, tally: Tally, batch: int, write: bool
+) -> None:
+    async def handle(conn: asyncpg.Connection, row: asyncpg.Record) -> None:
+        aad = kyc.document_aad(row["application_id"], row["kind"])
+        try:
+            image = keys.photos.open(row["image_sealed"], aad=aad)
+        except SealError:
+            tally.unreadable += 1
+            return
+        if keys.photos.is_current(row["image_sealed"]):
+            tally.current += 1
+            return
+        tally.resealed += 1
+        if write:
+            await conn.execute(
+                "UPDATE kyc_documents SET image_sealed = $2 WHERE id = $1",
+                row["id"],
+                keys.photos.seal(image, aad=aad),
+            )
+
+    await _walk(conn, KYC_PHOTOS, NIL_UUID, batch, handle)
 
 
 TOTP = """SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL AND id > $1
