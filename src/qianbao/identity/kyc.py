@@ -190,9 +190,7 @@ async def verify_basic(
         # number verified before it (its fingerprint is re-made when the keys are rewrapped).
         taken = await session.execute(
             select(KycIdentity.user_id).where(
-                KycIdentity.id_fingerprint.in_(
-                    ctx.keyed_hashes(FINGERPRINT_PURPOSE, number.number)
-                )
+                KycIdentity.id_fingerprint.in_(ctx.keyed_hashes(FINGERPRINT_PURPOSE, number.number))
             )
         )
         if taken.first() is not None:
