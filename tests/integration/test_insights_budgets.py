@@ -80,8 +80,8 @@ def _shop(code: str) -> dict[str, str]:
 async def test_spending_by_category_and_month_is_exact_and_only_the_users_own(
     app: FastAPI, client: httpx.AsyncClient, clock
 ):
+    clock.freeze(NOW)  # first: a session made at another time could be stale at the frozen one
     _, token, me = await ready_user(client, app)
-    clock.freeze(NOW)
     other = uuid.uuid4()
     db = app.state.db
     rows: list[tuple[str, str, int, dict[str, Any]]] = [
@@ -159,8 +159,8 @@ async def test_spending_by_category_and_month_is_exact_and_only_the_users_own(
 
 async def test_a_months_end_is_midnight_in_china_not_utc(app: FastAPI, client, clock):
     # 2026-12-01 00:30 in China is still 30 November in UTC.
-    _, token, me = await ready_user(client, app)
     clock.freeze(_cst(2026, 12, 1, 0, 30))
+    _, token, me = await ready_user(client, app)
     db = app.state.db
     await _row(db, me, "transfer", "out", 1_00, at=_cst(2026, 11, 30, 23, 59, 59))
     await _row(db, me, "transfer", "out", 2_00, at=_cst(2026, 12, 1, 0, 0, 0))
@@ -197,8 +197,8 @@ async def test_a_months_end_is_midnight_in_china_not_utc(app: FastAPI, client, c
 async def test_bad_insights_queries_are_refused_with_stable_codes(
     app: FastAPI, client: httpx.AsyncClient, clock, query: str, code: str
 ):
-    _, token, _ = await ready_user(client, app)
     clock.freeze(NOW)
+    _, token, _ = await ready_user(client, app)
     r = await client.get(f"/api/v1/wallet/insights?{query}", headers=bearer(token))
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -208,9 +208,9 @@ async def test_bad_insights_queries_are_refused_with_stable_codes(
 async def test_budgets_are_set_changed_and_removed_and_bad_amounts_change_nothing(
     app: FastAPI, client: httpx.AsyncClient, clock
 ):
+    clock.freeze(NOW)
     _, token, me = await ready_user(client, app)
     _, other_token, _ = await ready_user(client, app)
-    clock.freeze(NOW)
     h = {**bearer(token), "Accept-Language": "en"}
     await _row(app.state.db, me, "payment", "out", 120_00, details=_shop("5812"))
     r = await client.put("/api/v1/wallet/budgets/food", json={"amount": "500", "currency": "CNY"},
