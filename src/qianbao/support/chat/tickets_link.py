@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from qianbao.kernel.i18n import N_
+from qianbao.kernel.translations import gettext
 from qianbao.support.chat import repository as repo
 from qianbao.support.tickets.service import NewTicket, open_ticket
 
@@ -34,7 +36,10 @@ async def open_from_chat(
         return None
     body = "\n\n".join(said)[:MAX_BODY]
     first = " ".join(said[0].split())
-    subject = "Live chat: " + (first[:60] + "…" if len(first) > 60 else first)
+    # The customer's own language: they read the ticket's title in their list.
+    shown = first[:60] + "…" if len(first) > 60 else first
+    locale = user.locale or cfg.settings.i18n.default_locale
+    subject = gettext(locale, N_("Live chat: {text}"), text=shown)
     ticket = await open_ticket(
         s,
         cfg.settings,

@@ -38,17 +38,17 @@ QUEUES = ("mine", "unassigned", "breaching", "all")
 SETTABLE = ("open", "waiting", "resolved", "closed")
 DEFAULT_CANNED = (
     (
-        "Greeting",
+        "问候 · Greeting",
         "您好，感谢您联系钱包客服。我们已收到您的问题，正在处理。",
         "Hello, thank you for contacting Qianbao. We have your question and are on it.",
     ),
     (
-        "Need transaction number",
+        "要交易单号 · Need transaction number",
         "为了尽快帮您查询，请提供交易单号（在“交易记录”中可以找到）。",
         "To look into this quickly, please send us the transaction number (see your history).",
     ),
     (
-        "Resolved",
+        "已解决 · Resolved",
         "问题已处理完毕。如还有疑问，直接回复即可。",
         "This is sorted out. If anything is still unclear, just reply.",
     ),
