@@ -110,6 +110,12 @@ async def test_create_with_intake_and_own_transaction(client: httpx.AsyncClient,
     assert t["intake"] == {"amount": "123.45", "method": "card"}
     assert t["transaction_id"] == alice_tx
     assert [m["author"] for m in t["messages"]] == ["customer"]
+    async with app.state.db.session() as s:  # the console names it by its reference
+        ticket = (
+            await s.execute(select(Ticket).where(Ticket.reference == t["reference"]))
+        ).scalar_one()
+        linked = await staff.linked_transaction(s, ticket)
+        assert linked is not None and linked.reference.startswith("R") and linked.amount == 12_345
 
     before = await counts(app)
     r = await client.post(

@@ -291,3 +291,17 @@ async def email_transcript(s: Any, user: Any, ticket: Ticket, locale: str) -> st
 async def requester(s: Any, ticket: Ticket) -> Any:
     """The customer's account, when the ticket has one."""
     return await repo.user(s, ticket.user_id) if ticket.user_id else None
+
+
+async def linked_transaction(s: Any, ticket: Ticket) -> Any:
+    """The customer's transaction the ticket is about (shown by its reference, as the customer
+    reads it out), or None."""
+    from qianbao.wallet import history
+    from qianbao.wallet.errors import TransactionNotFound
+
+    if ticket.transaction_id is None or ticket.user_id is None:
+        return None
+    try:
+        return await history.get_transaction(s, ticket.user_id, str(ticket.transaction_id))
+    except TransactionNotFound:
+        return None

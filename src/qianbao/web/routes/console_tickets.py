@@ -85,6 +85,7 @@ async def _page(
         {
             "ticket": ticket,
             "requester": requester,
+            "linked": await staff.linked_transaction(s, ticket),
             "thread": await service.thread(s, ticket, internal=True),
             "intake": intake_of(ticket, locale),
             "merged_target": await service.merged_target(s, ticket),
