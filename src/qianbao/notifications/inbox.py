@@ -203,3 +203,26 @@ async def set_preferences(
         prefs.sms_money = sms_money
         prefs.email_money = email_money
     await session.flush()
+
+
+async def send_by_preference(
+    session: AsyncSession, user: Any, template: str, params: dict[str, Any], sealer: Any
+) -> None:
+    """A money message by SMS and e-mail too, as far as the user wants them there (e-mail only
+    to a verified address); the in-app notice is the caller's ``add``."""
+    from qianbao.notifications.service import request
+
+    prefs = await preferences(session, user.id)
+    channels = [("sms", user.phone)] if prefs.sms_money else []
+    if prefs.email_money and user.email and user.email_verified_at is not None:
+        channels.append(("email", user.email))
+    for channel, to in channels:
+        await request(
+            session,
+            channel=channel,  # type: ignore[arg-type]
+            to=to,
+            template=template,
+            locale=user.locale,
+            params=params,
+            sealer=sealer,
+        )

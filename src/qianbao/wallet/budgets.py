@@ -26,8 +26,6 @@ from qianbao.kernel.ids import uuid7
 from qianbao.kernel.money import AmountTooLarge as MoneyTooLarge
 from qianbao.kernel.money import Money, MoneyError, TooManyDecimals
 from qianbao.notifications import inbox, outbox_sealer
-from qianbao.notifications import request as request_notification
-from qianbao.notifications.templates import Channel
 from qianbao.wallet import insights
 from qianbao.wallet.errors_budgets import (
     AmountInvalid,
@@ -278,17 +276,4 @@ async def _notify(
     user = await session.get(User, user_id)
     if not created or user is None or settings is None:  # settings: the sealer of the outbox
         return
-    prefs = await inbox.preferences(session, user_id)
-    channels: list[tuple[Channel, str]] = [("sms", user.phone)] if prefs.sms_money else []
-    if prefs.email_money and user.email and user.email_verified_at is not None:
-        channels.append(("email", user.email))
-    for channel, to in channels:
-        await request_notification(
-            session,
-            channel=channel,
-            to=to,
-            template=template,
-            locale=user.locale,
-            params=params,
-            sealer=outbox_sealer(settings),
-        )
+    await inbox.send_by_preference(session, user, template, params, outbox_sealer(settings))

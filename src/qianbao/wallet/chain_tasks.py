@@ -10,8 +10,6 @@ from typing import Any
 from qianbao.identity.models import User
 from qianbao.kernel.money import Money
 from qianbao.notifications import inbox, outbox_sealer
-from qianbao.notifications import request as request_notification
-from qianbao.notifications.templates import Channel
 from qianbao.notifications.templates_chain import CHAIN_TEMPLATES
 from qianbao.rails import chain_factory
 from qianbao.rails.chain import NETWORKS
@@ -71,20 +69,9 @@ async def notify(ctx: JobContext, payload: dict[str, Any]) -> None:
     )
     if not created:
         return
-    prefs = await inbox.preferences(session, user.id)
-    channels: list[tuple[Channel, str]] = [("sms", user.phone)] if prefs.sms_money else []
-    if prefs.email_money and user.email and user.email_verified_at is not None:
-        channels.append(("email", user.email))
-    for channel, to in channels:
-        await request_notification(
-            session,
-            channel=channel,
-            to=to,
-            template=template,
-            locale=user.locale,
-            params=params,
-            sealer=outbox_sealer(ctx.services["settings"]),
-        )
+    await inbox.send_by_preference(
+        session, user, template, params, outbox_sealer(ctx.services["settings"])
+    )
 
 
 def register(registry: Any, settings: Any | None = None) -> None:

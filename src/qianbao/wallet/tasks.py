@@ -15,9 +15,7 @@ from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import Money
 from qianbao.notifications import inbox, outbox_sealer
 from qianbao.notifications import message as notification_message
-from qianbao.notifications import request as request_notification
 from qianbao.notifications import request_many as request_notifications
-from qianbao.notifications.templates import Channel
 from qianbao.wallet.models import WalletTransaction
 from qianbao.wallet.topup_methods import LABELS as METHOD_LABELS
 from qianbao.worker import JobContext
@@ -193,17 +191,4 @@ async def notify_transaction(ctx: JobContext, payload: dict[str, Any]) -> None:
     )
     if not created:
         return
-    prefs = await inbox.preferences(session, user.id)
-    channels: list[tuple[Channel, str]] = [("sms", user.phone)] if prefs.sms_money else []
-    if prefs.email_money and user.email and user.email_verified_at is not None:
-        channels.append(("email", user.email))
-    for channel, to in channels:
-        await request_notification(
-            session,
-            channel=channel,
-            to=to,
-            template=template,
-            locale=user.locale,
-            params=params,
-            sealer=outbox_sealer(settings),
-        )
+    await inbox.send_by_preference(session, user, template, params, outbox_sealer(settings))
