@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field
 from qianbao.identity.deps import Caller, identity_ctx, require_ready_caller
 from qianbao.kernel.http import TxRoute, db_session_dep, settings_of
 from qianbao.kernel.money import Money
-from qianbao.merchants import agents, dashboard, places
+from qianbao.merchants import agents, cash_operations, dashboard, places
 from qianbao.merchants.errors import NotMerchantStaff
 from qianbao.merchants.errors_agents import DistrictUnknown, LocationInvalid
+from qianbao.merchants.models import Merchant
 from qianbao.merchants.models_agents import CashOperation
 from qianbao.wallet.errors import IdempotencyKeyMissing
 
@@ -191,7 +192,7 @@ async def agent_request(
     if not idempotency_key:
         raise IdempotencyKeyMissing()
     staffing = await _staffing(s, caller)
-    op = await agents.request(
+    op = await cash_operations.request(
         s,
         identity_ctx(request),
         staffing.merchant,
@@ -208,14 +209,14 @@ async def agent_request(
 @router.get("/api/v1/agent/requests/{op_id}", response_model=OperationOut)
 async def agent_request_get(op_id: str, s: DbSession, caller: Me) -> OperationOut:
     staffing = await _staffing(s, caller)
-    op = await agents.operation_for_agent(s, staffing.merchant, op_id)
+    op = await cash_operations.operation_for_agent(s, staffing.merchant, op_id)
     return operation_out(op, staffing.merchant.code)
 
 
 @router.post("/api/v1/agent/requests/{op_id}/cancel", response_model=OperationOut)
 async def agent_request_cancel(op_id: str, s: DbSession, caller: Me) -> OperationOut:
     staffing = await _staffing(s, caller)
-    op = await agents.cancel(s, staffing.merchant, op_id)
+    op = await cash_operations.cancel(s, staffing.merchant, op_id)
     return operation_out(op, staffing.merchant.code)
 
 
@@ -225,12 +226,12 @@ async def agent_request_cancel(op_id: str, s: DbSession, caller: Me) -> Operatio
     summary="Cash requests waiting for my answer",
 )
 async def waiting(s: DbSession, caller: Me) -> list[OperationOut]:
-    return [operation_out(op, m.code) for op, m in await agents.waiting(s, caller.user)]
+    return [operation_out(op, m.code) for op, m in await cash_operations.waiting(s, caller.user)]
 
 
 @router.get("/api/v1/wallet/cash/{op_id}", response_model=OperationOut)
 async def cash_request(op_id: str, s: DbSession, caller: Me) -> OperationOut:
-    op, _, merchant = await agents.for_customer(s, caller.user, op_id)
+    op, _, merchant = await cash_operations.for_customer(s, caller.user, op_id)
     return operation_out(op, merchant.code)
 
 
@@ -245,13 +246,17 @@ async def cash_confirm(
     """`identity.wrong_pin`, `cash.request_expired`, `cash.request_closed`,
     `cash.float_insufficient`, `ledger.insufficient_funds`, `risk.limit_exceeded`,
     `cash.tier2_required`. Confirming twice confirms once."""
-    op = await agents.confirm(s, identity_ctx(request), caller.user, op_id, body.pin)
-    merchant_code = (await agents.for_customer(s, caller.user, str(op.id)))[2].code
-    return operation_out(op, merchant_code)
+    op = await cash_operations.confirm(s, identity_ctx(request), caller.user, op_id, body.pin)
+    return operation_out(op, await _agent_code(s, op))
 
 
 @router.post("/api/v1/wallet/cash/{op_id}/decline", response_model=OperationOut)
 async def cash_decline(op_id: str, s: DbSession, caller: Me) -> OperationOut:
-    op = await agents.decline(s, caller.user, op_id)
-    merchant_code = (await agents.for_customer(s, caller.user, str(op.id)))[2].code
-    return operation_out(op, merchant_code)
+    op = await cash_operations.decline(s, caller.user, op_id)
+    return operation_out(op, await _agent_code(s, op))
+
+
+async def _agent_code(s: Any, op: CashOperation) -> str:
+    """The agent's merchant code (already in the session when the operation was confirmed)."""
+    merchant = await s.get(Merchant, op.agent_id)
+    return merchant.code if merchant is not None else ""

@@ -24,7 +24,7 @@ from qianbao.kernel.db import Database
 from qianbao.kernel.money import Money
 from qianbao.ledger import Ledger, transfer
 from qianbao.ledger.accounts import system_account_id
-from qianbao.merchants import agents, onboarding
+from qianbao.merchants import agents, cash_operations, onboarding
 from qianbao.merchants.models import Merchant, MerchantStaff
 
 EVERY_DAY = [["08:00", "22:00"]] * 7
@@ -100,11 +100,11 @@ def _cash_in(db: Database, ctx: IdentityContext, at: datetime) -> Callable[[], A
             owner = await by_phone(session, normalize_phone(POINTS[0][8], "CN"))
             if merchant is None or zhang is None or owner is None:
                 return
-            op = await agents.request(
+            op = await cash_operations.request(
                 session, ctx, merchant, owner, kind="cash_in", customer=ZHANG,
                 amount=Money.parse("300.00", "CNY"), id_checked=False, key="demo-cash-1",
             )  # fmt: skip
-            await agents.confirm(session, ctx, zhang, str(op.id), DEMO_PIN)
+            await cash_operations.confirm(session, ctx, zhang, str(op.id), DEMO_PIN)
 
     return run
 

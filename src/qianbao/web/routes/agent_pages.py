@@ -28,7 +28,7 @@ from qianbao.kernel.http import TxRoute, db_session, settings_of
 from qianbao.kernel.money import Money
 from qianbao.kernel.text import from_typing
 from qianbao.merchants import agents as cash_agents
-from qianbao.merchants import places
+from qianbao.merchants import cash_operations, places
 from qianbao.merchants.errors_agents import DistrictUnknown, LocationInvalid, RequestClosed
 from qianbao.web import agent_plan
 from qianbao.web.problems import domain_problem
@@ -66,8 +66,8 @@ async def _agent_page(
             "agent": agent,
             "float": await cash_agents.float_balance(s, agent),
             "accounts": await receiving.active(s, "CNY"),
-            "operations": await cash_agents.operations(s, who.merchant.id),
-            "totals": await cash_agents.today_totals(s, who.merchant.id, since),
+            "operations": await cash_operations.operations(s, who.merchant.id),
+            "totals": await cash_operations.today_totals(s, who.merchant.id, since),
             "values": values or {"kind": "cash_in"},
             "key": new_key(),
             "threshold": cash_agents.threshold(settings_of(request)),
@@ -98,7 +98,7 @@ async def agent_request(request: Request) -> Response:
     try:
         async with s.begin_nested():
             amount = Money.parse(values["amount"], cash_agents.CURRENCY, allow_zero=False)
-            op = await cash_agents.request(
+            op = await cash_operations.request(
                 s,
                 identity_ctx(request),
                 who.merchant,
@@ -119,7 +119,7 @@ async def _request_page(request: Request, op_id: str, block: str | None = None) 
     if isinstance(who, Response):
         return who
     s = db_session(request)
-    op = await cash_agents.operation_for_agent(s, who.merchant, op_id)
+    op = await cash_operations.operation_for_agent(s, who.merchant, op_id)
     now = clock_of(s).now()
     return page(
         request,
@@ -150,7 +150,7 @@ async def agent_request_cancel(request: Request, op_id: str) -> Response:
     s = db_session(request)
     try:
         async with s.begin_nested():
-            await cash_agents.cancel(s, who.merchant, op_id)
+            await cash_operations.cancel(s, who.merchant, op_id)
     except RequestClosed:
         pass  # confirmed (or closed) meanwhile: the request's page says how it ended
     return redirect_to(f"/merchant/agent/requests/{op_id}")
@@ -166,7 +166,7 @@ async def cash_home(request: Request) -> Response:
     return render(
         request,
         "wallet/cash.html",
-        {"waiting": await cash_agents.waiting(s, caller.user), "notice": notice_of(request)},
+        {"waiting": await cash_operations.waiting(s, caller.user), "notice": notice_of(request)},
     )
 
 
@@ -174,7 +174,7 @@ async def _cash_request(
     request: Request, caller: Any, op_id: str, exc: DomainError | None = None
 ) -> Response:
     s = db_session(request)
-    op, agent, merchant = await cash_agents.for_customer(s, caller.user, op_id)
+    op, agent, merchant = await cash_operations.for_customer(s, caller.user, op_id)
     problem = domain_problem(exc, locale_of(request)) if exc else None
     return render(
         request,
@@ -209,9 +209,11 @@ async def cash_request_confirm(request: Request, op_id: str) -> Response:
     try:
         ensure_ready(caller)
         if form.get("decision") == "decline":
-            await cash_agents.decline(s, caller.user, op_id)
+            await cash_operations.decline(s, caller.user, op_id)
             return redirect(f"/wallet/cash/{op_id}")
-        await cash_agents.confirm(s, identity_ctx(request), caller.user, op_id, form.get("pin", ""))
+        await cash_operations.confirm(
+            s, identity_ctx(request), caller.user, op_id, form.get("pin", "")
+        )
     except DomainError as exc:
         return await _cash_request(request, caller, op_id, exc)
     return redirect(f"/wallet/cash/{op_id}", notice="cash_done")

@@ -19,7 +19,7 @@ from qianbao.kernel.i18n import N_
 from qianbao.kernel.money import CURRENCIES, Money, MoneyError
 from qianbao.kernel.text import from_typing
 from qianbao.ledger.errors import InsufficientFunds
-from qianbao.merchants import agents as cash_agents
+from qianbao.merchants import cash_operations
 from qianbao.notifications import inbox
 from qianbao.risk.limits import LimitExceeded
 from qianbao.wallet import accounts, cards, exchange, history, limits, transfer
@@ -66,7 +66,7 @@ async def wallet_home(request: Request) -> Response:
             "held": await held_transfers.waiting(s, caller.user.id),
             "returns": await dispute_mistaken.asked_of(s, caller.user.id),
             "multi_currency": len(await exchange.offered(s, settings_of(request))) > 1,
-            "cash_waiting": await cash_agents.waiting(s, caller.user),
+            "cash_waiting": await cash_operations.waiting(s, caller.user),
         },
     )
 
