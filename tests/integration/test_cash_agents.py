@@ -8,9 +8,7 @@ points by distance from a location or a typed district."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from qianbao.risk.repository import set_limit
 from tests.integration.test_bank_rails import _setup as bank_setup
 from tests.integration.test_bank_rails import entry, statement
 from tests.integration.test_console import staff_member
+from tests.support.cli import run_cli
 from tests.support.identity import bearer
 from tests.support.merchants import make_merchant
 from tests.support.wallet import PIN, key, ready_user
@@ -249,23 +248,7 @@ async def test_the_finder_sorts_by_distance(client, app):
 
 
 def _agents_cli(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QIANBAO_")}
-    env.update(
-        QIANBAO_ENVIRONMENT="test",
-        QIANBAO_VAR_DIR=str(tmp_path / "var"),
-        QIANBAO_DATABASE__URL=url,
-        QIANBAO_LOGGING__LEVEL="WARNING",
-        QIANBAO_SECURITY__SECRET_KEY="test-secret-key-not-for-production-0123456789",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "qianbao.cli", "agents", *args],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(url, tmp_path, "agents", *args)
 
 
 async def test_an_operator_makes_a_merchant_a_cash_agent_from_the_command_line(

@@ -7,10 +7,8 @@ the wrong network, a bad checksum, not enough money, a replayed key) that change
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from qianbao.wallet.models import WalletTransaction
 from qianbao.wallet.models_chain import ChainDeposit, ChainWithdrawal
 from tests.conftest import base_settings
 from tests.integration.test_wallet_demo import demo_env  # noqa: F401  (a fixture)
+from tests.support.cli import run_cli
 from tests.support.identity import bearer, deliver, e164
 from tests.support.wallet import PIN, key, ready_user
 
@@ -474,23 +473,7 @@ async def test_usdt_on_chains_needs_usdt_offered(client, app):
 
 
 def _cli(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QIANBAO_")}
-    env.update(
-        QIANBAO_ENVIRONMENT="test",
-        QIANBAO_VAR_DIR=str(tmp_path / "var"),
-        QIANBAO_DATABASE__URL=url,
-        QIANBAO_LOGGING__LEVEL="WARNING",
-        QIANBAO_SECURITY__SECRET_KEY="test-secret-key-not-for-production-0123456789",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "qianbao.cli", "chain", "dev-send", *args],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(url, tmp_path, "chain", "dev-send", *args)
 
 
 async def test_the_dev_send_command_sends_test_usdt_to_a_users_address(
