@@ -16,7 +16,7 @@ from qianbao import __version__
 from qianbao.ops.agent_cli import agents_app
 from qianbao.ops.bank_cli import bank_app
 from qianbao.ops.chain_cli import chain_app
-from qianbao.ops.cli_support import CLI_LOCALE, fail, load_settings
+from qianbao.ops.cli_support import CLI_LOCALE, demo_defaults, fail, load_settings
 from qianbao.ops.database import (
     DatabaseTarget,
     DatabaseUnavailable,
@@ -148,17 +148,7 @@ def run(
     """Everything for development: embedded database, migrations, demo data, web + worker."""
     settings = load_settings()
     _refuse_demo_in_production(settings)
-    if "allow_private_targets" not in settings.webhooks.model_fields_set:
-        settings.webhooks.allow_private_targets = True  # the demo shop on localhost gets webhooks
-    if "return_urls_may_be_http" not in settings.merchants.model_fields_set:
-        settings.merchants.return_urls_may_be_http = True  # and its pages are http://localhost
-    if "payout_backend" not in settings.payments.model_fields_set:
-        # the operator's whole payout round (pain.001 out, pain.002 and statement back) on /ops
-        settings.payments.payout_backend = "bank_file"
-    if "currencies" not in settings.payments.model_fields_set:
-        settings.payments.currencies = ["CNY", "USD", "HKD", "USDT"]  # the demo's wallets
-    if "rate_provider" not in settings.payments.fx.model_fields_set:
-        settings.payments.fx.rate_provider = "dev"  # the reference rates where none was set
+    demo_defaults(settings)
     host = host or settings.http.host
     port = port or settings.http.port
     _check_port_free(host, port)
