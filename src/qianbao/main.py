@@ -57,6 +57,7 @@ from qianbao.wallet.api_cards import router as cards_api
 from qianbao.wallet.api_chain import router as chain_api
 from qianbao.wallet.api_exchange import router as exchange_api
 from qianbao.wallet.api_held import router as held_api
+from qianbao.wallet.api_history import router as history_api
 from qianbao.wallet.api_insights import router as insights_api
 from qianbao.wallet.api_ops import router as wallet_ops_api
 from qianbao.wallet.api_payments import callbacks as payment_callbacks
@@ -294,6 +295,7 @@ def create_app(
     app.include_router(kyc_api)
     app.include_router(staff_api)
     app.include_router(wallet_api)
+    app.include_router(history_api)
     app.include_router(statements_api)
     app.include_router(exchange_api)
     app.include_router(chain_api)
