@@ -99,7 +99,9 @@ from qianbao.web.routes import (
     console_pages,
     console_promos,
     console_risk,
+    console_rota,
     console_tickets,
+    console_topups,
     contact_pages,
     demo_shop,
     design_pages,
@@ -109,6 +111,7 @@ from qianbao.web.routes import (
     health,
     held_pages,
     help_pages,
+    im_pages,
     inbox_pages,
     insights_pages,
     kyc_pages,
@@ -356,6 +359,9 @@ def create_app(
     app.include_router(support_home_pages.router)
     app.include_router(console_tickets.router)
     app.include_router(verify_pages.router)
+    app.include_router(im_pages.router)
+    app.include_router(console_rota.router)
+    app.include_router(console_topups.router)
     app.include_router(contact_pages.router)
     app.include_router(console_channels.router)
     app.include_router(console_desk.router)

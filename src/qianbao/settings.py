@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qianbao.settings_chain import ChainSettings
 from qianbao.settings_desk import ChatSettings, SupportSettings, TicketsSettings
+from qianbao.settings_im import ImSettings
 from qianbao.settings_kyc import KycSettings
 from qianbao.settings_merchants import MerchantsSettings, WebhooksSettings
 from qianbao.settings_money import (
@@ -340,6 +341,7 @@ class Settings(BaseSettings):
     bank: BankSettings = Field(default_factory=BankSettings)
     kyc: KycSettings = Field(default_factory=KycSettings)
     chain: ChainSettings = Field(default_factory=ChainSettings)
+    im: ImSettings = Field(default_factory=ImSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
     disputes: DisputesSettings = Field(default_factory=DisputesSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)

@@ -10,7 +10,7 @@ from typing import Any
 
 from qianbao.identity.models import STAFF_ROLES, User
 from qianbao.kernel.translations import gettext
-from qianbao.support.chat import hub, tickets_link
+from qianbao.support.chat import hub, replied, tickets_link
 from qianbao.support.chat import repository as repo
 from qianbao.support.chat.errors import (
     AgentsOnly,
@@ -219,9 +219,11 @@ async def reply(
         raise ConversationClosed()
     hidden = mask(text)
     await audit.record(s, user, "chat.replied", subject_user_id=conv.user_id, obj=("chat", conv.id))
-    return await add_message(
+    msg = await add_message(
         s, cfg, conv, sender="agent", body=hidden.text, masked=hidden.masked, author_id=user.id
     )
+    await replied.after_agent_reply(s, cfg, conv, msg, user)
+    return msg
 
 
 async def close(s: Any, cfg: Config, user: User, conversation_id: uuid.UUID) -> ChatConversation:

@@ -1,0 +1,18 @@
+"""What happens after an agent answers a customer: the customer is told (in-app, and SMS or
+e-mail by preference) and, for a conversation that came from WeChat or Telegram, the answer is
+sent back there."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qianbao.identity.models import User
+    from qianbao.support.chat.models import ChatConversation, ChatMessage
+    from qianbao.support.chat.service import Config
+
+
+async def after_agent_reply(
+    s: Any, cfg: Config, conv: ChatConversation, msg: ChatMessage, agent: User
+) -> None:
+    """Called by ``desk.reply`` in the reply's transaction."""
