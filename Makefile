@@ -36,6 +36,14 @@ $(VENV)/.dev: $(VENV)/.runtime requirements/dev.lock
 %.mo: %.po
 	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
 
+# Traditional Chinese is generated from Simplified (OpenCC; corrections in its overrides.toml):
+# the catalog and the legal pages follow zh_CN whenever it changes (tools/hant_catalog.py).
+HANT_PO := src/qianbao/locale/zh_Hant/LC_MESSAGES/messages.po
+HANT_SOURCES := src/qianbao/locale/zh_CN/LC_MESSAGES/messages.po src/qianbao/locale/zh_Hant/overrides.toml \
+  $(wildcard src/qianbao/web/templates/public/legal/*.zh_CN.html) tools/hant_catalog.py
+$(HANT_PO): $(HANT_SOURCES) | $(VENV)/.runtime
+	$(BIN)/python tools/hant_catalog.py
+
 translations: $(VENV)/.runtime $(CATALOGS)
 
 run: $(VENV)/.runtime translations
@@ -85,6 +93,7 @@ fuzz: $(VENV)/.dev translations
 extract-messages: $(VENV)/.dev
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -o src/qianbao/locale/messages.pot src
 	$(BIN)/pybabel update -i src/qianbao/locale/messages.pot -d src/qianbao/locale --no-fuzzy-matching
+	$(BIN)/python tools/hant_catalog.py
 
 lock: $(VENV)/.dev
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links -o requirements/runtime.lock pyproject.toml

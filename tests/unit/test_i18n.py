@@ -8,7 +8,7 @@ from qianbao.web.i18n import from_accept_language, gettext, negotiate, normalize
     [
         ("en-US,en;q=0.9", "en"),
         ("zh-CN,zh;q=0.9,en;q=0.8", "zh_CN"),
-        ("zh-Hant-TW", "zh_CN"),
+        ("zh-Hant-TW", "zh_Hant"),
         ("fr-FR,fr;q=0.9,en;q=0.5", "en"),
         ("fr-FR,de;q=0.9", None),
         ("en;q=0.2,zh;q=0.8", "zh_CN"),

@@ -38,7 +38,7 @@ def test_language_switch_is_remembered(new_page):
     assert page.locator("h1").inner_text() == HEADLINE["en"]
     page.reload()
     assert page.locator("h1").inner_text() == HEADLINE["en"]
-    page.get_by_role("link", name="中文").click()
+    page.get_by_role("link", name="简体中文").click()
     assert page.locator("h1").inner_text() == HEADLINE["zh_CN"]
 
 

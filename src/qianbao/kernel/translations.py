@@ -1,4 +1,5 @@
-"""Languages: Simplified Chinese (zh_CN) and English (en), from Babel catalogs.
+"""Languages: Simplified Chinese (zh_CN), Traditional Chinese (zh_Hant) and English (en), from
+Babel catalogs. zh_Hant is generated from zh_CN (``kernel.hant``, ``tools/hant_catalog.py``).
 
 The user's choice is remembered in a cookie; without one, ``Accept-Language`` picks; without that,
 the operator's default (``QIANBAO_I18N__DEFAULT_LOCALE``).
@@ -13,11 +14,18 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
-LOCALES = ("zh_CN", "en")
+LOCALES = ("zh_CN", "zh_Hant", "en")
+CHINESE = frozenset({"zh_CN", "zh_Hant"})  # full-width punctuation, 、 lists, family name first
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 # What <html lang> and Content-Language say for each locale.
-HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
-LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+HTML_LANG = {"zh_CN": "zh-CN", "zh_Hant": "zh-Hant", "en": "en"}
+LANGUAGE_NAMES = {"zh_CN": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
+# Chinese tags without a script: these regions write Traditional characters.
+HANT_TERRITORIES = frozenset({"TW", "HK", "MO"})
+
+
+def is_chinese(locale: str | None) -> bool:
+    return locale in CHINESE
 
 
 @lru_cache(maxsize=len(LOCALES))
@@ -26,7 +34,9 @@ def translations(locale: str) -> NullTranslations:
 
 
 def normalize(tag: str | None) -> str | None:
-    """Map a language tag (``zh``, ``zh-Hans-CN``, ``en-GB``, ``zh_CN``) to one we support."""
+    """Map a language tag (``zh``, ``zh-Hans-CN``, ``zh-TW``, ``zh-Hant-HK``, ``en-GB``, ``zh_CN``)
+    to one we support: a Traditional script, or Taiwan, Hong Kong or Macau without a script, is
+    zh_Hant; any other Chinese is zh_CN."""
     if not tag:
         return None
     tag = tag.strip().replace("-", "_")
@@ -34,8 +44,15 @@ def normalize(tag: str | None) -> str | None:
         parsed = Locale.parse(tag)
     except (ValueError, TypeError, UnknownLocaleError):
         return None
-    if parsed.language == "zh":
-        # Traditional-script readers still read Simplified better than English.
+    if parsed.language in ("zh", "yue"):  # yue: Cantonese, written in Traditional
+        # The tag's own script first (Babel fills in a likely one: zh-Hant-CN would be Hans).
+        parts = {p.lower() for p in tag.split("_")[1:]}
+        if "hant" in parts:
+            return "zh_Hant"
+        if "hans" in parts:
+            return "zh_CN"
+        if parsed.language == "yue" or parsed.territory in HANT_TERRITORIES:
+            return "zh_Hant"
         return "zh_CN"
     if parsed.language == "en":
         return "en"
