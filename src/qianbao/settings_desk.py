@@ -99,3 +99,9 @@ class ChatSettings(BaseModel):
         description="After this long unseen the agent is set offline and their open chats are "
         "handed on (another agent, the queue keeping their place, or a ticket).",
     )
+    reply_notice_after_s: int = Field(
+        default=60,
+        ge=0,
+        description="An agent's chat answer still unread after this long is announced to the "
+        "customer (in-app, and SMS / e-mail as they chose); once per unread run.",
+    )

@@ -22,6 +22,7 @@ from qianbao.merchants import notices as merchant_notices
 from qianbao.merchants import payment_codes, settlement
 from qianbao.rails import factory as rails
 from qianbao.rails import sandbox
+from qianbao.support import reply_notice
 from qianbao.support.chat import desk as chat_desk
 from qianbao.support.chat import mail as _chat_mail  # noqa: F401  (its e-mail template)
 from qianbao.support.chat.service import Config as ChatConfig
@@ -35,6 +36,13 @@ from qianbao.worker.registry import StandaloneContext
 
 
 async def expire_ledger_holds(ctx: JobContext) -> None:
+async def chat_reply_notice(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """An agent's chat answer still unread: tell the customer (support.reply_notice)."""
+    await reply_notice.send_chat_notice(
+        ctx.session, ctx.services["settings"], payload["conversation"], int(payload["message"])
+    )
+
+
     ledger = await Ledger.of_session(ctx.session)
     await ledger.expire_due_holds()
 
@@ -199,3 +207,4 @@ def register_tasks(
         subscribes=[held_transfers.DENIED_TOPIC],
     )
     registry.register("disputes.link_ticket", link_case_ticket, subscribes=[dispute_claims.OPENED])
+    registry.register(reply_notice.CHAT_TASK, chat_reply_notice)

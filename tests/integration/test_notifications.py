@@ -520,6 +520,7 @@ def test_every_template_renders_in_both_languages_with_its_placeholders():
         "spent": "¥400.00",
         "month": "2026-12",
         "network": "TRC-20",  # wallet.usdt_*
+        "agent_id": "QB-123456",  # support.*_replied
         "address": "TXYZ…",
         "txid": "8f1c…9a2b",
     }

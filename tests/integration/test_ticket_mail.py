@@ -5,6 +5,7 @@ the outbox job to a local SMTP server with threading headers."""
 from __future__ import annotations
 
 import asyncio
+import re
 import smtplib
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -222,7 +223,9 @@ async def test_agent_reply_goes_out_with_threading_headers(
     assert out["In-Reply-To"] == "<q1@example.com>"
     assert out["References"] == "<q1@example.com>"
     assert out["Subject"] == f"Re: [{t.reference}] Withdrawal late"
-    assert out.get_body(preferencelist=("plain",)).get_content().strip() == "It arrives tomorrow."
+    text = out.get_body(preferencelist=("plain",)).get_content().strip().replace("\r\n", "\n")
+    assert text.startswith("It arrives tomorrow.\n\n— Agent Mail")  # signed with the agent id
+    assert re.search(r"Agent ID QB-\d{6}, Qianbao customer service$", text)
 
     # The customer's mail client answers the reply: back to the same ticket, status open.
     send(inbound, mail(sender="hanmeimei@example.com", subject=str(out["Subject"]),

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from qianbao.identity import accounts, freeze, passkeys, pin, security, sessions, totp
 from qianbao.identity.api_common import (
@@ -324,6 +324,12 @@ class InboxOut(BaseModel):
 class PreferencesIn(BaseModel):
     sms_money: bool
     email_money: bool
+    sms_support: bool | None = Field(
+        default=None, description="Customer service's answers by SMS (omitted: unchanged)."
+    )
+    email_support: bool | None = Field(
+        default=None, description="Customer service's answers by e-mail (omitted: unchanged)."
+    )
 
 
 @me.get("/notifications", response_model=InboxOut, summary="In-app notifications, newest first")
@@ -349,20 +355,30 @@ async def notifications_read(s: DbSession, caller: Me) -> Response:
 @me.get(
     "/notification-preferences",
     response_model=PreferencesIn,
-    summary="SMS / e-mail for money movements",
+    summary="SMS / e-mail for money movements and customer service's answers",
 )
 async def preferences_get(s: DbSession, caller: Me) -> PreferencesIn:
     prefs = await inbox.preferences(s, caller.user.id)
-    return PreferencesIn(sms_money=prefs.sms_money, email_money=prefs.email_money)
+    return PreferencesIn(
+        sms_money=prefs.sms_money,
+        email_money=prefs.email_money,
+        sms_support=prefs.sms_support,
+        email_support=prefs.email_support,
+    )
 
 
 @me.put(
     "/notification-preferences",
     response_model=PreferencesIn,
-    summary="Choose SMS / e-mail for money movements",
+    summary="Choose SMS / e-mail for money movements and customer service's answers",
 )
 async def preferences_put(body: PreferencesIn, s: DbSession, caller: Me) -> PreferencesIn:
     await inbox.set_preferences(
-        s, caller.user.id, sms_money=body.sms_money, email_money=body.email_money
+        s,
+        caller.user.id,
+        sms_money=body.sms_money,
+        email_money=body.email_money,
+        sms_support=body.sms_support,
+        email_support=body.email_support,
     )
-    return body
+    return await preferences_get(s, caller)

@@ -53,13 +53,22 @@ class Notification(Base):
 
 
 class Preferences(Base):
-    """How a user wants to hear about money movements besides the in-app inbox."""
+    """How a user wants to hear, besides the in-app inbox, about money movements and about
+    customer service's answers (an agent replied in the chat or on a ticket)."""
 
     __tablename__ = "notification_preferences"
 
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     sms_money: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     email_money: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    sms_support: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    email_support: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
+def _default_preferences(user_id: uuid.UUID) -> Preferences:
+    return Preferences(
+        user_id=user_id, sms_money=True, email_money=False, sms_support=True, email_support=True
+    )
 
 
 @dataclass(frozen=True)
@@ -169,7 +178,7 @@ async def mark_all_read(session: AsyncSession, user_id: uuid.UUID) -> None:
 
 async def preferences(session: AsyncSession, user_id: uuid.UUID) -> Preferences:
     prefs = await session.get(Preferences, user_id)
-    return prefs or Preferences(user_id=user_id, sms_money=True, email_money=False)
+    return prefs or _default_preferences(user_id)
 
 
 async def preferences_of(
@@ -187,34 +196,55 @@ async def preferences_of(
             )
         ).scalars()
     }
-    return {
-        u: found.get(u) or Preferences(user_id=u, sms_money=True, email_money=False)
-        for u in user_ids
-    }
+    return {u: found.get(u) or _default_preferences(u) for u in user_ids}
 
 
 async def set_preferences(
-    session: AsyncSession, user_id: uuid.UUID, *, sms_money: bool, email_money: bool
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    sms_money: bool,
+    email_money: bool,
+    sms_support: bool | None = None,
+    email_support: bool | None = None,
 ) -> None:
+    """Save the choices; the support ones are kept as they were when not given."""
     prefs = await session.get(Preferences, user_id)
     if prefs is None:
-        session.add(Preferences(user_id=user_id, sms_money=sms_money, email_money=email_money))
-    else:
-        prefs.sms_money = sms_money
-        prefs.email_money = email_money
+        prefs = _default_preferences(user_id)
+        session.add(prefs)
+    prefs.sms_money = sms_money
+    prefs.email_money = email_money
+    if sms_support is not None:
+        prefs.sms_support = sms_support
+    if email_support is not None:
+        prefs.email_support = email_support
     await session.flush()
 
 
 async def send_by_preference(
-    session: AsyncSession, user: Any, template: str, params: dict[str, Any], sealer: Any
+    session: AsyncSession,
+    user: Any,
+    template: str,
+    params: dict[str, Any],
+    sealer: Any,
+    *,
+    about: str = "money",
+    skip: tuple[str, ...] = (),
 ) -> None:
-    """A money message by SMS and e-mail too, as far as the user wants them there (e-mail only
-    to a verified address); the in-app notice is the caller's ``add``."""
+    """A message by SMS and e-mail too, as far as the user wants them there for what it is
+    ``about`` ("money" or "support"; e-mail only to a verified address; channels in ``skip``
+    already carried it); the in-app notice is the caller's ``add``."""
     from qianbao.notifications.service import request
 
     prefs = await preferences(session, user.id)
-    channels = [("sms", user.phone)] if prefs.sms_money else []
-    if prefs.email_money and user.email and user.email_verified_at is not None:
+    sms, email = (
+        (prefs.sms_support, prefs.email_support)
+        if about == "support"
+        else (prefs.sms_money, prefs.email_money)
+    )
+    channels = [("sms", user.phone)] if sms and "sms" not in skip else []
+    if email and "email" not in skip and user.email and user.email_verified_at is not None:
         channels.append(("email", user.email))
     for channel, to in channels:
         await request(

@@ -16,3 +16,7 @@ async def after_agent_reply(
     s: Any, cfg: Config, conv: ChatConversation, msg: ChatMessage, agent: User
 ) -> None:
     """Called by ``desk.reply`` in the reply's transaction."""
+    from qianbao.support import reply_notice
+
+    if cfg.settings is not None:
+        await reply_notice.chat_replied(s, cfg.settings, conv, msg, cfg.now())

@@ -259,3 +259,21 @@ async def first_customer_texts(
     )
     stmt = select(ChatMessage.conversation_id, ChatMessage.body).where(ChatMessage.id.in_(first))
     return {cid: body for cid, body in (await s.execute(stmt)).all()}
+
+
+async def first_unread_agent_message(s: Any, conversation_id: uuid.UUID) -> int | None:
+    """The oldest agent message the customer has not read (None: all read)."""
+    stmt = select(func.min(ChatMessage.id)).where(
+        ChatMessage.conversation_id == conversation_id,
+        ChatMessage.sender == "agent",
+        ChatMessage.read_by_customer_at.is_(None),
+    )
+    found = (await s.execute(stmt)).scalar_one()
+    return int(found) if found is not None else None
+
+
+async def message(s: Any, conversation_id: uuid.UUID, message_id: int) -> ChatMessage | None:
+    stmt = select(ChatMessage).where(
+        ChatMessage.conversation_id == conversation_id, ChatMessage.id == message_id
+    )
+    return (await s.execute(stmt)).scalar_one_or_none()

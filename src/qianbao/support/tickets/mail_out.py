@@ -47,6 +47,22 @@ async def request_transcript(s: Any, ticket: Ticket, to: str, locale: str) -> No
                           "locale": locale})  # fmt: skip
 
 
+async def _signed(s: Any, settings: Any, ticket: Ticket, message: TicketMessage) -> str:
+    """The answer's signature: the agent's name and public agent id (the ones /verify knows)."""
+    from qianbao.support.reply_notice import signature
+
+    staff = await repo.user(s, message.author_id) if message.author_id else None
+    if staff is None:
+        return ""
+    owner = await repo.user(s, ticket.user_id) if ticket.user_id else None
+    locale = owner.locale if owner is not None else settings.i18n.default_locale
+    sign = await signature(s, staff, gettext(locale, N_("Customer service")))
+    return "\n\n— " + gettext(
+        locale, N_("{name} · Agent ID {agent_id}, Qianbao customer service"),
+        name=sign.name, agent_id=sign.agent_id,
+    )  # fmt: skip
+
+
 def _sender(ctx: JobContext) -> Any:
     settings = ctx.services["settings"]
     if ctx.services.get("email_sender") is not None:
@@ -95,7 +111,7 @@ async def send(ctx: JobContext, payload: dict[str, Any]) -> None:
     await _sender(ctx).send(
         to=ticket.requester_email,
         subject=subject_of(ticket),
-        text=message.body,
+        text=message.body + await _signed(s, ctx.services["settings"], ticket, message),
         attachments=files,
         headers=headers,
         message_id=message.message_id,

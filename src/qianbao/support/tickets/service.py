@@ -16,6 +16,7 @@ from typing import Any
 from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.text import plain_text
+from qianbao.support.reply_notice import signature
 from qianbao.support.tickets import attachments as att
 from qianbao.support.tickets import intake
 from qianbao.support.tickets import repository as repo
@@ -55,6 +56,7 @@ class NewTicket:
 class ThreadItem:
     message: TicketMessage
     attachments: list[TicketAttachment]
+    author: Any = None  # an agent's answer: reply_notice.Signature (name, public agent id)
 
 
 async def new_reference(s: Any, now: datetime) -> str:
@@ -285,7 +287,19 @@ async def thread(s: Any, ticket: Ticket, *, internal: bool) -> list[ThreadItem]:
     files: dict[uuid.UUID, list[TicketAttachment]] = {}
     for a in await repo.attachments_of(s, [m.id for m in msgs]):
         files.setdefault(a.message_id, []).append(a)
-    return [ThreadItem(m, files.get(m.id, [])) for m in msgs]
+    signs: dict[uuid.UUID, Any] = {}
+    for m in msgs:
+        if m.author_kind == "agent" and m.author_id is not None and m.author_id not in signs:
+            staff = await repo.user(s, m.author_id)
+            signs[m.author_id] = await signature(s, staff, "") if staff is not None else None
+    return [
+        ThreadItem(
+            m,
+            files.get(m.id, []),
+            signs.get(m.author_id) if m.author_kind == "agent" and m.author_id else None,
+        )
+        for m in msgs
+    ]
 
 
 async def attachment_of(

@@ -11,6 +11,7 @@ from typing import Any
 from qianbao.identity.models import STAFF_ROLES
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
+from qianbao.support import reply_notice
 from qianbao.support.console import audit as audit_log
 from qianbao.support.tickets import attachments as att
 from qianbao.support.tickets import mail_out
@@ -129,6 +130,9 @@ async def reply(
     apply_status(ticket, status or "waiting", settings, at)
     await record(s, ticket, "replied", agent.id, status=ticket.status,
                  emailed=bool(ticket.requester_email))  # fmt: skip
+    await reply_notice.ticket_replied(
+        s, settings, ticket, msg, agent, emailed=bool(ticket.requester_email)
+    )
     await s.flush()
     return msg
 

@@ -56,5 +56,7 @@ async def inbox_preferences(request: Request) -> Response:
         caller.user.id,
         sms_money=form.get("sms_money") == "on",
         email_money=form.get("email_money") == "on",
+        sms_support=form.get("sms_support") == "on",
+        email_support=form.get("email_support") == "on",
     )
     return redirect("/inbox", notice="preferences_saved")
