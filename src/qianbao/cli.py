@@ -24,6 +24,7 @@ from qianbao.ops.database import (
 )
 from qianbao.ops.db_cli import db_app
 from qianbao.ops.embedded_pg import EmbeddedPostgresError
+from qianbao.ops.im_cli import im_app
 from qianbao.ops.keys_cli import keys_app
 from qianbao.ops.migrate import MigrationFailed, upgrade
 from qianbao.settings import Settings
@@ -39,6 +40,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(bank_app, name="bank")
 app.add_typer(chain_app, name="chain")
 app.add_typer(agents_app, name="agents")
+app.add_typer(im_app, name="im")
 
 
 def _prepare(settings: Settings, *, start: bool = True) -> DatabaseTarget:

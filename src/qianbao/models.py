@@ -20,6 +20,7 @@ def import_all_models() -> None:
     import qianbao.support.chat.models
     import qianbao.support.console.models
     import qianbao.support.helpcenter.models
+    import qianbao.support.im.models
     import qianbao.support.tickets.models
     import qianbao.wallet.models
     import qianbao.wallet.models_bank

@@ -13,7 +13,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qianbao.settings_chain import ChainSettings
@@ -350,6 +357,16 @@ class Settings(BaseSettings):
     support: SupportSettings = Field(default_factory=SupportSettings)
     merchants: MerchantsSettings = Field(default_factory=MerchantsSettings)
     webhooks: WebhooksSettings = Field(default_factory=WebhooksSettings)
+
+    @model_validator(mode="after")
+    def _im_accounts_are_official(self) -> Settings:
+        """The WeChat and Telegram accounts of the messaging channels are official channels
+        (/verify, /contact) unless the support settings name those platforms themselves."""
+        named = {p.lower() for p in self.support.social_accounts}
+        for platform, handle in self.im.official_accounts().items():
+            if platform.lower() not in named:
+                self.support.social_accounts[platform] = handle
+        return self
 
     def secret_key_bytes(self) -> bytes:
         """The signing key (the newest). Production must set it; development keeps one under

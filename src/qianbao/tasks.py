@@ -26,6 +26,7 @@ from qianbao.support import reply_notice
 from qianbao.support.chat import desk as chat_desk
 from qianbao.support.chat import mail as _chat_mail  # noqa: F401  (its e-mail template)
 from qianbao.support.chat.service import Config as ChatConfig
+from qianbao.support.im import tasks as im_tasks
 from qianbao.support.tickets import service as ticket_service
 from qianbao.support.tickets import tasks as ticket_tasks
 from qianbao.wallet import budget_tasks, chain_tasks, held_answers, payouts, topup, withdrawal_steps
@@ -195,6 +196,7 @@ def register_tasks(
     budget_tasks.register(registry, settings)
     merchant_notices.register(registry)
     ticket_tasks.register(registry)
+    im_tasks.register(registry, settings.im.send_interval_s if settings else 1.0)
     registry.register(
         wallet_tasks.TASK,
         wallet_tasks.notify_transfer,

@@ -47,6 +47,8 @@ class ChatConversation(Base):
     visitor_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
     verified: Mapped[bool] = mapped_column(Boolean, server_default="false")
     locale: Mapped[str] = mapped_column(String(8), server_default="zh_CN")
+    # Where the customer writes from: the web chat, or WeChat / Telegram (support.im, E8).
+    channel: Mapped[str] = mapped_column(String(16), server_default="web")
     status: Mapped[str] = mapped_column(String(16), server_default="bot")
     agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     # The ticket this conversation became (tickets are another package: a plain UUID).
@@ -58,6 +60,7 @@ class ChatConversation(Base):
 
     __table_args__ = (
         CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
+        CheckConstraint("channel IN ('web', 'wechat', 'telegram')", name="channel_known"),
         CheckConstraint("(user_id IS NULL) <> (visitor_hash IS NULL)", name="one_owner"),
         CheckConstraint("verified = (user_id IS NOT NULL)", name="verified_is_user"),
         CheckConstraint("status <> 'assigned' OR agent_id IS NOT NULL", name="assigned_agent"),

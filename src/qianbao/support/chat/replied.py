@@ -20,3 +20,11 @@ async def after_agent_reply(
 
     if cfg.settings is not None:
         await reply_notice.chat_replied(s, cfg.settings, conv, msg, cfg.now())
+    await _to_chat_account(s, conv, msg, agent)
+
+
+async def _to_chat_account(s: Any, conv: ChatConversation, msg: ChatMessage, agent: User) -> None:
+    """A conversation from WeChat or Telegram: the reply goes back there (through the worker)."""
+    from qianbao.support.im.outbound import relay_agent_reply
+
+    await relay_agent_reply(s, conv, msg, agent)

@@ -199,6 +199,10 @@ async def add_message(
     await hub.publish(
         s, hub.conversation_channel(conv.id), {"t": "m", "c": str(conv.id), "id": msg.id}
     )
+    if sender in ("bot", "system") and conv.channel != "web":
+        from qianbao.support.im.outbound import relay  # WeChat / Telegram (agents: replied.py)
+
+        await relay(s, conv, msg, cfg.settings.http.site_url() if cfg.settings else "")
     return msg
 
 
