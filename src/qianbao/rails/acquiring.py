@@ -1,6 +1,7 @@
 """The card-acquirer interface (top-ups, B2). A provider takes a payment request, sends the user
 to its hosted confirmation step, and later tells us the outcome by a signed callback; we credit
-the wallet only on a verified callback."""
+the wallet only on a verified callback — or on the provider's own answer to ``query_payment``
+(a stuck top-up re-queried from the console), which goes through the same settling code."""
 
 from __future__ import annotations
 
@@ -78,4 +79,12 @@ class CardAcquirer(Protocol):
     ) -> CardPaymentEvent | None:
         """Verify the signature and freshness of a callback; raise CallbackRejected if not.
         ``None``: a genuine notification that changes nothing (an event we do not act on)."""
+        ...
+
+    async def query_payment(self, session: Any, provider_ref: str) -> CardPaymentEvent | None:
+        """Ask the provider where the payment ``provider_ref`` stands now (a stuck top-up, from
+        the console): the answer as the event its callback would carry, or ``None`` while it is
+        still open (or unknown to the provider: never paid). An outside provider is asked over
+        HTTP — the caller holds no pooled connection then; ``session`` gives the clock (and the
+        sandbox its own table). ``ServiceUnavailable`` when the provider cannot answer."""
         ...

@@ -27,6 +27,14 @@ digits and underscores) and is the ``provider_ref`` both here and in the callbac
 finds a top-up by the ``provider_ref`` ``create_payment`` returned, and Alipay's own ``trade_no``
 does not exist before the user pays.
 
+``query_payment`` (a stuck top-up re-queried from the console): ``alipay.trade.query``
+(https://opendocs.alipay.com/open/4e2d51d1_alipay.trade.query), the same signed common parameters
+with ``biz_content`` ``{"out_trade_no": …}`` POSTed form-encoded to the gateway. The answer is
+JSON ``{"alipay_trade_query_response": {…}, "sign": "…"}``; the signature covers the response
+node's text exactly as sent (自行实现验签, 同步响应) and is checked with Alipay's public key before
+the answer is trusted. ``code`` 10000 with ``trade_status`` as in the notification; 40004
+``ACQ.TRADE_NOT_EXIST`` (the user never opened Alipay) → ``None``, as ``WAIT_BUYER_PAY``.
+
 The notify route must answer the plain-text body ``success`` (``SUCCESS_REPLY``) once the
 notification is handled — anything else (e.g. ``failure``) makes Alipay retry, 8 times over about
 25 hours (4m, 10m, 10m, 1h, 2h, 6h, 15h).
@@ -44,12 +52,13 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 from zoneinfo import ZoneInfo
 
+import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from qianbao.kernel.clock import clock_of
-from qianbao.kernel.errors import ValidationFailed
+from qianbao.kernel.errors import ServiceUnavailable, ValidationFailed
 from qianbao.kernel.logging import get_logger
 from qianbao.kernel.money import Money, MoneyError
 from qianbao.rails.acquiring import (
@@ -145,6 +154,36 @@ def reference_of(trade_no: str) -> str:
     return trade_no
 
 
+def response_node(text: str, name: str) -> str | None:
+    """The text of ``"<name>": {...}`` in an answer exactly as sent (what Alipay signed): from
+    its opening brace to the brace that closes it (braces inside strings skipped)."""
+    start = text.find(f'"{name}"')
+    if start < 0:
+        return None
+    start = text.find("{", start)
+    if start < 0:
+        return None
+    depth, in_string, escaped = 0, False, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start : i + 1]
+    return None
+
+
 def _subject(description: str) -> str:
     # The docs refuse special characters such as / = & in the subject (at most 256 characters).
     return "".join(" " if c in "/=&" else c for c in description)[:256].strip() or "Top-up"
@@ -163,6 +202,8 @@ class AlipayAcquirer:
         seller_id: str | None = None,
         tolerance_s: int = 300,
         clock: Callable[[], datetime] | None = None,
+        timeout_s: float = 15.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """``app_private_key``: the app's RSA2 private key (应用私钥); ``alipay_public_key``:
         Alipay's public key from the console (支付宝公钥, not the app's own public key); either
@@ -176,6 +217,8 @@ class AlipayAcquirer:
         self._seller_id = seller_id
         self._tolerance_s = tolerance_s
         self._clock = clock
+        self._timeout_s = timeout_s
+        self._transport = transport
 
     async def create_payment(self, session: Any, request: CardPaymentRequest) -> CardPaymentCreated:
         if request.currency != "CNY":
@@ -205,6 +248,63 @@ class AlipayAcquirer:
         params["sign"] = rsa2_sign(self._private_key, sign_content(params))
         url = f"{self._gateway}?{urlencode(params, quote_via=quote)}"
         return CardPaymentCreated(provider_ref=trade_no, confirmation_url=url)
+
+    def _signed(
+        self, method: str, now: datetime, biz: Mapping[str, Any], **extra: str
+    ) -> dict[str, str]:
+        params = {
+            "app_id": self._app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": now.astimezone(BEIJING).strftime(TIME_FORMAT),
+            "version": "1.0",
+            **extra,
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+        }
+        params["sign"] = rsa2_sign(self._private_key, sign_content(params))
+        return params
+
+    async def query_payment(self, session: Any, provider_ref: str) -> CardPaymentEvent | None:
+        now = self._clock() if self._clock is not None else clock_of(session).now()
+        params = self._signed("alipay.trade.query", now, {"out_trade_no": provider_ref})
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout_s, transport=self._transport) as c:
+                response = await c.post(self._gateway, data=params)
+        except httpx.HTTPError as exc:
+            log.warning("alipay.unreachable", error=type(exc).__name__)
+            raise ServiceUnavailable() from exc
+        node = response_node(response.text, "alipay_trade_query_response")
+        try:
+            answer = json.loads(response.text)
+            body = answer["alipay_trade_query_response"]
+            signature = str(answer.get("sign") or "")
+        except (ValueError, KeyError, TypeError):
+            log.warning("alipay.bad_answer", status=response.status_code)
+            raise ServiceUnavailable() from None
+        if node is None or not rsa2_verify(self._alipay_key, node, signature):
+            log.warning("alipay.untrusted_answer", status=response.status_code)
+            raise ServiceUnavailable()
+        if body.get("code") != "10000":
+            if body.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+                return None
+            log.warning("alipay.query_refused", code=body.get("code"), sub=body.get("sub_code"))
+            raise ServiceUnavailable()
+        status = STATUSES.get(str(body.get("trade_status", "")))
+        if status is None:
+            return None
+        try:
+            amount = Money.parse(str(body["total_amount"]), "CNY").minor
+        except (KeyError, MoneyError):
+            raise ServiceUnavailable() from None
+        return CardPaymentEvent(
+            provider_ref=provider_ref,
+            reference=reference_of(provider_ref),
+            status=status,
+            amount=amount,
+            currency="CNY",
+        )
 
     def parse_callback(
         self, headers: Mapping[str, str], body: bytes, now: datetime

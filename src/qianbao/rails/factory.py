@@ -40,7 +40,7 @@ def acquirer(settings: Any) -> CardAcquirer:
     return SandboxAcquirer(sandbox_secret(settings), p.callback_tolerance_s)
 
 
-def _alipay(settings: Any) -> AlipayAcquirer:
+def _alipay(settings: Any, transport: httpx.AsyncBaseTransport | None = None) -> AlipayAcquirer:
     a = settings.payments.alipay
     missing = [
         name
@@ -65,6 +65,7 @@ def _alipay(settings: Any) -> AlipayAcquirer:
             gateway_url=a.gateway_url,
             seller_id=a.seller_id,
             tolerance_s=settings.payments.callback_tolerance_s,
+            transport=transport,
         )
     except (ValueError, TypeError):  # never echo the key itself
         raise RuntimeError(
@@ -138,7 +139,7 @@ def acquirers(settings: Any, *, transport: httpx.AsyncBaseTransport | None = Non
     """``transport``: the HTTP transport of the providers called server to server (tests)."""
     found: dict[str, CardAcquirer] = {"card": acquirer(settings)}
     if settings.payments.alipay.enabled:
-        found["alipay"] = _alipay(settings)
+        found["alipay"] = _alipay(settings, transport)
     if settings.payments.wechatpay.enabled:
         found["wechatpay"] = _wechatpay(settings, transport)
     return Acquirers(found)

@@ -7,6 +7,7 @@
 - The outcome depends on the card number, as with real providers' test cards (docs/wallet.md):
   a number ending in 0002 is declined, one ending in 9995 fails for insufficient funds, any
   other valid number succeeds.
+- ``query_payment`` answers from the stored payment (the console's re-query of a stuck top-up).
 - After the user's decision it posts a callback from a background job (asynchronous, retried
   until we answer 2xx), signed with HMAC-SHA256 over ``"<t>.<body>"`` in the header
   ``Sandbox-Signature: t=<unix time>,v1=<hex>``. The payment keeps the callback's *path*; the
@@ -156,6 +157,24 @@ class SandboxAcquirer:
             )
         except (ValueError, KeyError, TypeError):
             raise CallbackRejected() from None
+
+    async def query_payment(self, session: Any, provider_ref: str) -> CardPaymentEvent | None:
+        """The sandbox bank knows its payments: the stored outcome, as the callback states it
+        (``None`` while the user has not confirmed or cancelled, or for an unknown id)."""
+        try:
+            ident = uuid.UUID(provider_ref)
+        except ValueError:
+            return None
+        payment = await session.get(SandboxPayment, ident)
+        if payment is None or payment.status not in FINAL:
+            return None
+        return CardPaymentEvent(
+            provider_ref=str(payment.id),
+            reference=payment.reference,
+            status=payment.status,
+            amount=payment.amount,
+            currency=payment.currency,
+        )
 
 
 async def get_payment(session: Any, payment_id: str) -> SandboxPayment:

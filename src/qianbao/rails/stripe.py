@@ -14,6 +14,13 @@ protocol with httpx, no SDK.
   ``payment_status=paid`` and ``checkout.session.async_payment_succeeded`` mean paid;
   ``checkout.session.async_payment_failed`` declined; ``checkout.session.expired`` expired. Other
   events are acknowledged and ignored (``None``).
+- ``query_payment`` (a stuck top-up re-queried from the console): ``GET
+  /v1/checkout/sessions/{id}?expand[]=payment_intent`` (https://docs.stripe.com/api/checkout/sessions/retrieve;
+  the session's PaymentIntent, https://docs.stripe.com/api/payment_intents/retrieve, comes
+  expanded in the same answer). ``payment_status`` paid → succeeded; ``status`` expired →
+  expired; a complete session whose PaymentIntent is ``canceled`` or back at
+  ``requires_payment_method`` (an asynchronous method failed) → declined; else still open
+  (``None``).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -104,6 +112,50 @@ class StripeCheckoutAcquirer:
             raise ServiceUnavailable()
         body = response.json()
         return CardPaymentCreated(provider_ref=str(body["id"]), confirmation_url=str(body["url"]))
+
+    async def query_payment(self, session: Any, provider_ref: str) -> CardPaymentEvent | None:
+        try:
+            async with httpx.AsyncClient(
+                base_url=self._base_url, timeout=self._timeout_s, transport=self._transport
+            ) as client:
+                response = await client.get(
+                    f"/v1/checkout/sessions/{quote(provider_ref, safe='')}",
+                    params={"expand[]": "payment_intent"},
+                    headers={"Authorization": f"Bearer {self._secret_key}"},
+                )
+        except httpx.HTTPError as exc:
+            log.warning("stripe.unreachable", error=type(exc).__name__)
+            raise ServiceUnavailable() from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            log.warning("stripe.query_refused", status=response.status_code)
+            raise ServiceUnavailable()
+        try:
+            obj = response.json()
+            intent = obj.get("payment_intent")
+            intent_status = intent.get("status") if isinstance(intent, dict) else None
+            if obj.get("payment_status") in ("paid", "no_payment_required"):
+                status = "succeeded"
+            elif obj.get("status") == "expired":
+                status = "expired"
+            elif obj.get("status") == "complete" and intent_status in (
+                "canceled",
+                "requires_payment_method",
+            ):
+                status = "declined"
+            else:
+                return None
+            return CardPaymentEvent(
+                provider_ref=str(obj["id"]),
+                reference=str(obj["client_reference_id"]),
+                status=status,  # type: ignore[arg-type]
+                amount=int(obj["amount_total"]),
+                currency=str(obj["currency"]).upper(),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("stripe.bad_answer", status=response.status_code)
+            raise ServiceUnavailable() from None
 
     def parse_callback(
         self, headers: Mapping[str, str], body: bytes, now: datetime

@@ -26,6 +26,12 @@ httpx, no SDK:
   cancelled, PAYERROR → declined, NOTPAY/USERPAYING/REFUND/REVOKED → ``None``; ``mchid`` and
   ``appid`` must be ours. Events other than ``TRANSACTION.*`` are acknowledged and ignored.
 
+- ``query_payment`` (a stuck top-up re-queried from the console): ``GET
+  /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=…`` (查询订单, 商户订单号查询:
+  https://pay.weixin.qq.com/doc/v3/merchant/4012791859), signed as above (empty body); the answer's
+  signature is checked like a callback's, the transaction (plain JSON here) read as a
+  notification's; 404 ``ORDER_NOT_EXIST`` → ``None``.
+
 Our reference is sent as ``out_trade_no`` (a UUID as its 32 hex digits: the field takes 6 to 32
 characters) and is the ``provider_ref`` here and in the callback: the H5 answer carries no
 ``transaction_id``, and the wallet finds a top-up by the ``provider_ref`` it stored.
@@ -318,6 +324,62 @@ class WechatPayAcquirer:
         joiner = "&" if "?" in h5_url else "?"
         return CardPaymentCreated(
             provider_ref=trade_no, confirmation_url=f"{h5_url}{joiner}redirect_url={back}"
+        )
+
+    async def query_payment(self, session: Any, provider_ref: str) -> CardPaymentEvent | None:
+        now = self._clock() if self._clock is not None else clock_of(session).now()
+        path = (
+            f"/v3/pay/transactions/out-trade-no/{quote(provider_ref, safe='')}?mchid={self._mchid}"
+        )
+        header = authorization(
+            mchid=self._mchid,
+            serial_no=self._serial_no,
+            private_key=self._private_key,
+            method="GET",
+            path=path,
+            timestamp=int(now.timestamp()),
+            nonce=self._nonce(),
+            body=b"",
+        )
+        try:
+            async with httpx.AsyncClient(
+                base_url=self._base_url, timeout=self._timeout_s, transport=self._transport
+            ) as client:
+                response = await client.get(
+                    path, headers={"Authorization": header, "Accept": "application/json"}
+                )
+        except httpx.HTTPError as exc:
+            log.warning("wechatpay.unreachable", error=type(exc).__name__)
+            raise ServiceUnavailable() from exc
+        if response.status_code == 404:
+            return None  # ORDER_NOT_EXIST: never paid
+        if response.status_code >= 400:
+            log.warning("wechatpay.query_refused", status=response.status_code)
+            raise ServiceUnavailable()
+        problem = self._signature_problem(response.headers, response.content, now)
+        if problem is not None:
+            log.warning("wechatpay.untrusted_answer", problem=problem)
+            raise ServiceUnavailable()
+        try:
+            tx = response.json()
+            state = str(tx["trade_state"])
+            trade_no = str(tx["out_trade_no"])
+            amount = tx["amount"]["total"]
+            currency = str(tx["amount"].get("currency") or "CNY")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("wechatpay.bad_answer", status=response.status_code)
+            raise ServiceUnavailable() from None
+        if tx.get("mchid") != self._mchid or tx.get("appid") != self._appid:
+            raise ServiceUnavailable()
+        status = STATES.get(state)
+        if status is None or type(amount) is not int or trade_no != provider_ref:
+            return None
+        return CardPaymentEvent(
+            provider_ref=trade_no,
+            reference=reference_of(trade_no),
+            status=status,
+            amount=amount,
+            currency=currency,
         )
 
     def parse_callback(
