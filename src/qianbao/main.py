@@ -48,6 +48,7 @@ from qianbao.support.chat.api_history import router as chat_history_api
 from qianbao.support.chat.hub import ChatHub
 from qianbao.support.console.api import router as console_api
 from qianbao.support.console.api_desk import router as console_desk_api
+from qianbao.support.console.api_topups import router as console_topups_api
 from qianbao.support.helpcenter import ranking as help_ranking
 from qianbao.support.helpcenter.api import router as help_api
 from qianbao.support.tickets.api import router as tickets_api
@@ -377,6 +378,7 @@ def create_app(
     app.include_router(pay_code_pages.router)
     app.include_router(console_api)
     app.include_router(console_desk_api)
+    app.include_router(console_topups_api)
     if settings.environment != "production":
         app.include_router(demo_shop.router)  # a pretend outside shop (the demo data's)
     # Style sheets and scripts compressed (HTML is not: with a secret on the page, compressing

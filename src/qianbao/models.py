@@ -19,6 +19,7 @@ def import_all_models() -> None:
     import qianbao.support.channels.models
     import qianbao.support.chat.models
     import qianbao.support.console.models
+    import qianbao.support.console.models_topups
     import qianbao.support.helpcenter.models
     import qianbao.support.im.models
     import qianbao.support.tickets.models
