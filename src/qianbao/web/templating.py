@@ -54,6 +54,14 @@ templates.env.filters["date"] = _format_day
 templates.env.filters["money"] = format_money
 
 
+def _paren(value: Any, locale: str) -> str:
+    """Brackets of the page's language: '（可选）' on Chinese pages, '(optional)' on English."""
+    return f"（{value}）" if str(locale).startswith("zh") else f"({value})"
+
+
+templates.env.filters["paren"] = _paren
+
+
 def signed_in(request: Request) -> bool:
     """For the header link only, and cheap: no database. A resolved caller, or else the presence
     of the session cookie (a stale one is cleared when the account page redirects to sign-in)."""

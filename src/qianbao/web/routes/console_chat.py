@@ -53,10 +53,11 @@ def mask_phone(phone: str) -> str:
 
 async def _customer(s: Any, conv: Any) -> dict[str, Any]:
     if conv.user_id is None:
-        return {"verified": False}
+        return {"verified": False, "channel": conv.channel}
     user = await by_id(s, conv.user_id)
     return {
         "verified": True,
+        "channel": conv.channel,  # web, wechat, telegram (support.im)
         "name": mask_name(user.real_name),
         "phone": mask_phone(user.phone),
         "context_url": f"/console/customers/{user.id}",

@@ -21,6 +21,7 @@ from qianbao.kernel.text import from_typing
 from qianbao.support.console import actions, audit, context
 from qianbao.support.console.access import is_supervisor
 from qianbao.support.console.errors import CustomerNotFound
+from qianbao.web.audit_view import details_text
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, redirect
@@ -74,6 +75,9 @@ ACTION_LABELS = {
     # The bank rails and the finance console (/ops/bank, /ops/finance).
     "bank.statement_imported": N_("Imported a bank file"),
     "bank.payout_file_created": N_("Made a payout file"),
+    "ticket.created": N_("Opened the ticket"),
+    "ticket.customer_replied": N_("The customer replied"),
+    "ticket.transcript_emailed": N_("E-mailed the transcript"),
     "bank.payout_file_approved": N_("Approved a payout file"),
     "bank.payout_file_released": N_("Released a payout file to the bank"),
     "bank.item_credit": N_("Credited a suspense item to a wallet"),
@@ -101,7 +105,7 @@ def audit_entry(e: Any, names: dict[Any, Any], locale: str) -> dict[str, Any]:
         else e.action,
         "actor": names.get(e.actor_id, {"name": str(e.actor_id)[:8], "phone": ""}),
         "subject": names.get(e.subject_user_id) if e.subject_user_id else None,
-        "details": ", ".join(f"{k}: {v}" for k, v in (e.details or {}).items() if v is not None),
+        "details": details_text(e.details, locale),
     }
 
 

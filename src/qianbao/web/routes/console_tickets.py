@@ -17,9 +17,11 @@ from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
 from qianbao.support.tickets import service, staff
+from qianbao.web.audit_view import details_text
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import redirect
+from qianbao.web.routes.console_customers import ACTION_LABELS
 from qianbao.web.routes.console_pages import _staff
 from qianbao.web.routes.ticket_pages import attachment_response, intake_of, labels, posted
 from qianbao.web.templating import locale_of, render
@@ -91,7 +93,14 @@ async def _page(
             "merged_target": await service.merged_target(s, ticket),
             "canned": await staff.canned(s),
             "staff_people": people,
-            "events": await staff.audit(s, ticket),
+            "events": [
+                {
+                    "e": e,
+                    "action": gettext(locale, ACTION_LABELS.get(f"ticket.{e.action}", e.action)),
+                    "details": details_text(e.detail, locale),
+                }
+                for e in await staff.audit(s, ticket)
+            ],
             "breaching": staff.breaching(ticket, clock_of(s).now()),
             "labels": labels(locale),
             "settable": staff.SETTABLE,

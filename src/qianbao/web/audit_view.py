@@ -1,0 +1,102 @@
+"""The details of an audit-log line in the reader's language: "状态：已解决 · 已发邮件：否", not
+"status: resolved, emailed: False". Keys and the values that are words (yes/no, who, ticket
+statuses and priorities) are translated; identifiers, references, amounts and names stay as
+they are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qianbao.kernel.i18n import N_
+from qianbao.kernel.translations import gettext
+
+KEY_LABELS = {
+    "status": N_("Status"),
+    "old": N_("Before"),
+    "new": N_("After"),
+    "emailed": N_("E-mailed"),
+    "by": N_("By"),
+    "via": N_("Via"),
+    "channel": N_("Channel"),
+    "callback": N_("Call-back"),
+    "reason": N_("Reason"),
+    "amount": N_("Amount"),
+    "currency": N_("Currency"),
+    "evidence": N_("Evidence"),
+    "merchant": N_("Merchant"),
+    "from": N_("Changed from"),
+    "to": N_("Changed to"),
+    "agent": N_("Agent"),
+    "results": N_("Results"),
+    "transactions": N_("Transactions"),
+    "tickets": N_("Tickets"),
+    "ticket": N_("Ticket"),
+    "claimed": N_("Amount claimed"),
+    "held": N_("Held"),
+    "recovered": N_("Recovered"),
+    "recommendation": N_("Recommendation"),
+    "document": N_("Document"),
+    "file": N_("File"),
+    "lines": N_("Lines"),
+    "count": N_("Count"),
+    "sum": N_("Sum"),
+    "code": N_("Object code"),
+    "kind": N_("Kind"),
+    "budget": N_("Budget"),
+    "change": N_("Change"),
+    "submission": N_("Submission"),
+    "already_frozen": N_("Already frozen"),
+    "priority": N_("Priority"),
+    "assignee": N_("Assigned to"),
+    "target": N_("Merged into"),
+    "start": N_("Period from"),
+    "end": N_("Period until"),
+    "last4": N_("Card ending"),
+    "name": N_("Name"),
+    "bank": N_("Bank"),
+    "device": N_("Device"),
+    "category": N_("Category"),
+    "topup_id": N_("Top-up"),
+    "held_id": N_("Held payment"),
+    "case": N_("Case"),
+    "new_phone": N_("New phone number"),
+}
+VALUE_LABELS = {
+    "self": N_("the customer"),
+    "staff": N_("staff"),
+    "new": N_("New"),
+    "open": N_("Open"),
+    "waiting": N_("Waiting for the customer"),
+    "pending": N_("Pending"),
+    "resolved": N_("Resolved"),
+    "closed": N_("Closed"),
+    "low": N_("Low"),
+    "normal": N_("Normal"),
+    "high": N_("High"),
+    "urgent": N_("Urgent"),
+    "email": N_("E-mail"),
+    "web": N_("Web"),
+    "chat": N_("Live chat"),
+    "phone": N_("Phone"),
+    "wechat": N_("WeChat"),
+    "telegram": N_("Telegram"),
+}
+
+
+def _value(value: Any, locale: str) -> str:
+    if isinstance(value, bool):
+        return gettext(locale, N_("yes") if value else N_("no"))
+    text = str(value)
+    return gettext(locale, VALUE_LABELS[text]) if text in VALUE_LABELS else text
+
+
+def details_text(details: dict[str, Any] | None, locale: str) -> str:
+    """One line, in the reader's language; keys we do not know keep their name."""
+    colon = ": " if locale == "en" else "："
+    parts = []
+    for key, value in (details or {}).items():
+        if value is None or value == "":
+            continue
+        label = gettext(locale, KEY_LABELS[key]) if key in KEY_LABELS else key
+        parts.append(f"{label}{colon}{_value(value, locale)}")
+    return " · ".join(parts)
