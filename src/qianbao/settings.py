@@ -291,7 +291,7 @@ class IdentitySettings(BaseModel):
 
 
 class I18nSettings(BaseModel):
-    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+    default_locale: Literal["zh_CN", "zh_Hant", "en"] = "zh_CN"
     locale_cookie: str = "qb_lang"
 
 

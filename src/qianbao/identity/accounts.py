@@ -24,6 +24,7 @@ from qianbao.identity.password_guard import confirm_password
 from qianbao.identity.passwords import check_password, hash_password
 from qianbao.identity.phones import mask_phone, normalize_phone
 from qianbao.identity.totp import verify_second_factor
+from qianbao.kernel.translations import LOCALES
 
 
 def normalize_email(raw: str) -> str:
@@ -91,7 +92,7 @@ async def sign_up(
         password_hash=await hash_password(password),
         real_name=(real_name or None),
         birthday=birthday,
-        locale=locale if locale in ("zh_CN", "en") else "zh_CN",
+        locale=locale if locale in LOCALES else "zh_CN",
         password_changed_at=ctx.clock.now(),
         created_at=ctx.clock.now(),
         terms_version=ctx.settings.identity.terms_version,

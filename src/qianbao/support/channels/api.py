@@ -86,7 +86,7 @@ async def verify(
     request: Request,
     s: DbSession,
     value: Annotated[str, Query(min_length=1, max_length=2000)],
-    locale: Literal["zh_CN", "en"] | None = None,
+    locale: Literal["zh_CN", "zh_Hant", "en"] | None = None,
 ) -> VerifyOut:
     settings = _cfg(request)
     loc = locale or locale_of(request)

@@ -14,7 +14,7 @@ from typing import Any
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.text import plain_text
-from qianbao.kernel.translations import gettext
+from qianbao.kernel.translations import LOCALES, gettext
 from qianbao.support.channels import hours
 from qianbao.support.channels import repository as repo
 from qianbao.support.channels.errors import CallbackInvalid, CallbackNotFound, CallbackOpen
@@ -52,7 +52,7 @@ async def request(
     user. ``settings`` is the whole ``Settings`` (the ticket's SLA needs more than support)."""
     if window not in hours.windows(hours.hours_of(settings.support)) or topic not in TOPICS:
         raise CallbackInvalid()
-    locale = locale if locale in ("zh_CN", "en") else "zh_CN"
+    locale = locale if locale in LOCALES else "zh_CN"
     created = await repo.insert_callback(
         s,
         {

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qianbao.kernel.db import Base
+from qianbao.kernel.hant import zh_text
 from qianbao.kernel.ids import uuid7
 
 KINDS = ("phone", "website", "email", "social", "agent_id")
@@ -63,7 +64,7 @@ class OfficialChannel(Base):
     )
 
     def label(self, locale: str) -> str:
-        return self.label_en if locale == "en" else self.label_zh
+        return self.label_en if locale == "en" else zh_text(self.label_zh, locale)
 
 
 class AgentId(Base):

@@ -19,7 +19,7 @@ class VerifyOut(BaseModel):
         default=None,
         description="Only when official: what the channel is (an agent's name and id)",
     )
-    locale: Literal["zh_CN", "en"]
+    locale: Literal["zh_CN", "zh_Hant", "en"]
 
 
 class ChannelIn(BaseModel):

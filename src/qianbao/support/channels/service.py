@@ -17,6 +17,7 @@ from typing import Any
 
 from qianbao.identity.models import STAFF_ROLES, User
 from qianbao.kernel.clock import clock_of
+from qianbao.kernel.hant import zh_text
 from qianbao.kernel.i18n import N_
 from qianbao.settings import SupportSettings
 from qianbao.support.channels import normalize
@@ -49,7 +50,9 @@ class Answer:
     label_en: str | None = None
 
     def label(self, locale: str) -> str | None:
-        return self.label_en if locale == "en" else self.label_zh
+        if locale == "en" or self.label_zh is None:
+            return self.label_en if locale == "en" else self.label_zh
+        return zh_text(self.label_zh, locale)
 
 
 NOT_OURS = Answer(official=False)

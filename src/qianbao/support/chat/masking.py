@@ -13,7 +13,8 @@ _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 # "验证码：123456", "my code is 0000"). Up to 12 characters of glue ("is", "是", ":") between.
 _KEYWORDS = (
     r"pin|passcode|password|passwort|code|otp|cvv|cvc|"
-    r"密码|支付密码|验证码|校验码|动态码|口令|安全码"
+    r"密码|支付密码|验证码|校验码|动态码|口令|安全码|"
+    r"密碼|驗證碼|校驗碼|動態碼|安全碼"  # the same words in Traditional characters
 )
 _AFTER_KEYWORD = re.compile(
     rf"(?i)(?P<word>{_KEYWORDS})(?P<glue>[^\d\n]{{0,12}}?)(?<!\d)(?P<num>\d{{4,6}})(?!\d)"

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from qianbao.identity.deps import Caller, require_ready_caller
 from qianbao.identity.models import STAFF_ROLES
+from qianbao.kernel.hant import zh_text
 from qianbao.kernel.http import TxRoute, db_session_dep, locale_of
+from qianbao.kernel.translations import LOCALES
 from qianbao.support.channels import details
 from qianbao.support.helpcenter import service
 from qianbao.support.helpcenter.errors import StaffOnly
@@ -35,7 +37,7 @@ Me = Annotated[Caller, Depends(require_ready_caller)]
 
 
 def _locale(request: Request, asked: str | None) -> str:
-    return asked if asked in ("zh_CN", "en") else locale_of(request)
+    return asked if asked in LOCALES else locale_of(request)
 
 
 def require_staff(caller: Caller) -> Caller:
@@ -74,7 +76,7 @@ async def categories(
 ) -> list[CategoryOut]:
     loc = _locale(request, locale)
     return [
-        CategoryOut(slug=c.slug, name=c.name_en if loc == "en" else c.name_zh)
+        CategoryOut(slug=c.slug, name=c.name_en if loc == "en" else zh_text(c.name_zh, loc))
         for c in await service.categories(s)
     ]
 

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qianbao.kernel.db import Base
+from qianbao.kernel.hant import zh_text
 from qianbao.kernel.ids import uuid7
 
 STATUSES = ("draft", "published")
@@ -70,10 +71,10 @@ class HelpArticle(Base):
     )
 
     def title(self, locale: str) -> str:
-        return self.title_en if locale == "en" else self.title_zh
+        return self.title_en if locale == "en" else zh_text(self.title_zh, locale)
 
     def body(self, locale: str) -> str:
-        return self.body_en if locale == "en" else self.body_zh
+        return self.body_en if locale == "en" else zh_text(self.body_zh, locale)
 
 
 class HelpVote(Base):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from qianbao.kernel.hant import to_hans, zh_text
 from qianbao.support.helpcenter import repository as repo
 from qianbao.support.helpcenter import service, text
 from qianbao.support.helpcenter.render import to_text
@@ -31,7 +32,7 @@ FIELDS = {"title": 3.0, "keywords": 2.0, "body": 1.0}
 TYPO_WEIGHT = 0.8
 RELATIVE_FLOOR = 0.25  # a hit scoring under a quarter of the best one is dropped
 MAX_QUERY = 200
-SNIPPET_CHARS = {"zh_CN": 90, "en": 180}
+SNIPPET_CHARS = {"zh_CN": 90, "zh_Hant": 90, "en": 180}
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def _query_terms(idx: Index, query: str) -> dict[str, float]:
 
 def snippet(doc: _Doc, locale: str, query: str) -> str:
     """The sentence of the article (in ``locale``) that shares most words with the query."""
-    body = doc.texts.get(locale) or doc.texts["zh_CN"]
+    body = doc.texts.get(locale) or doc.texts["zh_CN"]  # zh_Hant: converted by the caller
     sentences = [p.strip() for p in re.split(r"(?<=[。！？!?\n])|(?<=\.)\s", body) if p.strip()]
     if not sentences:
         return ""
@@ -234,11 +235,11 @@ def _search(idx: Index, query: str, locale: str, limit: int) -> list[Hit]:
                 id=d.id,
                 slug=d.slug,
                 category=d.category,
-                title=d.titles.get(locale) or d.titles["zh_CN"],
+                title=zh_text(d.titles.get(locale) or d.titles["zh_CN"], locale),
                 url=f"/help/{d.slug}",
             ),
             score=round(score, 4),
-            snippet=snippet(d, locale, query),
+            snippet=zh_text(snippet(d, locale, query), locale),
         )
         for score, d in ranked
     ]
@@ -251,4 +252,5 @@ async def search(s: Any, query: str, locale: str, limit: int = 10) -> list[Hit]:
     if not query:
         return []
     idx = await index(s)
-    return await asyncio.to_thread(_search, idx, query, locale, limit)
+    # The articles and synonyms are in Simplified: a query in Traditional is matched as one.
+    return await asyncio.to_thread(_search, idx, to_hans(query), locale, limit)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Locale = Literal["zh_CN", "en"]
+Locale = Literal["zh_CN", "zh_Hant", "en"]
 
 
 class CategoryOut(BaseModel):

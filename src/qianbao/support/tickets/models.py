@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qianbao.kernel.db import Base
+from qianbao.kernel.hant import zh_text
 from qianbao.kernel.ids import uuid7
 
 STATUSES = ("new", "open", "waiting", "resolved", "closed")
@@ -126,7 +127,7 @@ class CannedReply(Base):
     created_at: Mapped[datetime] = _now()
 
     def body(self, locale: str) -> str:
-        return self.body_en if locale == "en" else self.body_zh
+        return self.body_en if locale == "en" else zh_text(self.body_zh, locale)
 
 
 class TicketEvent(Base):

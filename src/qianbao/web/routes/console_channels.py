@@ -23,7 +23,7 @@ from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
 from qianbao.support.channels import callbacks, hours, service
-from qianbao.web.i18n import gettext
+from qianbao.web.i18n import LANGUAGE_NAMES, gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import (
     current_caller,
@@ -160,7 +160,7 @@ async def console_callbacks(request: Request) -> Response:
                     "window": hours.window_label(c.time_window, locale),
                     "topic": gettext(locale, callbacks.TOPICS.get(c.topic, c.topic)),
                     "note": c.note,
-                    "language": "中文" if c.locale == "zh_CN" else "English",
+                    "language": LANGUAGE_NAMES.get(c.locale, c.locale),
                     "created_at": c.created_at,
                     "done_at": c.done_at,
                     "ticket": ticket.reference if ticket is not None else None,

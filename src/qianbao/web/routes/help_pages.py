@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from qianbao.kernel.hant import zh_text
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.support.channels import details
 from qianbao.support.helpcenter import search, service
@@ -27,7 +28,7 @@ VOTER_COOKIE = "qb_help_voter"
 
 
 def _name(category: Any, locale: str) -> str:
-    return str(category.name_en if locale == "en" else category.name_zh)
+    return str(category.name_en if locale == "en" else zh_text(category.name_zh, locale))
 
 
 async def _voter(request: Request) -> str | None:
