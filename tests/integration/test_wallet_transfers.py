@@ -316,6 +316,16 @@ async def test_every_transfer_notifies_both_parties_in_app_and_by_sms(
         headers=bearer(bob),
     )
     assert r.status_code == 200
+    # Customer service's answers keep their own choice (issue 20) unless given.
+    assert r.json() == {
+        "sms_money": False, "email_money": False, "sms_support": True, "email_support": True
+    }  # fmt: skip
+    r = await fresh_client.put(
+        "/api/v1/me/notification-preferences",
+        json={"sms_money": False, "email_money": False, "sms_support": False},
+        headers=bearer(bob),
+    )
+    assert r.json()["sms_support"] is False and r.json()["email_support"] is True
     body = {"to": bob_phone, "amount": "20.00", "currency": "CNY", "pin": PIN}
     done = (
         await fresh_client.post(
