@@ -46,8 +46,10 @@ $(HANT_PO): $(HANT_SOURCES) | $(VENV)/.runtime
 
 translations: $(VENV)/.runtime $(CATALOGS)
 
+# RUN_AT="2026-12-07 23:09": the demo at another moment (China time, through libfaketime), e.g.
+# to see the desk after hours.
 run: $(VENV)/.runtime translations
-	$(BIN)/qianbao run
+	$(BIN)/python tools/run_at.py "$(RUN_AT)" -- $(BIN)/qianbao run
 
 # TEST_AT="2026-10-03 23:30": the whole suite at another moment (China time), through libfaketime.
 test: $(VENV)/.dev translations
