@@ -152,16 +152,15 @@ async def test_bot_answers_with_help_articles(app: FastAPI, browsers: list[Brows
     customer, bot = body["messages"]
     assert customer["sender"] == "customer" and customer["text"] == "how do I recharg my wallet"
     assert bot["sender"] == "bot" and bot["handoff"] is True
-    assert bot["text"] == "These help articles may answer your question:"
-    assert 1 <= len(bot["articles"]) <= 3
-    assert bot["articles"][0] == {
-        "title": "How to top up your wallet",
-        "url": "/help/how-to-top-up",
-    }
+    # The best article's steps inline (tests/integration/test_chat_bot.py has the rest).
+    assert bot["text"] == "Here is what our help center says:"
+    answer = bot["bot"]["article"]
+    assert answer["title"] == "How to top up your wallet" and answer["url"] == "/help/how-to-top-up"
+    assert answer["steps"] and len(bot["bot"]["related"]) <= 2
     # The same visitor (cookie) keeps the same conversation; the page shows the articles.
     r = await visitor.say("xyzzy qwertyuiop")
     assert r.json()["conversation"]["id"] == body["conversation"]["id"]
-    assert r.json()["messages"][1]["articles"] == []
+    assert r.json()["messages"][1]["bot"]["kind"] == "none"
     page = await visitor.http.get("/chat")
     assert 'href="/help/how-to-top-up"' in page.text
 

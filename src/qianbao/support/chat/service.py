@@ -28,7 +28,6 @@ from qianbao.support.chat.errors import (
 from qianbao.support.chat.hours import Hours
 from qianbao.support.chat.masking import mask
 from qianbao.support.chat.models import ChatAttachment, ChatConversation, ChatMessage
-from qianbao.support.helpcenter import search
 
 RATE_WITHIN = timedelta(days=1)
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -270,19 +269,12 @@ async def post_message(
 
 
 async def bot_answer(s: Any, cfg: Config, conv: ChatConversation, question: str) -> ChatMessage:
-    from qianbao.support.chat.texts import say
+    """The bot's answer (``chat.bot``): the article's steps inline, the customer's own wallet
+    for "where is my money", one clarifying question on a tie, or "nothing fits"."""
+    from qianbao.support.chat import bot
 
-    hits = await search(s, question, conv.locale, cfg.bot_articles)
-    articles = [{"title": h.article.title, "url": h.article.url} for h in hits]
-    key = "bot_found" if articles else "bot_none"
-    return await add_message(
-        s,
-        cfg,
-        conv,
-        sender="bot",
-        body=say(key, {}, conv.locale),
-        data={"key": key, "params": {}, "articles": articles, "handoff": True},
-    )
+    body, data = await bot.answer(s, cfg, conv, question)
+    return await add_message(s, cfg, conv, sender="bot", body=body, data=data)
 
 
 def sniff_image(data: bytes) -> str | None:

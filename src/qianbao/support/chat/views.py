@@ -9,6 +9,7 @@ from typing import Any
 
 from qianbao.kernel.clock import LOCAL_TZ
 from qianbao.support.chat import repository as repo
+from qianbao.support.chat.bot import view as bot_view
 from qianbao.support.chat.models import ChatConversation, ChatMessage
 from qianbao.support.chat.texts import say
 
@@ -54,11 +55,13 @@ class Viewer:
         data = msg.data or {}
         mine = msg.sender == ("customer" if self.side == "customer" else "agent")
         read_at = msg.read_by_agent_at if msg.sender == "customer" else msg.read_by_customer_at
+        answer = bot_view(data, interactive=self.side == "customer" and conv.status == "bot")
         return {
             "id": msg.id,
             "sender": msg.sender,
             "mine": mine,
-            "text": self.text(msg),
+            "text": str(data.get("text", "")) if answer else self.text(msg),
+            "bot": answer,  # the bot's answer in parts (chat.bot.view), None for other messages
             "masked": msg.masked,
             "articles": [
                 {"title": str(a.get("title", "")), "url": str(a.get("url", ""))}

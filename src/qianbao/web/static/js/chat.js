@@ -96,6 +96,7 @@
       });
       bubble.appendChild(ul);
     }
+    if (m.bot) { buildBot(bubble, m.bot); }
     li.appendChild(bubble);
     var meta = el("span", "chat-meta");
     var time = el("time", null, m.time);
@@ -109,6 +110,93 @@
     }
     li.appendChild(meta);
     return li;
+  }
+
+  /* The bot's answer in parts (the same as templates/chat/_messages.html): only paths on this
+     site become links; every text goes in with textContent. */
+  function ownUrl(url) {
+    url = String(url || "");
+    return url.charAt(0) === "/" && url.charAt(1) !== "/" && url.indexOf("\\") < 0 ? url : null;
+  }
+
+  function linkTo(url, label, cls, newTab) {
+    var a = el("a", cls || null, label);
+    a.href = ownUrl(url) || "#";
+    if (newTab) { a.target = "_blank"; a.rel = "noopener"; }
+    return a;
+  }
+
+  function linkRow(links, extra) {
+    var p = el("p", "chat-links");
+    (links || []).forEach(function (l) {
+      if (ownUrl(l.url)) { p.appendChild(linkTo(l.url, l.label, "button small")); }
+    });
+    if (extra) { p.appendChild(extra); }
+    return p;
+  }
+
+  function buildBot(bubble, b) {
+    (b.wallet || []).forEach(function (w) {
+      var card = el("div", "chat-card chat-wallet");
+      card.appendChild(el("p", "chat-card-title", w.title));
+      if (w.facts && w.facts.length) {
+        var dl = el("dl", "chat-facts");
+        w.facts.forEach(function (f) {
+          var row = el("div");
+          row.appendChild(el("dt", null, f.label));
+          row.appendChild(el("dd", null, f.value));
+          dl.appendChild(row);
+        });
+        card.appendChild(dl);
+      }
+      (w.notes || []).forEach(function (n) { card.appendChild(el("p", "chat-note", n)); });
+      if (w.links && w.links.length) { card.appendChild(linkRow(w.links)); }
+      bubble.appendChild(card);
+    });
+    var a = b.article;
+    if (a && ownUrl(a.url)) {
+      var box = el("div", "chat-card chat-answer");
+      box.appendChild(linkTo(a.url, a.title, "chat-card-title", true));
+      if (a.lead) { box.appendChild(el("p", "chat-note", a.lead)); }
+      if (a.steps && a.steps.length) {
+        var ol = el("ol", "chat-steps");
+        a.steps.forEach(function (st) { ol.appendChild(el("li", null, st)); });
+        box.appendChild(ol);
+      }
+      box.appendChild(linkRow(a.links, linkTo(a.url, a.more, "chat-more", true)));
+      bubble.appendChild(box);
+    }
+    if (b.choices && b.choices.length) {
+      var choices = el("div", "chat-choices");
+      b.choices.forEach(function (c) {
+        var label = c.n + ". " + c.title;
+        if (b.interactive) {
+          var button = el("button", "button small chat-choice", label);
+          button.type = "button";
+          button.addEventListener("click", function () { sendText(label); });
+          choices.appendChild(button);
+        } else {
+          choices.appendChild(linkTo(c.url, label, "chat-choice", true));
+        }
+      });
+      bubble.appendChild(choices);
+    }
+    if (b.hint) {
+      var hint = el("p", "chat-note chat-hint", b.hint.text + " ");
+      hint.appendChild(linkTo(b.hint.url, b.hint.label));
+      bubble.appendChild(hint);
+    }
+    if (b.related && b.related.length) {
+      bubble.appendChild(el("p", "chat-related", b.related_label));
+      var ul = el("ul", "chat-articles");
+      b.related.forEach(function (r) {
+        if (r.url.indexOf("/help/") !== 0) { return; }
+        var item = el("li");
+        item.appendChild(linkTo(r.url, r.title, null, true));
+        ul.appendChild(item);
+      });
+      bubble.appendChild(ul);
+    }
   }
 
   function scrollDown() {
@@ -269,19 +357,32 @@
     };
   }
 
+  function sendText(value) {
+    showError("");
+    return send({ type: "message", text: value }, function () {
+      var path = side === "agent" ? "/conversations/" + conversation + "/messages" : "/messages";
+      return http("POST", path, { text: value }).then(applyState).catch(function (err) {
+        if (text) { text.value = value; }
+        showError(err.message);
+      });
+    });
+  }
+
+  /* A choice of the bot's clarifying question, rendered by the page (a form without script). */
+  list.addEventListener("submit", function (ev) {
+    var choice = ev.target.closest ? ev.target.closest(".chat-choice-form") : null;
+    if (!choice) { return; }
+    ev.preventDefault();
+    sendText(choice.querySelector("input[name=text]").value);
+  });
+
   if (form) {
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var value = text.value.trim();
       if (!value) { return; }
-      showError("");
       text.value = "";
-      send({ type: "message", text: value }, function () {
-        var path = side === "agent" ? "/conversations/" + conversation + "/messages" : "/messages";
-        return http("POST", path, { text: value }).then(applyState).catch(function (err) {
-          text.value = value; showError(err.message);
-        });
-      });
+      sendText(value);
     });
     text.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
