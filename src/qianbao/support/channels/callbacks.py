@@ -50,7 +50,7 @@ async def request(
 ) -> CallbackRequest:
     """A new request on the account's own number, with its ticket. One open request per
     user. ``settings`` is the whole ``Settings`` (the ticket's SLA needs more than support)."""
-    if window not in hours.windows(hours.hours_of(settings.support)) or topic not in TOPICS:
+    if window not in hours.windows(hours.hours_of(settings)) or topic not in TOPICS:
         raise CallbackInvalid()
     locale = locale if locale in LOCALES else "zh_CN"
     created = await repo.insert_callback(

@@ -85,9 +85,12 @@ class CallbackRequest(Base):
     __tablename__ = "support_callback_requests"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid7)
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    # None: a visitor who booked a slot from the chat (no ticket: nobody to answer to)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
     phone: Mapped[str] = mapped_column(String(20))  # E.164, the account's number when asked
-    time_window: Mapped[str] = mapped_column(String(16))
+    time_window: Mapped[str] = mapped_column(String(16))  # '09-12', 'asap', a slot's start
+    slot_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # from the chat
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     topic: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, server_default="")
     locale: Mapped[str] = mapped_column(String(8), server_default="zh_CN")
@@ -106,6 +109,14 @@ class CallbackRequest(Base):
             unique=True,
             postgresql_where=text("status = 'new'"),
         ),
+        # ... and per visitor's number.
+        Index(
+            "uq_support_callback_requests_open_phone",
+            "phone",
+            unique=True,
+            postgresql_where=text("status = 'new' AND user_id IS NULL"),
+        ),
+        Index("ix_support_callback_requests_slot_at", "slot_at"),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from qianbao.identity.models import STAFF_ROLES, User
 from qianbao.kernel.translations import gettext
-from qianbao.support.chat import hub, replied, tickets_link
+from qianbao.support.chat import hub, replied, staffing, tickets_link
 from qianbao.support.chat import repository as repo
 from qianbao.support.chat.errors import (
     AgentsOnly,
@@ -121,11 +121,13 @@ async def tend(s: Any, cfg: Config) -> tuple[int, int]:
 
 
 async def _assign(s: Any, cfg: Config, conv: ChatConversation) -> User | None:
-    """Give ``conv`` to the online agent who waited longest for one and is under capacity."""
-    if not cfg.hours.is_open(cfg.now()):
+    """Give ``conv`` to the online agent who waited longest for one and is under capacity —
+    within the desk calendar any of them, outside it those on shift (the rota)."""
+    desk = await staffing.state(s, cfg)
+    if not desk.staffed:
         return None
     for agent, holding in await repo.available_agents(s, cfg.presence_ttl_s):
-        if holding >= agent.max_concurrent:
+        if holding >= agent.max_concurrent or not desk.may_take(agent.user_id):
             continue
         user = await repo.user(s, agent.user_id)
         assert user is not None
@@ -153,16 +155,20 @@ async def handoff(s: Any, cfg: Config, conv: ChatConversation) -> ChatConversati
     if conv.status == "queued":
         return conv  # already waiting; told once
     now = cfg.now()
-    is_open = cfg.hours.is_open(now)
+    desk = await staffing.state(s, cfg, now)
+    is_open = desk.staffed
     ticket = None
     if not is_open or not await repo.any_agent_online(s, cfg.presence_ttl_s):
-        ticket = await tickets_link.open_from_chat(s, cfg, conv)
+        # After hours the ticket is due when the desk promises a reply (calendar and rota).
+        ticket = await tickets_link.open_from_chat(
+            s, cfg, conv, due=None if is_open else desk.reply_by
+        )
     if ticket is not None:
         reference, due = ticket
         await system_message(s, cfg, conv, "ticket", reference=reference, time=due.isoformat())
         conv.status, conv.closed_at = "closed", now
     else:
-        when = expected_reply(cfg.hours, now, cfg.queue_reply_minutes)
+        when = desk.reply_by
         conv.status, conv.queued_at = "queued", now
         key = "queued" if is_open else "after_hours"
         params: dict[str, Any] = {"time": when.isoformat()}
@@ -176,7 +182,7 @@ async def handoff(s: Any, cfg: Config, conv: ChatConversation) -> ChatConversati
 
 async def pull_queue(s: Any, cfg: Config, limit: int = 20) -> int:
     """Assign waiting conversations while agents have room; returns how many."""
-    if not cfg.hours.is_open(cfg.now()):
+    if not (await staffing.state(s, cfg)).staffed:
         return 0
     done = 0
     for conv in await repo.queued(s, limit):

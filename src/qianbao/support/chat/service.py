@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qianbao.kernel.clock import Clock, system_clock
 from qianbao.kernel.text import plain_text
+from qianbao.support import desk_calendar
 from qianbao.support.chat import hub
 from qianbao.support.chat import repository as repo
 from qianbao.support.chat.errors import (
@@ -66,13 +67,7 @@ class Config:
             max_messages_per_minute=chat.max_messages_per_minute,
             presence_ttl_s=chat.presence_ttl_s,
             abandon_after_s=chat.abandon_after_s,
-            hours=Hours.of(
-                opens_at=chat.opens_at,
-                closes_at=chat.closes_at,
-                business_days_only=chat.business_days_only,
-                holidays=settings.payments.holidays,
-                workdays=settings.payments.workdays,
-            ),
+            hours=desk_calendar.from_settings(settings),  # the one calendar
             clock=clock,
             settings=settings,
         )

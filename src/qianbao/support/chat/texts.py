@@ -34,6 +34,10 @@ TEXTS: dict[str, str] = {
         "under Support tickets."
     ),
     "closed": N_("This conversation is closed. Thank you for contacting Qianbao."),
+    "callback_booked": N_(
+        "Call-back booked: we will call {phone} on {time}–{end} (China time). The agent will "
+        "have this conversation in front of them."
+    ),
     "transferred": N_(
         "{name} (agent ID {agent_id}) is taking over this conversation and can see everything "
         "written so far."

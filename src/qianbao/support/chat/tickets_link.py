@@ -19,9 +19,10 @@ MAX_BODY = 10_000
 
 
 async def open_from_chat(
-    s: Any, cfg: Config, conv: ChatConversation
+    s: Any, cfg: Config, conv: ChatConversation, *, due: datetime | None = None
 ) -> tuple[str, datetime] | None:
-    """The new ticket's reference and first-response time, or None (visitors: the queue)."""
+    """The new ticket's reference and first-response time, or None (visitors: the queue).
+    ``due``: the reply time the desk calendar promises (after hours), instead of the SLA's."""
     if conv.user_id is None or cfg.settings is None:
         return None
     user = await repo.user(s, conv.user_id)
@@ -51,4 +52,7 @@ async def open_from_chat(
         now=cfg.now(),
     )
     conv.ticket_id = ticket.id
+    if due is not None:
+        ticket.first_response_due = due
+        await s.flush()
     return ticket.reference, ticket.first_response_due

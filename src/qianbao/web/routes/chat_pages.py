@@ -17,7 +17,7 @@ from starlette.responses import Response
 from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.http import TxRoute, db_session, site_of
 from qianbao.kernel.i18n import N_
-from qianbao.support.chat import desk, service, transcript
+from qianbao.support.chat import after_hours, desk, service, transcript
 from qianbao.support.chat.api import config, customer_of, set_visitor_cookie
 from qianbao.support.chat.errors import ConversationNotFound
 from qianbao.support.chat.views import Viewer
@@ -52,6 +52,9 @@ async def _page(request: Request, *, exc: DomainError | None = None, text: str =
         caller = await current_caller(request)
         if caller is not None:
             rate = await _rating_state(s, caller.user, closed.id)
+    desk_state = await _desk_state(request, who, conv)
+    if desk_state["ended"] is not None and closed is None:
+        closed = desk_state["ended"]["conversation"]
     response = render(
         request,
         "chat/page.html",
@@ -64,6 +67,7 @@ async def _page(request: Request, *, exc: DomainError | None = None, text: str =
             "max_chars": cfg.max_message_chars,
             "transcript_of": closed,
             **rate,
+            **desk_state,
         },
         status_code=problem.status if problem else 200,
     )
@@ -138,6 +142,54 @@ async def chat_send(request: Request) -> Response:
         await service.post_message(db_session(request), config(request), who, text)
     except DomainError as exc:
         return await _page(request, exc=exc, text=text)
+    return redirect("/chat", anchor="chat-form")
+
+
+async def _desk_state(request: Request, who: Any, conv: Any) -> dict[str, Any]:
+    """The hours and the reply to expect (above "talk to a person"); when nobody is there, the
+    call-back slots (or the booking made); the last ended conversation, read-only, unless the
+    customer started a new one (``?new=1``)."""
+    s, cfg, locale = db_session(request), config(request), locale_of(request)
+    notice = await after_hours.notice(s, cfg, locale)
+    out: dict[str, Any] = {"desk": notice, "slots": [], "booked": None, "ended": None}
+    if not notice.staffed:
+        out["booked"] = await after_hours.booked(s, who, locale)
+        if out["booked"] is None:
+            now = cfg.now()
+            out["slots"] = [
+                (x.key, after_hours.slot_label(x, now, locale))
+                for x in await after_hours.slots(s, cfg)
+            ]
+    if conv is None and request.query_params.get("new") != "1":
+        last = await after_hours.last_ended(s, who)
+        if last is not None:
+            viewer = Viewer(s, side="customer", locale=locale)
+            out["ended"] = {
+                "conversation": last,
+                "view": await viewer.conversation(last),
+                "messages": await viewer.messages(last, await service.since(s, last, 0)),
+            }
+    return out
+
+
+@router.post("/chat/callback", response_class=HTMLResponse)
+async def chat_callback(request: Request) -> Response:
+    """Book a call-back slot (after hours): a signed-in customer on the account's number, a
+    visitor on the number they give."""
+    form = await request.form(max_files=0, max_fields=5)
+    values = {k: v[:64] for k, v in form.items() if isinstance(v, str)}
+    await form.close()
+    who, _ = await customer_of(request)
+    if who.user_id is None and who.visitor_hash is None:
+        return redirect("/chat")
+    caller = await current_caller(request) if who.user_id is not None else None
+    try:
+        await after_hours.book_callback(
+            db_session(request), config(request), who, caller.user if caller else None,
+            slot=values.get("slot", ""), phone=values.get("phone", ""),
+        )  # fmt: skip
+    except DomainError as exc:
+        return await _page(request, exc=exc)
     return redirect("/chat", anchor="chat-form")
 
 

@@ -134,7 +134,9 @@ async def console_channel_deactivate(request: Request, channel_id: str) -> Respo
     return redirect("/console/channels", notice="deactivated")
 
 
-async def _who(s: Any, user_id: uuid.UUID) -> dict[str, str]:
+async def _who(s: Any, user_id: uuid.UUID | None, locale: str = "zh_CN") -> dict[str, str]:
+    if user_id is None:  # a visitor who booked a slot from the chat
+        return {"name": gettext(locale, N_("Visitor (not signed in)")), "id": ""}
     user = await by_id(s, user_id)
     return {"name": user.real_name or "—", "id": str(user.id)}
 
@@ -155,7 +157,7 @@ async def console_callbacks(request: Request) -> Response:
             out.append(
                 {
                     "id": str(c.id),
-                    "who": await _who(s, c.user_id),
+                    "who": await _who(s, c.user_id, locale),
                     "phone": c.phone,
                     "window": hours.window_label(c.time_window, locale),
                     "topic": gettext(locale, callbacks.TOPICS.get(c.topic, c.topic)),

@@ -16,7 +16,7 @@ from qianbao.identity.accounts import by_id
 from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
-from qianbao.support.chat import desk, service
+from qianbao.support.chat import after_hours, desk, service
 from qianbao.support.chat.api import config
 from qianbao.support.chat.errors import ConversationNotFound
 from qianbao.support.chat.views import Viewer
@@ -90,6 +90,7 @@ async def _list_page(request: Request, who: Any, exc: DomainError | None = None)
             "abandon_minutes": max(1, round(cfg.abandon_after_s / 60)),
             "open_now": cfg.hours.is_open(cfg.now()),
             "hours": cfg.hours,
+            "desk": await after_hours.notice(s, cfg, locale_of(request)),
             "problem": problem,
             "notice": _notice(request),
         },

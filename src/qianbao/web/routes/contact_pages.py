@@ -37,7 +37,7 @@ async def _page(
 ) -> Response:
     cfg = request.app.state.settings.support
     locale = locale_of(request)
-    opening = hours.hours_of(cfg)
+    opening = hours.hours_of(request.app.state.settings)  # the desk's one calendar
     caller = await current_caller(request)
     callback: dict[str, Any] | None = None
     if caller is not None:
@@ -68,7 +68,7 @@ async def _page(
             "hotline": cfg.hotline,
             "hotline_tel": _tel(cfg.hotline),
             "hours": hours.describe(opening, locale),
-            "open_now": opening.open_at(clock_of_app(request).now()),
+            "open_now": opening.is_open(clock_of_app(request).now()),
             "email": cfg.email,
             "website": website,
             "social": sorted(cfg.social_accounts.items()),
