@@ -19,7 +19,6 @@ from qianbao.support.chat.errors import (
     ConversationNotFound,
     TransferUnavailable,
 )
-from qianbao.support.chat.hours import expected_reply
 from qianbao.support.chat.models import ChatAgent, ChatConversation, ChatMessage
 from qianbao.support.chat.service import Config, add_message, clean_text, system_message
 from qianbao.support.chat.texts import AGENT
