@@ -297,6 +297,44 @@ async def transfer(
     return conv
 
 
+async def take(s: Any, cfg: Config, user: User, conversation_id: uuid.UUID) -> ChatConversation:
+    """An agent picks a waiting conversation by hand ("接入"), besides the round-robin: online,
+    with room under their capacity. Race-safe: the conversation row is locked, so of two agents
+    taking it at once one wins and the other is told (``ChatAlreadyTaken``). The customer gets
+    the same message as on assignment (the agent's name and ID); audited."""
+    from qianbao.support.chat.waiting import ChatAlreadyTaken, GoOnlineFirst, NoRoomForChat
+
+    check_agent(user)
+    agent = await repo.agent(s, user.id)
+    if agent is None or not agent.online:
+        raise GoOnlineFirst()
+    conv = await repo.conversation(s, conversation_id, lock=True)
+    if conv is None:
+        raise ConversationNotFound()
+    if conv.status != "queued":
+        raise ChatAlreadyTaken()
+    holding = len(await repo.of_agent(s, user.id))
+    if holding >= agent.max_concurrent:
+        raise NoRoomForChat(limit=agent.max_concurrent)
+    now = cfg.now()
+    agent.last_assigned_at = now
+    conv.status, conv.agent_id, conv.assigned_at = "assigned", user.id, now
+    await s.flush()
+    card = await card_of(s, user, conv.locale)
+    await system_message(s, cfg, conv, "assigned", name=card.name, agent_id=card.agent_id)
+    await audit.record(
+        s,
+        user,
+        "chat.taken",
+        subject_user_id=conv.user_id,
+        obj=("chat", conv.id),
+        details={"waited_s": int((now - (conv.queued_at or conv.created_at)).total_seconds())},
+    )
+    await hub.publish(s, hub.agent_channel(user.id), {"t": "a", "c": str(conv.id)})
+    await hub.publish(s, hub.conversation_channel(conv.id), {"t": "s", "c": str(conv.id)})
+    return conv
+
+
 async def mine(s: Any, user: User) -> list[ChatConversation]:
     check_agent(user)
     return list(await repo.of_agent(s, user.id))

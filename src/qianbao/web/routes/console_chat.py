@@ -16,7 +16,7 @@ from qianbao.identity.accounts import by_id
 from qianbao.kernel.errors import DomainError, ErrorKind
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
-from qianbao.support.chat import after_hours, desk, service
+from qianbao.support.chat import after_hours, desk, service, waiting
 from qianbao.support.chat.api import config
 from qianbao.support.chat.errors import ConversationNotFound
 from qianbao.support.chat.views import Viewer
@@ -87,6 +87,7 @@ async def _list_page(request: Request, who: Any, exc: DomainError | None = None)
             "items": items,
             "queued": await desk.queued_count(s),
             "max_capacity": cfg.max_capacity,
+            "waiting": await waiting.waiting(s),
             "abandon_minutes": max(1, round(cfg.abandon_after_s / 60)),
             "open_now": cfg.hours.is_open(cfg.now()),
             "hours": cfg.hours,
@@ -181,6 +182,22 @@ async def console_reply(request: Request, conversation_id: str) -> Response:
     await desk.reply(
         db_session(request), config(request), who.user, cid, text if isinstance(text, str) else ""
     )
+    return redirect(f"/console/chat/{cid}", anchor="chat-form")
+
+
+@router.post("/console/chat/{conversation_id}/take", response_class=HTMLResponse)
+async def console_take(request: Request, conversation_id: str) -> Response:
+    """Take a waiting chat by hand ("接入"); if another agent was quicker, the list says so."""
+    who = await _staff(request)
+    if isinstance(who, Response):
+        return who
+    cid = _conversation_id(conversation_id)
+    try:
+        await desk.take(db_session(request), config(request), who.user, cid)
+    except DomainError as exc:
+        if exc.kind == ErrorKind.NOT_FOUND:
+            raise
+        return await _list_page(request, who, exc)
     return redirect(f"/console/chat/{cid}", anchor="chat-form")
 
 
