@@ -317,3 +317,64 @@ async def test_an_approval_after_the_provider_settled_is_refused(client, app):
     assert r.status_code == 409 and r.json()["code"] == "console.topup_not_stuck"
     assert await balance(client, token) == ("100.00", "0.00")
     assert await _topup_entries(app, topup["id"]) == 1
+
+
+async def test_the_pages_customer_cards_requery_propose_and_approve(client, app):
+    """The customer page shows the bound card masked (never the number) and the stuck top-up by
+    its reference; the agent proposes from there; the supervisor approves on /console/topups."""
+    from tests.integration.test_console import csrf
+
+    _, token, user_id, topup = await _pending_topup(client, app)
+    agent, _ = await staff_member(app, name="王芳")
+    supervisor, _ = await staff_member(app, role="supervisor", name="李主管")
+    a_headers, s_headers = bearer(agent), bearer(supervisor)
+    page = await client.get(f"/console/customers/{user_id}", headers=a_headers)
+    assert page.status_code == 200, page.text[:500]
+    assert "•••• 4242" in page.text and CARD_OK not in page.text and "UnionPay" in page.text
+    assert topup["reference"] in page.text and f"/console/topups/{topup['id']}/requery" in page.text
+    async with app.state.db.transaction() as s:
+        viewed = (
+            (
+                await s.execute(
+                    select(AuditEntry)
+                    .where(AuditEntry.action == "customer.viewed")
+                    .order_by(AuditEntry.id.desc())
+                )
+            )
+            .scalars()
+            .first()
+        )
+    assert viewed is not None and viewed.details["cards"] == 1
+
+    form = {"csrf_token": await csrf(client, a_headers), "customer": str(user_id)}
+    r = await client.post(f"/console/topups/{topup['id']}/requery", data=form, headers=a_headers)
+    assert r.status_code == 303 and r.headers["location"].endswith("notice=open#stuck-topups")
+    short = await client.post(
+        f"/console/topups/{topup['id']}/credit",
+        data={**form, "reason": "客户已扣款", "evidence": "x"},
+        headers=a_headers,
+    )
+    assert short.status_code == 422 and "•••• 4242" in short.text
+    r = await client.post(
+        f"/console/topups/{topup['id']}/credit",
+        data={**form, "reason": "客户称已扣款", "evidence": "银行短信截图：扣款 100.00 元"},
+        headers=a_headers,
+    )
+    assert r.status_code == 303, r.text[:300]
+
+    queue = await client.get("/console/topups", headers=s_headers)
+    assert topup["reference"] in queue.text and "银行短信截图" in queue.text
+    credit_id = (await client.get("/api/v1/support/topup-credits", headers=s_headers)).json()[0][
+        "id"
+    ]
+    own_queue = await client.get("/console/topups", headers=a_headers)
+    assert f"/console/topup-credits/{credit_id}/approve" not in own_queue.text
+    r = await client.post(
+        f"/console/topup-credits/{credit_id}/approve",
+        data={"csrf_token": await csrf(client, s_headers)},
+        headers=s_headers,
+    )
+    assert r.status_code == 303
+    assert await balance(client, token) == ("100.00", "0.00")
+    page = await client.get(f"/console/customers/{user_id}", headers=a_headers)
+    assert f"/console/topups/{topup['id']}/requery" not in page.text  # nothing stuck now

@@ -181,3 +181,40 @@ def reveal(settings: Any, card: BankCard) -> str:
 async def card_by_id(session: Any, card_id: uuid.UUID) -> BankCard | None:
     """A card whatever its status (a removed card still names past payouts)."""
     return await session.get(BankCard, card_id)
+
+
+async def of_customer_for_staff(session: Any, user_id: uuid.UUID) -> list[BankCard]:
+    """Every card the customer bound, removed ones too (the support console shows them masked:
+    bank, last four digits, status, bound date — never the number)."""
+    rows = await session.execute(
+        select(BankCard)
+        .where(BankCard.user_id == user_id)
+        .order_by(BankCard.status, BankCard.is_default.desc(), BankCard.created_at.desc())
+    )
+    return list(rows.scalars())
+
+
+def brand_of_number(number: str) -> str | None:
+    """The card scheme from the number's first digits (ISO/IEC 7812 issuer ranges); None for a
+    bank account or a range we do not name. Scheme names are proper names, not translated."""
+    if not number.isdigit():
+        return None
+    if number.startswith(("62", "81")):
+        return "UnionPay"
+    if number.startswith("4"):
+        return "Visa"
+    if number[:2] in ("51", "52", "53", "54", "55") or 2221 <= int(number[:4] or 0) <= 2720:
+        return "Mastercard"
+    if number.startswith("35"):
+        return "JCB"
+    if number.startswith(("34", "37")):
+        return "American Express"
+    return None
+
+
+def brand(settings: Any, card: BankCard) -> str | None:
+    """The scheme of a bound card, read from the sealed number on the server (only the scheme
+    leaves this function; the number is never shown or kept)."""
+    if card.kind != "card":
+        return None
+    return brand_of_number(reveal(settings, card)[:4])

@@ -19,6 +19,7 @@ from qianbao.support.console.errors import CustomerNotFound
 from qianbao.support.tickets import service as tickets
 from qianbao.support.tickets.errors import TicketNotFound
 from qianbao.support.tickets.repository import OPEN_STATUSES
+from qianbao.wallet import cards as bank_cards
 from qianbao.wallet.accounts import Balance, balances
 from qianbao.wallet.history import Filters, list_transactions
 
@@ -44,6 +45,25 @@ class CustomerContext:
     transactions: list[Any] = field(default_factory=list)
     open_tickets: list[Any] = field(default_factory=list)
     security_events: list[Any] = field(default_factory=list)
+    cards: list[BoundCard] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BoundCard:
+    """A bound card or bank account as agents see it: never the number."""
+
+    kind: str  # card | iban
+    brand: str | None  # UnionPay, Visa, … (from the number's prefix, read when bound)
+    last4: str
+    bank_name: str
+    status: str  # active | removed
+    is_default: bool
+    bound_at: Any
+    removed_at: Any
+
+    @property
+    def masked(self) -> str:
+        return f"•••• {self.last4}"
 
 
 async def customer(session: Any, user_id: uuid.UUID | str) -> User:
@@ -58,9 +78,15 @@ async def customer(session: Any, user_id: uuid.UUID | str) -> User:
 
 
 async def customer_context(
-    session: Any, staff: Any, user_id: uuid.UUID | str, *, ip: str | None = None
+    session: Any,
+    staff: Any,
+    user_id: uuid.UUID | str,
+    *,
+    ip: str | None = None,
+    settings: Any = None,
 ) -> CustomerContext:
-    """Everything an agent needs about one customer; the read goes to the audit log."""
+    """Everything an agent needs about one customer; the read goes to the audit log. Bound
+    cards are masked; with ``settings`` (the data keys) their scheme is named too."""
     require_staff(staff)
     user = await customer(session, user_id)
     ctx = CustomerContext(
@@ -85,6 +111,19 @@ async def customer_context(
     ctx.security_events = await security.recent_events(
         session, user.id, limit=RECENT_SECURITY_EVENTS
     )
+    ctx.cards = [
+        BoundCard(
+            kind=c.kind,
+            brand=bank_cards.brand(settings, c) if settings is not None else None,
+            last4=c.last4,
+            bank_name=c.bank_name,
+            status=c.status,
+            is_default=c.is_default,
+            bound_at=c.created_at,
+            removed_at=c.removed_at,
+        )
+        for c in await bank_cards.of_customer_for_staff(session, user.id)
+    ]
     await audit.record(
         session,
         staff,
@@ -92,7 +131,11 @@ async def customer_context(
         subject_user_id=user.id,
         obj=("user", user.id),
         ip=ip,
-        details={"transactions": len(ctx.transactions), "tickets": len(ctx.open_tickets)},
+        details={
+            "transactions": len(ctx.transactions),
+            "tickets": len(ctx.open_tickets),
+            "cards": len(ctx.cards),
+        },
     )
     return ctx
 

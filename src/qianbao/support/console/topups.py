@@ -256,3 +256,20 @@ async def pending_count(session: Any) -> int:
 
 def can_approve(staff: Any, credit: TopupCredit) -> bool:
     return is_supervisor(staff) and credit.proposed_by != staff.id
+
+
+@dataclass(frozen=True)
+class CustomerTopups:
+    stuck: list[repair.StuckTopup]  # pending or expired, newest first
+    credits: list[TopupCredit]  # the manual credits proposed for this customer
+    pending_by_topup: dict[uuid.UUID, TopupCredit]
+
+
+async def customer_view(session: Any, user_id: uuid.UUID) -> CustomerTopups:
+    """What the customer page shows (read as part of the audited customer view)."""
+    credits = await of_customer(session, user_id)
+    return CustomerTopups(
+        stuck=await repair.of_customer(session, user_id),
+        credits=credits,
+        pending_by_topup={c.topup_id: c for c in credits if c.status == "pending"},
+    )

@@ -18,7 +18,7 @@ from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, db_session
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.text import from_typing
-from qianbao.support.console import actions, audit, context
+from qianbao.support.console import actions, audit, context, topups
 from qianbao.support.console.access import is_supervisor
 from qianbao.support.console.errors import CustomerNotFound
 from qianbao.web.audit_view import details_text
@@ -29,6 +29,9 @@ from qianbao.web.routes.console_cases import case_labels
 from qianbao.web.routes.console_kyc import AUDIT_LABELS as KYC_AUDIT_LABELS
 from qianbao.web.routes.console_merchants import AUDIT_LABELS as MERCHANT_AUDIT_LABELS
 from qianbao.web.routes.console_pages import _staff
+from qianbao.web.routes.console_topups import AUDIT_LABELS as TOPUP_AUDIT_LABELS
+from qianbao.web.routes.console_topups import NOTICES as TOPUP_NOTICES
+from qianbao.web.routes.console_topups import state_labels
 from qianbao.web.routes.security_view import EVENT_LABELS
 from qianbao.web.routes.ticket_pages import labels, posted
 from qianbao.web.templating import locale_of, render
@@ -39,6 +42,7 @@ NOTICES = {
     "unfrozen": N_("The account is unfrozen. The customer was told by SMS."),
     "article_sent": N_("The article is in the customer's inbox."),
     "escalated": N_("A supervisor will take it over."),
+    **TOPUP_NOTICES,  # stuck top-ups (console_topups)
 }
 ACTION_LABELS = {
     "customer.viewed": N_("Viewed the customer"),
@@ -61,6 +65,7 @@ ACTION_LABELS = {
     "chat.replied": N_("Replied in a chat"),
     "chat.closed": N_("Closed a chat"),
     "chat.transferred": N_("Transferred a chat to another agent"),
+    "chat.taken": N_("Took a waiting chat from the queue"),
     "ticket.viewed": N_("Opened a ticket"),
     "ticket.replied": N_("Replied to a ticket"),
     "ticket.note_added": N_("Added an internal note"),
@@ -75,6 +80,7 @@ ACTION_LABELS = {
     # The bank rails and the finance console (/ops/bank, /ops/finance).
     "bank.statement_imported": N_("Imported a bank file"),
     "bank.payout_file_created": N_("Made a payout file"),
+    **TOPUP_AUDIT_LABELS,  # stuck top-ups: re-query, manual credit (/console/topups)
     "ticket.created": N_("Opened the ticket"),
     "ticket.customer_replied": N_("The customer replied"),
     "ticket.transcript_emailed": N_("E-mailed the transcript"),
@@ -131,7 +137,9 @@ async def _customer_page(
     block: str | None = None,
 ) -> Response:
     s, locale = db_session(request), locale_of(request)
-    ctx = await context.customer_context(s, who.user, user_id, ip=client_ip(request))
+    ctx = await context.customer_context(
+        s, who.user, user_id, ip=client_ip(request), settings=request.app.state.settings
+    )
     entries = await audit.of_customer(s, ctx.user_id)
     names = await audit.people(s, {e.actor_id for e in entries})
     problem = domain_problem(exc, locale_of(request)) if exc else None
@@ -158,6 +166,9 @@ async def _customer_page(
             "claimable": await claims.claimable(s, request.app.state.settings, ctx.user_id),
             "cases": await review.of_customer(s, ctx.user_id),
             "case_status": case_labels(locale)["status"],
+            "topups": await topups.customer_view(s, ctx.user_id),
+            "topup_states": state_labels(locale),
+            "me": who.user.id,
         },
         status_code=problem.status if problem else 200,
         block=block,
