@@ -67,7 +67,7 @@ class User(Base):
 
     __table_args__ = (
         CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
-        CheckConstraint("locale IN ('zh_CN', 'en')", name="locale_known"),
+        CheckConstraint("locale IN ('zh_CN', 'zh_Hant', 'en')", name="locale_known"),
         Index(
             "uq_users_email",
             func.lower(text("email")),
