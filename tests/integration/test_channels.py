@@ -145,14 +145,17 @@ async def test_operator_adds_and_deactivates_a_channel(app: FastAPI, client: htt
         "/api/v1/support/channels",
         json={
             "kind": "social",
-            "value": "WeChat: @QianbaoWallet",
+            "value": "WeChat: @QianbaoService",
             "label_zh": "微信公众号",
             "label_en": "WeChat official account",
         },
         headers=bearer(token),
     )
-    assert r.status_code == 201 and r.json()["value"] == "wechat:qianbaowallet"
-    assert (await check(client, "@qianbaowallet"))["label"] == "WeChat official account"
+    assert r.status_code == 201 and r.json()["value"] == "wechat:qianbaoservice"
+    assert (await check(client, "@qianbaoservice"))["label"] == "WeChat official account"
+    # The messaging channels' own accounts (settings.im) are official from the start.
+    assert (await check(client, "wechat:qianbaowallet"))["official"] is True
+    assert (await check(client, "telegram: @QianbaoBot"))["official"] is True
     r = await client.post(
         "/api/v1/support/channels",
         json={"kind": "website", "value": "not a site", "label_zh": "x", "label_en": "x"},

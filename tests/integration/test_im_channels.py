@@ -186,7 +186,11 @@ async def test_subscribe_gets_the_welcome(app: FastAPI, hooks: httpx.AsyncClient
 
 # -- the Done-when line ------------------------------------------------------------------------
 async def test_wechat_message_reaches_an_agent_and_the_reply_goes_back(
-    app: FastAPI, hooks: httpx.AsyncClient, clock: TestClock, fake: FakePlatforms, settings: Settings
+    app: FastAPI,
+    hooks: httpx.AsyncClient,
+    clock: TestClock,
+    fake: FakePlatforms,
+    settings: Settings,
 ):
     agent, headers = await agent_online(app, 2, "王芳")
     assert (await push(hooks, clock, wechat_xml())).status_code == 200
@@ -224,12 +228,16 @@ async def test_wechat_message_reaches_an_agent_and_the_reply_goes_back(
 
 
 async def test_telegram_message_reaches_an_agent_and_the_reply_goes_back(
-    app: FastAPI, hooks: httpx.AsyncClient, clock: TestClock, fake: FakePlatforms, settings: Settings
+    app: FastAPI,
+    hooks: httpx.AsyncClient,
+    clock: TestClock,
+    fake: FakePlatforms,
+    settings: Settings,
 ):
     assert (await tg(hooks, tg_update("hello", 1), secret=None)).status_code == 403
     assert (await tg(hooks, tg_update("hello", 1), secret="wrong")).status_code == 403
     assert await count(app, ChatMessage) == 0
-    agent, headers = await agent_online(app, 2, "Li Na")
+    _, headers = await agent_online(app, 2, "Li Na")
     assert (await tg(hooks, tg_update("I did not receive the SMS code", 10))).status_code == 200
     assert (await tg(hooks, tg_update("I did not receive the SMS code", 10))).status_code == 200
     assert (await tg(hooks, tg_update("/human", 11))).status_code == 200

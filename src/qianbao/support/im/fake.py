@@ -44,7 +44,7 @@ class FakePlatforms:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> FakePlatforms:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -123,7 +123,7 @@ class FakePlatforms:
                 with fake._lock:
                     fake.requests.append(record)
                 if fake.echo:  # the app secret and tokens are not printed
-                    shown = {
+                    shown: dict[str, Any] = {
                         **record,
                         "query": {
                             k: "***" if k in ("secret", "access_token") else v

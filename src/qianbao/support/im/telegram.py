@@ -38,8 +38,8 @@ def parse(data: Any) -> Update:
     message = data.get("message") or data.get("edited_message")
     if not isinstance(message, dict):
         return Update(update_id=data["update_id"])  # another kind of update: nothing to do
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
-    sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+    chat: dict[str, Any] = message["chat"] if isinstance(message.get("chat"), dict) else {}
+    sender: dict[str, Any] = message["from"] if isinstance(message.get("from"), dict) else {}
     if chat.get("type", "private") != "private":
         return Update(update_id=data["update_id"])  # groups are not a support channel
     text = message.get("text")
