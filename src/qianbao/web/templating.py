@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from qianbao import __version__
+from qianbao.kernel.hant import zh_text
 from qianbao.kernel.http import locale_of
 from qianbao.web.formatting import format_datetime, format_money
 from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, translations
@@ -41,6 +42,8 @@ templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defi
 
 
 templates.env.filters["datetime"] = format_datetime
+# Chinese data kept in Simplified (districts, addresses) in the reader's script: |zh(locale)
+templates.env.filters["zh"] = lambda value, locale: zh_text(str(value or ""), locale)
 
 
 def _format_day(value: date | None, locale: str) -> str:
