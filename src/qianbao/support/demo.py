@@ -7,22 +7,24 @@ and the reports have something to show. Booked through the services; idempotent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from qianbao.demo import DemoLogin, demo_loader
 from qianbao.identity.accounts import by_phone
-from qianbao.kernel.clock import clock_of
+from qianbao.kernel.clock import LOCAL_TZ, clock_of
 from qianbao.kernel.db import Database
 from qianbao.support.chat import desk
 from qianbao.support.chat import service as chat
 from qianbao.support.console import ratings
 from qianbao.support.helpcenter.seed import ensure_default_content
+from qianbao.support.rota.models import AgentShift
 from qianbao.support.tickets import service as tickets
 from qianbao.support.tickets import staff
 from qianbao.support.tickets.models import Ticket
+from qianbao.support.tickets.sla import BusinessCalendar
 
 ZHANG, LI, AGENT = "+8613800138000", "+8613900139000", "+8613700137000"
 
@@ -82,11 +84,27 @@ async def _seeded(session: Any, user_id: Any) -> bool:
     return found.first() is not None
 
 
+def _desk_time(settings: Any, now: datetime, t: DemoTicket) -> datetime:
+    """When an answered demo ticket was opened: about ``hours_ago`` back, but on a business day
+    in the morning, so its answer falls in the desk's business hours and the reports' business
+    figures mean something whenever the demo is loaded (seeded at 23:09 every reply was at
+    night: 0.0 business minutes, all "in time")."""
+    if not t.reply:
+        return now - timedelta(hours=t.hours_ago)
+    cal = BusinessCalendar.from_settings(settings)
+    day = (now - timedelta(hours=t.hours_ago)).astimezone(LOCAL_TZ).date()
+    while True:
+        opened = datetime.combine(day, time(10 + t.hours_ago % 4), LOCAL_TZ)
+        if cal.is_business_day(day) and opened + timedelta(minutes=t.reply_after_min) < now:
+            return opened
+        day -= timedelta(days=1)
+
+
 async def _tickets(session: Any, settings: Any, agent: Any, now: datetime) -> None:
     for t in TICKETS:
         user = await by_phone(session, t.phone)
         assert user is not None
-        opened = now - timedelta(hours=t.hours_ago)
+        opened = _desk_time(settings, now, t)
         ticket = await tickets.create_for_user(
             session,
             settings,
@@ -141,4 +159,10 @@ async def load(db: Database) -> list[DemoLogin]:
             return []
         await _tickets(session, settings, agent, clock_of(session).now())
         await _chat(session, settings, agent)
+        # The rota: the demo agent's early shift before the desk opens (Monday to Friday
+        # 06:00–08:00), so a night's chat is promised a reply by 06:30 (docs/support.md).
+        for weekday in range(1, 6):
+            session.add(
+                AgentShift(agent_id=agent.id, weekday=weekday, starts_min=360, ends_min=480)
+            )
     return []
