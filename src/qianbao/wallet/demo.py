@@ -56,7 +56,7 @@ class Event:
     card: str = ""  # last four digits of the card
     to: str = ""
     note: str = ""
-    outcome: str = "settled"  # withdrawals: settled | returned | review
+    outcome: str = "settled"  # withdrawals: settled | returned | review; top-ups: stuck
 
 
 EVENTS = [
@@ -81,6 +81,9 @@ EVENTS = [
     Event(1, 20, "transfer", LI, "128.00", to=ZHANG, note="生日快乐 happy birthday"),
     Event(1, 9, "topup", ZHANG, "200.00", card="4242"),
     Event(0, 9, "withdraw", LI, "6000.00", card="4242", outcome="review"),
+    # A stuck top-up (issue 20): paid at the sandbox bank a few minutes ago, its callback lost,
+    # so still pending — agents re-query it or credit it by hand from /console.
+    Event(0, 23, "topup", ZHANG, "300.00", card="4242", outcome="stuck"),
 ]
 
 
@@ -127,7 +130,9 @@ async def _run(session: Any, ctx: IdentityContext, event: Event, i: int, at: dat
             pin=DEMO_PIN,
             key=key,
         )
-        if not replayed:
+        if not replayed and event.outcome == "stuck":
+            await _paid_but_unheard(session, started)
+        elif not replayed:
             outcome: Outcome = "declined" if event.card == "0002" else "succeeded"
             assert started.provider_ref is not None
             await topup.settle(
@@ -148,6 +153,19 @@ async def _run(session: Any, ctx: IdentityContext, event: Event, i: int, at: dat
         await payouts.apply_payout_status(session, w, PayoutStatus("settled"))
         if event.outcome == "returned":
             await payouts.apply_payout_status(session, w, PayoutStatus("returned", RETURNED_REASON))
+
+
+async def _paid_but_unheard(session: Any, started: Any) -> None:
+    """The customer confirmed at the sandbox bank, but its callback never came (no job is
+    queued): the top-up stays pending while the bank's record says paid."""
+    from qianbao.rails import sandbox
+
+    if started.provider != "sandbox" or started.provider_ref is None:
+        return
+    payment = await sandbox.get_payment(session, started.provider_ref)
+    payment.status = payment.planned_outcome
+    payment.confirmed_at = clock_of(session).now()
+    await session.flush()
 
 
 async def _already_seeded(session: Any) -> bool:
