@@ -289,7 +289,7 @@ async def test_linking_with_a_one_time_code(
     await push(hooks, clock, wechat_xml(f"绑定 {late}", msg_id=5, sender=other))
     assert len(await rows(app, ImLink)) == 1
     bodies = [o.body for o in await rows(app, ImOutbound, ImOutbound.peer_id == other)]
-    assert len(bodies) == 2 and all("wrong, expired or already used" in b for b in bodies)
+    assert len(bodies) == 2 and all(b.startswith("验证码错误、已过期或已使用") for b in bodies)
 
 
 async def test_link_attempts_are_limited(
