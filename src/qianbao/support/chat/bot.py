@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from qianbao.kernel.hant import to_hans
 from qianbao.kernel.i18n import N_
+from qianbao.kernel.translations import is_chinese
 from qianbao.support.channels.details import contact_values
 from qianbao.support.chat import bot_articles, bot_intents, wallet_answers
 from qianbao.support.chat.bot_articles import Excerpt
@@ -91,7 +92,7 @@ async def answer(
             slug, title = str(picked.get("slug", "")), str(picked.get("title", ""))
             x = await bot_articles.excerpt(s, slug, locale, values, title=title)
             data.update(kind="answer", text=say(SAY["answer"]), article=_article(x, say))
-            return plain(data), data
+            return plain(data, locale), data
 
     found = await bot_articles.find(s, question, locale, max(cfg.bot_articles, 3))
     wanted = bot_intents.intents(to_hans(bot_articles.as_words(question)))
@@ -105,7 +106,7 @@ async def answer(
                 x = await bot_articles.excerpt(s, best.article.slug, locale, values)
                 data["article"] = _article(x, say, steps=False)
                 data["related"] = _related(found.hits[1:3], {best.article.slug})
-            return plain(data), data
+            return plain(data, locale), data
         data["hint"] = {
             "text": say(SAY["sign_in"]),
             "label": say(SAY["sign_in_link"]),
@@ -116,46 +117,56 @@ async def answer(
 
     if found.kind == "none" or found.best is None:
         data.update(kind="none", text=say(SAY["none"]))
-        return plain(data), data
+        return plain(data, locale), data
     if found.kind == "clarify":
         data.update(kind="clarify", text=say(SAY["clarify"]))
         data["choices"] = [
             {"n": n, "slug": h.article.slug, "title": h.article.title, "url": h.article.url}
             for n, h in enumerate(found.hits[:2], start=1)
         ]
-        return plain(data), data
+        return plain(data, locale), data
     best = found.best
     x = await bot_articles.excerpt(s, best.article.slug, locale, values)
     data.update(kind="answer", text=say(SAY["answer"]), article=_article(x, say))
     data["related"] = _related(found.hits[1 : cfg.bot_articles], {best.article.slug})
-    return plain(data), data
+    return plain(data, locale), data
 
 
-def plain(data: dict[str, Any]) -> str:
-    """The whole answer as text, for channels without the web chat's parts."""
+def plain(data: dict[str, Any], locale: str = "zh_CN") -> str:
+    """The whole answer as text, for channels without the web chat's parts (full-width
+    punctuation in Chinese)."""
+    zh = is_chinese(locale)
+    colon = "：" if zh else ": "
+
+    def head(title: str) -> str:
+        return f"【{title}】" if zh else f"[{title}]"
+
+    def paren(url: str) -> str:
+        return f"（{url}）" if zh else f" ({url})"
+
     lines = [str(data.get("text", ""))]
     for item in data.get("wallet") or []:
-        lines += ["", f"【{item['title']}】"]
-        lines += [f"{f['label']}: {f['value']}" for f in item["facts"]]
+        lines += ["", head(item["title"])]
+        lines += [f"{f['label']}{colon}{f['value']}" for f in item["facts"]]
         lines += list(item["notes"])
-        lines += [f"→ {link['label']}: {link['url']}" for link in item["links"]]
+        lines += [f"→ {link['label']}{colon}{link['url']}" for link in item["links"]]
     article = data.get("article")
     if article:
-        lines += ["", f"【{article['title']}】"]
+        lines += ["", head(article["title"])]
         if article.get("lead"):
             lines.append(article["lead"])
         lines += [f"{n}. {step}" for n, step in enumerate(article.get("steps") or [], start=1)]
-        lines += [f"→ {link['label']}: {link['url']}" for link in article.get("links") or []]
-        lines.append(f"{article['more']}: {article['url']}")
+        lines += [f"→ {link['label']}{colon}{link['url']}" for link in article.get("links") or []]
+        lines.append(f"{article['more']}{colon}{article['url']}")
     for choice in data.get("choices") or []:
-        lines.append(f"{choice['n']}. {choice['title']} ({choice['url']})")
+        lines.append(f"{choice['n']}. {choice['title']}{paren(choice['url'])}")
     hint = data.get("hint")
     if hint:
         lines += ["", f"{hint['text']} {hint['url']}"]
     related = data.get("related") or []
     if related:
-        lines += ["", f"{data.get('related_label', '')}:"]
-        lines += [f"• {r['title']} ({r['url']})" for r in related]
+        lines += ["", f"{data.get('related_label', '')}{colon}"]
+        lines += [f"• {r['title']}{paren(r['url'])}" for r in related]
     return "\n".join(lines).strip()
 
 
