@@ -87,8 +87,13 @@ def test_public_pages_and_sign_up_in_traditional(hant_page: Any, server: Any):
     page = hant_page
     page.goto("/login")
     check_page(page, "login")
-    switch = page.locator(".lang")
-    assert [t.strip() for t in switch.all_inner_texts()] == ["简体中文", "繁體中文", "English"]
+    # The switch: the other two by their full names (short on a phone), the current one named.
+    links = page.locator("a.lang")
+    assert [a.get_attribute("aria-label") for a in links.all()] == ["简体中文", "English"]
+    assert [t.strip() for t in page.locator("a.lang .lang-short").all_inner_texts()] == [
+        "简体",
+        "EN",
+    ]
     assert page.locator(".lang.current").inner_text().strip() == "繁體中文"
 
     phone = new_phone()

@@ -20,6 +20,8 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 # What <html lang> and Content-Language say for each locale.
 HTML_LANG = {"zh_CN": "zh-CN", "zh_Hant": "zh-Hant", "en": "en"}
 LANGUAGE_NAMES = {"zh_CN": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
+# What the header's switch shows on a phone (the full name stays its accessible name).
+LANGUAGE_SHORT = {"zh_CN": "简体", "zh_Hant": "繁體", "en": "EN"}
 # Chinese tags without a script: these regions write Traditional characters.
 HANT_TERRITORIES = frozenset({"TW", "HK", "MO"})
 

@@ -3,6 +3,7 @@
 from qianbao.kernel.translations import (
     HTML_LANG,
     LANGUAGE_NAMES,
+    LANGUAGE_SHORT,
     LOCALE_DIR,
     LOCALES,
     from_accept_language,
@@ -15,6 +16,7 @@ from qianbao.kernel.translations import (
 __all__ = [
     "HTML_LANG",
     "LANGUAGE_NAMES",
+    "LANGUAGE_SHORT",
     "LOCALES",
     "LOCALE_DIR",
     "from_accept_language",

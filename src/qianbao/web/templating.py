@@ -18,7 +18,7 @@ from qianbao import __version__
 from qianbao.kernel.hant import zh_text
 from qianbao.kernel.http import locale_of
 from qianbao.web.formatting import format_datetime, format_money
-from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LOCALES, translations
+from qianbao.web.i18n import HTML_LANG, LANGUAGE_NAMES, LANGUAGE_SHORT, LOCALES, translations
 from qianbao.web.icons import icon
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -35,6 +35,7 @@ templates.env.globals.update(
     version=__version__,
     LOCALES=LOCALES,
     LANGUAGE_NAMES=LANGUAGE_NAMES,
+    LANGUAGE_SHORT=LANGUAGE_SHORT,
     icon=icon,
 )
 templates.env.policies["ext.i18n.trimmed"] = True
