@@ -45,7 +45,7 @@ async def test_a_callback_request_opens_a_ticket(app: FastAPI, client: httpx.Asy
     en = {**bearer(token), "Accept-Language": "en"}
     r = await client.post(
         "/api/v1/support/callbacks",
-        json={"window": "18-21", "topic": "withdrawal", "note": "where is my money"},
+        json={"window": "17-20", "topic": "withdrawal", "note": "where is my money"},
         headers=en,
     )
     assert r.status_code == 201, r.text
@@ -56,8 +56,8 @@ async def test_a_callback_request_opens_a_ticket(app: FastAPI, client: httpx.Asy
     assert (ticket.channel, ticket.category, ticket.priority, ticket.status) == (
         "callback", "withdrawal", "normal", "new"
     )  # fmt: skip
-    assert ticket.intake == {"callback": made["id"], "topic": "withdrawal", "window": "18-21"}
-    assert ticket.subject == "Call-back request: A withdrawal, 18:00–21:00"
+    assert ticket.intake == {"callback": made["id"], "topic": "withdrawal", "window": "17-20"}
+    assert ticket.subject == "Call-back request: A withdrawal, 17:00–20:00"
     assert [(i.message.author_kind, i.message.body, i.message.via) for i in thread] == [
         ("customer", "where is my money", "callback")
     ]
@@ -68,7 +68,7 @@ async def test_a_callback_request_opens_a_ticket(app: FastAPI, client: httpx.Asy
     assert f'href="/support/tickets/{ref}"' in page.text
     page = await client.get(f"/support/tickets/{ref}", headers=en)
     assert page.status_code == 200
-    assert "18:00–21:00" in page.text and "A withdrawal" in page.text
+    assert "17:00–20:00" in page.text and "A withdrawal" in page.text
     mine = (await client.get("/api/v1/support/tickets", headers=bearer(token))).json()
     assert ref in str(mine)
 
@@ -80,7 +80,7 @@ async def test_a_callback_request_opens_a_ticket(app: FastAPI, client: httpx.Asy
     page = await client.get("/console/callbacks", headers=ah)
     assert f'href="/console/tickets/{ref}"' in page.text and "+86" + phone in page.text
     page = await client.get(f"/console/tickets/{ref}", headers=ah)
-    assert "Preferred time (China time)" in page.text and "18:00–21:00" in page.text
+    assert "Preferred time (China time)" in page.text and "17:00–20:00" in page.text
 
     # Done (in the console): an internal note on the ticket, the call is the first response.
     csrf = await form_token(client, "/console/callbacks", ah)

@@ -236,11 +236,11 @@ async def test_callback_request_flow(app: FastAPI, client: httpx.AsyncClient):
     phone, token = await sign_up(client, app)
     r = await client.get("/contact", headers={**bearer(token), "Accept-Language": "en"})
     assert r.status_code == 200
-    assert "400-000-1234" in r.text and "Every day, 09:00–21:00 (China time)" in r.text
+    assert "400-000-1234" in r.text and "Every day, 08:00–22:00 (China time)" in r.text
     assert f"+86 {phone[:3]}****{phone[-4:]}" in r.text and 'name="window"' in r.text
     r = await client.post(
         "/api/v1/support/callbacks",
-        json={"window": "18-21", "topic": "withdrawal", "note": "where is my money"},
+        json={"window": "17-20", "topic": "withdrawal", "note": "where is my money"},
         headers=bearer(token),
     )
     assert r.status_code == 201, r.text
@@ -283,7 +283,7 @@ async def test_callback_request_flow(app: FastAPI, client: httpx.AsyncClient):
 async def test_contact_and_verify_pages(client: httpx.AsyncClient):
     r = await client.get("/contact", headers={"Accept-Language": "zh-CN"})
     assert r.status_code == 200
-    assert "每天 09:00–21:00（北京时间）" in r.text and 'href="/verify"' in r.text
+    assert "每天 08:00–22:00（北京时间）" in r.text and 'href="/verify"' in r.text
     assert 'href="/login?next=/contact"' in r.text  # signed out: no call-back form
     r = await client.get("/verify", headers={"Accept-Language": "en"})
     assert "we never ask you to move money to a 'safe account'" in r.text

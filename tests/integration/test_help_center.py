@@ -78,7 +78,7 @@ async def test_articles_show_the_operators_contact_details(client: httpx.AsyncCl
     support.hotline_days = [1, 2, 3, 4, 5]
     page = await client.get("/help/contact-us", headers={"Accept-Language": "en"})
     assert "400-888-0000 &lt;b&gt;" in page.text and "{{" not in page.text
-    assert "Monday to Friday, 09:00–21:00 (China time)" in page.text
+    assert "Monday to Friday, 08:00–22:00 (China time)" in page.text
     assert "help@wallet.example" in page.text
     page = await client.get("/help/contact-us", headers={"Accept-Language": "zh-CN"})
     assert "400-888-0000 &lt;b&gt;" in page.text and "周一至周五" in page.text

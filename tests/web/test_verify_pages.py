@@ -16,7 +16,7 @@ CASES = {
         "yes": "是的，这是钱包的官方渠道：客服热线",
         "no": "不是——这不是我们的官方渠道。",
         "contact": "联系我们",
-        "hours": "每天 09:00–21:00（北京时间）",
+        "hours": "每天 08:00–22:00（北京时间）",
     },
     "en": {
         "title": "Is this really Qianbao?",
@@ -24,7 +24,7 @@ CASES = {
         "yes": "Yes, this is an official Qianbao channel: Customer service hotline",
         "no": "No — this is NOT one of ours.",
         "contact": "Contact us",
-        "hours": "Every day, 09:00–21:00 (China time)",
+        "hours": "Every day, 08:00–22:00 (China time)",
     },
 }
 

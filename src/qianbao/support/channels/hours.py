@@ -53,7 +53,7 @@ def describe(hours: DeskCalendar, locale: str) -> str:
         if span is not None:
             groups.setdefault(span, []).append(weekday)
     if not groups:
-        return gettext(locale, N_("Closed"))
+        return gettext(locale, N_("Closed every day"))
     parts = [_group(tuple(days), span, locale) for span, days in groups.items()]
     text = ("；" if locale.startswith("zh") else "; ").join(parts)
     if hours.holidays_closed:
