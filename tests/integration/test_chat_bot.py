@@ -160,7 +160,7 @@ async def test_signed_in_pending_top_up_is_answered_with_its_amount_and_time(
     assert facts["金额"] == "¥100.00"
     assert facts["开始时间"] == "2026年12月18日 23:09"
     assert facts["失效时间"] == "2026年12月18日 23:39"
-    assert "4242" in facts["支付方式"]
+    assert facts["支付方式"] == "中国工商银行 •••• 4242"  # the bank named in Chinese
     assert {"label": "查看这笔充值", "url": f"/wallet/topup/{started['id']}"} in item["links"]
     assert b["article"]["url"] == "/help/topup-not-arrived"  # then the article
     body = await body_of(fresh_app, bot["id"])
@@ -208,7 +208,8 @@ async def test_a_withdrawal_stage_and_expected_date(
     bot = await ask(fresh_client, "withdrawal not arrived", token=token, locale="en")
     (item,) = bot["bot"]["wallet"]
     facts = {f["label"]: f["value"] for f in item["facts"]}
-    assert facts["Amount"] == "CN¥120.00"  # as the pages write it in English and facts["Requested at"] == "Dec 18, 2026, 11:09 PM"
+    assert facts["Amount"] == "CN¥120.00"  # as the pages write it in English
+    assert facts["Requested at"] == "Dec 18, 2026 11:09\u202fPM"  # China time
     assert facts["Status"] in ("Approved", "Waiting for review", "Sent to the bank")
     assert facts["Expected arrival"].startswith("Dec ") and "2026" in facts["Expected arrival"]
     assert {"label": "Follow this withdrawal", "url": f"/wallet/withdrawals/{w['id']}"} in item[

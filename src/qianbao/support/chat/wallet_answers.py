@@ -106,10 +106,16 @@ async def _topups(s: Any, cfg: Any, user_id: uuid.UUID, say: Speaker) -> list[It
     return [item]
 
 
+def _card(details: dict[str, Any], say: Speaker) -> str:
+    """'中国工商银行 •••• 4242': a bank's name is a message id (the pages translate it too)."""
+    bank = say(details["bank"]) if details.get("bank") else ""
+    return f"{bank} {details.get('card', '')}".strip()
+
+
 def _method(row: Any, say: Speaker) -> str:
     details = row.details or {}
     if details.get("card"):
-        return f"{details.get('bank', '')} {details['card']}".strip()
+        return _card(details, say)
     if details.get("channel") == "bank_transfer":
         return say(T["by_bank_transfer"])
     return say(METHOD_LABELS.get(details.get("method") or "card", METHOD_LABELS["card"]))
@@ -131,7 +137,9 @@ async def _topup(s: Any, cfg: Any, user_id: uuid.UUID, row: Any, say: Speaker) -
     expires = row.created_at + timedelta(minutes=minutes)
     if cfg.now() < expires:
         item.facts.append(say.fact(T["expires"], say.when(expires)))
-        item.notes.append(say(T["topup_waiting"], method=method, expires=say.when(expires)))
+        details = row.details or {}
+        payer = say(details["bank"]) if details.get("card") and details.get("bank") else method
+        item.notes.append(say(T["topup_waiting"], method=payer, expires=say.when(expires)))
     else:
         item.notes.append(say(T["topup_expiring"]))
     item.facts.append(say.fact(T["reference"], row.reference))
@@ -230,7 +238,7 @@ async def _withdrawal(s: Any, user_id: uuid.UUID, row: Any, say: Speaker) -> Ite
         item.links.append(say.link(T["tx_link"], f"/wallet/tx/{row.id}"))
         return item
     item.facts += [
-        say.fact(T["to"], f"{details.get('bank', '')} {details.get('card', '')}".strip()),
+        say.fact(T["to"], _card(details, say)),
         say.fact(T["asked"], say.when(w.created_at)),
         say.fact(T["status"], say(STAGES.get(w.status, T["processing"]))),
         say.fact(T["expected"], say.day(w.expected_on)),
