@@ -135,7 +135,7 @@ def test_customer_asks_bot_then_agent_answers_over_websocket(open_desk_page, des
     assert customer.locator(".chat-head .badge").inner_text() == "Signed in: verified"
     customer.locator("#chat-text").fill("how do I recharg my wallet")
     customer.locator("#chat-text").press("Enter")
-    article = customer.locator(".chat-bot .chat-articles a").first
+    article = customer.locator(".chat-bot .chat-answer .chat-card-title").first
     article.wait_for()
     assert article.inner_text() == "How to top up your wallet"
     assert article.get_attribute("href") == "/help/how-to-top-up"

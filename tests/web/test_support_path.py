@@ -97,7 +97,7 @@ def test_ask_article_handoff_answer_close_rate_transcript(open_page, server, tmp
     customer.goto("/chat")
     customer.locator("#chat-text").fill("how do I recharg my wallet")
     customer.locator("#chat-text").press("Enter")
-    article = customer.locator(".chat-bot .chat-articles a").first
+    article = customer.locator(".chat-bot .chat-answer .chat-card-title").first
     article.wait_for()
     assert article.inner_text() == "How to top up your wallet"
     shot(customer, "path-02-bot-article")
