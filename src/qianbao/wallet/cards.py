@@ -17,6 +17,7 @@ from qianbao.identity.context import IdentityContext
 from qianbao.identity.models import User
 from qianbao.kernel.clock import clock_of
 from qianbao.kernel.crypto import Sealer
+from qianbao.kernel.i18n import N_
 from qianbao.wallet.banks import Recognised, recognise_card, recognise_iban
 from qianbao.wallet.errors import (
     CardAlreadyBound,
@@ -195,20 +196,20 @@ async def of_customer_for_staff(session: Any, user_id: uuid.UUID) -> list[BankCa
 
 
 def brand_of_number(number: str) -> str | None:
-    """The card scheme from the number's first digits (ISO/IEC 7812 issuer ranges); None for a
-    bank account or a range we do not name. Scheme names are proper names, not translated."""
+    """The card scheme from the number's first digits (ISO/IEC 7812 issuer ranges), as a msgid
+    (UnionPay is 银联 in Chinese); None for a bank account or a range we do not name."""
     if not number.isdigit():
         return None
     if number.startswith(("62", "81")):
-        return "UnionPay"
+        return N_("UnionPay")
     if number.startswith("4"):
-        return "Visa"
+        return N_("Visa")
     if number[:2] in ("51", "52", "53", "54", "55") or 2221 <= int(number[:4] or 0) <= 2720:
-        return "Mastercard"
+        return N_("Mastercard")
     if number.startswith("35"):
-        return "JCB"
+        return N_("JCB")
     if number.startswith(("34", "37")):
-        return "American Express"
+        return N_("American Express")
     return None
 
 

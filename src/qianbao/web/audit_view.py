@@ -60,6 +60,16 @@ KEY_LABELS = {
     "held_id": N_("Held payment"),
     "case": N_("Case"),
     "new_phone": N_("New phone number"),
+    # Stuck top-ups and the chat queue (support.console.topups, chat.desk.take).
+    "cards": N_("Bound cards"),
+    "provider": N_("Provider"),
+    "answer": N_("Provider's answer"),
+    "before": N_("Before"),
+    "after": N_("After"),
+    "note": N_("Note"),
+    "outcome": N_("Top-up after"),
+    "proposed_by": N_("Proposed by"),
+    "waited_s": N_("Waited (seconds)"),
 }
 VALUE_LABELS = {
     "self": N_("the customer"),
@@ -80,6 +90,13 @@ VALUE_LABELS = {
     "phone": N_("Phone"),
     "wechat": N_("WeChat"),
     "telegram": N_("Telegram"),
+    "succeeded": N_("Paid"),
+    "declined": N_("Declined"),
+    "insufficient_funds": N_("Insufficient funds"),
+    "cancelled": N_("Cancelled"),
+    "expired": N_("Expired"),
+    "failed:expired": N_("Expired"),
+    "sandbox": N_("Sandbox bank"),
 }
 
 

@@ -54,8 +54,12 @@ CREDIT_STATES = {
 }
 
 
-def state_labels(locale: str) -> dict[str, str]:
-    return {k: gettext(locale, v) for k, v in {**STATES, **CREDIT_STATES}.items()}
+def state_labels(locale: str) -> dict[str, dict[str, str]]:
+    """``topup``: a top-up's state; ``credit``: a manual credit's."""
+    return {
+        "topup": {k: gettext(locale, v) for k, v in STATES.items()},
+        "credit": {k: gettext(locale, v) for k, v in CREDIT_STATES.items()},
+    }
 
 
 async def _form(request: Request) -> dict[str, str]:
