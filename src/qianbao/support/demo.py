@@ -94,7 +94,7 @@ def _desk_time(settings: Any, now: datetime, t: DemoTicket) -> datetime:
     cal = BusinessCalendar.from_settings(settings)
     day = (now - timedelta(hours=t.hours_ago)).astimezone(LOCAL_TZ).date()
     while True:
-        opened = datetime.combine(day, time(10 + t.hours_ago % 4), LOCAL_TZ)
+        opened = datetime.combine(day, time(10 + int(t.hours_ago) % 4), LOCAL_TZ)
         if cal.is_business_day(day) and opened + timedelta(minutes=t.reply_after_min) < now:
             return opened
         day -= timedelta(days=1)
