@@ -121,7 +121,7 @@ async def test_context_contents_and_audit(client: httpx.AsyncClient, app: FastAP
     assert [(r.actor_id, r.subject_user_id, r.object_kind, r.ip) for r in rows] == [
         (agent_id, alice.id, "user", "198.51.100.9")
     ]
-    assert rows[0].details == {"transactions": 20, "tickets": 1}
+    assert rows[0].details == {"transactions": 20, "tickets": 1, "cards": 0}
 
     # The page shows the same and is audited too; search by phone, id and ticket reference.
     agent_token, _ = await staff_member(app)
