@@ -21,8 +21,8 @@ def import_all_models() -> None:
     import qianbao.support.console.models
     import qianbao.support.console.models_topups
     import qianbao.support.helpcenter.models
-    import qianbao.support.rota.models
     import qianbao.support.im.models
+    import qianbao.support.rota.models
     import qianbao.support.tickets.models
     import qianbao.wallet.models
     import qianbao.wallet.models_bank

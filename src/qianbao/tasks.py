@@ -36,7 +36,6 @@ from qianbao.worker import JobContext, registry
 from qianbao.worker.registry import StandaloneContext
 
 
-async def expire_ledger_holds(ctx: JobContext) -> None:
 async def chat_reply_notice(ctx: JobContext, payload: dict[str, Any]) -> None:
     """An agent's chat answer still unread: tell the customer (support.reply_notice)."""
     await reply_notice.send_chat_notice(
@@ -44,6 +43,7 @@ async def chat_reply_notice(ctx: JobContext, payload: dict[str, Any]) -> None:
     )
 
 
+async def expire_ledger_holds(ctx: JobContext) -> None:
     ledger = await Ledger.of_session(ctx.session)
     await ledger.expire_due_holds()
 

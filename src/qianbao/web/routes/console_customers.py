@@ -75,15 +75,15 @@ ACTION_LABELS = {
     "ticket.merged_into": N_("Merged a ticket into another"),
     "ticket.merged_from": N_("Merged another ticket into this one"),
     "ticket.callback_done": N_("Called the customer back"),
-    **MERCHANT_AUDIT_LABELS,  # the merchants console's actions
-    **KYC_AUDIT_LABELS,  # identity verification (/console/kyc)
-    # The bank rails and the finance console (/ops/bank, /ops/finance).
-    "bank.statement_imported": N_("Imported a bank file"),
-    "bank.payout_file_created": N_("Made a payout file"),
-    **TOPUP_AUDIT_LABELS,  # stuck top-ups: re-query, manual credit (/console/topups)
     "ticket.created": N_("Opened the ticket"),
     "ticket.customer_replied": N_("The customer replied"),
     "ticket.transcript_emailed": N_("E-mailed the transcript"),
+    **MERCHANT_AUDIT_LABELS,  # the merchants console's actions
+    **KYC_AUDIT_LABELS,  # identity verification (/console/kyc)
+    **TOPUP_AUDIT_LABELS,  # stuck top-ups: re-query, manual credit (/console/topups)
+    # The bank rails and the finance console (/ops/bank, /ops/finance).
+    "bank.statement_imported": N_("Imported a bank file"),
+    "bank.payout_file_created": N_("Made a payout file"),
     "bank.payout_file_approved": N_("Approved a payout file"),
     "bank.payout_file_released": N_("Released a payout file to the bank"),
     "bank.item_credit": N_("Credited a suspense item to a wallet"),
