@@ -8,6 +8,7 @@ and the agents' replies signed with their name and agent ID."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,9 +50,24 @@ async def queue(
     )
 
 
+_RELATIVE = re.compile(r"(^|[\s(（:：])(/[A-Za-z][^\s，。；、）)]*)", re.MULTILINE)
+
+
+def absolute_links(text: str, site_url: str) -> str:
+    """The site's own links in a text ('/help/…', '/wallet/topup/…') made absolute: a chat app
+    cannot open a path."""
+    base = site_url.rstrip("/")
+
+    def one(m: re.Match[str]) -> str:
+        path = m.group(2).rstrip(".,;:!?")
+        return m.group(1) + base + path + m.group(2)[len(path) :]
+
+    return _RELATIVE.sub(one, text)
+
+
 def render(msg: Any, locale: str, channel: str, site_url: str) -> str:
     """A chat message as plain text for a chat account: the bot's articles as links."""
-    lines = [msg.body] if msg.body else []
+    lines = [absolute_links(msg.body, site_url)] if msg.body else []
     data = msg.data or {}
     for article in data.get("articles") or []:
         url = str(article.get("url") or "")
