@@ -225,7 +225,8 @@ async def test_agent_reply_goes_out_with_threading_headers(
     assert out["Subject"] == f"Re: [{t.reference}] Withdrawal late"
     text = out.get_body(preferencelist=("plain",)).get_content().strip().replace("\r\n", "\n")
     assert text.startswith("It arrives tomorrow.\n\n— Agent Mail")  # signed with the agent id
-    assert re.search(r"Agent ID QB-\d{6}, Qianbao customer service$", text)
+    # In the desk's default language (the sender has no wallet): name · 工号 QB-…，钱包客服.
+    assert re.search(r"— Agent Mail · 工号 QB-\d{6}，钱包客服$", text), text
 
     # The customer's mail client answers the reply: back to the same ticket, status open.
     send(inbound, mail(sender="hanmeimei@example.com", subject=str(out["Subject"]),

@@ -71,7 +71,7 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_back(open_page, server):
     page.get_by_role("button", name="Send code").click()
     assert "This is not a valid mobile number." in page.locator("#signup-phone-error").inner_text()
     assert page.locator("#signup-phone").input_value() == "139 0000 1"
-    page.get_by_role("link", name="简体中文").click()
+    page.locator("a.lang[hreflang=zh-CN]").click()
     page.wait_for_url("**/signup")
     assert page.locator("h1").inner_text() == "注册账户"
 

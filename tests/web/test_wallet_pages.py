@@ -198,8 +198,9 @@ def test_messages_page_shows_the_transfer_and_saves_preferences(open_page, serve
     other.get_by_role("link", name="Messages").click()
     assert "you received 3.00 CNY" in other.locator(".messages").inner_text()
     shot(other, "inbox-en")
-    other.get_by_label("By SMS").uncheck()
+    other.locator("input[name=sms_money]").uncheck()
     other.get_by_role("button", name="Save").click()
     assert "Saved." in notice_text(other)
-    assert not other.get_by_label("By SMS").is_checked()
+    assert not other.locator("input[name=sms_money]").is_checked()
+    assert other.locator("input[name=sms_support]").is_checked()  # customer service's: its own
     assert other.locator(".badge.warn").count() == 0  # read now

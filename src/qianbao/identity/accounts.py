@@ -310,3 +310,12 @@ async def change_phone(
             await session.flush()
     except IntegrityError as exc:
         raise PhoneTaken() from exc
+
+
+async def set_language(session: AsyncSession, user: User, code: str) -> bool:
+    """The language of the user's SMS, e-mails and pages (one of LOCALES); False if unknown."""
+    if code not in LOCALES:
+        return False
+    user.locale = code
+    await session.flush()
+    return True
