@@ -162,3 +162,26 @@ async def test_take_on_the_console_page(app: FastAPI, fresh_client: httpx.AsyncC
     )
     assert r.status_code == 409
     assert "另一位客服刚刚接入了这个会话" in r.text or "Another agent has just taken" in r.text
+
+
+async def test_take_over_the_api(app: FastAPI, fresh_client: httpx.AsyncClient, clock):
+    """The agents' JSON API has the same: the waiting list, take, and a lost race as 409."""
+    from tests.support.identity import bearer
+
+    clock.freeze(datetime(2026, 12, 21, 10, 0, tzinfo=LOCAL_TZ))
+    token, agent = await staff_member(app)
+    other_token, other = await staff_member(app)
+    await _online(app, agent)
+    await _online(app, other)
+    cid = await _queued(app, clock, "充值一直没到账")
+    listed = (await fresh_client.get("/api/v1/chat/agent/waiting", headers=bearer(token))).json()
+    [row] = [w for w in listed["waiting"] if w["id"] == str(cid)]
+    assert row["question"].startswith("充值一直没到账") and row["channel"] == "web"
+    path = f"/api/v1/chat/agent/conversations/{cid}/take"
+    won = await fresh_client.post(path, headers=bearer(token))
+    assert won.status_code == 200, won.text
+    assert won.json()["conversation"]["status"] == "assigned"
+    lost = await fresh_client.post(path, headers=bearer(other_token))
+    assert lost.status_code == 409 and lost.json()["code"] == "chat.already_taken"
+    customer = await fresh_client.get("/api/v1/chat/agent/waiting", headers={})
+    assert customer.status_code == 401

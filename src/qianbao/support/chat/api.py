@@ -288,6 +288,42 @@ async def agent_close(
     }
 
 
+@router.get("/agent/waiting", summary="Agent: the conversations waiting for a person")
+async def agent_waiting(s: DbSession, me: Agent) -> dict[str, Any]:
+    """Oldest first: first question (masked as stored), channel, seconds waited."""
+    from qianbao.support.chat import waiting
+
+    desk.check_agent(me.user)
+    return {
+        "waiting": [
+            {
+                "id": str(w.id),
+                "channel": w.channel,
+                "verified": w.verified,
+                "question": w.question,
+                "queued_at": w.queued_at.isoformat(),
+                "waited_s": w.waited_s,
+            }
+            for w in await waiting.waiting(s)
+        ]
+    }
+
+
+@router.post(
+    "/agent/conversations/{conversation_id}/take",
+    summary="Agent: take a waiting conversation by hand",
+)
+async def agent_take(
+    request: Request, s: DbSession, me: Agent, conversation_id: uuid.UUID
+) -> dict[str, Any]:
+    """`409 chat.already_taken` (another agent was first, or it no longer waits),
+    `409 chat.no_room` at capacity, `409 chat.go_online_first` when offline."""
+    conv = await desk.take(s, config(request), me.user, conversation_id)
+    return {
+        "conversation": await Viewer(s, side="agent", locale=locale_of(request)).conversation(conv)
+    }
+
+
 @router.post(
     "/agent/conversations/{conversation_id}/transfer",
     summary="Agent: hand the conversation to another agent who is online with room",
