@@ -379,3 +379,22 @@ async def test_the_pages_customer_cards_requery_propose_and_approve(client, app)
     assert await balance(client, token) == ("100.00", "0.00")
     page = await client.get(f"/console/customers/{user_id}", headers=a_headers)
     assert f"/console/topups/{topup['id']}/requery" not in page.text  # nothing stuck now
+
+
+async def test_a_waiting_credit_closes_when_the_requery_settles_the_top_up(client, app):
+    """The walk-through's stale proposal: proposed by hand, then the provider's answer credits
+    the top-up — the proposal leaves the approvers' queue, closed with the reason."""
+    _, token, _, topup = await _pending_topup(client, app)
+    agent, _ = await staff_member(app)
+    supervisor, _ = await staff_member(app, role="supervisor")
+    proposed = await _propose(client, agent, topup["id"])
+    assert proposed.status_code == 201, proposed.text
+    assert await _confirm_at_bank(client, topup) == "succeeded"
+    assert (await _requery(client, agent, topup["id"])).json()["topup"]["status"] == "succeeded"
+    queue = await client.get("/api/v1/support/topup-credits", headers=bearer(supervisor))
+    assert queue.status_code == 200, queue.text
+    assert [c for c in queue.json() if c["topup_id"] == topup["id"]] == []
+    late = await _decide(client, supervisor, proposed.json()["id"])
+    assert late.status_code == 409 and late.json()["code"] == "console.topup_credit_decided"
+    assert await balance(client, token) == ("100.00", "0.00")
+    assert await _topup_entries(app, topup["id"]) == 1

@@ -182,7 +182,8 @@ async def test_call_back_slots_from_the_chat_and_the_ended_chat_stays(
         ("2026-12-20T09:00", "tomorrow 09:00–10:00"),
         ("2026-12-20T10:00", "tomorrow 10:00–11:00"),
     ]
-    await me.say("my top-up has not arrived")
+    said = await me.say("my top-up has not arrived")
+    conv = said.json()["conversation"]["id"]
     r = await me.http.post(
         "/chat/callback", data={"slot": "2026-12-20T08:00", "csrf_token": me.csrf}
     )
@@ -196,6 +197,13 @@ async def test_call_back_slots_from_the_chat_and_the_ended_chat_stays(
         ).scalar_one()
         assert req.slot_at == datetime(2026, 12, 20, 8, 0, tzinfo=LOCAL_TZ)
         assert req.time_window == "2026-12-20T08:00" and req.note == "my top-up has not arrived"
+    # "Talk to a person" after booking: one question, one ticket — the chat joins the call-back's.
+    r = await me.post(f"/api/v1/chat/conversations/{conv}/handoff")
+    assert r.status_code == 200, r.text
+    async with app.state.db.session() as s:
+        mine = (await s.execute(select(Ticket).where(Ticket.user_id == user.id))).scalars().all()
+        assert [t.channel for t in mine] == ["callback"]
+        assert mine[0].reference in r.json()["messages"][-1]["text"]
     # The slot is full now (capacity 1): a visitor is offered 09:00 first, books it on their
     # number; a slot taken meanwhile is refused.
     v = browser(app, browsers)

@@ -31,3 +31,12 @@ def test_brackets_follow_the_language():
     paren = templates.env.filters["paren"]
     assert paren("可选", "zh_CN") == "（可选）"
     assert paren("optional", "en") == "(optional)"
+
+
+def test_money_weekdays_and_people_by_name():
+    import uuid
+
+    agent = uuid.uuid4()
+    details = {"amount": 30000, "currency": "CNY", "weekday": 1, "agent": str(agent)}
+    shown = details_text(details, "zh_CN", {agent: {"name": "客服小王"}})
+    assert shown == "金额：¥300.00 · 币种：CNY · 星期：星期一 · 客服：客服小王"

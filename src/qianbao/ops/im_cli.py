@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Annotated
 from xml.sax.saxutils import escape
@@ -53,7 +55,21 @@ def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def wechat_body(raw: str, *, text: str | None, sender: str | None, fresh: bool) -> str:
+def server_now(base: str) -> datetime:
+    """The server's own time (its Date header): the push's timestamp must be within minutes of
+    the server's clock, which is not this machine's under ``make run RUN_AT=…``."""
+    import httpx
+
+    try:
+        stamp = httpx.get(f"{base}/healthz", timeout=5).headers.get("date")
+        return parsedate_to_datetime(stamp) if stamp else system_clock.now()
+    except (httpx.HTTPError, TypeError, ValueError):
+        return system_clock.now()
+
+
+def wechat_body(
+    raw: str, *, text: str | None, sender: str | None, fresh: bool, now: datetime | None = None
+) -> str:
     if text is not None:
         raw = re.sub(
             r"<Content>.*?</Content>", "<Content>" + _cdata(text) + "</Content>", raw, flags=re.S
@@ -69,7 +85,7 @@ def wechat_body(raw: str, *, text: str | None, sender: str | None, fresh: bool) 
         raw = re.sub(r"<MsgId>\d+</MsgId>", f"<MsgId>{secrets.randbelow(10**16)}</MsgId>", raw)
         raw = re.sub(
             r"<CreateTime>\d+</CreateTime>",
-            f"<CreateTime>{int(system_clock.now().timestamp())}</CreateTime>",
+            f"<CreateTime>{int((now or system_clock.now()).timestamp())}</CreateTime>",
             raw,
         )
     return raw
@@ -106,8 +122,9 @@ def replay(
     base = url.rstrip("/")
     try:
         if channel == "wechat":
-            body = wechat_body(raw, text=text, sender=sender, fresh=not keep_id)
-            timestamp, nonce = str(int(system_clock.now().timestamp())), secrets.token_hex(8)
+            now = server_now(base)
+            body = wechat_body(raw, text=text, sender=sender, fresh=not keep_id, now=now)
+            timestamp, nonce = str(int(now.timestamp())), secrets.token_hex(8)
             params = {
                 "signature": wechat.signature(cfg.secret("wechat_token"), timestamp, nonce),
                 "timestamp": timestamp,

@@ -5,10 +5,14 @@ they are."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+from babel.dates import get_day_names
 
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.translations import gettext
+from qianbao.web.formatting import format_money
 
 KEY_LABELS = {
     "status": N_("Status"),
@@ -60,6 +64,8 @@ KEY_LABELS = {
     "held_id": N_("Held payment"),
     "case": N_("Case"),
     "new_phone": N_("New phone number"),
+    "hours": N_("Hours"),
+    "weekday": N_("Weekday"),
     # Stuck top-ups and the chat queue (support.console.topups, chat.desk.take).
     "cards": N_("Bound cards"),
     "provider": N_("Provider"),
@@ -107,13 +113,40 @@ def _value(value: Any, locale: str) -> str:
     return gettext(locale, VALUE_LABELS[text]) if text in VALUE_LABELS else text
 
 
-def details_text(details: dict[str, Any] | None, locale: str) -> str:
-    """One line, in the reader's language; keys we do not know keep their name."""
+def ids_in(entries: Any) -> set[uuid.UUID]:
+    """The people named by id in audit details (an agent given a shift, a proposer...)."""
+    found: set[uuid.UUID] = set()
+    for e in entries:
+        for value in (getattr(e, "details", None) or {}).values():
+            if isinstance(value, str) and len(value) == 36:
+                try:
+                    found.add(uuid.UUID(value))
+                except ValueError:
+                    continue
+    return found
+
+
+def details_text(
+    details: dict[str, Any] | None, locale: str, people: dict[Any, Any] | None = None
+) -> str:
+    """One line, in the reader's language; keys we do not know keep their name. Staff and
+    customers named by ``people`` (id → {"name": …}) show by name, an amount in minor units
+    with its currency as money, a weekday (1 = Monday) by its name."""
     colon = ": " if locale == "en" else "："
+    details = details or {}
+    names = {str(k): v.get("name") if isinstance(v, dict) else v for k, v in (people or {}).items()}
     parts = []
-    for key, value in (details or {}).items():
+    for key, value in details.items():
         if value is None or value == "":
             continue
         label = gettext(locale, KEY_LABELS[key]) if key in KEY_LABELS else key
-        parts.append(f"{label}{colon}{_value(value, locale)}")
+        if key == "amount" and isinstance(value, int) and isinstance(details.get("currency"), str):
+            shown = format_money(value, details["currency"], locale)
+        elif key == "weekday" and isinstance(value, int) and 1 <= value <= 7:
+            shown = get_day_names("wide", locale=locale)[value - 1]
+        elif isinstance(value, str) and names.get(value):
+            shown = str(names[value])
+        else:
+            shown = _value(value, locale)
+        parts.append(f"{label}{colon}{shown}")
     return " · ".join(parts)

@@ -59,6 +59,7 @@ NOT_OURS = Answer(official=False)
 
 
 # -- defaults from the settings ----------------------------------------------------------------
+ZH_PLATFORMS = {"wechat": "微信", "weibo": "微博"}  # names Chinese readers use
 def default_rows(cfg: SupportSettings, region: str) -> list[dict[str, Any]]:
     """The channels the settings declare (hotline, e-mail, website, social accounts)."""
     wanted: list[tuple[str, str, str, str]] = [
@@ -71,7 +72,7 @@ def default_rows(cfg: SupportSettings, region: str) -> list[dict[str, Any]]:
             (
                 "social",
                 f"{platform}:{handle}",
-                f"{platform} 官方账号 {handle}",
+                f"{ZH_PLATFORMS.get(platform.lower(), platform)} 官方账号 {handle}",
                 f"Official {platform} account {handle}",
             )
         )

@@ -9,13 +9,33 @@ from typing import TYPE_CHECKING, Any
 from qianbao.kernel.i18n import N_
 from qianbao.kernel.translations import gettext
 from qianbao.support.chat import repository as repo
-from qianbao.support.tickets.service import NewTicket, open_ticket
+from qianbao.support.tickets.service import NewTicket, add_message, open_ticket
 
 if TYPE_CHECKING:
     from qianbao.support.chat.models import ChatConversation
     from qianbao.support.chat.service import Config
 
 MAX_BODY = 10_000
+
+
+async def _callback_ticket(s: Any, conv: ChatConversation) -> Any:
+    """The ticket of a call-back still open that was booked from this conversation, if any."""
+    from sqlalchemy import select
+
+    from qianbao.support.channels.models import CallbackRequest
+    from qianbao.support.tickets import repository as ticket_repo
+
+    found = (
+        await s.execute(
+            select(CallbackRequest.id).where(
+                CallbackRequest.conversation_id == conv.id, CallbackRequest.status == "new"
+            )
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    tickets = await ticket_repo.by_callbacks(s, [str(found)])
+    return tickets[0] if tickets else None
 
 
 async def open_from_chat(
@@ -36,6 +56,16 @@ async def open_from_chat(
     if not said:
         return None
     body = "\n\n".join(said)[:MAX_BODY]
+    booked = await _callback_ticket(s, conv)
+    if booked is not None:
+        # A call-back was booked from this chat: one question, one ticket — the chat joins it.
+        await add_message(s, booked, author_kind="customer", author_id=user.id, body=body,
+                          via="chat", now=cfg.now())  # fmt: skip
+        conv.ticket_id = booked.id
+        if due is not None and booked.first_response_due > due:
+            booked.first_response_due = due
+        await s.flush()
+        return booked.reference, booked.first_response_due
     first = " ".join(said[0].split())
     # The customer's own language: they read the ticket's title in their list.
     shown = first[:60] + "…" if len(first) > 60 else first

@@ -54,6 +54,9 @@ def _state(t: Topup) -> str:
     return t.status if t.failure is None else f"{t.status}:{t.failure}"
 
 
+SETTLED_NOTE = "settled by the provider's answer before approval"
+
+
 async def requery(
     session: Any, acquirers: Any, staff: Any, topup_id: uuid.UUID | str, *, ip: str | None = None
 ) -> Requeried:
@@ -73,6 +76,13 @@ async def requery(
         t = await repair.provider_answer(session, provider, event)
     else:
         t = await repair.find(session, ident)
+    if not repair.can_act(t):
+        # The provider's answer settled it: a credit by hand still waiting has nothing to do.
+        waiting = await pending_for(session, t.id)
+        if waiting is not None:
+            waiting.status, waiting.outcome = "rejected", _state(t)
+            waiting.decided_by, waiting.decided_at = staff.id, clock_of(session).now()
+            waiting.decision_note = SETTLED_NOTE
     await audit.record(
         session,
         staff,

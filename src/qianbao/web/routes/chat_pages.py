@@ -48,7 +48,7 @@ async def _page(request: Request, *, exc: DomainError | None = None, text: str =
     cfg = config(request)
     rate: dict[str, Any] = {"rate_conv": None}
     closed = await service.recently_closed(s, cfg, who) if conv is None else None
-    if closed is not None and who.user_id is not None:
+    if closed is not None and who.user_id is not None and not request.query_params.get("new"):
         caller = await current_caller(request)
         if caller is not None:
             rate = await _rating_state(s, caller.user, closed.id)

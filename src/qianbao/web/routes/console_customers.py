@@ -21,7 +21,7 @@ from qianbao.kernel.text import from_typing
 from qianbao.support.console import actions, audit, context, topups
 from qianbao.support.console.access import is_supervisor
 from qianbao.support.console.errors import CustomerNotFound
-from qianbao.web.audit_view import details_text
+from qianbao.web.audit_view import details_text, ids_in
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, redirect
@@ -75,6 +75,8 @@ ACTION_LABELS = {
     "ticket.merged_into": N_("Merged a ticket into another"),
     "ticket.merged_from": N_("Merged another ticket into this one"),
     "ticket.callback_done": N_("Called the customer back"),
+    "rota.shift_added": N_("Added a shift to the rota"),
+    "rota.shift_removed": N_("Removed a shift from the rota"),
     "ticket.created": N_("Opened the ticket"),
     "ticket.customer_replied": N_("The customer replied"),
     "ticket.transcript_emailed": N_("E-mailed the transcript"),
@@ -111,7 +113,7 @@ def audit_entry(e: Any, names: dict[Any, Any], locale: str) -> dict[str, Any]:
         else e.action,
         "actor": names.get(e.actor_id, {"name": str(e.actor_id)[:8], "phone": ""}),
         "subject": names.get(e.subject_user_id) if e.subject_user_id else None,
-        "details": details_text(e.details, locale),
+        "details": details_text(e.details, locale, names),
     }
 
 
@@ -141,7 +143,7 @@ async def _customer_page(
         s, who.user, user_id, ip=client_ip(request), settings=request.app.state.settings
     )
     entries = await audit.of_customer(s, ctx.user_id)
-    names = await audit.people(s, {e.actor_id for e in entries})
+    names = await audit.people(s, {e.actor_id for e in entries} | ids_in(entries))
     problem = domain_problem(exc, locale_of(request)) if exc else None
     return render(
         request,

@@ -22,6 +22,7 @@ from qianbao.support.chat import desk as chat_desk
 from qianbao.support.console import actions, audit, ratings, reports
 from qianbao.support.console.access import is_supervisor
 from qianbao.support.tickets import staff as ticket_staff
+from qianbao.web.audit_view import ids_in
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
 from qianbao.web.routes.account_common import client_ip, current_caller, login_redirect, redirect
@@ -154,7 +155,10 @@ async def audit_page(request: Request) -> Response:
     entries = await audit.search(s, who.user, f)
     staff_people = await ticket_staff.staff_members(s)
     names = await audit.people(
-        s, [e.actor_id for e in entries] + [e.subject_user_id for e in entries]
+        s,
+        [e.actor_id for e in entries]
+        + [e.subject_user_id for e in entries]
+        + list(ids_in(entries)),
     )
     return render(
         request,

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from qianbao.identity.phones import mask_phone
 from qianbao.kernel.errors import DomainError
 from qianbao.kernel.http import TxRoute, clock_of_app, db_session
+from qianbao.kernel.i18n import N_
 from qianbao.support.channels import callbacks, details, hours
 from qianbao.web.i18n import gettext
 from qianbao.web.problems import domain_problem
@@ -24,6 +25,13 @@ from qianbao.web.routes.account_common import (
     redirect,
 )
 from qianbao.web.templating import locale_of, render
+
+# The messaging platforms' names in the reader's language (settings name them in any case).
+PLATFORMS = {
+    "wechat": N_("WeChat official account"),
+    "telegram": N_("Telegram bot"),
+    "weibo": N_("Weibo"),
+}
 
 router = APIRouter(include_in_schema=False, route_class=TxRoute)
 
@@ -71,7 +79,10 @@ async def _page(
             "open_now": opening.is_open(clock_of_app(request).now()),
             "email": cfg.email,
             "website": website,
-            "social": sorted(cfg.social_accounts.items()),
+            "social": [
+                (gettext(locale, PLATFORMS[p.lower()]) if p.lower() in PLATFORMS else p, h)
+                for p, h in sorted(cfg.social_accounts.items())
+            ],
             "callback": callback,
             "requested": request.query_params.get("callback") == "requested",
             "problem": problem,

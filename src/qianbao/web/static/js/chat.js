@@ -246,6 +246,14 @@
       }
     }
     if (handoffForm) { handoffForm.hidden = status !== "bot"; }
+    if (side === "customer") {
+      /* the desk's hours and the after-hours offers speak to someone who has no agent yet */
+      var over = status === "assigned" || status === "closed";
+      ["chat-hours", "chat-after-hours"].forEach(function (id) {
+        var node = document.getElementById(id);
+        if (node) { node.hidden = over; }
+      });
+    }
     if (side === "agent" && status === "closed") {
       if (form) { form.hidden = true; }
       if (closeForm) { closeForm.hidden = true; }
