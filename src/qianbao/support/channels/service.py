@@ -60,6 +60,8 @@ NOT_OURS = Answer(official=False)
 
 # -- defaults from the settings ----------------------------------------------------------------
 ZH_PLATFORMS = {"wechat": "微信", "weibo": "微博"}  # names Chinese readers use
+
+
 def default_rows(cfg: SupportSettings, region: str) -> list[dict[str, Any]]:
     """The channels the settings declare (hotline, e-mail, website, social accounts)."""
     wanted: list[tuple[str, str, str, str]] = [
