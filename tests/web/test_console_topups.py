@@ -99,6 +99,13 @@ def test_agent_sees_masked_cards_and_re_queries_a_stuck_top_up(open_page, server
     assert "120.00" in stuck and "等待支付机构确认" in stuck
     assert re.search(r"\d{18}", stuck)  # the reference, not an id
     shot(agent, "console-stuck-topup-zh")
+    # On a phone: nothing wider than the screen, the credit form readable (walk-through finding).
+    agent.set_viewport_size({"width": 375, "height": 812})
+    agent.locator("#stuck-topups details summary").first.click()
+    form_width = agent.locator("#stuck-topups details form").first.bounding_box()["width"]
+    assert form_width > 250, form_width
+    shot(agent, "console-stuck-topup-phone-zh")
+    agent.set_viewport_size({"width": 1280, "height": 900})
 
     agent.get_by_role("button", name="向支付机构重新查询").click()
     agent.wait_for_load_state()
