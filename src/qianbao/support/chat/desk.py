@@ -157,7 +157,8 @@ async def handoff(s: Any, cfg: Config, conv: ChatConversation) -> ChatConversati
     desk = await staffing.state(s, cfg, now)
     is_open = desk.staffed
     ticket = None
-    if not is_open or not await repo.any_agent_online(s, cfg.presence_ttl_s):
+    nobody = not await repo.any_agent_online(s, cfg.presence_ttl_s)
+    if not is_open or nobody:
         # After hours the ticket is due when the desk promises a reply (calendar and rota).
         ticket = await tickets_link.open_from_chat(
             s, cfg, conv, due=None if is_open else desk.reply_by
@@ -169,7 +170,7 @@ async def handoff(s: Any, cfg: Config, conv: ChatConversation) -> ChatConversati
     else:
         when = desk.reply_by
         conv.status, conv.queued_at = "queued", now
-        key = "queued" if is_open else "after_hours"
+        key = ("queued_nobody" if nobody else "queued") if is_open else "after_hours"
         params: dict[str, Any] = {"time": when.isoformat()}
         if not is_open:
             params.update(opens=f"{cfg.hours.opens_at:02d}", closes=f"{cfg.hours.closes_at:02d}")

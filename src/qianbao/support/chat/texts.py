@@ -25,6 +25,9 @@ TEXTS: dict[str, str] = {
     "queued": N_(
         "All our agents are busy right now. You are in the queue: expect a reply by {time}."
     ),
+    "queued_nobody": N_(
+        "No agent is at the desk this minute. You are in the queue: expect a reply by {time}."
+    ),
     "after_hours": N_(
         "Our chat desk is closed now (open {opens}:00–{closes}:00, China time). We keep your "
         "question: expect a reply by {time}."

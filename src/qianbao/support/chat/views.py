@@ -86,6 +86,7 @@ class Viewer:
         return {
             "id": str(conv.id),
             "status": conv.status,
+            "channel": getattr(conv, "channel", "web"),
             "verified": conv.verified,
             "agent": await self.agent(conv.agent_id) if conv.status == "assigned" else None,
             "read_upto": await repo.last_read(self.s, conv.id, by=other),
