@@ -132,7 +132,15 @@ def no_sideways_scroll(page: Any) -> None:
     """Nothing wider than the phone (a mobile browser would zoom out to fit, so compare with
     the device width, not with window.innerWidth)."""
     width = page.viewport_size["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    wide = page.evaluate(
+        """(w) => Array.from(document.querySelectorAll('body *'))
+             .filter((e) => e.getBoundingClientRect().right > w + 0.5)
+             .slice(0, 5)
+             .map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)
+                         + ' ' + (e.textContent || '').trim().slice(0, 60))""",
+        width,
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, (page.url, wide)
 
 
 def script_errors(page: Any) -> list[str]:
