@@ -40,12 +40,11 @@ def check_agent(user: User) -> None:
 
 
 async def card_of(s: Any, user: User, locale: str) -> AgentCard:
-    from qianbao.support.chat.agent_ids import public_agent_id
+    """The agent's signature (support.reply_notice: name, else "Agent"; public agent id)."""
+    from qianbao.support.reply_notice import signature
 
-    return AgentCard(
-        name=user.real_name or gettext(locale, AGENT),
-        agent_id=await public_agent_id(s, user),
-    )
+    sign = await signature(s, user, gettext(locale, AGENT))
+    return AgentCard(name=sign.name, agent_id=sign.agent_id)
 
 
 async def presence(s: Any, cfg: Config, user: User) -> ChatAgent:
