@@ -81,58 +81,10 @@ from qianbao.web.middleware import (
 )
 from qianbao.web.openapi import install_problem_openapi
 from qianbao.web.routes import (
-    account_pages,
-    agent_pages,
-    bank_pages,
-    bank_payout_pages,
-    bills_pages,
-    card_pages,
-    chain_pages,
-    chat_pages,
-    chat_ws,
-    console_cases,
-    console_channels,
-    console_chat,
-    console_customers,
-    console_desk,
-    console_kyc,
-    console_merchants,
-    console_pages,
-    console_promos,
-    console_risk,
-    console_rota,
-    console_tickets,
-    console_topups,
-    contact_pages,
     demo_shop,
-    design_pages,
-    dispute_pages,
-    exchange_pages,
-    finance_pages,
     health,
-    held_pages,
-    help_pages,
-    im_pages,
-    inbox_pages,
-    insights_pages,
-    kyc_pages,
-    me_pages,
-    merchant_apply_pages,
-    merchant_pages,
-    merchant_pages_disputes,
-    ops_merchant_money,
-    ops_pages,
-    pay_code_pages,
-    pay_pages,
-    payment_pages,
-    public,
-    signup_pages,
-    support_home_pages,
-    ticket_pages,
-    topup_pages,
-    verify_pages,
-    wallet_pages,
 )
+from qianbao.web.routes.pages import include_pages
 from qianbao.web.templating import templates
 from qianbao.web.throttle import Buckets, ThrottleMiddleware
 from qianbao.worker import Worker
@@ -327,55 +279,7 @@ def create_app(
     app.include_router(tickets_api)
     app.include_router(verify_api)
     app.include_router(channels_api)
-    app.include_router(public.router)
-    app.include_router(account_pages.router)
-    app.include_router(signup_pages.router)
-    app.include_router(wallet_pages.router)
-    app.include_router(bills_pages.router)
-    app.include_router(me_pages.router)
-    app.include_router(design_pages.router)
-    app.include_router(held_pages.router)
-    app.include_router(dispute_pages.router)
-    app.include_router(card_pages.router)
-    app.include_router(kyc_pages.router)
-    app.include_router(console_kyc.router)
-    app.include_router(chain_pages.router)
-    app.include_router(insights_pages.router)
-    app.include_router(exchange_pages.router)
-    app.include_router(agent_pages.router)
-    app.include_router(payment_pages.router)
-    app.include_router(topup_pages.router)
-    app.include_router(ops_pages.router)
-    app.include_router(bank_pages.router)
-    app.include_router(bank_payout_pages.router)
-    app.include_router(finance_pages.router)
-    app.include_router(ops_merchant_money.router)
-    app.include_router(inbox_pages.router)
-    app.include_router(help_pages.router)
-    app.include_router(console_pages.router)
-    app.include_router(chat_pages.router)
-    app.include_router(console_chat.router)
-    app.include_router(chat_ws.router)
-    app.include_router(ticket_pages.router)
-    app.include_router(support_home_pages.router)
-    app.include_router(console_tickets.router)
-    app.include_router(verify_pages.router)
-    app.include_router(im_pages.router)
-    app.include_router(console_rota.router)
-    app.include_router(console_topups.router)
-    app.include_router(contact_pages.router)
-    app.include_router(console_channels.router)
-    app.include_router(console_desk.router)
-    app.include_router(console_customers.router)
-    app.include_router(console_merchants.router)
-    app.include_router(console_promos.router)
-    app.include_router(console_risk.router)
-    app.include_router(console_cases.router)
-    app.include_router(merchant_apply_pages.router)
-    app.include_router(merchant_pages.router)
-    app.include_router(merchant_pages_disputes.router)
-    app.include_router(pay_pages.router)
-    app.include_router(pay_code_pages.router)
+    include_pages(app)  # every page, in order (qianbao.web.routes.pages)
     app.include_router(console_api)
     app.include_router(console_desk_api)
     app.include_router(console_topups_api)
